@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { Spool } from '../../queue/spool.js';
+import type { MessageView } from '../../queue/queue-store.js';
+import { sqlQueueStore } from '../../store/sql-queue-store.js';
+import { join } from 'node:path';
+import { withStore } from '../context.js';
+import { CliError, formatTime, printJson, printTable } from '../output.js';
+
+export function registerQueue(program: Command): void {
+  const queue = program.command('queue').description('inspect and act on the delivery queue');
+
+  queue
+    .command('list')
+    .description('messages still to deliver (with --all, finished ones too), newest first')
+    .option('--all', 'include delivered and bounced messages')
+    .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'), 100)
+    .option('--json', 'print JSON')
+    .action(async (opts: { all?: boolean; limit: number; json?: boolean }, command: Command) => {
+      const list = await withStore(command, (store) => sqlQueueStore(store.db).list({ includeCompleted: Boolean(opts.all), limit: opts.limit }));
+      if (opts.json) return printJson(list.map(toJson));
+      printTable(
+        list.flatMap((m) =>
+          m.recipients.map((r, i) => ({
+            id: i === 0 ? m.id : '',
+            from: i === 0 ? m.mailFrom || '<>' : '',
+            received: i === 0 ? formatTime(m.receivedAt) : '',
+            recipient: r.address,
+            state: r.status,
+            attempts: String(r.attempts),
+            next: formatTime(r.nextAttemptAt),
+            'last reply': (r.lastReply ?? '').slice(0, 60),
+          })),
+        ),
+        ['id', 'from', 'received', 'recipient', 'state', 'attempts', 'next', 'last reply'],
+      );
+    });
+
+  queue
+    .command('show')
+    .description('one message: envelope, per-recipient state, last remote reply, history')
+    .argument('<id>', 'queue id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      const message = await withStore(command, (store) => sqlQueueStore(store.db).show(id.toUpperCase()));
+      if (!message) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
+      if (opts.json) return printJson({ ...toJson(message), events: message.events.map((e) => ({ ...e, at: formatTime(e.at) })) });
+      process.stdout.write(
+        `Message ${message.id}\n  from:      ${message.mailFrom || '<>'}${message.isDsn ? ' (delivery status notification)' : ''}\n  size:      ${message.sizeBytes} bytes\n  received:  ${formatTime(message.receivedAt)}\n  expires:   ${formatTime(message.expiresAt)}\n  completed: ${formatTime(message.completedAt)}\n\n`,
+      );
+      printTable(
+        message.recipients.map((r) => ({ recipient: r.address, state: r.status, attempts: String(r.attempts), 'last attempt': formatTime(r.lastAttemptAt), next: formatTime(r.nextAttemptAt), 'last reply': r.lastReply ?? '-' })),
+        ['recipient', 'state', 'attempts', 'last attempt', 'next', 'last reply'],
+      );
+      process.stdout.write('\nHistory\n');
+      printTable(
+        message.events.map((e) => ({ at: formatTime(e.at), event: e.kind, recipient: e.recipient ?? '', detail: e.detail ?? '' })),
+        ['at', 'event', 'recipient', 'detail'],
+      );
+    });
+
+  queue
+    .command('retry')
+    .description('make every deferred recipient of a message due now')
+    .argument('<id>', 'queue id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      const count = await withStore(command, (store) => sqlQueueStore(store.db).retry(id.toUpperCase(), Date.now()));
+      if (opts.json) return printJson({ id: id.toUpperCase(), rescheduled: count });
+      if (count === 0) throw new CliError(`message ${id} has no recipient waiting for delivery; see "relaygate queue show ${id}"`);
+      process.stdout.write(`${count} recipient(s) of ${id.toUpperCase()} will be tried now\n`);
+    });
+
+  queue
+    .command('delete')
+    .description('remove a message from the queue without delivering it')
+    .argument('<id>', 'queue id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      const queueId = id.toUpperCase();
+      const removed = await withStore(command, async (store, config) => {
+        const done = await sqlQueueStore(store.db).remove(queueId, Date.now());
+        if (done) await new Spool(join(config.dataDir, 'spool')).remove(queueId);
+        return done;
+      });
+      if (opts.json) return printJson({ id: queueId, deleted: removed });
+      if (!removed) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
+      process.stdout.write(`Deleted ${queueId}\n`);
+    });
+}
+
+function toJson(m: MessageView) {
+  return {
+    id: m.id,
+    mailFrom: m.mailFrom,
+    sizeBytes: m.sizeBytes,
+    receivedAt: formatTime(m.receivedAt),
+    expiresAt: formatTime(m.expiresAt),
+    completedAt: m.completedAt ? formatTime(m.completedAt) : null,
+    isDsn: m.isDsn,
+    recipients: m.recipients.map((r) => ({ ...r, nextAttemptAt: r.nextAttemptAt ? formatTime(r.nextAttemptAt) : null, lastAttemptAt: r.lastAttemptAt ? formatTime(r.lastAttemptAt) : null })),
+  };
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a whole number of at least 1, not "${value}"`);
+  return n;
+}

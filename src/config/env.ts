@@ -1,0 +1,45 @@
+/**
+ * Every configuration key that an environment variable can set. Names follow the key
+ * (`smtp.maxRecipients` → RELAYGATE_SMTP_MAX_RECIPIENTS) except where a shorter name is
+ * the one operators are told to use.
+ */
+export const ENV_KEYS: Readonly<Record<string, string>> = {
+  RELAYGATE_DATA_DIR: 'dataDir',
+  RELAYGATE_HOSTNAME: 'hostname',
+  RELAYGATE_SMTP_HOST: 'smtp.listenHost',
+  RELAYGATE_SMTP_PORT: 'smtp.port',
+  RELAYGATE_SMTPS_PORT: 'smtp.smtpsPort',
+  RELAYGATE_SMTP_MAX_MESSAGE_BYTES: 'smtp.maxMessageBytes',
+  RELAYGATE_SMTP_MAX_RECIPIENTS: 'smtp.maxRecipients',
+  RELAYGATE_SMTP_MAX_CONNECTIONS: 'smtp.maxConnections',
+  RELAYGATE_SMTP_IDLE_TIMEOUT: 'smtp.idleTimeout',
+  RELAYGATE_SMTP_COMMAND_TIMEOUT: 'smtp.commandTimeout',
+  RELAYGATE_SMTP_DATA_TIMEOUT: 'smtp.dataTimeout',
+  RELAYGATE_SMTP_AUTH_FAILURES_PER_IP: 'smtp.authFailuresPerIp',
+  RELAYGATE_SMTP_AUTH_FAILURES_PER_USER: 'smtp.authFailuresPerUser',
+  RELAYGATE_SMTP_AUTH_FAILURE_WINDOW: 'smtp.authFailureWindow',
+  RELAYGATE_HTTP_HOST: 'http.listenHost',
+  RELAYGATE_HTTP_PORT: 'http.port',
+  RELAYGATE_TLS_CERT: 'tls.certFile',
+  RELAYGATE_TLS_KEY: 'tls.keyFile',
+  RELAYGATE_SMARTHOST: 'smarthost',
+  RELAYGATE_SMARTHOST_CA: 'smarthostCaFile',
+  RELAYGATE_QUEUE_EXPIRE_AFTER: 'queue.expireAfter',
+  RELAYGATE_QUEUE_RETRY_INITIAL: 'queue.retryInitial',
+  RELAYGATE_QUEUE_RETRY_MAX: 'queue.retryMax',
+  RELAYGATE_QUEUE_CONCURRENCY: 'queue.concurrency',
+  RELAYGATE_QUEUE_LEASE: 'queue.lease',
+  RELAYGATE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
+  RELAYGATE_LOG_LEVEL: 'logLevel',
+};
+
+/** Variables that belong to the test harness, not to the gateway. */
+const NOT_CONFIG = /^RELAYGATE_TEST_/;
+
+export function envVariableFor(key: string): string | undefined {
+  return Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0];
+}
+
+export function isConfigVariable(name: string): boolean {
+  return name.startsWith('RELAYGATE_') && !NOT_CONFIG.test(name);
+}

@@ -1,0 +1,113 @@
+import { hostname as osHostname } from 'node:os';
+import { z } from 'zod';
+import { formatDurationMs, parseDurationMs } from '../lib/durations.js';
+import { parseSmarthostUrl } from './smarthost-url.js';
+
+// The single source of the configuration: defaults, allowed values and their descriptions.
+// Environment variables are mapped onto these keys in env.ts.
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const duration = (fallback: string) =>
+  z
+    .union([z.number().int().nonnegative(), z.string()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (typeof value === 'number') return value;
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'is not a duration' });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const smarthost = z.string().transform((value, ctx) => {
+  const parsed = parseSmarthostUrl(value);
+  if ('problem' in parsed) {
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+/** Ports 587/465 need privileges; an unprivileged first run gets 2587/2465 (DESIGN.md). */
+const privileged = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    hostname: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/)
+      .default(osHostname()),
+    smtp: z
+      .object({
+        listenHost: z.string().min(1).default('127.0.0.1'),
+        port: port(privileged ? 587 : 2587),
+        smtpsPort: port(privileged ? 465 : 2465),
+        maxMessageBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(50 * 1024 * 1024),
+        maxRecipients: z.coerce.number().int().min(1).max(10_000).default(100),
+        maxConnections: z.coerce.number().int().min(1).default(1000),
+        idleTimeout: duration('5m'),
+        commandTimeout: duration('5m'),
+        dataTimeout: duration('10m'),
+        authFailuresPerIp: z.coerce.number().int().min(1).default(10),
+        authFailuresPerUser: z.coerce.number().int().min(1).default(5),
+        authFailureWindow: duration('15m'),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        listenHost: z.string().min(1).default('127.0.0.1'),
+        port: port(8025),
+      })
+      .strict()
+      .prefault({}),
+    tls: z
+      .object({
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    smarthost: smarthost.optional(),
+    smarthostCaFile: z.string().min(1).optional(),
+    queue: z
+      .object({
+        expireAfter: duration('5d'),
+        retryInitial: duration('1m'),
+        retryMax: duration('1h'),
+        concurrency: z.coerce.number().int().min(1).max(256).default(16),
+        lease: duration('10m'),
+      })
+      .strict()
+      .prefault({}),
+    shutdownTimeout: duration('30s'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** What a key accepts, said the way the fix line of an error needs it. */
+export const ALLOWED: Record<string, string> = {
+  hostname: 'a host name such as mail.example.com',
+  'smtp.port': 'a port number from 0 to 65535',
+  'smtp.smtpsPort': 'a port number from 0 to 65535',
+  'http.port': 'a port number from 0 to 65535',
+  smarthost:
+    'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
+  logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
+  'smtp.maxMessageBytes': 'a whole number of bytes, at least 1024',
+  'smtp.maxRecipients': 'a whole number from 1 to 10000',
+  'queue.concurrency': 'a whole number from 1 to 256',
+};
+
+export const DURATION_HINT = `a duration such as ${formatDurationMs(30_000)}, ${formatDurationMs(300_000)} or ${formatDurationMs(5 * 86_400_000)} (units ms, s, m, h, d)`;

@@ -1,0 +1,97 @@
+import nodemailer from 'nodemailer';
+import type { SmarthostTarget } from '../config/smarthost-url.js';
+import type { DeliveryOutcome } from '../model/outcome.js';
+import { classifyFailure } from './classify-failure.js';
+import type { Courier, OutboundMessage } from './courier.js';
+
+export interface SmarthostOptions {
+  target: SmarthostTarget;
+  /** Our name in EHLO. */
+  heloName: string;
+  /** Extra trust anchors (PEM) for a smarthost with a private CA. */
+  ca?: string | undefined;
+  maxConnections: number;
+}
+
+interface SendInfo {
+  accepted?: string[];
+  rejectedErrors?: { recipient?: string; response?: string; responseCode?: number }[];
+  response?: string;
+}
+
+/**
+ * Relays through the organisation's smarthost over a connection pool. TLS is required
+ * unless the target says tls=none, and the smarthost's certificate is verified (PKIX,
+ * name against the configured host): credentials never cross an unauthenticated channel.
+ */
+export function smarthostCourier(options: SmarthostOptions): Courier {
+  const { target } = options;
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: options.maxConnections,
+    maxMessages: 1000,
+    host: target.host,
+    port: target.port,
+    secure: target.tls === 'implicit',
+    requireTLS: target.tls === 'starttls',
+    ignoreTLS: target.tls === 'none',
+    name: options.heloName,
+    auth: target.auth,
+    tls: { minVersion: 'TLSv1.2', servername: target.host, ...(options.ca ? { ca: options.ca } : {}) },
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 300_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+
+  return {
+    remote: target.host,
+
+    async deliver(message: OutboundMessage) {
+      const outcomes = new Map<string, DeliveryOutcome>();
+      const body = message.openBody();
+      try {
+        const info = (await transport.sendMail({
+          envelope: { from: message.mailFrom, to: message.recipients },
+          raw: body,
+        })) as SendInfo;
+        const reply = (info.response ?? '250 accepted').slice(0, 500);
+        for (const rejected of info.rejectedErrors ?? []) {
+          if (rejected.recipient) outcomes.set(rejected.recipient, classifyFailure(rejected));
+        }
+        for (const address of info.accepted ?? []) outcomes.set(address, { kind: 'delivered', reply });
+      } catch (err) {
+        // Every recipient refused at RCPT comes with its own reply; anything else failed them all.
+        const perRecipient = (err as SendInfo).rejectedErrors;
+        for (const rejected of perRecipient ?? []) {
+          if (rejected.recipient) outcomes.set(rejected.recipient, classifyFailure(rejected));
+        }
+        const shared = classifyFailure(err);
+        for (const address of message.recipients) if (!outcomes.has(address)) outcomes.set(address, shared);
+      } finally {
+        body.destroy();
+      }
+      for (const address of message.recipients) {
+        if (!outcomes.has(address)) outcomes.set(address, { kind: 'deferred', reason: 'unknown', reply: 'no reply for this recipient' });
+      }
+      return outcomes;
+    },
+
+    async close() {
+      transport.close();
+    },
+  };
+}
+
+/** Used when no smarthost is configured: mail waits in the queue, and says why. */
+export function unconfiguredCourier(): Courier {
+  return {
+    remote: undefined,
+    async deliver(message) {
+      const outcome: DeliveryOutcome = { kind: 'deferred', reason: 'config', reply: 'no smarthost configured: set RELAYGATE_SMARTHOST (smtp://user:pass@host:port)' };
+      return new Map(message.recipients.map((address) => [address, outcome]));
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,17 @@
+import { ConfigError, EX_CONFIG } from './config/index.js';
+import { buildProgram } from './cli/index.js';
+import { CliError } from './cli/output.js';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`relaygate: the configuration has ${err.problems.length === 1 ? 'a problem' : `${err.problems.length} problems`}:\n${err.message}\n`);
+    process.exit(EX_CONFIG);
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`relaygate: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  throw err;
+}

@@ -1,0 +1,96 @@
+import type { Envelope } from '../model/envelope.js';
+import type { RecipientStatus } from '../store/tables.js';
+
+export interface NewMessage {
+  id: string;
+  envelope: Envelope;
+  sizeBytes: number;
+  receivedAt: number;
+  expiresAt: number;
+  credentialId: string | null;
+  clientIp: string;
+  isDsn: boolean;
+}
+
+export interface DueRecipient {
+  id: number;
+  address: string;
+  attempts: number;
+  notify: string[] | undefined;
+  orcpt: string | undefined;
+}
+
+export interface DueMessage {
+  id: string;
+  mailFrom: string;
+  sizeBytes: number;
+  receivedAt: number;
+  expiresAt: number;
+  envId: string | undefined;
+  ret: 'FULL' | 'HDRS' | undefined;
+  isDsn: boolean;
+  /** Only the recipients this claim leased: due, not final, not leased by anyone else. */
+  recipients: DueRecipient[];
+}
+
+export interface RecipientUpdate {
+  id: number;
+  address: string;
+  status: RecipientStatus;
+  nextAttemptAt: number;
+  reply: string;
+  /** For the event log: why it was deferred or bounced. */
+  reason?: string | undefined;
+}
+
+export interface RecipientView {
+  address: string;
+  status: RecipientStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastAttemptAt: number | null;
+  lastReply: string | null;
+}
+
+export interface MessageView {
+  id: string;
+  mailFrom: string;
+  sizeBytes: number;
+  receivedAt: number;
+  expiresAt: number;
+  completedAt: number | null;
+  isDsn: boolean;
+  recipients: RecipientView[];
+}
+
+export interface EventView {
+  at: number;
+  kind: string;
+  recipient: string | null;
+  detail: string | null;
+}
+
+/**
+ * The queue's durable state. Contract for every engine:
+ * - commit() stores whole messages with all their recipients in one transaction, or none;
+ * - claimDue() leases due recipients so that no other worker (in this or another process)
+ *   gets them until the lease expires or recordOutcomes()/releaseLeases() clears it;
+ * - recordOutcomes() applies one attempt's results, and the DSN that reports its bounces,
+ *   in one transaction, so a crash can neither lose a bounce report nor resend to a
+ *   recipient already recorded as delivered.
+ */
+export interface QueueStore {
+  commit(messages: NewMessage[]): Promise<void>;
+  claimDue(owner: string, now: number, maxMessages: number, leaseMs: number): Promise<DueMessage[]>;
+  recordOutcomes(messageId: string, updates: RecipientUpdate[], now: number, dsn?: NewMessage): Promise<{ completed: boolean }>;
+  /** 'all' is for a single-instance store at start: no other live process can hold a lease. */
+  releaseLeases(owner: string | 'all'): Promise<void>;
+  nextDueAt(): Promise<number | undefined>;
+  list(options: { includeCompleted: boolean; limit: number }): Promise<MessageView[]>;
+  show(id: string): Promise<(MessageView & { events: EventView[] }) | undefined>;
+  /** Makes every deferred (or queued) recipient of the message due now; returns how many. */
+  retry(id: string, now: number): Promise<number>;
+  remove(id: string, now: number): Promise<boolean>;
+  /** Ids among `ids` that still have recipients to deliver. */
+  activeIds(ids: string[]): Promise<Set<string>>;
+}

@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { Courier } from '../delivery/courier.js';
+import type { Clock } from '../lib/clock.js';
+import { newQueueId } from '../lib/ids.js';
+import { type DeliveryOutcome, enhancedStatusOf } from '../model/outcome.js';
+import { buildDsn, type FailedRecipient } from './dsn.js';
+import type { DueMessage, DueRecipient, NewMessage, QueueStore, RecipientUpdate } from './queue-store.js';
+import { nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
+import type { Spool } from './spool.js';
+
+export interface WorkerOptions {
+  store: QueueStore;
+  spool: Spool;
+  courier: Courier;
+  clock: Clock;
+  log: Logger;
+  retry: RetryPolicy;
+  expireAfterMs: number;
+  /** Messages in flight at once. */
+  concurrency: number;
+  leaseMs: number;
+  /** Our host name, for DSNs. */
+  hostname: string;
+  /** Unique per process: whose leases these are. */
+  owner: string;
+  /** Longest the worker sleeps without looking at the store (the CLI may change it). */
+  pollMs?: number;
+}
+
+export interface QueueWorker {
+  /** New work was committed: look now instead of at the next timer. */
+  wake(): void;
+  /** Stops claiming, waits for deliveries in flight, releases what it still holds. */
+  stop(): Promise<void>;
+}
+
+const DSN_HEADER_LIMIT_BYTES = 64 * 1024;
+
+export function startQueueWorker(o: WorkerOptions): QueueWorker {
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+  let pumping = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  const pollMs = o.pollMs ?? 2000;
+
+  async function pump(): Promise<void> {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        const free = o.concurrency - inFlight.size;
+        if (stopping || free <= 0) break;
+        const claimed = await o.store.claimDue(o.owner, o.clock.now(), free, o.leaseMs);
+        for (const message of claimed) track(deliverOne(message));
+        if (claimed.length === free) again = true;
+      } while (again && !stopping);
+    } catch (err) {
+      o.log.error({ err }, 'queue claim failed; retrying shortly');
+    } finally {
+      pumping = false;
+    }
+    await scheduleNext();
+  }
+
+  function track(work: Promise<void>): void {
+    inFlight.add(work);
+    void work.finally(() => {
+      inFlight.delete(work);
+      if (!stopping) void pump();
+    });
+  }
+
+  async function scheduleNext(): Promise<void> {
+    if (stopping) return;
+    clearTimeout(timer);
+    const next = await o.store.nextDueAt().catch(() => undefined);
+    const wait = next === undefined ? pollMs : Math.max(10, Math.min(pollMs, next - o.clock.now()));
+    timer = setTimeout(() => void pump(), wait);
+    timer.unref();
+  }
+
+  async function deliverOne(message: DueMessage): Promise<void> {
+    const started = o.clock.now();
+    const outcomes = await o.courier
+      .deliver({ id: message.id, mailFrom: message.mailFrom, recipients: message.recipients.map((r) => r.address), sizeBytes: message.sizeBytes, openBody: () => o.spool.read(message.id) })
+      .catch((err: unknown): Map<string, DeliveryOutcome> => {
+        const outcome: DeliveryOutcome = { kind: 'deferred', reason: 'unknown', reply: String(err) };
+        return new Map(message.recipients.map((r) => [r.address, outcome]));
+      });
+    const now = o.clock.now();
+    const updates = message.recipients.map((r) => toUpdate(message, r, outcomes.get(r.address), now));
+    try {
+      const dsn = await prepareDsn(message, updates, now);
+      const { completed } = await o.store.recordOutcomes(message.id, updates, now, dsn);
+      if (dsn) o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
+      if (completed) await o.spool.remove(message.id);
+      for (const u of updates) o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started }, 'delivery attempt');
+      if (dsn) wakeSoon();
+    } catch (err) {
+      // The lease runs out and another attempt follows; at-least-once, never lost.
+      o.log.error({ err, queueId: message.id }, 'recording delivery outcome failed');
+    }
+  }
+
+  function toUpdate(message: DueMessage, r: DueRecipient, outcome: DeliveryOutcome | undefined, now: number): RecipientUpdate {
+    const result = outcome ?? { kind: 'deferred', reason: 'unknown', reply: 'no outcome' };
+    const base = { id: r.id, address: r.address, reply: result.reply, nextAttemptAt: now };
+    if (result.kind === 'delivered') return { ...base, status: 'delivered' };
+    if (result.kind === 'bounced') return { ...base, status: 'bounced', reason: result.reason };
+    if (now >= message.expiresAt) return { ...base, status: 'bounced', reason: 'expired' };
+    return { ...base, status: 'deferred', reason: result.reason, nextAttemptAt: nextAttemptAt(o.retry, r.attempts + 1, now, message.expiresAt) };
+  }
+
+  async function prepareDsn(message: DueMessage, updates: RecipientUpdate[], now: number): Promise<NewMessage | undefined> {
+    // RFC 3461 §4.1 / RFC 5321 §4.5.5: never for the null sender (no bounce loops), NOTIFY=NEVER opts out.
+    if (message.mailFrom === '' || message.isDsn) return undefined;
+    const failed: FailedRecipient[] = updates
+      .filter((u) => u.status === 'bounced')
+      .map((u) => ({ u, r: message.recipients.find((r) => r.id === u.id) }))
+      .filter(({ r }) => !r?.notify || (r.notify.includes('FAILURE') && !r.notify.includes('NEVER')))
+      .map(({ u, r }) => ({
+        address: u.address,
+        orcpt: r?.orcpt,
+        status: u.reason === 'expired' ? '4.4.7' : enhancedStatusOf(u.reply, '5.0.0'),
+        reply: u.reason === 'expired' ? `delivery time expired; last reply: ${u.reply}` : u.reply,
+        remoteMta: u.reason === 'expired' || u.reason === 'remote-reply' ? o.courier.remote : undefined,
+      }));
+    if (failed.length === 0) return undefined;
+    const id = newQueueId(now);
+    const body = buildDsn({ reportingMta: o.hostname, queueId: message.id, originalSender: message.mailFrom, arrivalDate: message.receivedAt, envId: message.envId, failed, originalHeaders: await o.spool.readHead(message.id, DSN_HEADER_LIMIT_BYTES), now });
+    const writer = await o.spool.create(id);
+    writer.stream.end(body);
+    const sizeBytes = await writer.finish();
+    await o.spool.syncDirectory();
+    return { id, envelope: { mailFrom: '', recipients: [{ address: message.mailFrom }] }, sizeBytes, receivedAt: now, expiresAt: now + o.expireAfterMs, credentialId: null, clientIp: '127.0.0.1', isDsn: true };
+  }
+
+  function wakeSoon(): void {
+    setImmediate(() => void pump());
+  }
+
+  void pump();
+
+  return {
+    wake: wakeSoon,
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      await Promise.allSettled([...inFlight]);
+      await o.store.releaseLeases(o.owner);
+    },
+  };
+}

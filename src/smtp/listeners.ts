@@ -1,0 +1,92 @@
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { GatewaySmtpServer, type SessionBudgets } from './gateway-connection.js';
+import { type SessionDeps, sessionHandlers } from './session-handlers.js';
+
+export interface SmtpListenerOptions {
+  host: string;
+  /** Submission with STARTTLS (RFC 6409 / RFC 3207). */
+  port: number;
+  /** Implicit TLS (RFC 8314). */
+  smtpsPort: number;
+  hostname: string;
+  tls: { key: string; cert: string };
+  maxMessageBytes: number;
+  maxRecipients: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  budgets: SessionBudgets;
+  log: Logger;
+}
+
+export interface SmtpListeners {
+  ports: { smtp: number; smtps: number };
+  /** Stops accepting connections; sessions in progress get up to graceMs to finish. */
+  close(graceMs: number): Promise<void>;
+}
+
+/** TLS 1.2 and up with AEAD ciphers only (TLS 1.3's suites are all AEAD), RFC 7525 §4.2. */
+const TLS_SETTINGS = {
+  minVersion: 'TLSv1.2' as const,
+  ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305'].join(':'),
+  honorCipherOrder: true,
+};
+
+export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDeps): Promise<SmtpListeners> {
+  const handlers = sessionHandlers(deps);
+  const make = (secure: boolean) =>
+    new GatewaySmtpServer(
+      {
+        secure,
+        name: o.hostname,
+        key: o.tls.key,
+        cert: o.tls.cert,
+        ...TLS_SETTINGS,
+        authMethods: ['PLAIN', 'LOGIN'],
+        allowInsecureAuth: false,
+        size: o.maxMessageBytes,
+        maxRecipients: o.maxRecipients,
+        maxClients: o.maxConnections,
+        socketTimeout: o.idleTimeoutMs,
+        // Reverse lookups would ask the system resolver; the gateway does not need them.
+        disableReverseLookup: true,
+        hideDSN: false,
+        hideENHANCEDSTATUSCODES: false,
+        hideREQUIRETLS: true,
+        logger: false,
+        onSecure(socket, _session, callback) {
+          // RFC 7457 §2.2: no client-initiated renegotiation on a session we have authenticated.
+          (socket as TLSSocket).disableRenegotiation?.();
+          callback();
+        },
+        onAuth: handlers.onAuth,
+        onData: handlers.onData,
+      },
+      o.budgets,
+    );
+  const submission = make(false);
+  const smtps = make(true);
+  for (const server of [submission, smtps]) {
+    server.on('error', (err: Error) => o.log.debug({ err: err.message }, 'smtp session error'));
+  }
+  const smtpPort = await listen(submission, o.port, o.host);
+  const smtpsPort = await listen(smtps, o.smtpsPort, o.host);
+
+  return {
+    ports: { smtp: smtpPort, smtps: smtpsPort },
+    async close(graceMs) {
+      await Promise.all([submission.drain(graceMs), smtps.drain(graceMs)]);
+    },
+  };
+}
+
+function listen(server: GatewaySmtpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.server.once('error', reject);
+    server.server.listen(port, host, () => {
+      server.server.off('error', reject);
+      resolve((server.server.address() as AddressInfo).port);
+    });
+  });
+}

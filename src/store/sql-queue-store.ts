@@ -1,0 +1,220 @@
+import type { ExpressionBuilder, Transaction } from 'kysely';
+import type { DueMessage, MessageView, NewMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
+import type { Database, Db, RecipientsTable } from './tables.js';
+
+const ACTIVE = ['queued', 'deferred'] as const;
+
+/** QueueStore over Kysely; the SQL is the portable subset of SQLite and PostgreSQL. */
+export function sqlQueueStore(db: Db): QueueStore {
+  return {
+    async commit(messages) {
+      await db.transaction().execute(async (trx) => {
+        for (const message of messages) await insertMessage(trx, message);
+      });
+    },
+
+    async claimDue(owner, now, maxMessages, leaseMs) {
+      const due = (eb: ExpressionBuilder<Database, 'recipients'>) =>
+        eb.and([eb('status', 'in', ACTIVE), eb('next_attempt_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
+      const messageIds = db
+        .selectFrom('recipients')
+        .select('message_id')
+        .where(due)
+        .groupBy('message_id')
+        .orderBy((eb) => eb.fn.min('next_attempt_at'))
+        .limit(maxMessages);
+      // One statement, so the lease is taken atomically even with another process writing.
+      const leased = await db
+        .updateTable('recipients')
+        .set({ lease_owner: owner, lease_until: now + leaseMs })
+        .where('message_id', 'in', messageIds)
+        .where(due)
+        .returning(['id', 'message_id', 'address', 'attempts', 'notify', 'orcpt', 'position'])
+        .execute();
+      if (leased.length === 0) return [];
+      const ids = [...new Set(leased.map((r) => r.message_id))];
+      const rows = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+      return rows.map((m): DueMessage => ({
+        id: m.id,
+        mailFrom: m.mail_from,
+        sizeBytes: Number(m.size_bytes),
+        receivedAt: Number(m.received_at),
+        expiresAt: Number(m.expires_at),
+        envId: m.env_id ?? undefined,
+        ret: m.dsn_ret ?? undefined,
+        isDsn: m.is_dsn === 1,
+        recipients: leased
+          .filter((r) => r.message_id === m.id)
+          .sort((a, b) => a.position - b.position)
+          .map((r) => ({ id: r.id, address: r.address, attempts: r.attempts, notify: r.notify?.split(','), orcpt: r.orcpt ?? undefined })),
+      }));
+    },
+
+    async recordOutcomes(messageId, updates, now, dsn) {
+      return db.transaction().execute(async (trx) => {
+        for (const update of updates) await applyUpdate(trx, messageId, update, now);
+        if (dsn) {
+          await insertMessage(trx, dsn);
+          await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
+        }
+        const open = await trx.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE).limit(1).executeTakeFirst();
+        if (open) return { completed: false };
+        await trx.updateTable('messages').set({ completed_at: now }).where('id', '=', messageId).execute();
+        return { completed: true };
+      });
+    },
+
+    async releaseLeases(owner) {
+      const query = db.updateTable('recipients').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null);
+      await (owner === 'all' ? query : query.where('lease_owner', '=', owner)).execute();
+    },
+
+    async nextDueAt() {
+      const row = await db
+        .selectFrom('recipients')
+        .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+        .where('status', 'in', ACTIVE)
+        .executeTakeFirst();
+      return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
+    },
+
+    async list({ includeCompleted, limit }) {
+      let query = db.selectFrom('messages').selectAll().orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit);
+      if (!includeCompleted) query = query.where('completed_at', 'is', null);
+      const messages = await query.execute();
+      if (messages.length === 0) return [];
+      const recipients = await db
+        .selectFrom('recipients')
+        .selectAll()
+        .where(
+          'message_id',
+          'in',
+          messages.map((m) => m.id),
+        )
+        .orderBy('position')
+        .execute();
+      return messages.map((m) => toView(m, recipients));
+    },
+
+    async show(id) {
+      const message = await db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!message) return undefined;
+      const recipients = await db.selectFrom('recipients').selectAll().where('message_id', '=', id).orderBy('position').execute();
+      const events = await db.selectFrom('events').select(['at', 'kind', 'recipient', 'detail']).where('message_id', '=', id).orderBy('id').execute();
+      return { ...toView(message, recipients), events: events.map((e) => ({ ...e, at: Number(e.at) })) };
+    },
+
+    async retry(id, now) {
+      const rows = await db
+        .updateTable('recipients')
+        .set({ next_attempt_at: now, status: 'queued' })
+        .where('message_id', '=', id)
+        .where('status', 'in', ACTIVE)
+        .returning('address')
+        .execute();
+      if (rows.length > 0) await db.insertInto('events').values({ message_id: id, at: now, kind: 'retry', recipient: null, detail: `${rows.length} recipient(s) made due by an operator` }).execute();
+      return rows.length;
+    },
+
+    async remove(id) {
+      return db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('recipients').where('message_id', '=', id).execute();
+        await trx.deleteFrom('events').where('message_id', '=', id).execute();
+        const deleted = await trx.deleteFrom('messages').where('id', '=', id).executeTakeFirst();
+        return Number(deleted.numDeletedRows) > 0;
+      });
+    },
+
+    async activeIds(ids) {
+      if (ids.length === 0) return new Set();
+      const rows = await db.selectFrom('messages').select('id').where('id', 'in', ids).where('completed_at', 'is', null).execute();
+      return new Set(rows.map((r) => r.id));
+    },
+  };
+}
+
+async function insertMessage(trx: Transaction<Database>, message: NewMessage): Promise<void> {
+  const { envelope } = message;
+  await trx
+    .insertInto('messages')
+    .values({
+      id: message.id,
+      mail_from: envelope.mailFrom,
+      size_bytes: message.sizeBytes,
+      received_at: message.receivedAt,
+      expires_at: message.expiresAt,
+      credential_id: message.credentialId,
+      client_ip: message.clientIp,
+      env_id: envelope.envId ?? null,
+      dsn_ret: envelope.ret ?? null,
+      is_dsn: message.isDsn ? 1 : 0,
+      completed_at: null,
+    })
+    .execute();
+  await trx
+    .insertInto('recipients')
+    .values(
+      envelope.recipients.map((r, position) => ({
+        message_id: message.id,
+        position,
+        address: r.address,
+        notify: r.notify?.join(',') ?? null,
+        orcpt: r.orcpt ?? null,
+        status: 'queued' as const,
+        attempts: 0,
+        next_attempt_at: message.receivedAt,
+        last_attempt_at: null,
+        last_reply: null,
+        lease_owner: null,
+        lease_until: null,
+      })),
+    )
+    .execute();
+  await trx
+    .insertInto('events')
+    .values({ message_id: message.id, at: message.receivedAt, kind: 'received', recipient: null, detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }) })
+    .execute();
+}
+
+async function applyUpdate(trx: Transaction<Database>, messageId: string, update: RecipientUpdate, now: number): Promise<void> {
+  await trx
+    .updateTable('recipients')
+    .set((eb) => ({
+      status: update.status,
+      attempts: eb('attempts', '+', 1),
+      next_attempt_at: update.nextAttemptAt,
+      last_attempt_at: now,
+      last_reply: update.reply,
+      lease_owner: null,
+      lease_until: null,
+    }))
+    .where('id', '=', update.id)
+    .execute();
+  const detail = update.reason ? `${update.reason}: ${update.reply}` : update.reply;
+  await trx.insertInto('events').values({ message_id: messageId, at: now, kind: update.status, recipient: update.address, detail }).execute();
+}
+
+type MessageRow = Database['messages'];
+type RecipientRow = Omit<RecipientsTable, 'id'> & { id: number };
+
+function toView(m: MessageRow, recipients: RecipientRow[]): MessageView {
+  return {
+    id: m.id,
+    mailFrom: m.mail_from,
+    sizeBytes: Number(m.size_bytes),
+    receivedAt: Number(m.received_at),
+    expiresAt: Number(m.expires_at),
+    completedAt: m.completed_at === null ? null : Number(m.completed_at),
+    isDsn: m.is_dsn === 1,
+    recipients: recipients
+      .filter((r) => r.message_id === m.id)
+      .map((r) => ({
+        address: r.address,
+        status: r.status,
+        attempts: r.attempts,
+        nextAttemptAt: r.status === 'queued' || r.status === 'deferred' ? Number(r.next_attempt_at) : null,
+        lastAttemptAt: r.last_attempt_at === null ? null : Number(r.last_attempt_at),
+        lastReply: r.last_reply,
+      })),
+  };
+}
