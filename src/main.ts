@@ -1,6 +1,6 @@
-import { ConfigError, EX_CONFIG } from './config/index.js';
 import { buildProgram } from './cli/index.js';
 import { CliError } from './cli/output.js';
+import { ConfigError, EX_CONFIG } from './config/index.js';
 
 try {
   await buildProgram().parseAsync(process.argv);

@@ -50,7 +50,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store.db, store.hashKey, clock);
   const courier: Courier = config.smarthost
-    ? smarthostCourier({ target: config.smarthost, heloName: config.hostname, ca: config.smarthostCaFile ? readFileSync(config.smarthostCaFile, 'utf8') : undefined, maxConnections: Math.min(config.queue.concurrency, 8) })
+    ? smarthostCourier({
+        target: config.smarthost,
+        heloName: config.hostname,
+        ca: config.smarthostCaFile ? readFileSync(config.smarthostCaFile, 'utf8') : undefined,
+        maxConnections: Math.min(config.queue.concurrency, 8),
+      })
     : unconfiguredCourier();
   const worker = startQueueWorker({
     store: queue,
@@ -82,7 +87,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     {
       credentials,
-      accept: { spool, committer: groupCommitter(spool, queue), clock, hostname: config.hostname, maxMessageBytes: config.smtp.maxMessageBytes, expireAfterMs: config.queue.expireAfter },
+      accept: {
+        spool,
+        committer: groupCommitter(spool, queue),
+        clock,
+        hostname: config.hostname,
+        maxMessageBytes: config.smtp.maxMessageBytes,
+        expireAfterMs: config.queue.expireAfter,
+      },
       throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
       throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
       log,

@@ -5,6 +5,10 @@ import pino, { type Logger } from 'pino';
  * no code logs a password or secret on purpose).
  */
 export function createLogger(level: string, destination: pino.DestinationStream | undefined = undefined): Logger {
-  const options = { level, base: { service: 'relaygate' }, redact: { paths: ['password', 'secret', '*.password', '*.secret', 'auth.pass'], censor: '[redacted]' } };
+  const options = {
+    level,
+    base: { service: 'relaygate' },
+    redact: { paths: ['password', 'secret', '*.password', '*.secret', 'auth.pass'], censor: '[redacted]' },
+  };
   return destination ? pino(options, destination) : pino(options);
 }

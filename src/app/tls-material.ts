@@ -39,7 +39,15 @@ export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: config.hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: config.hostname },
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
     ],
   });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -53,7 +61,15 @@ function readConfigured(certFile: string, keyFile: string): TlsMaterial {
     try {
       return readFileSync(path, 'utf8');
     } catch (err) {
-      throw new ConfigError([{ key, source: 'configuration', value: path, problem: `cannot be read (${(err as NodeJS.ErrnoException).code})`, fix: 'give the path of a readable PEM file' }]);
+      throw new ConfigError([
+        {
+          key,
+          source: 'configuration',
+          value: path,
+          problem: `cannot be read (${(err as NodeJS.ErrnoException).code})`,
+          fix: 'give the path of a readable PEM file',
+        },
+      ]);
     }
   };
   const cert = read('tls.certFile', certFile);
@@ -61,7 +77,15 @@ function readConfigured(certFile: string, keyFile: string): TlsMaterial {
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new ConfigError([{ key: 'tls.keyFile', source: 'configuration', value: keyFile, problem: `does not fit tls.certFile: ${(err as Error).message}`, fix: 'give the private key that belongs to the certificate (PEM), and the certificate chain leaf first' }]);
+    throw new ConfigError([
+      {
+        key: 'tls.keyFile',
+        source: 'configuration',
+        value: keyFile,
+        problem: `does not fit tls.certFile: ${(err as Error).message}`,
+        fix: 'give the private key that belongs to the certificate (PEM), and the certificate chain leaf first',
+      },
+    ]);
   }
   return { cert, key, generated: false, path: certFile };
 }

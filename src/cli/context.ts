@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { type Config, loadConfig } from '../config/index.js';
 import { type OpenStore, openStore } from '../app/open-store.js';
+import { type Config, loadConfig } from '../config/index.js';
 
 export interface GlobalOptions {
   config?: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type ConfigProblem, ConfigError } from './config-error.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
 import { ENV_KEYS, isConfigVariable } from './env.js';
 import { ALLOWED, type Config, configSchema, DURATION_HINT } from './schema.js';
 
@@ -63,16 +63,32 @@ function readYamlFile(path: string, problems: ConfigProblem[]): Record<string, u
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    problems.push({ key: '--config', source: 'command line', value: path, problem: `cannot be read (${(err as NodeJS.ErrnoException).code})`, fix: 'give the path of a readable YAML file' });
+    problems.push({
+      key: '--config',
+      source: 'command line',
+      value: path,
+      problem: `cannot be read (${(err as NodeJS.ErrnoException).code})`,
+      fix: 'give the path of a readable YAML file',
+    });
     return {};
   }
   try {
     const parsed: unknown = parseYaml(text);
     if (parsed === null || parsed === undefined) return {};
     if (typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-    problems.push({ key: '(file)', source: path, problem: 'is not a mapping of keys to values', fix: 'write the file as "key: value" lines, e.g. "smtp:\\n  port: 2587"' });
+    problems.push({
+      key: '(file)',
+      source: path,
+      problem: 'is not a mapping of keys to values',
+      fix: 'write the file as "key: value" lines, e.g. "smtp:\\n  port: 2587"',
+    });
   } catch (err) {
-    problems.push({ key: '(file)', source: path, problem: `is not valid YAML: ${(err as Error).message.split('\n')[0]}`, fix: 'correct the YAML syntax at the line named' });
+    problems.push({
+      key: '(file)',
+      source: path,
+      problem: `is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      fix: 'correct the YAML syntax at the line named',
+    });
   }
   return {};
 }
@@ -82,7 +98,12 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, 
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {
       const key = parent ? `${parent}.${k}` : k;
-      return { key, source: sourceOf(key, origin), problem: 'is not a Relaygate setting', fix: 'remove it or correct its spelling (see docs/configuration.md)' };
+      return {
+        key,
+        source: sourceOf(key, origin),
+        problem: 'is not a Relaygate setting',
+        fix: 'remove it or correct its spelling (see docs/configuration.md)',
+      };
     });
   }
   const key = parent;
@@ -106,10 +127,21 @@ function crossChecks(config: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
     const missing = config.tls.certFile ? 'tls.keyFile' : 'tls.certFile';
-    problems.push({ key: missing, source: 'configuration', problem: 'is missing while its pair is set', fix: 'set both tls.certFile and tls.keyFile (RELAYGATE_TLS_CERT, RELAYGATE_TLS_KEY), or neither to use a generated development certificate' });
+    problems.push({
+      key: missing,
+      source: 'configuration',
+      problem: 'is missing while its pair is set',
+      fix: 'set both tls.certFile and tls.keyFile (RELAYGATE_TLS_CERT, RELAYGATE_TLS_KEY), or neither to use a generated development certificate',
+    });
   }
   if (config.queue.retryInitial > config.queue.retryMax) {
-    problems.push({ key: 'queue.retryInitial', source: 'configuration', value: config.queue.retryInitial, problem: 'is longer than queue.retryMax', fix: 'make queue.retryInitial at most queue.retryMax' });
+    problems.push({
+      key: 'queue.retryInitial',
+      source: 'configuration',
+      value: config.queue.retryInitial,
+      problem: 'is longer than queue.retryMax',
+      fix: 'make queue.retryInitial at most queue.retryMax',
+    });
   }
   return problems;
 }

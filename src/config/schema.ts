@@ -102,8 +102,7 @@ export const ALLOWED: Record<string, string> = {
   'smtp.port': 'a port number from 0 to 65535',
   'smtp.smtpsPort': 'a port number from 0 to 65535',
   'http.port': 'a port number from 0 to 65535',
-  smarthost:
-    'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
+  smarthost: 'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   'smtp.maxMessageBytes': 'a whole number of bytes, at least 1024',
   'smtp.maxRecipients': 'a whole number from 1 to 10000',

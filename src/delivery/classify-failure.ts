@@ -7,7 +7,18 @@ interface SmtpClientError {
   message?: string;
 }
 
-const CONNECTION_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EPROTOCOL']);
+const CONNECTION_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EDNS',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROTOCOL',
+]);
 
 /**
  * The one place that turns whatever an SMTP client threw into an outcome. A 5xx reply

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type { SmarthostTarget } from '../config/smarthost-url.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
@@ -37,7 +38,8 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
     ignoreTLS: target.tls === 'none',
     name: options.heloName,
     auth: target.auth,
-    tls: { minVersion: 'TLSv1.2', servername: target.host, ...(options.ca ? { ca: options.ca } : {}) },
+    // RFC 6066 §3: SNI carries host names only; an IP-literal smarthost is checked against its IP SAN.
+    tls: { minVersion: 'TLSv1.2', ...(isIP(target.host) ? {} : { servername: target.host }), ...(options.ca ? { ca: options.ca } : {}) },
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 300_000,
@@ -89,7 +91,11 @@ export function unconfiguredCourier(): Courier {
   return {
     remote: undefined,
     async deliver(message) {
-      const outcome: DeliveryOutcome = { kind: 'deferred', reason: 'config', reply: 'no smarthost configured: set RELAYGATE_SMARTHOST (smtp://user:pass@host:port)' };
+      const outcome: DeliveryOutcome = {
+        kind: 'deferred',
+        reason: 'config',
+        reply: 'no smarthost configured: set RELAYGATE_SMARTHOST (smtp://user:pass@host:port)',
+      };
       return new Map(message.recipients.map((address) => [address, outcome]));
     },
     async close() {},

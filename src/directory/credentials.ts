@@ -54,7 +54,13 @@ export function credentialDirectory(db: Db, hashKey: Buffer, clock: Clock): Cred
     },
 
     async revoke(id) {
-      const row = await db.updateTable('credentials').set({ revoked_at: clock.now() }).where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst();
+      const row = await db
+        .updateTable('credentials')
+        .set({ revoked_at: clock.now() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
       if (row) return toCredential(row);
       const existing = await db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
       return existing ? toCredential(existing) : undefined;

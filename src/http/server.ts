@@ -14,7 +14,10 @@ export async function startHttp(host: string, port: number, probe: Probe): Promi
       await probe.ready();
       return { status: 'ready' };
     } catch (err) {
-      return reply.code(503).type('application/problem+json').send({ type: 'about:blank', title: 'Not ready', status: 503, detail: (err as Error).message });
+      return reply
+        .code(503)
+        .type('application/problem+json')
+        .send({ type: 'about:blank', title: 'Not ready', status: 503, detail: (err as Error).message });
     }
   });
   await app.listen({ host, port });

@@ -1,8 +1,14 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, open as openCallback } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { fsyncDirectory } from '../lib/durable-file.js';
+import { DurableWriter } from './durable-writer.js';
+
+/** A raw descriptor, owned by the DurableWriter that closes it (a FileHandle would close it again when collected). */
+const openFd = promisify(openCallback);
 
 export interface SpoolWriter {
   stream: Writable;
@@ -35,23 +41,15 @@ export class Spool {
 
   async create(id: string): Promise<SpoolWriter> {
     const path = this.path(id);
-    const handle = await open(path, 'wx', 0o600);
-    const stream = handle.createWriteStream({ autoClose: false, highWaterMark: 256 * 1024 });
+    const stream = new DurableWriter(await openFd(path, 'wx', 0o600));
     return {
       stream,
       async finish() {
-        await new Promise<void>((resolve, reject) => {
-          if (stream.writableFinished) return resolve();
-          stream.once('finish', resolve);
-          stream.once('error', reject);
-        });
-        await handle.datasync();
-        await handle.close();
+        await finished(stream);
         return stream.bytesWritten;
       },
       async discard() {
         stream.destroy();
-        await handle.close().catch(() => undefined);
         await rm(path, { force: true });
       },
     };

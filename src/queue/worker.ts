@@ -87,7 +87,13 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
   async function deliverOne(message: DueMessage): Promise<void> {
     const started = o.clock.now();
     const outcomes = await o.courier
-      .deliver({ id: message.id, mailFrom: message.mailFrom, recipients: message.recipients.map((r) => r.address), sizeBytes: message.sizeBytes, openBody: () => o.spool.read(message.id) })
+      .deliver({
+        id: message.id,
+        mailFrom: message.mailFrom,
+        recipients: message.recipients.map((r) => r.address),
+        sizeBytes: message.sizeBytes,
+        openBody: () => o.spool.read(message.id),
+      })
       .catch((err: unknown): Map<string, DeliveryOutcome> => {
         const outcome: DeliveryOutcome = { kind: 'deferred', reason: 'unknown', reply: String(err) };
         return new Map(message.recipients.map((r) => [r.address, outcome]));
@@ -132,12 +138,30 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       }));
     if (failed.length === 0) return undefined;
     const id = newQueueId(now);
-    const body = buildDsn({ reportingMta: o.hostname, queueId: message.id, originalSender: message.mailFrom, arrivalDate: message.receivedAt, envId: message.envId, failed, originalHeaders: await o.spool.readHead(message.id, DSN_HEADER_LIMIT_BYTES), now });
+    const body = buildDsn({
+      reportingMta: o.hostname,
+      queueId: message.id,
+      originalSender: message.mailFrom,
+      arrivalDate: message.receivedAt,
+      envId: message.envId,
+      failed,
+      originalHeaders: await o.spool.readHead(message.id, DSN_HEADER_LIMIT_BYTES),
+      now,
+    });
     const writer = await o.spool.create(id);
     writer.stream.end(body);
     const sizeBytes = await writer.finish();
     await o.spool.syncDirectory();
-    return { id, envelope: { mailFrom: '', recipients: [{ address: message.mailFrom }] }, sizeBytes, receivedAt: now, expiresAt: now + o.expireAfterMs, credentialId: null, clientIp: '127.0.0.1', isDsn: true };
+    return {
+      id,
+      envelope: { mailFrom: '', recipients: [{ address: message.mailFrom }] },
+      sizeBytes,
+      receivedAt: now,
+      expiresAt: now + o.expireAfterMs,
+      credentialId: null,
+      clientIp: '127.0.0.1',
+      isDsn: true,
+    };
   }
 
   function wakeSoon(): void {

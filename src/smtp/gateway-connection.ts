@@ -103,7 +103,7 @@ class GatewayConnection extends SMTPConnection {
   }
 
   private inDataMode(): boolean {
-    return Boolean(this._parser && this._parser._dataMode);
+    return this._parser !== false && this._parser._dataMode;
   }
 }
 

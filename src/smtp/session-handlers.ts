@@ -70,7 +70,10 @@ export function sessionHandlers(deps: SessionDeps) {
       body,
     }).then(
       (queueId) => {
-        log.info({ queueId, session: session.id, from: envelope.mailFrom && envelope.mailFrom.address, rcpt: envelope.rcptTo.length, credentialId: session.user }, 'message accepted');
+        log.info(
+          { queueId, session: session.id, from: envelope.mailFrom ? envelope.mailFrom.address : '', rcpt: envelope.rcptTo.length, credentialId: session.user },
+          'message accepted',
+        );
         deps.onQueued(queueId);
         callback(null, SmtpReply.queued(queueId).message);
       },

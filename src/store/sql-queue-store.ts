@@ -34,20 +34,22 @@ export function sqlQueueStore(db: Db): QueueStore {
       if (leased.length === 0) return [];
       const ids = [...new Set(leased.map((r) => r.message_id))];
       const rows = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
-      return rows.map((m): DueMessage => ({
-        id: m.id,
-        mailFrom: m.mail_from,
-        sizeBytes: Number(m.size_bytes),
-        receivedAt: Number(m.received_at),
-        expiresAt: Number(m.expires_at),
-        envId: m.env_id ?? undefined,
-        ret: m.dsn_ret ?? undefined,
-        isDsn: m.is_dsn === 1,
-        recipients: leased
-          .filter((r) => r.message_id === m.id)
-          .sort((a, b) => a.position - b.position)
-          .map((r) => ({ id: r.id, address: r.address, attempts: r.attempts, notify: r.notify?.split(','), orcpt: r.orcpt ?? undefined })),
-      }));
+      return rows.map(
+        (m): DueMessage => ({
+          id: m.id,
+          mailFrom: m.mail_from,
+          sizeBytes: Number(m.size_bytes),
+          receivedAt: Number(m.received_at),
+          expiresAt: Number(m.expires_at),
+          envId: m.env_id ?? undefined,
+          ret: m.dsn_ret ?? undefined,
+          isDsn: m.is_dsn === 1,
+          recipients: leased
+            .filter((r) => r.message_id === m.id)
+            .sort((a, b) => a.position - b.position)
+            .map((r) => ({ id: r.id, address: r.address, attempts: r.attempts, notify: r.notify?.split(','), orcpt: r.orcpt ?? undefined })),
+        }),
+      );
     },
 
     async recordOutcomes(messageId, updates, now, dsn) {
@@ -57,7 +59,13 @@ export function sqlQueueStore(db: Db): QueueStore {
           await insertMessage(trx, dsn);
           await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
         }
-        const open = await trx.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE).limit(1).executeTakeFirst();
+        const open = await trx
+          .selectFrom('recipients')
+          .select('id')
+          .where('message_id', '=', messageId)
+          .where('status', 'in', ACTIVE)
+          .limit(1)
+          .executeTakeFirst();
         if (open) return { completed: false };
         await trx.updateTable('messages').set({ completed_at: now }).where('id', '=', messageId).execute();
         return { completed: true };
@@ -112,7 +120,11 @@ export function sqlQueueStore(db: Db): QueueStore {
         .where('status', 'in', ACTIVE)
         .returning('address')
         .execute();
-      if (rows.length > 0) await db.insertInto('events').values({ message_id: id, at: now, kind: 'retry', recipient: null, detail: `${rows.length} recipient(s) made due by an operator` }).execute();
+      if (rows.length > 0)
+        await db
+          .insertInto('events')
+          .values({ message_id: id, at: now, kind: 'retry', recipient: null, detail: `${rows.length} recipient(s) made due by an operator` })
+          .execute();
       return rows.length;
     },
 
@@ -172,7 +184,13 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
     .execute();
   await trx
     .insertInto('events')
-    .values({ message_id: message.id, at: message.receivedAt, kind: 'received', recipient: null, detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }) })
+    .values({
+      message_id: message.id,
+      at: message.receivedAt,
+      kind: 'received',
+      recipient: null,
+      detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }),
+    })
     .execute();
 }
 

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import { systemClock } from '../../lib/clock.js';
 import { type Credential, credentialDirectory } from '../../directory/credentials.js';
+import { systemClock } from '../../lib/clock.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -16,8 +16,18 @@ export function registerCredential(program: Command): void {
     .addHelpText('after', '\nExample:\n  relaygate credential create --kind submission --description Salesforce')
     .action(async (opts: { kind: 'submission' | 'inbound'; description: string; json?: boolean }, command: Command) => {
       if (opts.description.trim() === '') throw new CliError('--description must not be empty: say what will use this credential');
-      const { credential: created, secret } = await withStore(command, (store) => credentialDirectory(store.db, store.hashKey, systemClock).create(opts.kind, opts.description.trim()));
-      if (opts.json) return printJson({ id: created.id, kind: created.kind, description: created.description, username: created.username, secret, createdAt: formatTime(created.createdAt) });
+      const { credential: created, secret } = await withStore(command, (store) =>
+        credentialDirectory(store.db, store.hashKey, systemClock).create(opts.kind, opts.description.trim()),
+      );
+      if (opts.json)
+        return printJson({
+          id: created.id,
+          kind: created.kind,
+          description: created.description,
+          username: created.username,
+          secret,
+          createdAt: formatTime(created.createdAt),
+        });
       process.stdout.write(
         `Created ${created.kind} credential ${created.id} (${created.description})\n\n  username: ${created.username}\n  secret:   ${secret}\n\nThe secret is shown only this once: store it in the application now.\nUse it with AUTH PLAIN or LOGIN after STARTTLS on the submission port, or on the implicit-TLS port.\n`,
       );
@@ -31,7 +41,16 @@ export function registerCredential(program: Command): void {
       const list = await withStore(command, (store) => credentialDirectory(store.db, store.hashKey, systemClock).list());
       if (opts.json) return printJson(list.map(toJson));
       printTable(
-        list.map((c) => ({ id: c.id, kind: c.kind, description: c.description, username: c.username, created: formatTime(c.createdAt), 'last used': formatTime(c.lastUsedAt), 'last ip': c.lastUsedIp ?? '-', state: c.revokedAt ? `revoked ${formatTime(c.revokedAt)}` : 'active' })),
+        list.map((c) => ({
+          id: c.id,
+          kind: c.kind,
+          description: c.description,
+          username: c.username,
+          created: formatTime(c.createdAt),
+          'last used': formatTime(c.lastUsedAt),
+          'last ip': c.lastUsedIp ?? '-',
+          state: c.revokedAt ? `revoked ${formatTime(c.revokedAt)}` : 'active',
+        })),
         ['id', 'kind', 'description', 'username', 'created', 'last used', 'last ip', 'state'],
       );
     });
@@ -50,5 +69,14 @@ export function registerCredential(program: Command): void {
 }
 
 function toJson(c: Credential) {
-  return { id: c.id, kind: c.kind, description: c.description, username: c.username, createdAt: formatTime(c.createdAt), lastUsedAt: c.lastUsedAt ? formatTime(c.lastUsedAt) : null, lastUsedIp: c.lastUsedIp, revokedAt: c.revokedAt ? formatTime(c.revokedAt) : null };
+  return {
+    id: c.id,
+    kind: c.kind,
+    description: c.description,
+    username: c.username,
+    createdAt: formatTime(c.createdAt),
+    lastUsedAt: c.lastUsedAt ? formatTime(c.lastUsedAt) : null,
+    lastUsedIp: c.lastUsedIp,
+    revokedAt: c.revokedAt ? formatTime(c.revokedAt) : null,
+  };
 }

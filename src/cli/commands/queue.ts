@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
-import { Spool } from '../../queue/spool.js';
-import type { MessageView } from '../../queue/queue-store.js';
-import { sqlQueueStore } from '../../store/sql-queue-store.js';
 import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { MessageView } from '../../queue/queue-store.js';
+import { Spool } from '../../queue/spool.js';
+import { sqlQueueStore } from '../../store/sql-queue-store.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -48,7 +48,14 @@ export function registerQueue(program: Command): void {
         `Message ${message.id}\n  from:      ${message.mailFrom || '<>'}${message.isDsn ? ' (delivery status notification)' : ''}\n  size:      ${message.sizeBytes} bytes\n  received:  ${formatTime(message.receivedAt)}\n  expires:   ${formatTime(message.expiresAt)}\n  completed: ${formatTime(message.completedAt)}\n\n`,
       );
       printTable(
-        message.recipients.map((r) => ({ recipient: r.address, state: r.status, attempts: String(r.attempts), 'last attempt': formatTime(r.lastAttemptAt), next: formatTime(r.nextAttemptAt), 'last reply': r.lastReply ?? '-' })),
+        message.recipients.map((r) => ({
+          recipient: r.address,
+          state: r.status,
+          attempts: String(r.attempts),
+          'last attempt': formatTime(r.lastAttemptAt),
+          next: formatTime(r.nextAttemptAt),
+          'last reply': r.lastReply ?? '-',
+        })),
         ['recipient', 'state', 'attempts', 'last attempt', 'next', 'last reply'],
       );
       process.stdout.write('\nHistory\n');
@@ -97,7 +104,11 @@ function toJson(m: MessageView) {
     expiresAt: formatTime(m.expiresAt),
     completedAt: m.completedAt ? formatTime(m.completedAt) : null,
     isDsn: m.isDsn,
-    recipients: m.recipients.map((r) => ({ ...r, nextAttemptAt: r.nextAttemptAt ? formatTime(r.nextAttemptAt) : null, lastAttemptAt: r.lastAttemptAt ? formatTime(r.lastAttemptAt) : null })),
+    recipients: m.recipients.map((r) => ({
+      ...r,
+      nextAttemptAt: r.nextAttemptAt ? formatTime(r.nextAttemptAt) : null,
+      lastAttemptAt: r.lastAttemptAt ? formatTime(r.lastAttemptAt) : null,
+    })),
   };
 }
 

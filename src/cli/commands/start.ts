@@ -32,7 +32,9 @@ export function registerStart(program: Command): void {
 
 function banner(config: Config, gateway: Gateway): string {
   const host = config.smtp.listenHost;
-  const certificate = gateway.tls.generated ? `development certificate generated in ${gateway.tls.path} (clients will not trust it; set RELAYGATE_TLS_CERT and RELAYGATE_TLS_KEY for production)` : gateway.tls.path;
+  const certificate = gateway.tls.generated
+    ? `development certificate generated in ${gateway.tls.path} (clients will not trust it; set RELAYGATE_TLS_CERT and RELAYGATE_TLS_KEY for production)`
+    : gateway.tls.path;
   const smarthost = gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set';
   return `
 Relaygate is running

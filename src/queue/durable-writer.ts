@@ -1,0 +1,39 @@
+import { close, fdatasync, write } from 'node:fs';
+import { Writable } from 'node:stream';
+
+/**
+ * A file writer whose 'finish' means "on disk": _final runs fdatasync before the stream
+ * finishes, and the descriptor is closed when the stream is destroyed (autoDestroy does it
+ * after finish). fs.WriteStream cannot promise that: it has no sync step, and a FileHandle
+ * stream with autoClose off keeps the handle busy so that datasync() never settles.
+ */
+export class DurableWriter extends Writable {
+  private readonly fd: number;
+  bytesWritten = 0;
+
+  constructor(fd: number) {
+    super({ highWaterMark: 256 * 1024 });
+    this.fd = fd;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeAll(chunk, 0, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    fdatasync(this.fd, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    close(this.fd, () => callback(error));
+  }
+
+  private writeAll(chunk: Buffer, offset: number, callback: (error?: Error | null) => void): void {
+    write(this.fd, chunk, offset, chunk.length - offset, null, (err, written) => {
+      if (err) return callback(err);
+      this.bytesWritten += written;
+      if (offset + written < chunk.length) return this.writeAll(chunk, offset + written, callback);
+      callback();
+    });
+  }
+}
