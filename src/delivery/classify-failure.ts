@@ -2,6 +2,8 @@ import { type DeliveryOutcome, enhancedStatusOf, type FailureReason } from '../m
 
 interface SmtpClientError {
   code?: string;
+  /** The SMTP command the reply answered (nodemailer sets it), e.g. 'RCPT TO', 'STARTTLS'. */
+  command?: string;
   responseCode?: number;
   response?: string;
   message?: string;
@@ -20,15 +22,21 @@ const CONNECTION_CODES = new Set([
   'EPROTOCOL',
 ]);
 
+/** Replies about the message itself; a 5xx to anything else (EHLO, STARTTLS, AUTH) is about our link to the next hop. */
+const MESSAGE_COMMANDS = /^(MAIL FROM|RCPT TO|DATA)\b/;
+
 /**
  * The one place that turns whatever an SMTP client threw into an outcome. A 5xx reply
- * from the remote bounces; everything else, including errors it does not recognise,
- * defers: a temporary condition must never cost a message.
+ * to MAIL, RCPT or DATA bounces; everything else, including a refused STARTTLS or AUTH
+ * and errors it does not recognise, defers: a fault on our side or the link's must never
+ * cost a message.
  */
 export function classifyFailure(err: unknown): Exclude<DeliveryOutcome, { kind: 'delivered' }> {
   const e = (err ?? {}) as SmtpClientError;
-  const reply = (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim().slice(0, 500);
-  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && e.code !== 'EAUTH') {
+  const text = (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim().slice(0, 500);
+  // Name the step when it was not about the message, so "500 command not recognized" reads as a STARTTLS problem.
+  const reply = e.command && !MESSAGE_COMMANDS.test(e.command) && e.command !== 'CONN' ? `${e.command}: ${text}` : text;
+  if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && MESSAGE_COMMANDS.test(e.command ?? '')) {
     return { kind: 'bounced', reason: 'remote-reply', reply, status: enhancedStatusOf(reply, '5.0.0') };
   }
   return { kind: 'deferred', reason: reasonOf(e), reply };
@@ -36,7 +44,7 @@ export function classifyFailure(err: unknown): Exclude<DeliveryOutcome, { kind: 
 
 function reasonOf(e: SmtpClientError): FailureReason {
   if (e.code === 'EAUTH' || e.code === 'ENOAUTH') return 'auth';
-  if (e.code === 'ETLS' || /certificate|TLS|SSL/i.test(e.message ?? '')) return 'tls';
+  if (e.code === 'ETLS' || e.command === 'STARTTLS' || /certificate|TLS|SSL/i.test(e.message ?? '')) return 'tls';
   if (typeof e.responseCode === 'number') return 'remote-reply';
   if (e.code && CONNECTION_CODES.has(e.code)) return 'connection';
   return 'unknown';

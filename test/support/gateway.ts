@@ -1,0 +1,83 @@
+import { Writable } from 'node:stream';
+import { type Gateway, startGateway } from '../../src/app/gateway.js';
+import { createLogger } from '../../src/app/logger.js';
+import { openStore } from '../../src/app/open-store.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
+import { credentialDirectory } from '../../src/directory/credentials.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { sqlQueueStore } from '../../src/store/sql-queue-store.js';
+import { tempDir } from './temp-dir.js';
+
+export interface TestGateway {
+  gateway: Gateway;
+  config: Config;
+  dataDir: string;
+  /** The gateway's JSON log lines, for assertions on what was logged. */
+  logs: string[];
+  createCredential(description?: string): Promise<{ id: string; username: string; secret: string }>;
+  revokeCredential(id: string): Promise<void>;
+  queue(): Promise<ReturnType<typeof sqlQueueStore> & { close(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A gateway in this process on ephemeral loopback ports with its own data directory.
+ * `settings` are dotted config keys, e.g. { smarthost: 'smtp://127.0.0.1:2525?tls=none' }.
+ */
+export async function startTestGateway(settings: Record<string, unknown> = {}): Promise<TestGateway> {
+  const dir = await tempDir('relaygate-gw-');
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      dataDir: dir.path,
+      hostname: 'gateway.test',
+      'smtp.port': 0,
+      'smtp.smtpsPort': 0,
+      'http.port': 0,
+      logLevel: 'info',
+      'queue.retryInitial': '200ms',
+      'queue.retryMax': '1s',
+      ...settings,
+    },
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const gateway = await startGateway(config, { log: createLogger(config.logLevel, sink) });
+  const withDirectory = async <T>(work: (d: ReturnType<typeof credentialDirectory>) => Promise<T>): Promise<T> => {
+    const store = await openStore(config);
+    try {
+      return await work(credentialDirectory(store.db, store.hashKey, systemClock));
+    } finally {
+      await store.close();
+    }
+  };
+  let stopped = false;
+  return {
+    gateway,
+    config,
+    dataDir: dir.path,
+    logs,
+    async createCredential(description = 'test application') {
+      const { credential, secret } = await withDirectory((d) => d.create('submission', description));
+      return { id: credential.id, username: credential.username, secret };
+    },
+    async revokeCredential(id) {
+      await withDirectory((d) => d.revoke(id));
+    },
+    async queue() {
+      const store = await openStore(config);
+      return Object.assign(sqlQueueStore(store.db), { close: () => store.close() });
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await gateway.stop();
+      await dir.cleanup();
+    },
+  };
+}
