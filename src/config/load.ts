@@ -114,6 +114,9 @@ function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, 
 function problemText(issue: z.core.$ZodIssue): string {
   if (issue.code === 'custom') return issue.message;
   if (issue.code === 'invalid_type') return `must be a ${issue.expected}`;
+  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}`;
+  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map(String).join(', ')}`;
   return issue.message.replace(/^Invalid input: /, '').replace(/^Too (big|small): /, '');
 }
 

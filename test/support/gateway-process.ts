@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait-for.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'src', 'main.ts');
+
+/** Environment for a gateway child on ephemeral loopback ports, nothing inherited from RELAYGATE_* of the caller. */
+export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RELAYGATE_')) env[k] = v;
+  return {
+    ...env,
+    RELAYGATE_DATA_DIR: dataDir,
+    RELAYGATE_SMTP_PORT: '0',
+    RELAYGATE_SMTPS_PORT: '0',
+    RELAYGATE_HTTP_PORT: '0',
+    RELAYGATE_HOSTNAME: 'gateway.test',
+    ...extra,
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `relaygate ARGS` from the sources, as `npx relaygate` would from the build. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface GatewayProcess {
+  child: ChildProcess;
+  ports: { smtp: number; smtps: number; http: number };
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has gone. */
+  exited: Promise<number | string>;
+}
+
+/** `relaygate start` as a child process; resolves once it has written its listeners file. */
+export async function spawnGateway(env: NodeJS.ProcessEnv): Promise<GatewayProcess> {
+  const dataDir = env.RELAYGATE_DATA_DIR as string;
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const listeners = await waitFor(
+    async () => {
+      if (gone) throw new Error(`gateway exited during start:\n${output}`);
+      const text = await readFile(join(dataDir, 'listeners.json'), 'utf8').catch(() => '');
+      const parsed = text ? (JSON.parse(text) as { pid: number; smtp: number; smtps: number; http: number }) : undefined;
+      return parsed?.pid === child.pid ? parsed : undefined;
+    },
+    { what: 'the gateway to listen', timeoutMs: 30_000 },
+  );
+  return { child, ports: { smtp: listeners.smtp, smtps: listeners.smtps, http: listeners.http }, output: () => output, exited };
+}
