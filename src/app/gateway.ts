@@ -40,7 +40,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config);
-  const queue = sqlQueueStore(store.db);
+  const queue = sqlQueueStore(store.db, store.syncCommitted);
   const spool = new Spool(join(config.dataDir, 'spool'));
   await spool.init();
   await removeOrphans(spool, queue, log);
@@ -48,7 +48,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await queue.releaseLeases('all');
 
   const tls = await loadTlsMaterial(config);
-  const credentials = credentialDirectory(store.db, store.hashKey, clock);
+  const credentials = credentialDirectory(store, clock);
   const courier: Courier = config.smarthost
     ? smarthostCourier({
         target: config.smarthost,

@@ -6,6 +6,8 @@ import type { Db } from '../store/tables.js';
 
 export interface OpenStore {
   db: Db;
+  /** Resolves once every commit made so far is on disk. */
+  syncCommitted(): Promise<void>;
   /** Key of the keyed hash that credential secrets are stored as; never in the database. */
   hashKey: Buffer;
   close(): Promise<void>;
@@ -13,6 +15,6 @@ export interface OpenStore {
 
 /** The one place that knows which engine holds the state (the embedded SQLite file for now). */
 export async function openStore(config: Config): Promise<OpenStore> {
-  const { db, close } = await openSqlite(join(config.dataDir, 'relaygate.db'));
-  return { db, hashKey: loadOrCreateKey(join(config.dataDir, 'keys', 'credential-hash.key')), close };
+  const sqlite = await openSqlite(join(config.dataDir, 'relaygate.db'));
+  return { ...sqlite, hashKey: loadOrCreateKey(join(config.dataDir, 'keys', 'credential-hash.key')) };
 }

@@ -27,7 +27,14 @@ export interface CredentialDirectory {
   flushUsage(): Promise<void>;
 }
 
-export function credentialDirectory(db: Db, hashKey: Buffer, clock: Clock): CredentialDirectory {
+export interface CredentialStore {
+  db: Db;
+  hashKey: Buffer;
+  /** Durability barrier: a created or revoked credential must not come back changed after a power cut. */
+  syncCommitted(): Promise<void>;
+}
+
+export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialStore, clock: Clock): CredentialDirectory {
   const pendingUsage = new Map<string, { at: number; ip: string }>();
 
   return {
@@ -45,6 +52,7 @@ export function credentialDirectory(db: Db, hashKey: Buffer, clock: Clock): Cred
         revoked_at: null,
       };
       await db.insertInto('credentials').values(row).execute();
+      await syncCommitted();
       return { credential: toCredential(row), secret };
     },
 

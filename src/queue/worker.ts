@@ -64,7 +64,8 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     } finally {
       pumping = false;
     }
-    await scheduleNext();
+    // With every slot busy, the next completion pumps again; only an idle worker needs a timer.
+    if (inFlight.size < o.concurrency) await scheduleNext();
   }
 
   function track(work: Promise<void>): void {

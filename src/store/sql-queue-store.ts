@@ -4,13 +4,18 @@ import type { Database, Db, RecipientsTable } from './tables.js';
 
 const ACTIVE = ['queued', 'deferred'] as const;
 
-/** QueueStore over Kysely; the SQL is the portable subset of SQLite and PostgreSQL. */
-export function sqlQueueStore(db: Db): QueueStore {
+/**
+ * QueueStore over Kysely; the SQL is the portable subset of SQLite and PostgreSQL.
+ * `syncCommitted` is the engine's durability barrier, awaited where the contract promises
+ * durability (commit); losing a later state change to a power cut only repeats work.
+ */
+export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): QueueStore {
   return {
     async commit(messages) {
       await db.transaction().execute(async (trx) => {
         for (const message of messages) await insertMessage(trx, message);
       });
+      await syncCommitted();
     },
 
     async claimDue(owner, now, maxMessages, leaseMs) {
@@ -59,16 +64,13 @@ export function sqlQueueStore(db: Db): QueueStore {
           await insertMessage(trx, dsn);
           await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
         }
-        const open = await trx
-          .selectFrom('recipients')
-          .select('id')
-          .where('message_id', '=', messageId)
-          .where('status', 'in', ACTIVE)
-          .limit(1)
+        const completed = await trx
+          .updateTable('messages')
+          .set({ completed_at: now })
+          .where('id', '=', messageId)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE))))
           .executeTakeFirst();
-        if (open) return { completed: false };
-        await trx.updateTable('messages').set({ completed_at: now }).where('id', '=', messageId).execute();
-        return { completed: true };
+        return { completed: Number(completed.numUpdatedRows) > 0 };
       });
     },
 

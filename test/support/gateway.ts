@@ -51,7 +51,7 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
   const withDirectory = async <T>(work: (d: ReturnType<typeof credentialDirectory>) => Promise<T>): Promise<T> => {
     const store = await openStore(config);
     try {
-      return await work(credentialDirectory(store.db, store.hashKey, systemClock));
+      return await work(credentialDirectory(store, systemClock));
     } finally {
       await store.close();
     }
@@ -71,7 +71,7 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
     },
     async queue() {
       const store = await openStore(config);
-      return Object.assign(sqlQueueStore(store.db), { close: () => store.close() });
+      return Object.assign(sqlQueueStore(store.db, store.syncCommitted), { close: () => store.close() });
     },
     async stop() {
       if (stopped) return;

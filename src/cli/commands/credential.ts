@@ -17,7 +17,7 @@ export function registerCredential(program: Command): void {
     .action(async (opts: { kind: 'submission' | 'inbound'; description: string; json?: boolean }, command: Command) => {
       if (opts.description.trim() === '') throw new CliError('--description must not be empty: say what will use this credential');
       const { credential: created, secret } = await withStore(command, (store) =>
-        credentialDirectory(store.db, store.hashKey, systemClock).create(opts.kind, opts.description.trim()),
+        credentialDirectory(store, systemClock).create(opts.kind, opts.description.trim()),
       );
       if (opts.json)
         return printJson({
@@ -38,7 +38,7 @@ export function registerCredential(program: Command): void {
     .description('list credentials with their last use (never their secrets)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const list = await withStore(command, (store) => credentialDirectory(store.db, store.hashKey, systemClock).list());
+      const list = await withStore(command, (store) => credentialDirectory(store, systemClock).list());
       if (opts.json) return printJson(list.map(toJson));
       printTable(
         list.map((c) => ({
@@ -61,7 +61,7 @@ export function registerCredential(program: Command): void {
     .argument('<id>', 'credential id (see credential list)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const revoked = await withStore(command, (store) => credentialDirectory(store.db, store.hashKey, systemClock).revoke(id));
+      const revoked = await withStore(command, (store) => credentialDirectory(store, systemClock).revoke(id));
       if (!revoked) throw new CliError(`no credential ${id}; see "relaygate credential list"`);
       if (opts.json) return printJson(toJson(revoked));
       process.stdout.write(`Revoked ${revoked.id} (${revoked.description}) at ${formatTime(revoked.revokedAt)}\n`);

@@ -16,7 +16,9 @@ export function registerQueue(program: Command): void {
     .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'), 100)
     .option('--json', 'print JSON')
     .action(async (opts: { all?: boolean; limit: number; json?: boolean }, command: Command) => {
-      const list = await withStore(command, (store) => sqlQueueStore(store.db).list({ includeCompleted: Boolean(opts.all), limit: opts.limit }));
+      const list = await withStore(command, (store) =>
+        sqlQueueStore(store.db, store.syncCommitted).list({ includeCompleted: Boolean(opts.all), limit: opts.limit }),
+      );
       if (opts.json) return printJson(list.map(toJson));
       printTable(
         list.flatMap((m) =>
@@ -41,7 +43,7 @@ export function registerQueue(program: Command): void {
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const message = await withStore(command, (store) => sqlQueueStore(store.db).show(id.toUpperCase()));
+      const message = await withStore(command, (store) => sqlQueueStore(store.db, store.syncCommitted).show(id.toUpperCase()));
       if (!message) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
       if (opts.json) return printJson({ ...toJson(message), events: message.events.map((e) => ({ ...e, at: formatTime(e.at) })) });
       process.stdout.write(
@@ -71,7 +73,7 @@ export function registerQueue(program: Command): void {
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const count = await withStore(command, (store) => sqlQueueStore(store.db).retry(id.toUpperCase(), Date.now()));
+      const count = await withStore(command, (store) => sqlQueueStore(store.db, store.syncCommitted).retry(id.toUpperCase(), Date.now()));
       if (opts.json) return printJson({ id: id.toUpperCase(), rescheduled: count });
       if (count === 0) throw new CliError(`message ${id} has no recipient waiting for delivery; see "relaygate queue show ${id}"`);
       process.stdout.write(`${count} recipient(s) of ${id.toUpperCase()} will be tried now\n`);
@@ -85,7 +87,7 @@ export function registerQueue(program: Command): void {
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const queueId = id.toUpperCase();
       const removed = await withStore(command, async (store, config) => {
-        const done = await sqlQueueStore(store.db).remove(queueId, Date.now());
+        const done = await sqlQueueStore(store.db, store.syncCommitted).remove(queueId, Date.now());
         if (done) await new Spool(join(config.dataDir, 'spool')).remove(queueId);
         return done;
       });
