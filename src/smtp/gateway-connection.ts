@@ -5,7 +5,10 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { ENHANCED_CODE, SmtpReply } from './reply.js';
 
 export interface SessionBudgets {
-  /** Longest a client may take to send one command line; a trickling client is cut off. */
+  /**
+   * Longest a client may take to send one command line, counted from our previous reply
+   * (when the turn passed to the client); a trickling client is cut off.
+   */
   commandTimeoutMs: number;
   /** Longest a client may take from DATA to the end-of-data mark. */
   dataTimeoutMs: number;
@@ -22,7 +25,9 @@ export interface SessionBudgets {
  *   delay capped one-message-per-connection clients at ~10 msg/s each in the benchmark;
  * - its only timer is an idle timer, which a client trickling one byte at a time resets
  *   for ever: commands and messages get time budgets here.
- * It also hides AUTH from EHLO until TLS is up (RFC 4954 §4, RFC 3207 §4).
+ * It also hides AUTH from EHLO until TLS is up (RFC 4954 §4, RFC 3207 §4), and sends the
+ * size and recipient limits of smtp-server's own checks as the same SmtpReply the rest of
+ * the gateway uses, so one limit reads the same wherever it is hit.
  */
 class GatewayConnection extends SMTPConnection {
   private readonly budgets: SessionBudgets;
@@ -47,7 +52,6 @@ class GatewayConnection extends SMTPConnection {
   }
 
   override _onCommand(command: Buffer, callback?: () => void): void {
-    this.armCommandBudget();
     const verb = command.toString('latin1', 0, 8).trim().split(/\s/)[0]?.toUpperCase();
     if ((this._server as GatewaySmtpServer).draining && verb !== 'QUIT' && !this.inTransaction()) {
       // Shutting down: a transaction already begun may finish, a new one may not (RFC 5321 §3.8).
@@ -64,11 +68,17 @@ class GatewayConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    // Every reply hands the turn to the client, so its budget for the next line starts now:
+    // counted from the command before, a slow upload or a slow handler ate into it.
+    this.armCommandBudget();
     let text = data;
     let ctx = context;
     if (code === 538) text = SmtpReply.encryptionRequiredForAuth().message;
     else if (code === 530 && !this.secure) text = SmtpReply.mustStartTls().message;
     else if (code === 530 && typeof text === 'string' && !ENHANCED_CODE.test(text)) text = SmtpReply.authRequired().message;
+    // smtp-server's SIZE= check at MAIL FROM; the body itself is measured by DataGuard.
+    else if (context === 'MESSAGE_TOO_BIG') text = SmtpReply.messageTooBig(Number(this._server.options.size)).message;
+    else if (context === 'TOO_MANY_RECIPIENTS') text = SmtpReply.tooManyRecipients().message;
     if (code === 250 && Array.isArray(text) && !this.secure) text = text.filter((line) => !line.startsWith('AUTH '));
     if (typeof text === 'string' && ENHANCED_CODE.test(text)) ctx = false;
     super.send(code, text, ctx);
@@ -82,10 +92,13 @@ class GatewayConnection extends SMTPConnection {
 
   private armCommandBudget(): void {
     clearTimeout(this.commandTimer);
+    // Replies can still be sent while closing (a verdict on a message cut short); no budget then.
+    if (this._closing || this._closed) return;
     this.commandTimer = setTimeout(() => {
-      // Time spent waiting for us, or inside DATA (which has its own budget), is not the client's.
+      // Time spent waiting for us (a handler, or our verdict on a message whose end has
+      // arrived) or inside DATA (which has its own budget) is not the client's.
       if (this._closing || this._closed) return;
-      if (this._handlerPending || this.inDataMode()) return this.armCommandBudget();
+      if (this._handlerPending || this._dataStream) return this.armCommandBudget();
       const reply = SmtpReply.commandTimeout();
       this.send(reply.code, reply.message);
     }, this.budgets.commandTimeoutMs);

@@ -64,7 +64,18 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         logger: false,
         onSecure(socket, _session, callback) {
           // RFC 7457 §2.2: no client-initiated renegotiation on a session we have authenticated.
-          (socket as TLSSocket).disableRenegotiation?.();
+          const tlsSocket = socket as TLSSocket;
+          tlsSocket.disableRenegotiation?.();
+          // On a TLS socket that tls.Server did not create (smtp-server wraps its sockets
+          // itself), Node reports TLS errors after the handshake only as '_tlsError': a refused
+          // renegotiation (whose handshake it then lets go on) or a corrupt record. smtp-server
+          // listens for that during STARTTLS only, so on the implicit TLS port a renegotiation
+          // used to complete and a session broken by a bad record stayed open until the idle
+          // timeout. Either way the session is over: end it.
+          tlsSocket.on('_tlsError', (err: Error) => {
+            o.log.debug({ err: err.message }, 'tls error, session ended');
+            tlsSocket.destroy();
+          });
           callback();
         },
         onAuth: handlers.onAuth,
