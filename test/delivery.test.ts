@@ -281,7 +281,11 @@ describe('delivery through the smarthost', () => {
     const gw = await startTestGateway({ smarthost: `smtp://relay-user:wrong@127.0.0.1:${pair.sink.port}`, smarthostCaFile: join(dir.path, 'ca.pem') });
     cleanups.push(gw.stop);
     const credential = await gw.createCredential();
-    const { queueId } = await submit(gw.gateway.ports.smtp, credential, { from: 'support@example.com', to: ['customer@example.net'], raw: applicationMessage('bad-auth') });
+    const { queueId } = await submit(gw.gateway.ports.smtp, credential, {
+      from: 'support@example.com',
+      to: ['customer@example.net'],
+      raw: applicationMessage('bad-auth'),
+    });
     const r = await waitFor(async () => {
       const rr = (await recipientStates(gw, queueId)).recipients[0];
       return rr?.status === 'deferred' ? rr : undefined;

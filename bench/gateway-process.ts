@@ -1,0 +1,196 @@
+// Starts the gateway as a child process the way an operator would (the CLI's `start`, configured
+// by environment), with a fresh data directory, and creates its submission credential.
+import { type ChildProcess, execFile, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { exited, REPO_ROOT, sleep, startChild, stopChild } from './child.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface GatewayEntry {
+  /**
+   * 'dist': node bin/relaygate.js (the repo's compiled dist/); 'build': src/ compiled by the bench
+   * into its work dir; 'src': node --import tsx src/main.ts (tsx's loader thread adds ~60 MB RSS).
+   */
+  kind: 'dist' | 'build' | 'src';
+  args: string[];
+}
+
+export type EntryChoice = 'auto' | GatewayEntry['kind'];
+
+/**
+ * The compiled CLI when dist/ is at least as new as every source file; otherwise src/ compiled
+ * afresh into the work dir: the bench never writes dist/ (not its to write), never measures
+ * stale code, and measures compiled code as operators run it.
+ */
+export function gatewayEntry(choice: EntryChoice, workDir: string): GatewayEntry {
+  const built = join(REPO_ROOT, 'dist/main.js');
+  const fresh = existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(REPO_ROOT, 'src'));
+  if (choice === 'dist' || (choice === 'auto' && fresh)) return { kind: 'dist', args: [join(REPO_ROOT, 'bin/relaygate.js')] };
+  if (choice === 'src') return { kind: 'src', args: ['--import', 'tsx', join(REPO_ROOT, 'src/main.ts')] };
+  return { kind: 'build', args: [compileInto(join(workDir, 'build'))] };
+}
+
+/** tsc with the project's build config, out of tree; node_modules and "type": "module" are linked in. */
+function compileInto(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], {
+    cwd: REPO_ROOT,
+    stdio: 'inherit',
+  });
+  // tsc still emits when there are type errors (src/ mid-change): measure that, but say so.
+  if (!existsSync(join(dir, 'dist/main.js'))) throw new Error(`compiling src/ failed (tsc exit ${result.status})`);
+  if (result.status !== 0) process.stderr.write(`[bench] tsc reported errors in src/ (exit ${result.status}); measuring what it emitted\n`);
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'dist/main.js');
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+export interface GatewayProcess {
+  pid: number;
+  smtpPort: number;
+  user: string;
+  pass: string;
+  stdoutLog: string;
+  stderrLog: string;
+  /** Whether it is still running (it must be, until stop()). */
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after the grace period; resolves with how it ended. */
+  stop(): Promise<string>;
+}
+
+export interface GatewayOptions {
+  entry: GatewayEntry;
+  dataDir: string;
+  logPrefix: string;
+  smarthostPort: number;
+  /** When set, the gateway runs with --cpu-prof and writes its profile here on exit. */
+  profileDir?: string | undefined;
+}
+
+export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
+  const env = gatewayEnv(o);
+  const stdoutLog = `${o.logPrefix}.stdout.log`;
+  const stderrLog = `${o.logPrefix}.stderr.log`;
+  // Straight into files: the gateway's output never passes through the runner's event loop.
+  const out = openSync(stdoutLog, 'w');
+  const errOut = openSync(stderrLog, 'w');
+  const profile = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
+  const child = startChild(process.execPath, [...profile, ...o.entry.args, 'start'], { cwd: REPO_ROOT, env, stdio: ['ignore', out, errOut] });
+  closeSync(out);
+  closeSync(errOut);
+  try {
+    const listeners = await waitForListeners(o.dataDir, child, stderrLog);
+    if (listeners.pid !== child.pid) throw new Error(`listeners.json names pid ${listeners.pid}, but the child is ${child.pid}`);
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [...o.entry.args, 'credential', 'create', '--kind', 'submission', '--description', 'bench', '--json'],
+      {
+        cwd: REPO_ROOT,
+        env,
+        timeout: 30_000,
+      },
+    );
+    const credential = JSON.parse(stdout) as { username: string; secret: string };
+    return {
+      pid: listeners.pid,
+      smtpPort: listeners.smtp,
+      user: credential.username,
+      pass: credential.secret,
+      stdoutLog,
+      stderrLog,
+      alive: () => child.exitCode === null && child.signalCode === null,
+      async stop() {
+        const { code, signal } = await stopChild(child, 20_000);
+        return signal ? `killed by ${signal}` : `exit ${code}`;
+      },
+    };
+  } catch (err) {
+    await stopChild(child, 5000);
+    throw err;
+  }
+}
+
+function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  // Any RELAYGATE_* of the caller's shell would change what is measured (or be refused as unknown).
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RELAYGATE_')) env[k] = v;
+  return {
+    ...env,
+    RELAYGATE_DATA_DIR: o.dataDir,
+    RELAYGATE_HOSTNAME: 'relaygate.bench.invalid',
+    RELAYGATE_SMTP_PORT: '0',
+    RELAYGATE_SMTPS_PORT: '0',
+    RELAYGATE_HTTP_PORT: '0',
+    RELAYGATE_SMARTHOST: `smtp://127.0.0.1:${o.smarthostPort}?tls=none`,
+    RELAYGATE_LOG_LEVEL: 'warn',
+    // 25 MiB messages plus our Received header; stated here so the bench does not lean on the default.
+    RELAYGATE_SMTP_MAX_MESSAGE_BYTES: String(40 * 1024 * 1024),
+    // Short, so that stopping between scenarios does not wait on stragglers for the default 30 s.
+    RELAYGATE_SHUTDOWN_TIMEOUT: '5s',
+  };
+}
+
+interface Listeners {
+  pid: number;
+  host: string;
+  smtp: number;
+  smtps: number;
+  http: number;
+}
+
+async function waitForListeners(dataDir: string, child: ChildProcess, stderrLog: string): Promise<Listeners> {
+  const path = join(dataDir, 'listeners.json');
+  const died = exited(child);
+  let dead = false;
+  void died.then(() => {
+    dead = true;
+  });
+  for (let i = 0; i < 600; i++) {
+    if (dead) throw new Error(`the gateway exited during start-up: ${readFileSync(stderrLog, 'utf8').trim().slice(0, 1000)}`);
+    if (existsSync(path)) {
+      try {
+        return JSON.parse(readFileSync(path, 'utf8')) as Listeners;
+      } catch {
+        // caught half-written; read again
+      }
+    }
+    await sleep(50);
+  }
+  throw new Error('the gateway did not write listeners.json within 30 s');
+}
+
+/** Warnings and errors the gateway logged (pino JSON lines at level >= 40), and anything on stderr. */
+export function gatewayProblems(g: Pick<GatewayProcess, 'stdoutLog' | 'stderrLog'>): { count: number; first: string[] } {
+  const first: string[] = [];
+  let count = 0;
+  const note = (text: string) => {
+    count++;
+    if (first.length < 5) first.push(text.slice(0, 400));
+  };
+  for (const line of readFileSync(g.stdoutLog, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue; // the start-up banner
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; reply?: string; err?: { message?: string } };
+      if ((entry.level ?? 0) >= 40) note([entry.msg, entry.reply, entry.err?.message].filter(Boolean).join(': '));
+    } catch {
+      note(line);
+    }
+  }
+  for (const line of readFileSync(g.stderrLog, 'utf8').split('\n')) {
+    if (line.trim() === '' || /SIGTERM received/.test(line)) continue;
+    note(`stderr: ${line}`);
+  }
+  return { count, first };
+}

@@ -1,0 +1,29 @@
+// The scenarios: every one is STARTTLS + AUTH PLAIN with one connection per message, and
+// bounded in messages (count) and time (maxSeconds to stop starting messages, hardSeconds
+// to cut what is still in flight).
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export interface Scenario {
+  id: string;
+  label: string;
+  concurrency: number;
+  size: number;
+  count: number;
+  maxSeconds: number;
+  hardSeconds: number;
+}
+
+export const FULL: Scenario[] = [
+  { id: 'c20-10k', label: '20 sessions, 10 KiB', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40 },
+  { id: 'c10-1m', label: '10 sessions, 1 MiB', concurrency: 10, size: MiB, count: 1500, maxSeconds: 20, hardSeconds: 50 },
+  // One 25 MiB message per session, all 50 at once: the memory test.
+  { id: 'c50-25m', label: '50 sessions x one 25 MiB', concurrency: 50, size: 25 * MiB, count: 50, maxSeconds: 30, hardSeconds: 90 },
+];
+
+/** Same shapes, small counts: checks the harness end to end in well under a minute. */
+export const QUICK: Scenario[] = [
+  { id: 'c20-10k', label: '20 sessions, 10 KiB (quick)', concurrency: 20, size: 10 * KiB, count: 200, maxSeconds: 5, hardSeconds: 15 },
+  { id: 'c10-1m', label: '10 sessions, 1 MiB (quick)', concurrency: 10, size: MiB, count: 20, maxSeconds: 5, hardSeconds: 15 },
+  { id: 'c5-5m', label: '5 sessions x one 5 MiB (quick)', concurrency: 5, size: 5 * MiB, count: 5, maxSeconds: 5, hardSeconds: 20 },
+];
