@@ -9,14 +9,27 @@ import { Writable } from 'node:stream';
  */
 export class DurableWriter extends Writable {
   private readonly fd: number;
+  private readonly captureLimit: number;
+  private captured: Buffer[] | undefined = [];
   bytesWritten = 0;
 
-  constructor(fd: number) {
+  /** Keeps a copy of the bytes while they stay within captureLimit (see Spool's body cache). */
+  constructor(fd: number, captureLimit = 0) {
     super({ highWaterMark: 256 * 1024 });
     this.fd = fd;
+    this.captureLimit = captureLimit;
+  }
+
+  /** The whole content, when it was small enough to keep. */
+  capturedBody(): Buffer | undefined {
+    return this.captured && Buffer.concat(this.captured);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.captured) {
+      if (this.bytesWritten + chunk.length <= this.captureLimit) this.captured.push(chunk);
+      else this.captured = undefined;
+    }
     this.writeAll(chunk, 0, callback);
   }
 

@@ -43,6 +43,14 @@ export interface RecipientUpdate {
   reason?: string | undefined;
 }
 
+/** One delivery attempt of one message, as recorded. */
+export interface AttemptRecord {
+  messageId: string;
+  updates: RecipientUpdate[];
+  /** The DSN reporting this attempt's bounces, committed with them. */
+  dsn?: NewMessage | undefined;
+}
+
 export interface RecipientView {
   address: string;
   status: RecipientStatus;
@@ -75,14 +83,14 @@ export interface EventView {
  * - commit() stores whole messages with all their recipients in one transaction, or none;
  * - claimDue() leases due recipients so that no other worker (in this or another process)
  *   gets them until the lease expires or recordOutcomes()/releaseLeases() clears it;
- * - recordOutcomes() applies one attempt's results, and the DSN that reports its bounces,
+ * - recordOutcomes() applies attempts' results, and the DSNs that report their bounces,
  *   in one transaction, so a crash can neither lose a bounce report nor resend to a
- *   recipient already recorded as delivered.
+ *   recipient already recorded as delivered. It returns the ids of messages now complete.
  */
 export interface QueueStore {
   commit(messages: NewMessage[]): Promise<void>;
   claimDue(owner: string, now: number, maxMessages: number, leaseMs: number): Promise<DueMessage[]>;
-  recordOutcomes(messageId: string, updates: RecipientUpdate[], now: number, dsn?: NewMessage): Promise<{ completed: boolean }>;
+  recordOutcomes(attempts: AttemptRecord[], now: number): Promise<Set<string>>;
   /** 'all' is for a single-instance store at start: no other live process can hold a lease. */
   releaseLeases(owner: string | 'all'): Promise<void>;
   nextDueAt(): Promise<number | undefined>;

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
 import { type DeliveryOutcome, enhancedStatusOf } from '../model/outcome.js';
 import { buildDsn, type FailedRecipient } from './dsn.js';
+import { outcomeRecorder } from './outcome-recorder.js';
 import type { DueMessage, DueRecipient, NewMessage, QueueStore, RecipientUpdate } from './queue-store.js';
 import { nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
 import type { Spool } from './spool.js';
@@ -43,6 +44,12 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   const pollMs = o.pollMs ?? 2000;
+  // Under load a completion frees one slot at a time; claiming for each would cost a
+  // statement and a commit per message. Claims wait for a quarter of the slots (or idleness).
+  const claimBatch = Math.max(1, Math.ceil(o.concurrency / 4));
+  const recorder = outcomeRecorder(o.store, o.clock, (err) =>
+    o.log.error({ err }, 'recording delivery outcomes failed; the leases run out and the attempts repeat'),
+  );
 
   async function pump(): Promise<void> {
     if (pumping) {
@@ -54,7 +61,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       do {
         again = false;
         const free = o.concurrency - inFlight.size;
-        if (stopping || free <= 0) break;
+        if (stopping || free <= 0 || (free < claimBatch && inFlight.size > 0)) break;
         const claimed = await o.store.claimDue(o.owner, o.clock.now(), free, o.leaseMs);
         for (const message of claimed) track(deliverOne(message));
         if (claimed.length === free) again = true;
@@ -64,8 +71,8 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     } finally {
       pumping = false;
     }
-    // With every slot busy, the next completion pumps again; only an idle worker needs a timer.
-    if (inFlight.size < o.concurrency) await scheduleNext();
+    // Each completion pumps again; only a worker with nothing in flight needs a timer.
+    if (inFlight.size === 0) await scheduleNext();
   }
 
   function track(work: Promise<void>): void {
@@ -101,17 +108,20 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       });
     const now = o.clock.now();
     const updates = message.recipients.map((r) => toUpdate(message, r, outcomes.get(r.address), now));
-    try {
-      const dsn = await prepareDsn(message, updates, now);
-      const { completed } = await o.store.recordOutcomes(message.id, updates, now, dsn);
-      if (dsn) o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
-      if (completed) await o.spool.remove(message.id);
-      for (const u of updates) o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started }, 'delivery attempt');
-      if (dsn) wakeSoon();
-    } catch (err) {
-      // The lease runs out and another attempt follows; at-least-once, never lost.
-      o.log.error({ err, queueId: message.id }, 'recording delivery outcome failed');
+    const dsn = await prepareDsn(message, updates, now).catch((err: unknown) => {
+      o.log.error({ err, queueId: message.id }, 'could not write the DSN; the bounce is reported at the next attempt');
+      return null;
+    });
+    // Without its DSN on disk, a bounce is not recorded: the lease expires and it is tried again.
+    if (dsn === null) return;
+    const completed = await recorder.record({ messageId: message.id, updates, dsn });
+    if (completed === undefined) return;
+    for (const u of updates) o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started }, 'delivery attempt');
+    if (dsn) {
+      o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
+      wakeSoon();
     }
+    if (completed) await o.spool.remove(message.id);
   }
 
   function toUpdate(message: DueMessage, r: DueRecipient, outcome: DeliveryOutcome | undefined, now: number): RecipientUpdate {

@@ -79,7 +79,9 @@ export function sessionHandlers(deps: SessionDeps) {
       },
       (err: unknown) => {
         const reply = err instanceof SmtpReply ? err : SmtpReply.localError(err);
-        log.warn({ session: session.id, reply: reply.toString(), err: err instanceof SmtpReply ? undefined : err }, 'message refused');
+        if ((err as NodeJS.ErrnoException).code === 'ECONNECTION') log.info({ session: session.id }, 'client went away during DATA; nothing queued');
+        else if (err instanceof SmtpReply) log.info({ session: session.id, reply: reply.toString() }, 'message refused');
+        else log.error({ session: session.id, err }, 'message not accepted: local error');
         stream.unpipe(body);
         drain(stream).then(() => callback(reply));
       },

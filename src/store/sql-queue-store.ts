@@ -21,14 +21,18 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     async claimDue(owner, now, maxMessages, leaseMs) {
       const due = (eb: ExpressionBuilder<Database, 'recipients'>) =>
         eb.and([eb('status', 'in', ACTIVE), eb('next_attempt_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
-      const messageIds = db
+      // Candidates without GROUP BY (measured: grouping made the claim the costliest statement
+      // of a delivery); the UPDATE re-checks `due`, so a candidate another worker took meanwhile
+      // is skipped, and a message is claimed with all its due recipients.
+      const candidates = await db
         .selectFrom('recipients')
         .select('message_id')
         .where(due)
-        .groupBy('message_id')
-        .orderBy((eb) => eb.fn.min('next_attempt_at'))
-        .limit(maxMessages);
-      // One statement, so the lease is taken atomically even with another process writing.
+        .orderBy('next_attempt_at')
+        .limit(maxMessages * 4)
+        .execute();
+      const messageIds = [...new Set(candidates.map((c) => c.message_id))].slice(0, maxMessages);
+      if (messageIds.length === 0) return [];
       const leased = await db
         .updateTable('recipients')
         .set({ lease_owner: owner, lease_until: now + leaseMs })
@@ -57,20 +61,24 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
       );
     },
 
-    async recordOutcomes(messageId, updates, now, dsn) {
+    async recordOutcomes(attempts, now) {
       return db.transaction().execute(async (trx) => {
-        for (const update of updates) await applyUpdate(trx, messageId, update, now);
-        if (dsn) {
-          await insertMessage(trx, dsn);
-          await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
+        const completed = new Set<string>();
+        for (const { messageId, updates, dsn } of attempts) {
+          for (const update of updates) await applyUpdate(trx, messageId, update, now);
+          if (dsn) {
+            await insertMessage(trx, dsn);
+            await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
+          }
+          const done = await trx
+            .updateTable('messages')
+            .set({ completed_at: now })
+            .where('id', '=', messageId)
+            .where((eb) => eb.not(eb.exists(eb.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE))))
+            .executeTakeFirst();
+          if (Number(done.numUpdatedRows) > 0) completed.add(messageId);
         }
-        const completed = await trx
-          .updateTable('messages')
-          .set({ completed_at: now })
-          .where('id', '=', messageId)
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE))))
-          .executeTakeFirst();
-        return { completed: Number(completed.numUpdatedRows) > 0 };
+        return completed;
       });
     },
 
