@@ -15,6 +15,7 @@ import { startQueueWorker } from '../queue/worker.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { adminServices } from './admin-services.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
@@ -102,12 +103,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
   );
   let accepting = true;
-  const http = await startHttp(config.http.listenHost, config.http.port, {
-    async ready() {
-      if (!accepting) throw new Error('shutting down');
-      await queue.nextDueAt();
+  const services = adminServices({ db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted });
+  const http = await startHttp(
+    config.http.listenHost,
+    config.http.port,
+    {
+      async ready() {
+        if (!accepting) throw new Error('shutting down');
+        await queue.nextDueAt();
+      },
     },
-  });
+    services,
+  );
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
 

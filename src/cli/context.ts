@@ -1,6 +1,11 @@
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
+import type { AdminServices } from '../api/api-context.js';
+import { adminServices } from '../app/admin-services.js';
 import { type OpenStore, openStore } from '../app/open-store.js';
 import { type Config, loadConfig } from '../config/index.js';
+import type { Actor } from '../directory/context.js';
+import { systemClock } from '../lib/clock.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -20,4 +25,16 @@ export async function withStore<T>(command: Command, work: (store: OpenStore, co
   } finally {
     await store.close();
   }
+}
+
+/** The operator at the terminal, as the audit log names them. */
+export function cliActor(): Actor {
+  return { name: `cli:${userInfo().username}`, ip: null };
+}
+
+/** Runs an admin verb with the same services (and rules) the API uses. */
+export async function withServices<T>(command: Command, work: (services: AdminServices, actor: Actor) => Promise<T>): Promise<T> {
+  return withStore(command, (store) =>
+    work(adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }), cliActor()),
+  );
 }

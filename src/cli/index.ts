@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerCredential } from './commands/credential.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueue } from './commands/queue.js';
 import { registerStart } from './commands/start.js';
+import { registerToken } from './commands/token.js';
 
 export function buildProgram(): Command {
   const program = new Command('relaygate')
@@ -13,5 +15,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerCredential(program);
   registerQueue(program);
+  registerToken(program);
+  registerAudit(program);
   return program;
 }

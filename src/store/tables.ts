@@ -11,6 +11,108 @@ export interface CredentialsTable {
   last_used_at: number | null;
   last_used_ip: string | null;
   revoked_at: number | null;
+  organisation_id: Generated<string>;
+  /** Inbound credentials belong to one domain. */
+  domain_id: string | null;
+  /** JSON array of addresses or `@domain` entries a submission credential may send as. */
+  allowed_senders: string | null;
+  /** JSON array of CIDRs AUTH is accepted from. */
+  allowed_networks: string | null;
+  expires_at: number | null;
+  max_messages_per_hour: number | null;
+  /** Rotation: after this time the credential stops working. */
+  retire_at: number | null;
+  /** When retire_at was set: a use after it is a use after rotation. */
+  retirement_set_at: number | null;
+}
+
+export type RouteAction = 'secure' | 'relay' | 'reject';
+
+export interface OrganisationsTable {
+  id: string;
+  name: string;
+  default_route_action: RouteAction;
+  created_at: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  organisation_id: string;
+  name: string;
+  status: 'pending' | 'verified';
+  verification_token: string;
+  created_at: number;
+  verified_at: number | null;
+  /** 'dns', or 'operator:<actor>' for a verification forced by hand. */
+  verified_by: string | null;
+  last_check_at: number | null;
+  last_check_result: string | null;
+}
+
+export interface AddressesTable {
+  id: string;
+  domain_id: string;
+  address: string;
+  kind: 'support' | 'functional';
+  description: string;
+  created_at: number;
+}
+
+export interface AddressAliasesTable {
+  id: string;
+  address_id: string;
+  alias: string;
+  created_at: number;
+}
+
+export interface RoutesTable {
+  id: string;
+  organisation_id: string;
+  position: number;
+  /** A domain (`secure.example.com`) or a subdomain wildcard (`*.example.com`). */
+  match: string;
+  action: RouteAction;
+  description: string;
+  created_at: number;
+}
+
+export interface ConnectionsTable {
+  id: string;
+  organisation_id: string;
+  scope_kind: 'domain' | 'address';
+  scope: string;
+  host: string;
+  port: number;
+  tls_mode: 'starttls' | 'implicit' | 'none';
+  username: string | null;
+  /** The secret sealed with the key-encryption key (never stored in the clear). */
+  secret_sealed: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  description: string;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: number;
+  actor: string;
+  actor_ip: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  /** Canonical JSON of what changed. */
+  detail: string;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface MessagesTable {
@@ -56,6 +158,14 @@ export interface EventsTable {
 }
 
 export interface Database {
+  organisations: OrganisationsTable;
+  domains: DomainsTable;
+  addresses: AddressesTable;
+  address_aliases: AddressAliasesTable;
+  routes: RoutesTable;
+  connections: ConnectionsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
   credentials: CredentialsTable;
   messages: MessagesTable;
   recipients: RecipientsTable;

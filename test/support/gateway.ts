@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { adminServices } from '../../src/app/admin-services.js';
 import { type Gateway, startGateway } from '../../src/app/gateway.js';
 import { createLogger } from '../../src/app/logger.js';
 import { openStore } from '../../src/app/open-store.js';
@@ -16,6 +17,10 @@ export interface TestGateway {
   logs: string[];
   createCredential(description?: string): Promise<{ id: string; username: string; secret: string }>;
   revokeCredential(id: string): Promise<void>;
+  /** A bearer token for the admin API, made as `relaygate token create` would. */
+  createApiToken(description?: string): Promise<string>;
+  /** `fetch` against the gateway's HTTP listener: api('/api/v1/tokens', { token }). */
+  api(path: string, init?: { method?: string; token?: string; body?: unknown }): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
   queue(): Promise<ReturnType<typeof sqlQueueStore> & { close(): Promise<void> }>;
   stop(): Promise<void>;
 }
@@ -68,6 +73,31 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
     },
     async revokeCredential(id) {
       await withDirectory((d) => d.revoke(id));
+    },
+    async createApiToken(description = 'test suite') {
+      const store = await openStore(config);
+      try {
+        const services = adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted });
+        return (await services.tokens.create(description, { name: 'test', ip: null })).secret;
+      } finally {
+        await store.close();
+      }
+    },
+    async api(path, init = {}) {
+      const headers: Record<string, string> = {};
+      if (init.token) headers.authorization = `Bearer ${init.token}`;
+      if (init.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`http://127.0.0.1:${gateway.ports.http}${path}`, {
+        method: init.method ?? 'GET',
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      return { status: response.status, headers: response.headers, body, text };
     },
     async queue() {
       const store = await openStore(config);

@@ -1,0 +1,18 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { auditLog } from '../audit/audit-log.js';
+import type { ApiTokens } from '../directory/api-tokens.js';
+
+/** The services behind the admin API; the CLI and the console use the same ones. */
+export interface AdminServices {
+  tokens: ApiTokens;
+  audit: ReturnType<typeof auditLog>;
+}
+
+export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** What each resource's route file is given: its (prefixed, authenticated) app and the services. */
+export interface ApiContext {
+  app: ApiApp;
+  services: AdminServices;
+}

@@ -1,0 +1,46 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AdminServices, ApiContext } from './api-context.js';
+import { requireBearer } from './bearer-auth.js';
+import { problemHandler, sendProblem } from './problem.js';
+import { auditRoutes } from './v1/audit.js';
+import { tokenRoutes } from './v1/tokens.js';
+
+/** Each resource registers its own routes here: one file per resource under v1/. */
+const RESOURCES: ((ctx: ApiContext) => void)[] = [tokenRoutes, auditRoutes];
+
+/**
+ * The admin REST API under /api/v1, described by the OpenAPI 3.1 document at
+ * /api/openapi.json (generated from the same schemas that validate requests) and
+ * browsable at /api/docs (served by the gateway itself, no CDN).
+ */
+export async function registerApi(app: FastifyInstance, services: AdminServices, version: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Relaygate admin API',
+        version,
+        description: 'Administration of a Relaygate mail gateway. Errors are RFC 9457 problem details naming the fields at fault.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API token from `relaygate token create`' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(
+    async (v1) => {
+      const api = v1.withTypeProvider<TypeBoxTypeProvider>();
+      api.setErrorHandler(problemHandler);
+      api.setNotFoundHandler((request, reply) =>
+        sendProblem(reply, { status: 404, title: 'Not found', detail: `no API route ${request.method} ${request.url}` }),
+      );
+      requireBearer(api, services.tokens);
+      for (const register of RESOURCES) register({ app: api, services });
+    },
+    { prefix: '/api/v1' },
+  );
+}

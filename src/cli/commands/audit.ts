@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { withServices } from '../context.js';
+import { CliError, formatTime, printJson, printTable } from '../output.js';
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('the hash-chained log of every administrative change');
+
+  audit
+    .command('list')
+    .description('newest first')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
+    .option('--action <action>', 'only this action, e.g. domain.verify')
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: number; action?: string; json?: boolean }, command: Command) => {
+      const page = await withServices(command, (services) => services.audit.list({ limit: opts.limit, offset: 0, action: opts.action }));
+      if (opts.json) return printJson(page.items.map((r) => ({ ...r, at: formatTime(r.at) })));
+      printTable(
+        page.items.map((r) => ({
+          seq: String(r.seq),
+          at: formatTime(r.at),
+          actor: r.actor,
+          ip: r.actorIp ?? '-',
+          action: r.action,
+          target: r.targetId ?? r.targetType,
+          detail: JSON.stringify(r.detail).slice(0, 80),
+        })),
+        ['seq', 'at', 'actor', 'ip', 'action', 'target', 'detail'],
+      );
+    });
+
+  audit
+    .command('verify')
+    .description('recompute the hash chain; exit status 1 names the first altered or missing record')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const result = await withServices(command, (services) => services.audit.verify());
+      if (opts.json) printJson(result);
+      if (!result.ok)
+        throw new CliError(`audit log broken at record ${result.problem?.seq}: ${result.problem?.reason} (${result.checked} records before it are intact)`);
+      if (!opts.json) process.stdout.write(`Audit log intact: ${result.checked} records verified\n`);
+    });
+
+  audit
+    .command('export')
+    .description('every record as JSON Lines, oldest first, on standard output')
+    .action(async (_opts: unknown, command: Command) => {
+      await withServices(command, async (services) => {
+        for await (const line of services.audit.exportLines()) process.stdout.write(line);
+      });
+    });
+}

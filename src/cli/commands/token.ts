@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { ApiToken } from '../../directory/api-tokens.js';
+import { withServices } from '../context.js';
+import { formatTime, printJson, printTable } from '../output.js';
+
+export function registerToken(program: Command): void {
+  const token = program.command('token').description('bearer tokens for the admin API');
+
+  token
+    .command('create')
+    .description('create an API token; it is shown once and only a keyed hash is kept')
+    .requiredOption('--description <text>', 'what uses it, e.g. "Terraform"')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  relaygate token create --description "Ops scripts"\n  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8025/api/v1/domains',
+    )
+    .action(async (opts: { description: string; json?: boolean }, command: Command) => {
+      const { token: created, secret } = await withServices(command, (services, actor) => services.tokens.create(opts.description, actor));
+      if (opts.json) return printJson({ ...toJson(created), secret });
+      process.stdout.write(
+        `Created API token ${created.id} (${created.description})\n\n  ${secret}\n\nIt is shown only this once. Send it as "Authorization: Bearer <token>".\n`,
+      );
+    });
+
+  token
+    .command('list')
+    .description('list API tokens (never their secrets)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const page = await withServices(command, (services) => services.tokens.list({ limit: 500, offset: 0 }));
+      if (opts.json) return printJson(page.items.map(toJson));
+      printTable(
+        page.items.map((t) => ({
+          id: t.id,
+          description: t.description,
+          created: formatTime(t.createdAt),
+          'last used': formatTime(t.lastUsedAt),
+          'last ip': t.lastUsedIp ?? '-',
+          state: t.revokedAt ? `revoked ${formatTime(t.revokedAt)}` : 'active',
+        })),
+        ['id', 'description', 'created', 'last used', 'last ip', 'state'],
+      );
+    });
+
+  token
+    .command('revoke')
+    .description('revoke an API token at once')
+    .argument('<id>', 'token id (see token list)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }, command: Command) => {
+      const revoked = await withServices(command, (services, actor) => services.tokens.revoke(id, actor));
+      if (opts.json) return printJson(toJson(revoked));
+      process.stdout.write(`Revoked ${revoked.id} (${revoked.description})\n`);
+    });
+}
+
+function toJson(t: ApiToken) {
+  return {
+    ...t,
+    createdAt: formatTime(t.createdAt),
+    lastUsedAt: t.lastUsedAt ? formatTime(t.lastUsedAt) : null,
+    revokedAt: t.revokedAt ? formatTime(t.revokedAt) : null,
+  };
+}

@@ -1,0 +1,21 @@
+export type DirectoryErrorCode = 'not_found' | 'conflict' | 'limit' | 'invalid';
+
+/**
+ * A refusal of the administrative model, named so that every interface can render it:
+ * the API as problem+json naming the field, the CLI as one line with the next step.
+ */
+export class DirectoryError extends Error {
+  readonly code: DirectoryErrorCode;
+  /** The request field at fault, in the API's spelling (`name`, `aliases.1`). */
+  readonly field: string | undefined;
+
+  constructor(code: DirectoryErrorCode, message: string, field?: string) {
+    super(message);
+    this.name = 'DirectoryError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+export const notFound = (what: string, id: string) => new DirectoryError('not_found', `no ${what} ${id}`);
+export const invalid = (field: string, message: string) => new DirectoryError('invalid', message, field);

@@ -1,0 +1,19 @@
+import { type Kysely, type Migration, Migrator } from 'kysely';
+import * as queue from './0001-queue.js';
+import * as directory from './0002-directory.js';
+
+// Numbered migrations, applied in order by `relaygate migrate` and at start. The column
+// types are the portable subset shared by SQLite and PostgreSQL.
+const migrations: Record<string, Migration> = {
+  '0001_queue_and_credentials': queue,
+  '0002_directory': directory,
+};
+
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? 'unknown error'}`, { cause: error });
+  }
+}
