@@ -5,11 +5,16 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminServices, ApiContext } from './api-context.js';
 import { requireBearer } from './bearer-auth.js';
 import { problemHandler, sendProblem } from './problem.js';
+import { addressRoutes } from './v1/addresses.js';
 import { auditRoutes } from './v1/audit.js';
+import { connectionRoutes } from './v1/connections.js';
+import { credentialRoutes } from './v1/credentials.js';
+import { domainRoutes } from './v1/domains.js';
+import { routeRoutes } from './v1/routes.js';
 import { tokenRoutes } from './v1/tokens.js';
 
 /** Each resource registers its own routes here: one file per resource under v1/. */
-const RESOURCES: ((ctx: ApiContext) => void)[] = [tokenRoutes, auditRoutes];
+const RESOURCES: ((ctx: ApiContext) => void)[] = [domainRoutes, addressRoutes, credentialRoutes, routeRoutes, connectionRoutes, tokenRoutes, auditRoutes];
 
 /**
  * The admin REST API under /api/v1, described by the OpenAPI 3.1 document at

@@ -7,8 +7,11 @@ import { describeSmarthost } from '../config/smarthost-url.js';
 import type { Courier } from '../delivery/courier.js';
 import { smarthostCourier, unconfiguredCourier } from '../delivery/smarthost.js';
 import { credentialDirectory } from '../directory/credentials.js';
+import { senderAuthorization } from '../directory/sender-authorization.js';
 import { startHttp } from '../http/server.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import { routePolicy } from '../policy/route-policy.js';
+import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
@@ -48,6 +51,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // One embedded store serves one gateway: leases left by a killed process are void.
   await queue.releaseLeases('all');
 
+  const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store, clock);
   const courier: Courier = config.smarthost
@@ -98,12 +102,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       },
       throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
       throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
+      senderPolicy: composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]),
       log,
       onQueued: () => worker.wake(),
     },
   );
   let accepting = true;
-  const services = adminServices({ db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted });
+  const services = adminServices(directoryContext, config);
   const http = await startHttp(
     config.http.listenHost,
     config.http.port,

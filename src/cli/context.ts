@@ -34,7 +34,7 @@ export function cliActor(): Actor {
 
 /** Runs an admin verb with the same services (and rules) the API uses. */
 export async function withServices<T>(command: Command, work: (services: AdminServices, actor: Actor) => Promise<T>): Promise<T> {
-  return withStore(command, (store) =>
-    work(adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }), cliActor()),
+  return withStore(command, (store, config) =>
+    work(adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }, config), cliActor()),
   );
 }

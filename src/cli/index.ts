@@ -1,8 +1,12 @@
 import { Command } from 'commander';
+import { registerAddress } from './commands/address.js';
 import { registerAudit } from './commands/audit.js';
+import { registerConnection } from './commands/connection.js';
 import { registerCredential } from './commands/credential.js';
+import { registerDomain } from './commands/domain.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueue } from './commands/queue.js';
+import { registerRoute } from './commands/route.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 
@@ -13,9 +17,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   registerStart(program);
   registerMigrate(program);
+  registerDomain(program);
+  registerAddress(program);
   registerCredential(program);
-  registerQueue(program);
+  registerRoute(program);
+  registerConnection(program);
   registerToken(program);
   registerAudit(program);
+  registerQueue(program);
   return program;
 }

@@ -76,6 +76,23 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** A validating resolver as host:port; the system resolver when unset. */
+    dnsResolver: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+)(:\d{1,5})?$/)
+      .optional(),
+    /** Key-encryption key, base64 of 32 bytes; generated into the data directory when unset. */
+    masterKey: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'is not base64 of 32 bytes')
+      .optional(),
+    limits: z
+      .object({
+        domainsPerOrganisation: z.coerce.number().int().min(1).max(1000).default(4),
+        addressesPerDomain: z.coerce.number().int().min(1).max(100_000).default(50),
+      })
+      .strict()
+      .prefault({}),
     smarthost: smarthost.optional(),
     smarthostCaFile: z.string().min(1).optional(),
     queue: z
@@ -104,6 +121,10 @@ export const ALLOWED: Record<string, string> = {
   'http.port': 'a port number from 0 to 65535',
   smarthost: 'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
+  dnsResolver: 'host:port of a DNS resolver, e.g. 127.0.0.1:53 (a validating resolver for DNSSEC)',
+  masterKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32',
+  'limits.domainsPerOrganisation': 'a whole number from 1 to 1000',
+  'limits.addressesPerDomain': 'a whole number from 1 to 100000',
   'smtp.maxMessageBytes': 'a whole number of bytes, at least 1024',
   'smtp.maxRecipients': 'a whole number from 1 to 10000',
   'queue.concurrency': 'a whole number from 1 to 256',

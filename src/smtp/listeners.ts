@@ -79,6 +79,7 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
           callback();
         },
         onAuth: handlers.onAuth,
+        onMailFrom: handlers.onMailFrom,
         onData: handlers.onData,
       },
       o.budgets,

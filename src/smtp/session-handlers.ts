@@ -4,6 +4,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream,
 import type { CredentialDirectory } from '../directory/credentials.js';
 import type { EnvelopeRecipient } from '../model/envelope.js';
 import { type AcceptContext, acceptMessage } from '../pipeline/accept-message.js';
+import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { FailureThrottle } from './auth-throttle.js';
 import { SmtpReply } from './reply.js';
 
@@ -12,6 +13,7 @@ export interface SessionDeps {
   accept: AcceptContext;
   throttleByIp: FailureThrottle;
   throttleByUser: FailureThrottle;
+  senderPolicy: SenderPolicy;
   log: Logger;
   /** Called after each commit, so the delivery worker starts at once. */
   onQueued(queueId: string): void;
@@ -40,6 +42,17 @@ export function sessionHandlers(deps: SessionDeps) {
         deps.throttleByUser.fail(username);
         log.warn({ ip, username, session: session.id }, 'auth failed');
         callback(SmtpReply.authFailed());
+      },
+      (err: unknown) => callback(SmtpReply.localError(err)),
+    );
+  }
+
+  function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void {
+    const credentialId = typeof session.user === 'string' ? session.user : '';
+    deps.senderPolicy.checkMailFrom(credentialId, address.address).then(
+      (objection) => {
+        if (objection) log.info({ session: session.id, credentialId, mailFrom: address.address, reply: objection.toString() }, 'sender refused');
+        callback(objection ?? null);
       },
       (err: unknown) => callback(SmtpReply.localError(err)),
     );
@@ -88,7 +101,7 @@ export function sessionHandlers(deps: SessionDeps) {
     );
   }
 
-  return { onAuth, onData };
+  return { onAuth, onMailFrom, onData };
 }
 
 function toRecipient(rcpt: SMTPServerAddress): EnvelopeRecipient {

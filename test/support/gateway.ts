@@ -77,7 +77,7 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
     async createApiToken(description = 'test suite') {
       const store = await openStore(config);
       try {
-        const services = adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted });
+        const services = adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }, config);
         return (await services.tokens.create(description, { name: 'test', ip: null })).secret;
       } finally {
         await store.close();
