@@ -1,5 +1,6 @@
 import { buildProgram } from './cli/index.js';
 import { CliError } from './cli/output.js';
+import { DirectoryError } from './directory/errors.js';
 import { ConfigError, EX_CONFIG } from './config/index.js';
 
 try {
@@ -12,6 +13,11 @@ try {
   if (err instanceof CliError) {
     process.stderr.write(`relaygate: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  if (err instanceof DirectoryError) {
+    const field = err.field ? ` (${err.field})` : '';
+    process.stderr.write(`relaygate: ${err.message}${field}\n`);
+    process.exit(1);
   }
   throw err;
 }

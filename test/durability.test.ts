@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type GatewayProcess, gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
+import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
 import { startSmtpSink } from './support/smtp-sink.js';
 import { submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
@@ -21,6 +21,7 @@ test('kill -9 under load loses no accepted message; the restarted gateway delive
   });
   let gateway: GatewayProcess | undefined;
   try {
+    await verifyTestDomainsIn(env);
     const created = await runCli(['credential', 'create', '--kind', 'submission', '--description', 'load', '--json'], env);
     assert.equal(created.code, 0, created.stderr);
     const credential = JSON.parse(created.stdout) as { username: string; secret: string };
@@ -37,7 +38,7 @@ test('kill -9 under load loses no accepted message; the restarted gateway delive
           await submit(first.ports.smtp, credential, {
             from: 'load@example.com',
             to: [`${tag}@example.net`],
-            raw: `Subject: ${tag}\r\nX-Tag: ${tag}\r\n\r\nbody of ${tag}\r\n`,
+            raw: `From: load@example.com\r\nSubject: ${tag}\r\nX-Tag: ${tag}\r\n\r\nbody of ${tag}\r\n`,
           });
           accepted.add(tag);
         } catch {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { type GatewayProcess, gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
+import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
 import { openDialog } from './support/smtp-dialog.js';
 import { tempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
@@ -24,6 +24,7 @@ test('SIGTERM lets a message in transfer finish, refuses new work, and keeps the
   const env = gatewayEnv(dir.path, { RELAYGATE_LOG_LEVEL: 'warn', RELAYGATE_SHUTDOWN_TIMEOUT: '20s' });
   let gateway: GatewayProcess | undefined;
   try {
+    await verifyTestDomainsIn(env);
     const created = await runCli(['credential', 'create', '--description', 'shutdown', '--json'], env);
     const credential = JSON.parse(created.stdout) as { username: string; secret: string };
     gateway = await spawnGateway(env);
@@ -37,7 +38,7 @@ test('SIGTERM lets a message in transfer finish, refuses new work, and keeps the
     assert.match(await busy.send('MAIL FROM:<app@example.com>'), /^250 /);
     assert.match(await busy.send('RCPT TO:<customer@example.net>'), /^250 /);
     assert.match(await busy.send('DATA'), /^354 /);
-    busy.write('Subject: in flight\r\n\r\nfirst half\r\n');
+    busy.write('From: app@example.com\r\nSubject: in flight\r\n\r\nfirst half\r\n');
 
     const { dialog: idle } = await openDialog(smtp);
     await idle.ehlo('idle.example.com');

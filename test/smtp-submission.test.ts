@@ -739,7 +739,7 @@ describe('SMTP session timeouts', () => {
   test('the command budget starts at the reply, so a slow upload does not cut the next command short', SLOW_OK, async () => {
     const dialog = await authenticated(budgets, credential);
     await startData(dialog);
-    dialog.write('Subject: slow upload\r\n\r\n');
+    dialog.write('From: app@example.com\r\nSubject: slow upload\r\n\r\n');
     for (let i = 0; i < 5; i++) {
       await new Promise((resolve) => setTimeout(resolve, 300));
       dialog.write('line\r\n');

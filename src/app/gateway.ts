@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import type { Courier } from '../delivery/courier.js';
-import { smarthostCourier, unconfiguredCourier } from '../delivery/smarthost.js';
+import { outboundCourier } from '../delivery/outbound-courier.js';
+import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { startHttp } from '../http/server.js';
@@ -54,14 +55,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store, clock);
-  const courier: Courier = config.smarthost
-    ? smarthostCourier({
-        target: config.smarthost,
-        heloName: config.hostname,
-        ca: config.smarthostCaFile ? readFileSync(config.smarthostCaFile, 'utf8') : undefined,
-        maxConnections: Math.min(config.queue.concurrency, 8),
-      })
-    : unconfiguredCourier();
+  const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
+  const courier: Courier = outboundCourier(config, connectionDirectory(directoryContext, config), clock);
   const worker = startQueueWorker({
     store: queue,
     spool,
@@ -99,10 +94,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         hostname: config.hostname,
         maxMessageBytes: config.smtp.maxMessageBytes,
         expireAfterMs: config.queue.expireAfter,
+        senderPolicy,
       },
       throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
       throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
-      senderPolicy: composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]),
+      senderPolicy,
       log,
       onQueued: () => worker.wake(),
     },

@@ -1,7 +1,88 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { SenderPolicy } from '../policy/sender-policy.js';
+import { type SenderRefusal, SmtpReply } from '../smtp/reply.js';
+import type { Db } from '../store/tables.js';
 import type { DirectoryContext } from './context.js';
+import { credentialState, parseList } from './credential-model.js';
+import { type MailAddress, senderListAllows, splitAddress } from './sender-list.js';
 
-/** Which senders a submission credential may use (issue 3, point 5). Not yet enforced. */
-export function senderAuthorization(_ctx: DirectoryContext): SenderPolicy {
-  return { checkMailFrom: async () => undefined, checkHeaderFrom: async () => undefined };
+interface Submitter {
+  organisationId: string;
+  allowedSenders: string[] | null;
+}
+
+type Refuse = (address: string, reason: SenderRefusal, cause: string) => SmtpReply;
+
+/**
+ * Which senders a submission credential may use, as envelope sender (MAIL FROM) and as
+ * header From: any address in a VERIFIED domain of its organisation (registered addresses
+ * and aliases live in those domains, so they pass too), narrowed by the credential's
+ * allow-list when it has one. Anything else would make the gateway a relay for forged
+ * mail under someone else's domain. An inbound or unknown credential submits nothing.
+ * Every check reads the store, so a revoked credential or an unverified domain takes
+ * effect at the next transaction.
+ */
+export function senderAuthorization(ctx: Pick<DirectoryContext, 'db' | 'clock'>): SenderPolicy {
+  const { db, clock } = ctx;
+
+  async function submitter(credentialId: string): Promise<Submitter | SmtpReply> {
+    const row = await db
+      .selectFrom('credentials')
+      .select(['kind', 'organisation_id', 'allowed_senders', 'revoked_at', 'expires_at', 'retire_at'])
+      .where('id', '=', credentialId)
+      .executeTakeFirst();
+    if (!row) return SmtpReply.submissionNotAllowed('unknown-credential', `no credential ${credentialId || '(none)'}`);
+    if (row.kind !== 'submission') return SmtpReply.submissionNotAllowed('inbound-credential', `credential ${credentialId} is ${row.kind}`);
+    const state = credentialState(row, clock.now());
+    if (state !== 'active' && state !== 'retiring') return SmtpReply.submissionNotAllowed('credential-not-valid', `credential ${credentialId} is ${state}`);
+    return { organisationId: row.organisation_id, allowedSenders: parseList(row.allowed_senders) };
+  }
+
+  async function check(who: Submitter, address: string, refuse: Refuse): Promise<SmtpReply | undefined> {
+    const parsed = splitAddress(address);
+    if (!parsed) return refuse(address, 'not-an-address', 'no local part or domain');
+    const domainProblem = await verifiedDomainProblem(db, who.organisationId, parsed);
+    if (domainProblem) return refuse(address, 'domain-not-verified', domainProblem);
+    if (who.allowedSenders && !senderListAllows(who.allowedSenders, parsed))
+      return refuse(address, 'not-in-allowed-senders', `allowed senders: ${who.allowedSenders.join(', ')}`);
+    return undefined;
+  }
+
+  return {
+    async checkMailFrom(credentialId, mailFrom) {
+      const who = await submitter(credentialId);
+      if (who instanceof SmtpReply) return who;
+      // RFC 5321 §4.5.5: the null reverse-path is how notifications (DSNs, auto-replies)
+      // avoid loops; it claims no sender, so there is nothing to authorise here. The header
+      // From of such a message is still checked after DATA.
+      if (mailFrom === '') return undefined;
+      return check(who, mailFrom, SmtpReply.senderNotAllowed);
+    },
+
+    async checkHeaderFrom(credentialId, fromAddresses) {
+      const who = await submitter(credentialId);
+      if (who instanceof SmtpReply) return who;
+      for (const address of fromAddresses) {
+        const objection = await check(who, address, SmtpReply.headerFromNotAllowed);
+        if (objection) return objection;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * Undefined when the domain is verified for the organisation; otherwise why not, for the
+ * log only: the client is not told whether another organisation claims the domain.
+ * Domains are matched exactly: a subdomain needs its own claim. Both the A-label and the
+ * U-label form are tried, since an SMTPUTF8 sender (RFC 6531) may use either.
+ */
+async function verifiedDomainProblem(db: Db, organisationId: string, address: MailAddress): Promise<string | undefined> {
+  const names = [...new Set([address.domain, domainToASCII(address.domain), domainToUnicode(address.domain)].filter(Boolean))];
+  const rows = await db.selectFrom('domains').select(['name', 'organisation_id', 'status']).where('name', 'in', names).execute();
+  const own = rows.find((r) => r.organisation_id === organisationId);
+  if (own?.status === 'verified') return undefined;
+  if (own) return `domain ${own.name} is ${own.status}, not verified`;
+  if (rows.length > 0) return `domain ${address.domain} belongs to another organisation`;
+  return `domain ${address.domain} is not claimed`;
 }

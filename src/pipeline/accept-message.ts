@@ -3,9 +3,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
+import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { GroupCommitter } from '../queue/group-commit.js';
 import type { Spool } from '../queue/spool.js';
 import { DataGuard } from '../smtp/data-guard.js';
+import { HeaderCapture } from './header-capture.js';
+import { headerFrom } from './header-from.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
 
 export interface AcceptContext {
@@ -15,6 +18,8 @@ export interface AcceptContext {
   hostname: string;
   maxMessageBytes: number;
   expireAfterMs: number;
+  /** Decides the header From once the message is in (the envelope sender was decided at MAIL FROM). */
+  senderPolicy: SenderPolicy;
 }
 
 export interface DraftMessage {
@@ -26,8 +31,9 @@ export interface DraftMessage {
 
 /**
  * The acceptance path: check the content while streaming it to the spool behind our
- * Received header, make it durable, commit its envelope. The caller replies 250 only
- * after this resolves; a thrown SmtpReply says what to answer instead.
+ * Received header, check who the header says sent it, make it durable, commit its
+ * envelope. The caller replies 250 only after this resolves; a thrown SmtpReply says what
+ * to answer instead, and the spooled body is discarded (a refused message is never queued).
  */
 export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Promise<string> {
   const now = ctx.clock.now();
@@ -35,7 +41,10 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
   const writer = await ctx.spool.create(id);
   try {
     writer.stream.write(receivedHeader(draft.session, ctx.hostname, id, now));
-    await pipeline(draft.body, new DataGuard(ctx.maxMessageBytes), writer.stream);
+    const capture = new HeaderCapture();
+    await pipeline(draft.body, new DataGuard(ctx.maxMessageBytes), capture, writer.stream);
+    // Before finish(): a refused message costs no fsync.
+    await checkHeaderFrom(ctx.senderPolicy, draft.credentialId, capture.headers);
     const sizeBytes = await writer.finish();
     await ctx.committer.commit({
       id,
@@ -52,4 +61,11 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
     await writer.discard();
     throw err;
   }
+}
+
+async function checkHeaderFrom(policy: SenderPolicy, credentialId: string | null, headers: Buffer): Promise<void> {
+  const from = headerFrom(headers);
+  if ('refusal' in from) throw from.refusal;
+  const objection = await policy.checkHeaderFrom(credentialId ?? '', from.addresses);
+  if (objection) throw objection;
 }

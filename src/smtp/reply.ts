@@ -1,3 +1,21 @@
+/** Why a sender address is refused, in words safe to tell the client (no internal detail). */
+export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'not-in-allowed-senders';
+
+const SENDER_REFUSAL_TEXT: Record<SenderRefusal, string> = {
+  'not-an-address': 'it is not a valid mail address',
+  'domain-not-verified': "its domain is not a verified domain of this credential's organisation",
+  'not-in-allowed-senders': "it is not in this credential's allowed senders",
+};
+
+/** Why an authenticated session may not submit at all. */
+export type SubmissionRefusal = 'inbound-credential' | 'unknown-credential' | 'credential-not-valid';
+
+const SUBMISSION_REFUSAL_TEXT: Record<SubmissionRefusal, string> = {
+  'inbound-credential': 'this is an inbound credential, which cannot send mail; use a submission credential',
+  'unknown-credential': 'the authenticated credential is not known',
+  'credential-not-valid': 'the credential has been revoked, has expired or was retired',
+};
+
 /**
  * An SMTP reply the gateway chooses to send: basic code, enhanced status code (RFC 3463)
  * and client-facing text. The detailed reason for logs travels as `cause`, never to the
@@ -69,8 +87,49 @@ export class SmtpReply extends Error {
   static shuttingDown(): SmtpReply {
     return new SmtpReply(421, '3.2', 'Service shutting down, try again later');
   }
+  /** RFC 3463 X.7.1: the envelope sender (MAIL FROM) is not one this credential may use. */
+  static senderNotAllowed(address: string, reason: SenderRefusal, cause?: unknown): SmtpReply {
+    return new SmtpReply(550, '7.1', `Sender address <${address}> not allowed: ${SENDER_REFUSAL_TEXT[reason]}`, cause);
+  }
+  /** RFC 3463 X.7.1: the header From (RFC 5322 §3.6.2), what recipients see, is not one this credential may use. */
+  static headerFromNotAllowed(address: string, reason: SenderRefusal, cause?: unknown): SmtpReply {
+    return new SmtpReply(550, '7.1', `Header From address <${address}> not allowed: ${SENDER_REFUSAL_TEXT[reason]}`, cause);
+  }
+  /** No open relay through any credential: only live submission credentials submit. */
+  static submissionNotAllowed(reason: SubmissionRefusal, cause?: unknown): SmtpReply {
+    return new SmtpReply(550, '7.1', `Submission not allowed: ${SUBMISSION_REFUSAL_TEXT[reason]}`, cause);
+  }
+  /** Temporary (4xx): the client keeps the message and retries once the hour has moved on. */
+  static messageRateExceeded(perHour: number): SmtpReply {
+    return new SmtpReply(450, '7.1', `Message rate limit of ${perHour} per hour reached for this credential, try again later`);
+  }
+  /** RFC 5322 §3.6: the From field is required, exactly once. */
+  static headerFromMissing(): SmtpReply {
+    return new SmtpReply(550, '6.0', 'Message has no From header (RFC 5322 section 3.6 requires one)');
+  }
+  static headerFromRepeated(): SmtpReply {
+    return new SmtpReply(550, '6.0', 'Message has more than one From header (RFC 5322 section 3.6 allows one)');
+  }
+  static headerFromUnreadable(): SmtpReply {
+    return new SmtpReply(550, '6.0', 'Message From header holds no valid mailbox (RFC 5322 section 3.6.2)');
+  }
+  /** RFC 5322 §3.6.2: several authors need a Sender field naming the one who sent it. */
+  static headerSenderRequired(): SmtpReply {
+    return new SmtpReply(550, '6.0', 'Message has several From addresses but no Sender header (RFC 5322 section 3.6.2)');
+  }
+  static headerSectionTooBig(limitBytes: number): SmtpReply {
+    return new SmtpReply(552, '3.4', `Message header section exceeds ${limitBytes} bytes`);
+  }
   static localError(cause?: unknown): SmtpReply {
     return new SmtpReply(451, '3.0', 'Local error in processing, try again later', cause);
+  }
+  /** RFC 3463 §3.8 X.7.1: a route (`route 3 (*.example.com)` or `the default route`) refuses this sender. */
+  static senderRouteRejected(routeName: string): SmtpReply {
+    return new SmtpReply(550, '7.1', `Sender domain refused by ${routeName}`);
+  }
+  /** Mail routed `secure` is refused until secure messages exist, never relayed in the clear instead. */
+  static secureDeliveryUnavailable(): SmtpReply {
+    return new SmtpReply(550, '7.1', 'Sender domain requires secure delivery, which is not enabled on this gateway');
   }
 }
 

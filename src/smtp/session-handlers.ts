@@ -33,14 +33,18 @@ export function sessionHandlers(deps: SessionDeps) {
       return callback(SmtpReply.authThrottled());
     }
     deps.credentials.verify(username, auth.password ?? '', ip).then(
-      (credential) => {
-        if (credential?.kind === 'submission') {
-          log.info({ ip, credentialId: credential.id, session: session.id }, 'auth ok');
+      (outcome) => {
+        if (outcome.ok) {
+          const { credential } = outcome;
+          // A rotated-out credential still works until its retire-at time; its use shows
+          // in `credential show`, and here, so the operator can find the client still on it.
+          if (credential.state === 'retiring') log.warn({ ip, credentialId: credential.id, session: session.id }, 'auth ok with a credential being retired');
+          else log.info({ ip, credentialId: credential.id, session: session.id }, 'auth ok');
           return callback(null, { user: credential.id });
         }
         deps.throttleByIp.fail(ip);
         deps.throttleByUser.fail(username);
-        log.warn({ ip, username, session: session.id }, 'auth failed');
+        log.warn({ ip, username, reason: outcome.reason, detail: outcome.detail, session: session.id }, 'auth failed');
         callback(SmtpReply.authFailed());
       },
       (err: unknown) => callback(SmtpReply.localError(err)),
@@ -51,11 +55,19 @@ export function sessionHandlers(deps: SessionDeps) {
     const credentialId = typeof session.user === 'string' ? session.user : '';
     deps.senderPolicy.checkMailFrom(credentialId, address.address).then(
       (objection) => {
-        if (objection) log.info({ session: session.id, credentialId, mailFrom: address.address, reply: objection.toString() }, 'sender refused');
-        callback(objection ?? null);
+        const refusal = objection ?? overRate(credentialId);
+        if (refusal)
+          log.info({ session: session.id, credentialId, mailFrom: address.address, reply: refusal.toString(), reason: refusal.cause }, 'sender refused');
+        callback(refusal ?? null);
       },
       (err: unknown) => callback(SmtpReply.localError(err)),
     );
+  }
+
+  /** Checked after the sender, so that a refused sender does not use up the credential's hourly allowance. */
+  function overRate(credentialId: string): SmtpReply | undefined {
+    const admitted = deps.credentials.admitMessage(credentialId);
+    return admitted.ok ? undefined : SmtpReply.messageRateExceeded(admitted.limitPerHour);
   }
 
   function onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: Callback<string>): void {
@@ -93,7 +105,8 @@ export function sessionHandlers(deps: SessionDeps) {
       (err: unknown) => {
         const reply = err instanceof SmtpReply ? err : SmtpReply.localError(err);
         if ((err as NodeJS.ErrnoException).code === 'ECONNECTION') log.info({ session: session.id }, 'client went away during DATA; nothing queued');
-        else if (err instanceof SmtpReply) log.info({ session: session.id, reply: reply.toString() }, 'message refused');
+        else if (err instanceof SmtpReply)
+          log.info({ session: session.id, credentialId: session.user, reply: reply.toString(), reason: reply.cause }, 'message refused');
         else log.error({ session: session.id, err }, 'message not accepted: local error');
         stream.unpipe(body);
         drain(stream).then(() => callback(reply));

@@ -1,7 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/app/open-store.js';
+import { type Config, loadConfig } from '../../src/config/index.js';
+import { newId } from '../../src/lib/ids.js';
+import { DEFAULT_ORGANISATION_ID } from '../../src/store/migrations/0002-directory.js';
+import type { Db } from '../../src/store/tables.js';
 import { waitFor } from './wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +26,57 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
     RELAYGATE_HOSTNAME: 'gateway.test',
     ...extra,
   };
+}
+
+/** The sender domains the suite's messages use (support@example.com, app@example.test, …). */
+export const TEST_DOMAINS = ['example.com', 'example.test'];
+
+/**
+ * Claims a domain the way the domain service leaves it, written directly: that service is
+ * not what these tests are about. `verified_by` says who verified it.
+ */
+export async function insertDomain(
+  db: Db,
+  name: string,
+  { organisationId = DEFAULT_ORGANISATION_ID, status = 'verified' }: { organisationId?: string; status?: 'verified' | 'pending' } = {},
+): Promise<string> {
+  const id = newId('dom');
+  const now = Date.now();
+  await db
+    .insertInto('domains')
+    .values({
+      id,
+      organisation_id: organisationId,
+      name,
+      status,
+      verification_token: randomBytes(16).toString('hex'),
+      created_at: now,
+      verified_at: status === 'verified' ? now : null,
+      verified_by: status === 'verified' ? 'test-harness' : null,
+      last_check_at: null,
+      last_check_result: null,
+    })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .execute();
+  return id;
+}
+
+/**
+ * What an operator does before an application may send: claim and verify the sender domains
+ * (forced, no DNS) for the default organisation. Safe to repeat.
+ */
+export async function verifyTestDomains(config: Config): Promise<void> {
+  const store = await openStore(config);
+  try {
+    for (const name of TEST_DOMAINS) await insertDomain(store.db, name);
+  } finally {
+    await store.close();
+  }
+}
+
+/** verifyTestDomains for the data directory of a gateway child's environment (see gatewayEnv). */
+export function verifyTestDomainsIn(env: NodeJS.ProcessEnv): Promise<void> {
+  return verifyTestDomains(loadConfig({ env, overrides: {} }));
 }
 
 export interface CliResult {

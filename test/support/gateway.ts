@@ -1,13 +1,20 @@
 import { Writable } from 'node:stream';
+import type { AdminServices } from '../../src/api/api-context.js';
 import { adminServices } from '../../src/app/admin-services.js';
 import { type Gateway, startGateway } from '../../src/app/gateway.js';
 import { createLogger } from '../../src/app/logger.js';
 import { openStore } from '../../src/app/open-store.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
-import { credentialDirectory } from '../../src/directory/credentials.js';
+import type { Actor } from '../../src/directory/context.js';
+import type { NewCredential } from '../../src/directory/credentials.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { sqlQueueStore } from '../../src/store/sql-queue-store.js';
+import type { Db } from '../../src/store/tables.js';
+import { verifyTestDomains } from './gateway-process.js';
 import { tempDir } from './temp-dir.js';
+
+/** The audit log's name for changes the harness makes. */
+export const HARNESS_ACTOR: Actor = { name: 'test-harness', ip: null };
 
 export interface TestGateway {
   gateway: Gateway;
@@ -15,8 +22,13 @@ export interface TestGateway {
   dataDir: string;
   /** The gateway's JSON log lines, for assertions on what was logged. */
   logs: string[];
-  createCredential(description?: string): Promise<{ id: string; username: string; secret: string }>;
+  /** A submission credential unless `options` say otherwise, made as `relaygate credential create` would. */
+  createCredential(description?: string, options?: Partial<NewCredential>): Promise<{ id: string; username: string; secret: string }>;
   revokeCredential(id: string): Promise<void>;
+  /** The admin services on the gateway's store, as the CLI uses them beside a running gateway. */
+  services<T>(work: (services: AdminServices) => Promise<T>): Promise<T>;
+  /** Direct access to the store, for setting up what the test is not about. */
+  db<T>(work: (db: Db) => Promise<T>): Promise<T>;
   /** A bearer token for the admin API, made as `relaygate token create` would. */
   createApiToken(description?: string): Promise<string>;
   /** `fetch` against the gateway's HTTP listener: api('/api/v1/tokens', { token }). */
@@ -28,6 +40,8 @@ export interface TestGateway {
 /**
  * A gateway in this process on ephemeral loopback ports with its own data directory.
  * `settings` are dotted config keys, e.g. { smarthost: 'smtp://127.0.0.1:2525?tls=none' }.
+ * As an operator would before connecting an application, the sender domains the tests use
+ * (example.com, example.test) are claimed and verified for the default organisation.
  */
 export async function startTestGateway(settings: Record<string, unknown> = {}): Promise<TestGateway> {
   const dir = await tempDir('relaygate-gw-');
@@ -52,36 +66,35 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
       cb();
     },
   });
+  await verifyTestDomains(config);
   const gateway = await startGateway(config, { log: createLogger(config.logLevel, sink) });
-  const withDirectory = async <T>(work: (d: ReturnType<typeof credentialDirectory>) => Promise<T>): Promise<T> => {
+  const withStoreDb = async <T>(work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> => {
     const store = await openStore(config);
     try {
-      return await work(credentialDirectory(store, systemClock));
+      return await work(store);
     } finally {
       await store.close();
     }
   };
+  const withServices = <T>(work: (services: AdminServices) => Promise<T>): Promise<T> =>
+    withStoreDb((store) => work(adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }, config)));
   let stopped = false;
   return {
     gateway,
     config,
     dataDir: dir.path,
     logs,
-    async createCredential(description = 'test application') {
-      const { credential, secret } = await withDirectory((d) => d.create('submission', description));
+    async createCredential(description = 'test application', options = {}) {
+      const { credential, secret } = await withServices((s) => s.credentials.create({ kind: 'submission', description, ...options }, HARNESS_ACTOR));
       return { id: credential.id, username: credential.username, secret };
     },
     async revokeCredential(id) {
-      await withDirectory((d) => d.revoke(id));
+      await withServices((s) => s.credentials.revoke(id, HARNESS_ACTOR));
     },
+    services: withServices,
+    db: (work) => withStoreDb((store) => work(store.db)),
     async createApiToken(description = 'test suite') {
-      const store = await openStore(config);
-      try {
-        const services = adminServices({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }, config);
-        return (await services.tokens.create(description, { name: 'test', ip: null })).secret;
-      } finally {
-        await store.close();
-      }
+      return withServices(async (services) => (await services.tokens.create(description, { name: 'test', ip: null })).secret);
     },
     async api(path, init = {}) {
       const headers: Record<string, string> = {};

@@ -1,4 +1,129 @@
+import { Type } from 'typebox';
+import type { Route, RouteTest } from '../../directory/routes.js';
+import { ROUTE_ACTIONS } from '../../policy/route-match.js';
 import type { ApiContext } from '../api-context.js';
+import { errorResponses, iso, PageQuery, pageOf } from '../schemas.js';
 
-/** /api/v1/routes (being built). */
-export function routeRoutes(_ctx: ApiContext): void {}
+const Action = Type.Enum([...ROUTE_ACTIONS], { description: 'secure: make a secure message; relay: plain relay; reject: refuse at MAIL FROM (550 5.7.1)' });
+const Match = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  description: 'the sender domain (secure.example.com) or a subdomain wildcard (*.example.com: every name below example.com, not example.com itself)',
+});
+
+const RouteSchema = Type.Object({
+  id: Type.String(),
+  position: Type.Integer({ description: '1 is tried first; the first match wins' }),
+  match: Type.String(),
+  action: Action,
+  description: Type.String(),
+  createdAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const RouteTestSchema = Type.Object({
+  sender: Type.String(),
+  domain: Type.Union([Type.String(), Type.Null()]),
+  action: Action,
+  source: Type.Enum(['rule', 'default']),
+  rule: Type.Union([RouteSchema, Type.Null()]),
+});
+
+const RoutePage = Type.Object({ ...pageOf(RouteSchema).properties, defaultAction: Action });
+
+const IdParams = Type.Object({ id: Type.String() });
+const Description = Type.String({ maxLength: 200 });
+const Position = Type.Integer({ minimum: 1, description: '1 = tried first' });
+
+const view = (r: Route) => ({ ...r, createdAt: iso(r.createdAt) });
+const viewTest = (t: RouteTest) => ({ ...t, rule: t.rule ? view(t.rule) : null });
+
+export function routeRoutes({ app, services }: ApiContext): void {
+  app.get(
+    '/routes',
+    {
+      schema: {
+        tags: ['routes'],
+        summary: 'List the routes in the order they are tried, with the default action',
+        querystring: PageQuery,
+        response: { 200: RoutePage, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const page = await services.routes.list(request.query);
+      return { ...page, items: page.items.map(view) };
+    },
+  );
+
+  app.post(
+    '/routes',
+    {
+      schema: {
+        tags: ['routes'],
+        summary: 'Add a route at a position (at the end when omitted)',
+        body: Type.Object(
+          { match: Match, action: Action, description: Type.Optional(Description), position: Type.Optional(Position) },
+          { additionalProperties: false },
+        ),
+        response: { 201: RouteSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => reply.code(201).send(view(await services.routes.add(request.body, request.actor))),
+  );
+
+  app.get(
+    '/routes/test',
+    {
+      schema: {
+        tags: ['routes'],
+        summary: 'Which route applies to an envelope sender (empty or <> for the null sender)',
+        querystring: Type.Object({ sender: Type.String({ maxLength: 320 }) }),
+        response: { 200: RouteTestSchema, ...errorResponses },
+      },
+    },
+    async (request) => viewTest(await services.routes.test(request.query.sender)),
+  );
+
+  app.get(
+    '/routes/default',
+    { schema: { tags: ['routes'], summary: 'The action for senders no route matches', response: { 200: Type.Object({ action: Action }), ...errorResponses } } },
+    async () => ({ action: await services.routes.defaultAction() }),
+  );
+
+  app.put(
+    '/routes/default',
+    {
+      schema: {
+        tags: ['routes'],
+        summary: 'Set the action for senders no route matches',
+        body: Type.Object({ action: Action }, { additionalProperties: false }),
+        response: { 200: Type.Object({ action: Action }), ...errorResponses },
+      },
+    },
+    async (request) => ({ action: await services.routes.setDefault(request.body.action, request.actor) }),
+  );
+
+  app.patch(
+    '/routes/:id',
+    {
+      schema: {
+        tags: ['routes'],
+        summary: 'Change a route; a new position moves it, the rules in between shift by one',
+        params: IdParams,
+        body: Type.Object(
+          { match: Type.Optional(Match), action: Type.Optional(Action), description: Type.Optional(Description), position: Type.Optional(Position) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: RouteSchema, ...errorResponses },
+      },
+    },
+    async (request) => view(await services.routes.update(request.params.id, request.body, request.actor)),
+  );
+
+  app.delete(
+    '/routes/:id',
+    {
+      schema: { tags: ['routes'], summary: 'Remove a route; the ones after it move up', params: IdParams, response: { 200: RouteSchema, ...errorResponses } },
+    },
+    async (request) => view(await services.routes.remove(request.params.id, request.actor)),
+  );
+}

@@ -1,0 +1,39 @@
+import { networkContains, parseNetwork } from './cidr.js';
+import { type CredentialRow, credentialState, parseList } from './credential-model.js';
+import { secretMatches } from './secret-hash.js';
+
+/** Why an AUTH was refused: for the log only, the client always hears 535 5.7.8 (RFC 4954 §6). */
+export type LoginRefusal = 'unknown-username' | 'wrong-secret' | 'revoked' | 'expired' | 'retired' | 'network-not-allowed';
+
+export type LoginCheck = { ok: true; row: CredentialRow } | { ok: false; reason: LoginRefusal; detail: string };
+
+// Compared against when the username is unknown, so that an unknown username costs the
+// same HMAC and comparison as a known one.
+const NO_HASH = 'A'.repeat(43);
+
+/**
+ * Decides an AUTH attempt. The secret is checked first: the state and network of a
+ * credential are only worth logging for someone who holds its secret.
+ */
+export function checkLogin(row: CredentialRow | undefined, secret: string, clientIp: string, nowMs: number, hashKey: Buffer): LoginCheck {
+  const secretOk = secretMatches(hashKey, secret, row?.secret_hash ?? NO_HASH);
+  if (!row) return { ok: false, reason: 'unknown-username', detail: 'no credential has this username' };
+  if (!secretOk) return { ok: false, reason: 'wrong-secret', detail: 'the secret does not match' };
+  const state = credentialState(row, nowMs);
+  if (state === 'revoked') return { ok: false, reason: 'revoked', detail: `revoked at ${iso(row.revoked_at)}` };
+  if (state === 'expired') return { ok: false, reason: 'expired', detail: `expired at ${iso(row.expires_at)}` };
+  if (state === 'retired') return { ok: false, reason: 'retired', detail: `retired at ${iso(row.retire_at)}` };
+  const networks = parseList(row.allowed_networks);
+  if (networks && !networks.some((text) => inNetwork(text, clientIp)))
+    return { ok: false, reason: 'network-not-allowed', detail: `client ${clientIp} is not in the allowed networks ${networks.join(', ')}` };
+  return { ok: true, row };
+}
+
+function inNetwork(text: string, clientIp: string): boolean {
+  const parsed = parseNetwork(text);
+  return 'network' in parsed && networkContains(parsed.network, clientIp);
+}
+
+function iso(ms: number | null): string {
+  return ms === null ? '-' : new Date(Number(ms)).toISOString();
+}

@@ -1,0 +1,58 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { SmtpReply } from '../smtp/reply.js';
+
+/**
+ * RFC 5322 sets no limit on the header section, but a submitting application's headers fit
+ * in a few KiB; 64 KiB leaves room for long DKIM and ARC chains. A larger section is refused
+ * rather than checked in part: a From placed past the limit would go unchecked.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+const CRLF = Buffer.from('\r\n');
+const END_OF_HEADERS = Buffer.from('\r\n\r\n');
+
+/**
+ * Passes the message through unchanged and keeps a copy of its header section: everything
+ * before the empty line that ends it (RFC 5322 §2.1), or the whole message when it has no
+ * body. Runs behind the DataGuard, so every line already ends in CRLF. Holds at most
+ * maxBytes plus one chunk, whatever the size of the message.
+ */
+export class HeaderCapture extends Transform {
+  private readonly maxBytes: number;
+  private pending: Buffer = Buffer.alloc(0);
+  private section: Buffer | undefined;
+
+  constructor(maxBytes = MAX_HEADER_BYTES) {
+    super();
+    this.maxBytes = maxBytes;
+  }
+
+  /** The header section without its final CRLF; complete once the stream has finished. */
+  get headers(): Buffer {
+    if (this.section === undefined) throw new Error('the header section is known only after the message has been read');
+    return this.section;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const problem = this.section === undefined ? this.capture(chunk) : undefined;
+    callback(problem ?? null, problem ? undefined : chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.section ??= this.pending;
+    callback();
+  }
+
+  private capture(chunk: Buffer): SmtpReply | undefined {
+    // The end marker may straddle two chunks: search again from just before the new bytes.
+    const searchFrom = Math.max(0, this.pending.length - (END_OF_HEADERS.length - 1));
+    this.pending = Buffer.concat([this.pending, chunk]);
+    const end = this.pending.subarray(0, CRLF.length).equals(CRLF) ? 0 : this.pending.indexOf(END_OF_HEADERS, searchFrom);
+    if ((end === -1 ? this.pending.length : end) > this.maxBytes) return SmtpReply.headerSectionTooBig(this.maxBytes);
+    if (end !== -1) {
+      this.section = Buffer.from(this.pending.subarray(0, end));
+      this.pending = Buffer.alloc(0);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,147 @@
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import * as packet from 'dns-packet';
+
+/**
+ * What the server does for a name:
+ * - `{ txt: [...] }` answers those TXT records (NOERROR); `{}` is a name with no TXT (NODATA);
+ * - `truncateUdp` answers over UDP with only the TC bit, so the client must retry over TCP;
+ * - 'nxdomain', 'servfail', 'refused' answer with that RCODE; 'silent' never answers.
+ * Names not in the zone are NXDOMAIN.
+ */
+export type ZoneEntry = { txt?: string[]; truncateUdp?: boolean } | 'nxdomain' | 'servfail' | 'refused' | 'silent';
+
+export interface SeenQuery {
+  name: string;
+  type: string;
+  transport: 'udp' | 'tcp';
+}
+
+export interface TestDnsServer {
+  /** `127.0.0.1:PORT`, for the gateway's dnsResolver setting. */
+  address: string;
+  port: number;
+  /** Change what a name answers; takes effect for the next query. */
+  set(name: string, entry: ZoneEntry): void;
+  /** Every query received, oldest first. */
+  queries: SeenQuery[];
+  stop(): Promise<void>;
+}
+
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+
+/**
+ * An authoritative-looking DNS server on 127.0.0.1, UDP and TCP on the same ephemeral port
+ * (a client falls back to TCP on the same address, RFC 7766 §5), serving the zone it is given.
+ */
+export async function startDnsServer(zone: Record<string, ZoneEntry> = {}): Promise<TestDnsServer> {
+  const entries = new Map(Object.entries(zone).map(([name, entry]) => [name.toLowerCase(), entry]));
+  const queries: SeenQuery[] = [];
+  const answer = (query: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined => {
+    const request = packet.decode(query);
+    const question = request.questions?.[0];
+    if (!question) return undefined;
+    queries.push({ name: question.name, type: question.type, transport });
+    return respond(request, question, entries.get(question.name.toLowerCase()) ?? 'nxdomain', transport);
+  };
+  const { udp, tcp, port, connections } = await listenOnOnePort(answer);
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    set: (name, entry) => entries.set(name.toLowerCase(), entry),
+    queries,
+    async stop() {
+      for (const socket of connections) socket.destroy();
+      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+    },
+  };
+}
+
+function respond(request: packet.DecodedPacket, question: packet.Question, entry: ZoneEntry, transport: 'udp' | 'tcp'): Buffer | undefined {
+  if (entry === 'silent') return undefined;
+  const reply = (rcode: number, extraFlags = 0, answers: packet.Answer[] = []) =>
+    packet.encode({
+      type: 'response',
+      id: request.id ?? 0,
+      flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | extraFlags | rcode,
+      questions: [question],
+      answers,
+    });
+  if (entry === 'nxdomain') return reply(RCODE.NXDOMAIN);
+  if (entry === 'servfail') return reply(RCODE.SERVFAIL);
+  if (entry === 'refused') return reply(RCODE.REFUSED);
+  if (entry.truncateUdp && transport === 'udp') return reply(RCODE.NOERROR, packet.TRUNCATED_RESPONSE);
+  const txt = question.type === 'TXT' ? (entry.txt ?? []) : [];
+  // A value longer than one character-string is split into 255-octet strings (RFC 1035 §3.3.14).
+  const records = txt.map((value): packet.Answer => ({ type: 'TXT', name: question.name, ttl: 60, data: chunks(value, 255) }));
+  return reply(RCODE.NOERROR, 0, records);
+}
+
+function chunks(value: string, size: number): string[] {
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i += size) parts.push(value.slice(i, i + size));
+  return parts.length > 0 ? parts : [''];
+}
+
+type Answerer = (query: Buffer, transport: 'udp' | 'tcp') => Buffer | undefined;
+
+/** UDP on an ephemeral port, then TCP on the same number; tries again if TCP finds it taken. */
+async function listenOnOnePort(answer: Answerer): Promise<{ udp: UdpSocket; tcp: Server; port: number; connections: Set<Socket> }> {
+  for (let attempt = 0; ; attempt += 1) {
+    const udp = await bindUdp(answer);
+    const port = udp.address().port;
+    const connections = new Set<Socket>();
+    const tcp = createServer((socket) => serveTcp(socket, answer, connections));
+    const listening = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (listening) return { udp, tcp, port, connections };
+    udp.close();
+    if (attempt >= 20) throw new Error('no port free for both UDP and TCP on 127.0.0.1');
+  }
+}
+
+function bindUdp(answer: Answerer): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const udp = createSocket('udp4');
+    udp.on('message', (message: Buffer, from: RemoteInfo) => {
+      const reply = safely(() => answer(message, 'udp'));
+      if (reply) udp.send(reply, from.port, from.address);
+    });
+    udp.once('error', reject);
+    udp.bind(0, '127.0.0.1', () => resolve(udp));
+  });
+}
+
+/** Length-prefixed messages (RFC 1035 §4.2.2), several per connection. */
+function serveTcp(socket: Socket, answer: Answerer, connections: Set<Socket>): void {
+  connections.add(socket);
+  socket.on('close', () => connections.delete(socket));
+  socket.on('error', () => socket.destroy());
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+      buffered = buffered.subarray(2 + message.length);
+      const reply = safely(() => answer(message, 'tcp'));
+      if (reply) socket.write(Buffer.concat([lengthPrefix(reply.length), reply]));
+    }
+  });
+}
+
+function lengthPrefix(length: number): Buffer {
+  const prefix = Buffer.alloc(2);
+  prefix.writeUInt16BE(length);
+  return prefix;
+}
+
+/** A malformed query is dropped, as a real server would, rather than crashing the test. */
+function safely<T>(work: () => T): T | undefined {
+  try {
+    return work();
+  } catch {
+    return undefined;
+  }
+}
