@@ -1,7 +1,7 @@
 import { buildProgram } from './cli/index.js';
 import { CliError } from './cli/output.js';
-import { DirectoryError } from './directory/errors.js';
 import { ConfigError, EX_CONFIG } from './config/index.js';
+import { DirectoryError } from './directory/errors.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
