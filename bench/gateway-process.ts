@@ -93,6 +93,14 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   try {
     const listeners = await waitForListeners(o.dataDir, child, stderrLog);
     if (listeners.pid !== child.pid) throw new Error(`listeners.json names pid ${listeners.pid}, but the child is ${child.pid}`);
+    // The load generator sends as bench@example.com: claim the domain as an operator would,
+    // verified by hand (no DNS here), or every message is refused 550 5.7.1.
+    for (const verb of [
+      ['domain', 'add', 'example.com'],
+      ['domain', 'verify', 'example.com', '--force'],
+    ]) {
+      await execFileAsync(process.execPath, [...o.entry.args, ...verb, '--json'], { cwd: REPO_ROOT, env, timeout: 30_000 });
+    }
     const { stdout } = await execFileAsync(
       process.execPath,
       [...o.entry.args, 'credential', 'create', '--kind', 'submission', '--description', 'bench', '--json'],

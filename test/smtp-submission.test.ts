@@ -510,7 +510,8 @@ describe('SMTP submission', () => {
     for (const listener of ['submission', 'implicit'] as const) {
       for (const cipher of ['ECDHE-ECDSA-AES128-SHA256', 'ECDHE-ECDSA-AES256-SHA384', 'ECDHE-ECDSA-AES128-SHA', 'AES128-SHA256']) {
         const client = await tlsClient(gw, listener, { maxVersion: 'TLSv1.2', ciphers: cipher });
-        await assert.rejects(client.handshake, { code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }, `${listener} ${cipher}`);
+        // Node 20 names the alert in err.code; Node 24 only in the message.
+        await assert.rejects(client.handshake, /alert handshake failure/, `${listener} ${cipher}`);
       }
       const aead = await tlsClient(gw, listener, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' });
       await aead.handshake;

@@ -124,7 +124,10 @@ export function domainDirectory(ctx: DirectoryContext, config: Config, resolver:
       return { domain: await recordFailedCheck(row, actor, check), check };
     },
 
-    /** Removes the domain with its addresses and every alias in it: none may outlive the claim. */
+    /**
+     * Removes the domain with its addresses and every alias in it, and revokes its inbound
+     * credentials: none may outlive the claim.
+     */
     remove(name: string, actor: Actor): Promise<RemovedDomain> {
       return changed(async (trx, now) => {
         const row = await findRow(trx, name);
@@ -134,8 +137,22 @@ export function domainDirectory(ctx: DirectoryContext, config: Config, resolver:
         const aliases = (await trx.selectFrom('address_aliases').select('alias').where(touchingDomain(row)).orderBy('alias').execute()).map((a) => a.alias);
         await trx.deleteFrom('address_aliases').where(touchingDomain(row)).execute();
         await trx.deleteFrom('addresses').where('domain_id', '=', row.id).execute();
+        const revoked = (
+          await trx
+            .updateTable('credentials')
+            .set({ revoked_at: now })
+            .where('domain_id', '=', row.id)
+            .where('revoked_at', 'is', null)
+            .returning('id')
+            .execute()
+        ).map((c) => c.id);
         await trx.deleteFrom('domains').where('id', '=', row.id).execute();
-        await appendAudit(trx, actor, { action: 'domain.remove', targetType: 'domain', targetId: row.name, detail: { id: row.id, addresses, aliases } }, now);
+        await appendAudit(
+          trx,
+          actor,
+          { action: 'domain.remove', targetType: 'domain', targetId: row.name, detail: { id: row.id, addresses, aliases, revokedCredentials: revoked } },
+          now,
+        );
         return { domain: toDomain(row), removed: { addresses, aliases } };
       });
     },
