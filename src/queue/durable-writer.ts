@@ -1,5 +1,6 @@
 import { close, fdatasync, write } from 'node:fs';
 import { Writable } from 'node:stream';
+import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 
 /**
  * A file writer whose 'finish' means "on disk": _final runs fdatasync before the stream
@@ -15,7 +16,7 @@ export class DurableWriter extends Writable {
 
   /** Keeps a copy of the bytes while they stay within captureLimit (see Spool's body cache). */
   constructor(fd: number, captureLimit = 0) {
-    super({ highWaterMark: 256 * 1024 });
+    super({ highWaterMark: STREAM_BUFFER_BYTES });
     this.fd = fd;
     this.captureLimit = captureLimit;
   }

@@ -5,6 +5,7 @@ import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { fsyncDirectory } from '../lib/durable-file.js';
+import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 import { DurableWriter } from './durable-writer.js';
 
 /** A raw descriptor, owned by the DurableWriter that closes it (a FileHandle would close it again when collected). */
@@ -70,7 +71,7 @@ export class Spool {
   read(id: string): Readable {
     const cached = this.cache.get(id);
     if (cached) return Readable.from([cached], { objectMode: false });
-    return createReadStream(this.path(id), { highWaterMark: 256 * 1024 });
+    return createReadStream(this.path(id), { highWaterMark: STREAM_BUFFER_BYTES });
   }
 
   /** The header block of a message (up to maxBytes), for DSNs. */

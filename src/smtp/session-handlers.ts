@@ -2,6 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import type { CredentialDirectory } from '../directory/credentials.js';
+import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 import type { EnvelopeRecipient } from '../model/envelope.js';
 import { type AcceptContext, acceptMessage } from '../pipeline/accept-message.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
@@ -73,7 +74,7 @@ export function sessionHandlers(deps: SessionDeps) {
   function onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: Callback<string>): void {
     // Our own stream in between: if we refuse the message early we stop reading it, but
     // smtp-server's stream must still be drained to the end-of-data mark before we reply.
-    const body = new PassThrough({ highWaterMark: 256 * 1024 });
+    const body = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
     stream.on('error', (err) => body.destroy(err));
     stream.pipe(body);
     const envelope = session.envelope;
