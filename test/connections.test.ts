@@ -7,10 +7,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../src/app/open-store.js';
 import { keyEncryption } from '../src/secure/key-encryption.js';
 import { loadKeyEncryptionKey } from '../src/secure/master-key.js';
-import { DEFAULT_ORGANISATION_ID } from '../src/store/migrations/0002-directory.js';
 import { makeLeafCert, makeTestCa, type TestCa } from './support/certs.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
-import { gatewayEnv, runCli } from './support/gateway-process.js';
+import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
@@ -391,22 +390,7 @@ function statuses(report: { steps: Step[] }): [string, string][] {
 async function insertVerifiedDomain(gw: TestGateway, name: string): Promise<void> {
   const store = await openStore(gw.config);
   try {
-    const now = Date.now();
-    await store.db
-      .insertInto('domains')
-      .values({
-        id: `dom_${name.replace(/\W/g, '_')}`,
-        organisation_id: DEFAULT_ORGANISATION_ID,
-        name,
-        status: 'verified',
-        verification_token: 'test',
-        created_at: now,
-        verified_at: now,
-        verified_by: 'test',
-        last_check_at: null,
-        last_check_result: null,
-      })
-      .execute();
+    await insertDomain(store.db, name);
   } finally {
     await store.close();
   }

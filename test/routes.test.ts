@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
 import { decideRoute, normaliseRouteMatch, type RouteAction, type RouteRule } from '../src/policy/route-match.js';
 import { DEFAULT_ORGANISATION_ID } from '../src/store/migrations/0002-directory.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
-import { gatewayEnv, runCli } from './support/gateway-process.js';
+import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { openDialog, type SmtpDialog } from './support/smtp-dialog.js';
 
 type Json = Record<string, unknown>;
@@ -300,24 +299,7 @@ describe('routes enforced at MAIL FROM', () => {
 async function insertVerifiedDomains(gw: TestGateway, names: string[]): Promise<void> {
   const store = await openStore(gw.config);
   try {
-    const now = Date.now();
-    for (const name of names) {
-      await store.db
-        .insertInto('domains')
-        .values({
-          id: `dom_${randomBytes(8).toString('hex')}`,
-          organisation_id: DEFAULT_ORGANISATION_ID,
-          name,
-          status: 'verified',
-          verification_token: randomBytes(16).toString('hex'),
-          created_at: now,
-          verified_at: now,
-          verified_by: 'test',
-          last_check_at: null,
-          last_check_result: null,
-        })
-        .execute();
-    }
+    for (const name of names) await insertDomain(store.db, name);
   } finally {
     await store.close();
   }
