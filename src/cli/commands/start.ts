@@ -36,17 +36,24 @@ function banner(config: Config, gateway: Gateway): string {
     ? `development certificate generated in ${gateway.tls.path} (clients will not trust it; set RELAYGATE_TLS_CERT and RELAYGATE_TLS_KEY for production)`
     : gateway.tls.path;
   const smarthost = gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set';
+  const rows: [string, string][] = [
+    ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],
+    ['SMTP submission (TLS)', `${host}:${gateway.ports.smtps}`],
+    ['HTTP health and admin API', `http://${config.http.listenHost}:${gateway.ports.http}/healthz, /api/docs`],
+    ['Data directory', config.dataDir],
+    ['TLS certificate', certificate],
+    ['Smarthost', smarthost],
+  ];
+  const table = rows.map(([label, value]) => `  ${label.padEnd(28)} ${value}`).join('\n');
   return `
 Relaygate is running
-  SMTP submission (STARTTLS)   ${host}:${gateway.ports.smtp}
-  SMTP submission (implicit TLS) ${host}:${gateway.ports.smtps}
-  HTTP health                  http://${config.http.listenHost}:${gateway.ports.http}/healthz
-  Data directory               ${config.dataDir}
-  TLS certificate              ${certificate}
-  Smarthost                    ${smarthost}
+${table}
 
-Next step: create a credential for your application, then send through port ${gateway.ports.smtp}:
+Next steps, in another shell:
+  npx relaygate domain add example.com              # claim your sender domain, publish the TXT record it prints
+  npx relaygate domain verify example.com           # (--force verifies by hand, recorded in the audit log)
   npx relaygate credential create --kind submission --description "My application"
+then send through port ${gateway.ports.smtp} with STARTTLS and AUTH.
 
 `;
 }
