@@ -45,6 +45,17 @@ async function recipientStates(gw: TestGateway, queueId: string) {
   }
 }
 
+/** Waits until the message's first recipient reaches `status`, and returns that recipient. */
+function firstRecipientIn(gw: TestGateway, queueId: string, status: 'deferred' | 'delivered') {
+  return waitFor(
+    async () => {
+      const r = (await recipientStates(gw, queueId)).recipients[0];
+      return r?.status === status ? r : undefined;
+    },
+    { what: `${queueId} ${status}` },
+  );
+}
+
 describe('delivery through the smarthost', () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
@@ -96,19 +107,13 @@ describe('delivery through the smarthost', () => {
       raw: applicationMessage('deferred'),
     });
 
-    const deferred = await waitFor(async () => {
-      const r = (await recipientStates(pair.gw, queueId)).recipients[0];
-      return r?.status === 'deferred' ? r : undefined;
-    });
+    const deferred = await firstRecipientIn(pair.gw, queueId, 'deferred');
     assert.equal(deferred.lastReply, '451 4.3.0 mailbox temporarily locked');
     assert.ok(deferred.nextAttemptAt && deferred.nextAttemptAt > (deferred.lastAttemptAt ?? 0), 'next attempt is scheduled after the last one');
 
     delete pair.sink.behaviour.rcpt;
     await pair.sink.waitForMessages(1);
-    const done = await waitFor(async () => {
-      const r = (await recipientStates(pair.gw, queueId)).recipients[0];
-      return r?.status === 'delivered' ? r : undefined;
-    });
+    const done = await firstRecipientIn(pair.gw, queueId, 'delivered');
     assert.ok(done.attempts >= 2);
   });
 
@@ -263,10 +268,7 @@ describe('delivery through the smarthost', () => {
       to: ['customer@example.net'],
       raw: applicationMessage('no-starttls'),
     });
-    const r = await waitFor(async () => {
-      const rr = (await recipientStates(gw, queueId)).recipients[0];
-      return rr?.status === 'deferred' ? rr : undefined;
-    });
+    const r = await firstRecipientIn(gw, queueId, 'deferred');
     assert.match(r.lastReply ?? '', /STARTTLS/i);
     assert.equal(plain.messages.length, 0);
   });
@@ -286,10 +288,7 @@ describe('delivery through the smarthost', () => {
       to: ['customer@example.net'],
       raw: applicationMessage('bad-auth'),
     });
-    const r = await waitFor(async () => {
-      const rr = (await recipientStates(gw, queueId)).recipients[0];
-      return rr?.status === 'deferred' ? rr : undefined;
-    });
+    const r = await firstRecipientIn(gw, queueId, 'deferred');
     assert.match(r.lastReply ?? '', /^AUTH PLAIN: 535/);
     assert.equal(pair.sink.messages.length, 0);
   });
@@ -307,10 +306,7 @@ describe('delivery through the smarthost', () => {
       to: ['customer@example.net'],
       raw: applicationMessage('untrusted'),
     });
-    const r = await waitFor(async () => {
-      const rr = (await recipientStates(gw, queueId)).recipients[0];
-      return rr?.status === 'deferred' ? rr : undefined;
-    });
+    const r = await firstRecipientIn(gw, queueId, 'deferred');
     assert.match(r.lastReply ?? '', /certificate/i);
     assert.equal(sink.messages.length, 0);
   });

@@ -40,10 +40,6 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
 /** Variables that belong to the test harness, not to the gateway. */
 const NOT_CONFIG = /^RELAYGATE_TEST_/;
 
-export function envVariableFor(key: string): string | undefined {
-  return Object.entries(ENV_KEYS).find(([, k]) => k === key)?.[0];
-}
-
 export function isConfigVariable(name: string): boolean {
   return name.startsWith('RELAYGATE_') && !NOT_CONFIG.test(name);
 }
