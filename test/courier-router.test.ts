@@ -38,6 +38,8 @@ function recordingCourier(name: string) {
 
 const message = (mailFrom: string, recipients: string[]): OutboundMessage => ({
   id: 'Q1',
+  direction: 'outbound',
+  receivedAt: 0,
   mailFrom,
   recipients,
   sizeBytes: 10,

@@ -28,7 +28,6 @@ const REPLY = {
   headerNotVerified: (address: string) =>
     `550 5.7.1 Header From address <${address}> not allowed: its domain is not a verified domain of this credential's organisation`,
   headerNotInAllowList: (address: string) => `550 5.7.1 Header From address <${address}> not allowed: it is not in this credential's allowed senders`,
-  inboundCannotSubmit: '550 5.7.1 Submission not allowed: this is an inbound credential, which cannot send mail; use a submission credential',
   unknownCredential: '550 5.7.1 Submission not allowed: the authenticated credential is not known',
   credentialNotValid: '550 5.7.1 Submission not allowed: the credential has been revoked, has expired or was retired',
   noFrom: '550 5.6.0 Message has no From header (RFC 5322 section 3.6 requires one)',
@@ -210,14 +209,15 @@ describe('sender authorization', () => {
     }
   });
 
-  // No open relay through any credential: an inbound credential (the organisation's mail
-  // server → gateway) authenticates, but cannot submit, not even with the null sender.
-  test('an inbound credential cannot submit: 550 5.7.1 at MAIL FROM', SLOW_OK, async () => {
+  // An inbound credential relays the organisation's mail to its own domain's addresses, nothing else.
+  test('an inbound credential cannot submit to the world: 550 5.7.1 at RCPT TO', SLOW_OK, async () => {
     const inbound = await gw.createCredential('Exchange', { kind: 'inbound', domain: 'example.com' });
     const dialog = await authenticated(gw, inbound);
-    assert.equal(await dialog.send('MAIL FROM:<app@example.com>'), REPLY.inboundCannotSubmit);
-    assert.equal(await dialog.send('MAIL FROM:<>'), REPLY.inboundCannotSubmit);
-    assert.equal(await dialog.send('RCPT TO:<customer@example.net>'), '503 5.5.1 Error: need MAIL command');
+    assert.equal(await dialog.send('MAIL FROM:<customer@example.net>'), REPLY.mailOk);
+    assert.equal(
+      await dialog.send('RCPT TO:<customer@example.net>'),
+      '550 5.7.1 Relaying denied: <customer@example.net> is not in example.com, the domain of this credential',
+    );
   });
 
   // Checks read the store at every transaction: a credential revoked or removed, or a domain

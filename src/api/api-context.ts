@@ -1,11 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { auditLog } from '../audit/audit-log.js';
+import type { Connector } from '../connector/connector.js';
 import type { addressDirectory } from '../directory/addresses.js';
 import type { ApiTokens } from '../directory/api-tokens.js';
 import type { connectionDirectory } from '../directory/connections.js';
 import type { CredentialDirectory } from '../directory/credentials.js';
 import type { domainDirectory } from '../directory/domains.js';
+import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
 import type { routeDirectory } from '../directory/routes.js';
 
 /** The services behind the admin API; the CLI and the console use the same ones. */
@@ -17,6 +19,8 @@ export interface AdminServices {
   credentials: CredentialDirectory;
   routes: ReturnType<typeof routeDirectory>;
   connections: ReturnType<typeof connectionDirectory>;
+  inboundTargets: InboundTargetDirectory;
+  connector: Connector;
 }
 
 export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

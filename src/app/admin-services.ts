@@ -1,17 +1,25 @@
+import { join } from 'node:path';
 import type { AdminServices } from '../api/api-context.js';
 import { auditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
+import { type Connector, connector } from '../connector/connector.js';
 import { addressDirectory } from '../directory/addresses.js';
 import { apiTokens } from '../directory/api-tokens.js';
 import { connectionDirectory } from '../directory/connections.js';
 import type { DirectoryContext } from '../directory/context.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { domainDirectory } from '../directory/domains.js';
+import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
+import { Spool } from '../queue/spool.js';
+import { sqlQueueStore } from '../store/sql-queue-store.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
-export function adminServices(ctx: DirectoryContext, config: Config): AdminServices {
+export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector } = {}): AdminServices {
   return {
+    inboundTargets: inboundTargetDirectory(ctx, config),
+    // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
+    connector: shared.connector ?? connector({ ctx, config, spool: new Spool(join(config.dataDir, 'spool')), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),
     audit: auditLog(ctx),
     domains: domainDirectory(ctx, config),

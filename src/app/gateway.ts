@@ -1,15 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
-import type { Courier } from '../delivery/courier.js';
+import { connector } from '../connector/connector.js';
+import { directionalCourier } from '../delivery/directional-courier.js';
+import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
+import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
-import { startHttp } from '../http/server.js';
+import { configuredResolver } from '../dns/index.js';
+import { registerInboundDownloads } from '../http/inbound-downloads.js';
+import { gatewayMetrics } from '../http/metrics.js';
+import { startHttp, VERSION } from '../http/server.js';
+import { purgeRetainedBodies } from '../inbound/body-retention.js';
+import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
+import { synchronousHandoff } from '../inbound/synchronous-handoff.js';
+import { webhookClient } from '../inbound/webhook-client.js';
+import { webhookDelivery } from '../inbound/webhook-delivery.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
@@ -56,7 +67,60 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store, clock);
   const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
-  const courier: Courier = outboundCourier(config, connectionDirectory(directoryContext, config), clock);
+  const resolver = configuredResolver(config.dnsResolver);
+  const metrics = gatewayMetrics();
+  const targets = inboundTargetDirectory(directoryContext, config);
+  const linkKey = downloadLinkKey(store.hashKey);
+  let publicUrl = config.http.publicUrl ?? '';
+  const webhooks = webhookDelivery({
+    client: webhookClient({
+      resolver,
+      allowPrivate: config.inbound.allowPrivateWebhooks,
+      userAgent: `Relaygate/${VERSION} (+https://${config.hostname})`,
+      ...(config.inbound.webhookCaFile ? { ca: readFileSync(config.inbound.webhookCaFile, 'utf8') } : {}),
+    }),
+    clock,
+    links: downloadLinks({ baseUrl: () => publicUrl, key: linkKey, clock, validForMs: config.inbound.retainBodies }),
+    timeoutMs: config.inbound.webhookTimeout,
+    inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
+  });
+  const outbound = outboundCourier(config, connectionDirectory(directoryContext, config), clock);
+  const courier = directionalCourier(outbound, inboundCourier({ db: store.db, store: queue, spool, targets, webhooks, outbound }));
+  const connectorService = connector({
+    ctx: directoryContext,
+    config,
+    spool,
+    queue,
+    events: {
+      legFailed(domain, check) {
+        metrics.legChecks.inc({ domain, leg: check.leg, result: 'failed' });
+        metrics.legUp.set({ domain, leg: check.leg }, 0);
+        log.warn({ event: 'connection.check.failed', domain, leg: check.leg, trigger: check.trigger, reason: check.reason }, 'connection check failed');
+      },
+      legVerified(domain, check) {
+        metrics.legChecks.inc({ domain, leg: check.leg, result: 'verified' });
+        metrics.legUp.set({ domain, leg: check.leg }, 1);
+        log.info({ event: 'connection.check.verified', domain, leg: check.leg, trigger: check.trigger }, 'connection check passed');
+      },
+    },
+  });
+
+  let accepting = true;
+  const services = adminServices(directoryContext, config, { connector: connectorService });
+  const http = await startHttp(
+    config.http.listenHost,
+    config.http.port,
+    {
+      async ready() {
+        if (!accepting) throw new Error('shutting down');
+        await queue.nextDueAt();
+      },
+    },
+    services,
+    { metrics: metrics.registry, register: (app) => registerInboundDownloads(app, { spool, queue, key: linkKey, clock }) },
+  );
+  publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
+
   const worker = startQueueWorker({
     store: queue,
     spool,
@@ -71,6 +135,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
   });
 
+  const committer = groupCommitter(spool, queue);
   const smtp = await startSmtpListeners(
     {
       host: config.smtp.listenHost,
@@ -83,13 +148,27 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       maxConnections: config.smtp.maxConnections,
       idleTimeoutMs: config.smtp.idleTimeout,
       budgets: { commandTimeoutMs: config.smtp.commandTimeout, dataTimeoutMs: config.smtp.dataTimeout },
+      authOptional: config.inbound.allowUnauthenticated,
       log,
     },
     {
       credentials,
+      db: store.db,
+      allowUnauthenticated: config.inbound.allowUnauthenticated,
+      acceptInbound: {
+        spool,
+        committer,
+        clock,
+        hostname: config.hostname,
+        maxMessageBytes: config.smtp.maxMessageBytes,
+        expireAfterMs: config.queue.expireAfter,
+        resolver,
+        verificationArrived: (token, relay) => connectorService.arrived(token, relay),
+        synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
+      },
       accept: {
         spool,
-        committer: groupCommitter(spool, queue),
+        committer,
         clock,
         hostname: config.hostname,
         maxMessageBytes: config.smtp.maxMessageBytes,
@@ -103,21 +182,17 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       onQueued: () => worker.wake(),
     },
   );
-  let accepting = true;
-  const services = adminServices(directoryContext, config);
-  const http = await startHttp(
-    config.http.listenHost,
-    config.http.port,
-    {
-      async ready() {
-        if (!accepting) throw new Error('shutting down');
-        await queue.nextDueAt();
-      },
-    },
-    services,
-  );
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
+  const maintenance = every(
+    Math.max(200, Math.min(5000, config.verification.timeout / 4)),
+    async () => {
+      await connectorService.sweep();
+      const now = clock.now();
+      await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
+    },
+    log,
+  );
 
   const ports = { smtp: smtp.ports.smtp, smtps: smtp.ports.smtps, http: http.port };
   const listenersPath = join(config.dataDir, LISTENERS_FILE);
@@ -135,10 +210,30 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await worker.stop();
       await courier.close();
       clearInterval(usageTimer);
+      await maintenance.stop();
       await credentials.flushUsage();
       await http.app.close();
       await store.close();
       log.info('relaygate stopped');
+    },
+  };
+}
+
+/** A periodic job that never overlaps itself and whose failures are logged, not thrown. */
+function every(ms: number, job: () => Promise<void>, log: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    running ??= job()
+      .catch((err: unknown) => log.error({ err }, 'maintenance job failed; it runs again shortly'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, ms);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -22,6 +22,13 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** Environment values are strings: "false" must mean false (z.coerce.boolean would make it true). */
+const flag = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', '1', '0'])])
+    .default(fallback)
+    .transform((value) => value === true || value === 'true' || value === 'yes' || value === '1');
+
 const smarthost = z.string().transform((value, ctx) => {
   const parsed = parseSmarthostUrl(value);
   if ('problem' in parsed) {
@@ -66,6 +73,8 @@ export const configSchema = z
       .object({
         listenHost: z.string().min(1).default('127.0.0.1'),
         port: port(8025),
+        /** Where applications reach this server, for the signed download links in webhooks; http://listenHost:port when unset. */
+        publicUrl: z.url({ protocol: /^https?$/ }).optional(),
       })
       .strict()
       .prefault({}),
@@ -105,6 +114,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    inbound: z
+      .object({
+        /** Mail for known addresses from clients that did not authenticate (marked authenticated: false). */
+        allowUnauthenticated: flag(false),
+        /** Webhooks to loopback and private addresses; for tests and closed networks only (SSRF). */
+        allowPrivateWebhooks: flag(false),
+        webhookCaFile: z.string().min(1).optional(),
+        webhookTimeout: duration('15s'),
+        /** Attachments up to this size travel inside the webhook JSON; larger ones as signed links. */
+        inlineAttachmentBytes: z.coerce
+          .number()
+          .int()
+          .min(0)
+          .default(256 * 1024),
+        /** How long a delivered inbound message stays downloadable through its signed links. */
+        retainBodies: duration('7d'),
+      })
+      .strict()
+      .prefault({}),
+    verification: z
+      .object({
+        /** How long a leg may take to bring its token back before it fails. */
+        timeout: duration('15m'),
+        /** The round trip repeats on this schedule for every connected domain; 0 turns it off. */
+        interval: duration('1h'),
+      })
+      .strict()
+      .prefault({}),
     shutdownTimeout: duration('30s'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
@@ -128,6 +165,10 @@ export const ALLOWED: Record<string, string> = {
   'smtp.maxMessageBytes': 'a whole number of bytes, at least 1024',
   'smtp.maxRecipients': 'a whole number from 1 to 10000',
   'queue.concurrency': 'a whole number from 1 to 256',
+  'http.publicUrl': 'an http:// or https:// URL, e.g. https://relaygate.example.com',
+  'inbound.inlineAttachmentBytes': 'a whole number of bytes, 0 or more',
+  'inbound.allowUnauthenticated': 'true or false',
+  'inbound.allowPrivateWebhooks': 'true or false',
 };
 
 export const DURATION_HINT = `a duration such as ${formatDurationMs(30_000)}, ${formatDurationMs(300_000)} or ${formatDurationMs(5 * 86_400_000)} (units ms, s, m, h, d)`;

@@ -133,8 +133,9 @@ export function courierRouter(options: CourierRouterOptions): Courier {
   };
 }
 
-/** One group for a sender's message; per recipient for a DSN, whose sender is null. */
+/** One group for a sender's (or a forward's) message; per recipient for a DSN, whose sender is null. */
 function groupByPool(message: OutboundMessage, pick: (address: string) => Pool | undefined): Map<Pool | undefined, string[]> {
+  if (message.routeAs) return new Map([[pick(message.routeAs), message.recipients]]);
   if (message.mailFrom !== '') return new Map([[pick(message.mailFrom), message.recipients]]);
   const groups = new Map<Pool | undefined, string[]>();
   for (const address of message.recipients) {

@@ -1,10 +1,20 @@
 import type { Readable } from 'node:stream';
 import type { DeliveryOutcome } from '../model/outcome.js';
+import type { MessageDirection } from '../store/tables.js';
 
 export interface OutboundMessage {
   id: string;
+  /** Inbound mail goes to the application's inbound target, outbound mail to the world. */
+  direction: MessageDirection;
   mailFrom: string;
   recipients: string[];
+  /** When the gateway accepted it (epoch ms). */
+  receivedAt: number;
+  /**
+   * The address whose outbound connection carries the message when that is not the sender's:
+   * an inbound message forwarded to the application leaves through its recipient domain's connection.
+   */
+  routeAs?: string | undefined;
   sizeBytes: number;
   /** Opens the stored message; called once per attempt. */
   openBody(): Readable;

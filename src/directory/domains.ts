@@ -176,6 +176,8 @@ function pendingRow(name: string, now: number) {
     verified_by: null,
     last_check_at: null,
     last_check_result: null,
+    connector_state: 'connected' as const,
+    connector_changed_at: null,
   };
 }
 

@@ -42,7 +42,7 @@ export function senderAuthorization(ctx: Pick<DirectoryContext, 'db' | 'clock'>)
     const parsed = splitAddress(address);
     if (!parsed) return refuse(address, 'not-an-address', 'no local part or domain');
     const domainProblem = await verifiedDomainProblem(db, who.organisationId, parsed);
-    if (domainProblem) return refuse(address, 'domain-not-verified', domainProblem);
+    if (domainProblem) return refuse(address, domainProblem.reason, domainProblem.detail);
     if (who.allowedSenders && !senderListAllows(who.allowedSenders, parsed))
       return refuse(address, 'not-in-allowed-senders', `allowed senders: ${who.allowedSenders.join(', ')}`);
     return undefined;
@@ -77,12 +77,16 @@ export function senderAuthorization(ctx: Pick<DirectoryContext, 'db' | 'clock'>)
  * Domains are matched exactly: a subdomain needs its own claim. Both the A-label and the
  * U-label form are tried, since an SMTPUTF8 sender (RFC 6531) may use either.
  */
-async function verifiedDomainProblem(db: Db, organisationId: string, address: MailAddress): Promise<string | undefined> {
+async function verifiedDomainProblem(db: Db, organisationId: string, address: MailAddress): Promise<{ reason: SenderRefusal; detail: string } | undefined> {
   const names = [...new Set([address.domain, domainToASCII(address.domain), domainToUnicode(address.domain)].filter(Boolean))];
-  const rows = await db.selectFrom('domains').select(['name', 'organisation_id', 'status']).where('name', 'in', names).execute();
+  const rows = await db.selectFrom('domains').select(['name', 'organisation_id', 'status', 'connector_state']).where('name', 'in', names).execute();
   const own = rows.find((r) => r.organisation_id === organisationId);
+  const notVerified = (detail: string) => ({ reason: 'domain-not-verified' as const, detail });
+  // A disconnect stops new outbound mail at once; what is queued still leaves.
+  if (own?.status === 'verified' && own.connector_state !== 'connected')
+    return { reason: 'domain-disconnected', detail: `domain ${own.name} is ${own.connector_state}` };
   if (own?.status === 'verified') return undefined;
-  if (own) return `domain ${own.name} is ${own.status}, not verified`;
-  if (rows.length > 0) return `domain ${address.domain} belongs to another organisation`;
-  return `domain ${address.domain} is not claimed`;
+  if (own) return notVerified(`domain ${own.name} is ${own.status}, not verified`);
+  if (rows.length > 0) return notVerified(`domain ${address.domain} belongs to another organisation`);
+  return notVerified(`domain ${address.domain} is not claimed`);
 }

@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { AdminServices } from '../api/api-context.js';
 import { registerApi } from '../api/index.js';
 
-const VERSION = '0.1.0';
+export const VERSION = '0.1.0';
 
 export interface Probe {
   /** Throws (or rejects) with the reason when the gateway cannot take mail. */
@@ -10,9 +11,18 @@ export interface Probe {
 }
 
 /** The HTTP side: liveness, readiness and the admin API (the console mounts here later). */
-export async function startHttp(host: string, port: number, probe: Probe, services: AdminServices): Promise<{ app: FastifyInstance; port: number }> {
+export async function startHttp(
+  host: string,
+  port: number,
+  probe: Probe,
+  services: AdminServices,
+  extras: { metrics?: Registry; register?: (app: FastifyInstance) => void } = {},
+): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({ logger: false });
   await registerApi(app, services, VERSION);
+  extras.register?.(app);
+  const { metrics } = extras;
+  if (metrics) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
     try {

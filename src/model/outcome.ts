@@ -1,5 +1,5 @@
 /** Why a delivery did not succeed, named so an operator knows where to look. */
-export type FailureReason = 'remote-reply' | 'connection' | 'tls' | 'auth' | 'config' | 'expired' | 'unknown';
+export type FailureReason = 'remote-reply' | 'connection' | 'tls' | 'auth' | 'config' | 'application' | 'expired' | 'unknown';
 
 /**
  * What happened to one recipient in one attempt: data, never an exception. Unknown

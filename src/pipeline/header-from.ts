@@ -14,7 +14,7 @@ export type HeaderFrom = { addresses: string[] } | { refusal: SmtpReply };
  * Every From mailbox is returned and checked, so a co-author cannot be slipped in either.
  */
 export function headerFrom(section: Buffer): HeaderFrom {
-  const all = fields(section.toString('utf8'));
+  const all = headerFields(section);
   const values = all.filter((f) => f.name.toLowerCase() === 'from').map((f) => f.value);
   const [value] = values;
   if (value === undefined) return { refusal: SmtpReply.headerFromMissing() };
@@ -30,7 +30,7 @@ export function headerFrom(section: Buffer): HeaderFrom {
   return { addresses };
 }
 
-interface Field {
+export interface HeaderField {
   name: string;
   value: string;
 }
@@ -40,9 +40,9 @@ interface Field {
  * spaces before its colon (obsolete syntax, §4.5), which some readers still accept, so it
  * is recognised here too. Lines that are not fields (an mbox "From " line) are skipped.
  */
-function fields(text: string): Field[] {
-  const out: Field[] = [];
-  for (const line of text.split('\r\n')) {
+export function headerFields(section: Buffer): HeaderField[] {
+  const out: HeaderField[] = [];
+  for (const line of section.toString('utf8').split('\r\n')) {
     const last = out[out.length - 1];
     if ((line.startsWith(' ') || line.startsWith('\t')) && last) {
       last.value += line;

@@ -1,5 +1,5 @@
 import type { Envelope } from '../model/envelope.js';
-import type { RecipientStatus } from '../store/tables.js';
+import type { MessageDirection, RecipientStatus } from '../store/tables.js';
 
 export interface NewMessage {
   id: string;
@@ -10,6 +10,20 @@ export interface NewMessage {
   credentialId: string | null;
   clientIp: string;
   isDsn: boolean;
+  direction?: MessageDirection | undefined;
+  /** What the gateway learnt of an inbound message on arrival. */
+  inbound?: InboundRecord | undefined;
+  /** Already handed on before it was stored (a synchronous webhook): recorded as delivered with this reply. */
+  deliveredWith?: string | undefined;
+}
+
+export interface InboundRecord {
+  /** JSON of the relay facts (credential, domain, TLS). */
+  relay: string;
+  authenticationResults: string;
+  /** JSON of the authentication facts. */
+  authentication: string;
+  contentHash: string;
 }
 
 export interface DueRecipient {
@@ -29,6 +43,7 @@ export interface DueMessage {
   envId: string | undefined;
   ret: 'FULL' | 'HDRS' | undefined;
   isDsn: boolean;
+  direction: MessageDirection;
   /** Only the recipients this claim leased: due, not final, not leased by anyone else. */
   recipients: DueRecipient[];
 }
@@ -68,6 +83,7 @@ export interface MessageView {
   expiresAt: number;
   completedAt: number | null;
   isDsn: boolean;
+  direction: MessageDirection;
   recipients: RecipientView[];
 }
 
@@ -83,6 +99,7 @@ export interface EventView {
  * - commit() stores whole messages with all their recipients in one transaction, or none;
  * - claimDue() leases due recipients so that no other worker (in this or another process)
  *   gets them until the lease expires or recordOutcomes()/releaseLeases() clears it;
+ * - a message is complete when no recipient is queued, deferred or parked (failed);
  * - recordOutcomes() applies attempts' results, and the DSNs that report their bounces,
  *   in one transaction, so a crash can neither lose a bounce report nor resend to a
  *   recipient already recorded as delivered. It returns the ids of messages now complete.
@@ -96,9 +113,17 @@ export interface QueueStore {
   nextDueAt(): Promise<number | undefined>;
   list(options: { includeCompleted: boolean; limit: number }): Promise<MessageView[]>;
   show(id: string): Promise<(MessageView & { events: EventView[] }) | undefined>;
-  /** Makes every deferred (or queued) recipient of the message due now; returns how many. */
-  retry(id: string, now: number): Promise<number>;
+  /**
+   * Makes every deferred, queued or parked (failed) recipient of the message due now; returns
+   * how many. A parked message gets until `expiresAt` for its new attempts.
+   */
+  retry(id: string, now: number, expiresAt: number): Promise<number>;
   remove(id: string, now: number): Promise<boolean>;
-  /** Ids among `ids` that still have recipients to deliver. */
+  /** Ids among `ids` whose body is still needed: recipients to deliver, parked, or an inbound body kept for its download links. */
   activeIds(ids: string[]): Promise<Set<string>>;
+  /** Completed inbound messages whose bodies were kept until `before`: their bodies may go now. */
+  retainedBodiesBefore(before: number, limit: number): Promise<string[]>;
+  markBodiesPurged(ids: string[], now: number): Promise<void>;
+  /** The facts stored with an inbound message. */
+  inboundRecord(id: string): Promise<InboundRecord | undefined>;
 }

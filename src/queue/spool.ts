@@ -88,6 +88,10 @@ export class Spool {
     }
   }
 
+  async readAll(id: string): Promise<Buffer> {
+    return Buffer.concat(await this.read(id).toArray());
+  }
+
   async remove(id: string): Promise<void> {
     this.forget(id);
     await unlink(this.path(id)).catch((err: NodeJS.ErrnoException) => {
@@ -101,7 +105,8 @@ export class Spool {
     this.cachedBytes += body.length;
   }
 
-  private forget(id: string): void {
+  /** Drops the in-memory copy of a body that stays on disk (a delivered inbound message, kept for its links). */
+  forget(id: string): void {
     const body = this.cache.get(id);
     if (!body) return;
     this.cache.delete(id);

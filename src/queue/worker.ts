@@ -97,6 +97,8 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     const outcomes = await o.courier
       .deliver({
         id: message.id,
+        direction: message.direction,
+        receivedAt: message.receivedAt,
         mailFrom: message.mailFrom,
         recipients: message.recipients.map((r) => r.address),
         sizeBytes: message.sizeBytes,
@@ -121,15 +123,20 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
       wakeSoon();
     }
-    if (completed) await o.spool.remove(message.id);
+    // An inbound body stays for its download links until the retention sweep (inbound/body-retention.ts).
+    if (completed && message.direction === 'outbound') await o.spool.remove(message.id);
+    else if (completed) o.spool.forget(message.id);
   }
 
   function toUpdate(message: DueMessage, r: DueRecipient, outcome: DeliveryOutcome | undefined, now: number): RecipientUpdate {
     const result = outcome ?? { kind: 'deferred', reason: 'unknown', reply: 'no outcome' };
     const base = { id: r.id, address: r.address, reply: result.reply, nextAttemptAt: now };
     if (result.kind === 'delivered') return { ...base, status: 'delivered' };
-    if (result.kind === 'bounced') return { ...base, status: 'bounced', reason: result.reason };
-    if (now >= message.expiresAt) return { ...base, status: 'bounced', reason: 'expired' };
+    // Inbound mail was accepted from the organisation's server with a 250: a bounce now would
+    // be backscatter. What the application cannot take is parked, kept and shown, never dropped.
+    const final = message.direction === 'inbound' ? 'failed' : 'bounced';
+    if (result.kind === 'bounced') return { ...base, status: final, reason: result.reason };
+    if (now >= message.expiresAt) return { ...base, status: final, reason: 'expired' };
     return { ...base, status: 'deferred', reason: result.reason, nextAttemptAt: nextAttemptAt(o.retry, r.attempts + 1, now, message.expiresAt) };
   }
 

@@ -17,6 +17,8 @@ export interface SmtpListenerOptions {
   maxConnections: number;
   idleTimeoutMs: number;
   budgets: SessionBudgets;
+  /** MAIL without AUTH, for unauthenticated inbound (the session handlers still require TLS and known recipients). */
+  authOptional: boolean;
   log: Logger;
 }
 
@@ -52,6 +54,7 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         ...TLS_SETTINGS,
         authMethods: ['PLAIN', 'LOGIN'],
         allowInsecureAuth: false,
+        authOptional: o.authOptional,
         size: o.maxMessageBytes,
         maxRecipients: o.maxRecipients,
         maxClients: o.maxConnections,
@@ -80,6 +83,7 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         },
         onAuth: handlers.onAuth,
         onMailFrom: handlers.onMailFrom,
+        onRcptTo: handlers.onRcptTo,
         onData: handlers.onData,
       },
       o.budgets,

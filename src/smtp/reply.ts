@@ -1,10 +1,11 @@
 /** Why a sender address is refused, in words safe to tell the client (no internal detail). */
-export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'not-in-allowed-senders';
+export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'domain-disconnected' | 'not-in-allowed-senders';
 
 const SENDER_REFUSAL_TEXT: Record<SenderRefusal, string> = {
   'not-an-address': 'it is not a valid mail address',
   'domain-not-verified': "its domain is not a verified domain of this credential's organisation",
   'not-in-allowed-senders': "it is not in this credential's allowed senders",
+  'domain-disconnected': 'its domain is disconnected (or being disconnected) from this gateway',
 };
 
 /** Why an authenticated session may not submit at all. */
@@ -130,6 +131,32 @@ export class SmtpReply extends Error {
   /** Mail routed `secure` is refused until secure messages exist, never relayed in the clear instead. */
   static secureDeliveryUnavailable(): SmtpReply {
     return new SmtpReply(550, '7.1', 'Sender domain requires secure delivery, which is not enabled on this gateway');
+  }
+  /** RFC 3463 X.1.1: a domain we receive for, but no such address or alias in it. */
+  static unknownRecipient(address: string): SmtpReply {
+    return new SmtpReply(550, '1.1', `Recipient address <${address}> rejected: no such address here`);
+  }
+  /** RFC 3463 X.7.1: not a destination this client may relay to (no open relay). */
+  static relayDenied(address: string, scope: string): SmtpReply {
+    return new SmtpReply(550, '7.1', `Relaying denied: <${address}> is not ${scope}`);
+  }
+  /** A disconnect is draining the domain: the organisation's server keeps the mail and stops sending here. */
+  static domainDisconnecting(domain: string): SmtpReply {
+    return new SmtpReply(450, '7.1', `Domain ${domain} is being disconnected from this gateway; no new mail is taken for it`);
+  }
+  static domainDisconnected(domain: string): SmtpReply {
+    return new SmtpReply(550, '7.1', `Domain ${domain} is disconnected from this gateway`);
+  }
+  /** Synchronous inbound: the application did not take the message now; the client keeps it and retries. */
+  static applicationUnavailable(): SmtpReply {
+    return new SmtpReply(451, '3.0', 'The receiving application did not accept the message now, try again later');
+  }
+  /** Synchronous inbound: the application refused the message for good. */
+  static applicationRefused(reason: string): SmtpReply {
+    return new SmtpReply(550, '7.1', `The receiving application refused the message${reason ? `: ${reason}` : ''}`);
+  }
+  static delivered(detail: string): SmtpReply {
+    return new SmtpReply(250, '0.0', `Ok: ${detail}`);
   }
 }
 

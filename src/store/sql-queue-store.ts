@@ -3,6 +3,8 @@ import type { DueMessage, MessageView, NewMessage, QueueStore, RecipientUpdate }
 import type { Database, Db, RecipientsTable } from './tables.js';
 
 const ACTIVE = ['queued', 'deferred'] as const;
+/** Recipients that keep a message open: still to deliver, or parked for an operator. */
+const OPEN = [...ACTIVE, 'failed'] as const;
 
 /**
  * QueueStore over Kysely; the SQL is the portable subset of SQLite and PostgreSQL.
@@ -53,6 +55,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
           envId: m.env_id ?? undefined,
           ret: m.dsn_ret ?? undefined,
           isDsn: m.is_dsn === 1,
+          direction: m.direction,
           recipients: leased
             .filter((r) => r.message_id === m.id)
             .sort((a, b) => a.position - b.position)
@@ -74,7 +77,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
             .updateTable('messages')
             .set({ completed_at: now })
             .where('id', '=', messageId)
-            .where((eb) => eb.not(eb.exists(eb.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', ACTIVE))))
+            .where((eb) => eb.not(eb.exists(eb.selectFrom('recipients').select('id').where('message_id', '=', messageId).where('status', 'in', OPEN))))
             .executeTakeFirst();
           if (Number(done.numUpdatedRows) > 0) completed.add(messageId);
         }
@@ -122,26 +125,34 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
       return { ...toView(message, recipients), events: events.map((e) => ({ ...e, at: Number(e.at) })) };
     },
 
-    async retry(id, now) {
-      const rows = await db
-        .updateTable('recipients')
-        .set({ next_attempt_at: now, status: 'queued' })
-        .where('message_id', '=', id)
-        .where('status', 'in', ACTIVE)
-        .returning('address')
-        .execute();
-      if (rows.length > 0)
-        await db
+    async retry(id, now, expiresAt) {
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .updateTable('recipients')
+          .set({ next_attempt_at: now, status: 'queued' })
+          .where('message_id', '=', id)
+          .where('status', 'in', OPEN)
+          .returning(['address', 'status'])
+          .execute();
+        if (rows.length === 0) return 0;
+        await trx
+          .updateTable('messages')
+          .set((eb) => ({ expires_at: eb.fn('max', [eb.ref('expires_at'), eb.val(expiresAt)]), completed_at: null }))
+          .where('id', '=', id)
+          .execute();
+        await trx
           .insertInto('events')
           .values({ message_id: id, at: now, kind: 'retry', recipient: null, detail: `${rows.length} recipient(s) made due by an operator` })
           .execute();
-      return rows.length;
+        return rows.length;
+      });
     },
 
     async remove(id) {
       return db.transaction().execute(async (trx) => {
         await trx.deleteFrom('recipients').where('message_id', '=', id).execute();
         await trx.deleteFrom('events').where('message_id', '=', id).execute();
+        await trx.deleteFrom('inbound_messages').where('message_id', '=', id).execute();
         const deleted = await trx.deleteFrom('messages').where('id', '=', id).executeTakeFirst();
         return Number(deleted.numDeletedRows) > 0;
       });
@@ -149,8 +160,34 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
 
     async activeIds(ids) {
       if (ids.length === 0) return new Set();
-      const rows = await db.selectFrom('messages').select('id').where('id', 'in', ids).where('completed_at', 'is', null).execute();
+      const rows = await db
+        .selectFrom('messages')
+        .select('id')
+        .where('id', 'in', ids)
+        .where((eb) => eb.or([eb('completed_at', 'is', null), eb.and([eb('direction', '=', 'inbound'), eb('body_purged_at', 'is', null)])]))
+        .execute();
       return new Set(rows.map((r) => r.id));
+    },
+
+    async retainedBodiesBefore(before, limit) {
+      const rows = await db
+        .selectFrom('messages')
+        .select('id')
+        .where('direction', '=', 'inbound')
+        .where('completed_at', '<', before)
+        .where('body_purged_at', 'is', null)
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
+    async markBodiesPurged(ids, now) {
+      if (ids.length > 0) await db.updateTable('messages').set({ body_purged_at: now }).where('id', 'in', ids).execute();
+    },
+
+    async inboundRecord(id) {
+      const row = await db.selectFrom('inbound_messages').selectAll().where('message_id', '=', id).executeTakeFirst();
+      return row && { relay: row.relay, authenticationResults: row.authentication_results, authentication: row.authentication, contentHash: row.content_hash };
     },
   };
 }
@@ -170,9 +207,23 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
       env_id: envelope.envId ?? null,
       dsn_ret: envelope.ret ?? null,
       is_dsn: message.isDsn ? 1 : 0,
-      completed_at: null,
+      completed_at: message.deliveredWith === undefined ? null : message.receivedAt,
+      direction: message.direction ?? 'outbound',
+      body_purged_at: null,
     })
     .execute();
+  if (message.inbound)
+    await trx
+      .insertInto('inbound_messages')
+      .values({
+        message_id: message.id,
+        relay: message.inbound.relay,
+        authentication_results: message.inbound.authenticationResults,
+        authentication: message.inbound.authentication,
+        content_hash: message.inbound.contentHash,
+      })
+      .execute();
+  const delivered = message.deliveredWith !== undefined;
   await trx
     .insertInto('recipients')
     .values(
@@ -182,11 +233,11 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
         address: r.address,
         notify: r.notify?.join(',') ?? null,
         orcpt: r.orcpt ?? null,
-        status: 'queued' as const,
-        attempts: 0,
+        status: delivered ? ('delivered' as const) : ('queued' as const),
+        attempts: delivered ? 1 : 0,
         next_attempt_at: message.receivedAt,
-        last_attempt_at: null,
-        last_reply: null,
+        last_attempt_at: delivered ? message.receivedAt : null,
+        last_reply: message.deliveredWith ?? null,
         lease_owner: null,
         lease_until: null,
       })),
@@ -202,6 +253,19 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
       detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }),
     })
     .execute();
+  if (message.deliveredWith !== undefined)
+    await trx
+      .insertInto('events')
+      .values(
+        envelope.recipients.map((r) => ({
+          message_id: message.id,
+          at: message.receivedAt,
+          kind: 'delivered',
+          recipient: r.address,
+          detail: message.deliveredWith ?? null,
+        })),
+      )
+      .execute();
 }
 
 async function applyUpdate(trx: Transaction<Database>, messageId: string, update: RecipientUpdate, now: number): Promise<void> {
@@ -234,6 +298,7 @@ function toView(m: MessageRow, recipients: RecipientRow[]): MessageView {
     expiresAt: Number(m.expires_at),
     completedAt: m.completed_at === null ? null : Number(m.completed_at),
     isDsn: m.is_dsn === 1,
+    direction: m.direction,
     recipients: recipients
       .filter((r) => r.message_id === m.id)
       .map((r) => ({

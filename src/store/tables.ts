@@ -47,7 +47,12 @@ export interface DomainsTable {
   verified_by: string | null;
   last_check_at: number | null;
   last_check_result: string | null;
+  /** A disconnect drains the domain first: no new mail, queued mail finishes, then its credentials go. */
+  connector_state: ConnectorState;
+  connector_changed_at: number | null;
 }
+
+export type ConnectorState = 'connected' | 'draining' | 'disconnected';
 
 export interface AddressesTable {
   id: string;
@@ -128,9 +133,65 @@ export interface MessagesTable {
   /** A DSN the gateway generated itself: never bounced again (RFC 3464 §2). */
   is_dsn: number;
   completed_at: number | null;
+  /** Inbound mail goes to the application (webhook or forward); outbound to the world. */
+  direction: MessageDirection;
+  /** Inbound bodies are kept after delivery for the signed download URLs; this is when they went. */
+  body_purged_at: number | null;
 }
 
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced';
+export type MessageDirection = 'outbound' | 'inbound';
+
+export interface InboundMessagesTable {
+  message_id: string;
+  /** JSON RelayFacts: how the organisation's server reached us. */
+  relay: string;
+  /** Our Authentication-Results field, prepended when the message is handed on. */
+  authentication_results: string;
+  /** JSON AuthFacts. */
+  authentication: string;
+  /** Of the envelope and the bytes as received: the idempotency key of its webhook calls. */
+  content_hash: string;
+}
+
+export type InboundTargetKind = 'webhook' | 'smtp';
+
+export interface InboundTargetsTable {
+  id: string;
+  organisation_id: string;
+  /** 'organisation:<id>' or 'domain:<id>': one target per scope. */
+  scope: string;
+  domain_id: string | null;
+  kind: InboundTargetKind;
+  url: string | null;
+  forward_to: string | null;
+  synchronous: number;
+  /** Webhook signing secrets, sealed with the key-encryption key; the previous one signs too until its time is up. */
+  secret_sealed: string | null;
+  previous_secret_sealed: string | null;
+  previous_secret_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type Leg = 'outbound' | 'inbound';
+export type LegCheckStatus = 'pending' | 'verified' | 'failed';
+
+export interface LegChecksTable {
+  id: string;
+  domain_id: string;
+  leg: Leg;
+  trigger: 'setup' | 'scheduled';
+  token_hash: string;
+  status: LegCheckStatus;
+  reason: string | null;
+  queue_id: string | null;
+  started_at: number;
+  deadline_at: number;
+  finished_at: number | null;
+}
+
+/** `failed`: inbound mail the application did not take before expiry, parked with its body until an operator retries or removes it. */
+export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed';
 
 export interface RecipientsTable {
   id: Generated<number>;
@@ -170,6 +231,9 @@ export interface Database {
   messages: MessagesTable;
   recipients: RecipientsTable;
   events: EventsTable;
+  inbound_messages: InboundMessagesTable;
+  inbound_targets: InboundTargetsTable;
+  leg_checks: LegChecksTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,12 +4,19 @@ import * as packet from 'dns-packet';
 
 /**
  * What the server does for a name:
- * - `{ txt: [...] }` answers those TXT records (NOERROR); `{}` is a name with no TXT (NODATA);
+ * - `{ txt: [...] }` answers those TXT records (NOERROR), and `a`, `aaaa` and `mx` those of
+ *   their type; a type the entry does not list answers NODATA (NOERROR, no records), so `{}`
+ *   is a name that exists with no records at all;
  * - `truncateUdp` answers over UDP with only the TC bit, so the client must retry over TCP;
  * - 'nxdomain', 'servfail', 'refused' answer with that RCODE; 'silent' never answers.
  * Names not in the zone are NXDOMAIN.
  */
-export type ZoneEntry = { txt?: string[]; truncateUdp?: boolean } | 'nxdomain' | 'servfail' | 'refused' | 'silent';
+export type ZoneEntry =
+  | { txt?: string[]; a?: string[]; aaaa?: string[]; mx?: { exchange: string; priority: number }[]; truncateUdp?: boolean }
+  | 'nxdomain'
+  | 'servfail'
+  | 'refused'
+  | 'silent';
 
 export interface SeenQuery {
   name: string;
@@ -71,10 +78,24 @@ function respond(request: packet.DecodedPacket, question: packet.Question, entry
   if (entry === 'servfail') return reply(RCODE.SERVFAIL);
   if (entry === 'refused') return reply(RCODE.REFUSED);
   if (entry.truncateUdp && transport === 'udp') return reply(RCODE.NOERROR, packet.TRUNCATED_RESPONSE);
-  const txt = question.type === 'TXT' ? (entry.txt ?? []) : [];
-  // A value longer than one character-string is split into 255-octet strings (RFC 1035 §3.3.14).
-  const records = txt.map((value): packet.Answer => ({ type: 'TXT', name: question.name, ttl: 60, data: chunks(value, 255) }));
-  return reply(RCODE.NOERROR, 0, records);
+  return reply(RCODE.NOERROR, 0, records(question, entry));
+}
+
+function records(question: packet.Question, entry: Exclude<ZoneEntry, string>): packet.Answer[] {
+  const name = question.name;
+  switch (question.type) {
+    // A value longer than one character-string is split into 255-octet strings (RFC 1035 §3.3.14).
+    case 'TXT':
+      return (entry.txt ?? []).map((value) => ({ type: 'TXT', name, ttl: 60, data: chunks(value, 255) }));
+    case 'A':
+      return (entry.a ?? []).map((address) => ({ type: 'A', name, ttl: 60, data: address }));
+    case 'AAAA':
+      return (entry.aaaa ?? []).map((address) => ({ type: 'AAAA', name, ttl: 60, data: address }));
+    case 'MX':
+      return (entry.mx ?? []).map(({ exchange, priority }) => ({ type: 'MX', name, ttl: 60, data: { exchange, preference: priority } }));
+    default:
+      return [];
+  }
 }
 
 function chunks(value: string, size: number): string[] {

@@ -55,6 +55,8 @@ export async function insertDomain(
       verified_by: status === 'verified' ? 'test-harness' : null,
       last_check_at: null,
       last_check_result: null,
+      connector_state: 'connected',
+      connector_changed_at: null,
     })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();

@@ -69,11 +69,14 @@ export function registerQueue(program: Command): void {
 
   queue
     .command('retry')
-    .description('make every deferred recipient of a message due now')
+    .description('make every deferred or parked recipient of a message due now')
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const count = await withStore(command, (store) => sqlQueueStore(store.db, store.syncCommitted).retry(id.toUpperCase(), Date.now()));
+      const now = Date.now();
+      const count = await withStore(command, (store, config) =>
+        sqlQueueStore(store.db, store.syncCommitted).retry(id.toUpperCase(), now, now + config.queue.expireAfter),
+      );
       if (opts.json) return printJson({ id: id.toUpperCase(), rescheduled: count });
       if (count === 0) throw new CliError(`message ${id} has no recipient waiting for delivery; see "relaygate queue show ${id}"`);
       process.stdout.write(`${count} recipient(s) of ${id.toUpperCase()} will be tried now\n`);

@@ -1,0 +1,229 @@
+import { appendAudit } from '../audit/audit-log.js';
+import type { Config } from '../config/schema.js';
+import { generateWebhookSecret } from '../inbound/webhook-signature.js';
+import { newId } from '../lib/ids.js';
+import { keyEncryptionFor } from '../secure/master-key.js';
+import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import type { Db, InboundTargetKind, InboundTargetsTable } from '../store/tables.js';
+import type { Actor, DirectoryContext } from './context.js';
+import { findDomain } from './credential-queries.js';
+import { DirectoryError, invalid, notFound } from './errors.js';
+
+/** Where inbound mail goes, as the API and CLI show it: never the secret. */
+export interface InboundTarget {
+  id: string;
+  /** null: the organisation's default; otherwise the domain it applies to. */
+  domain: string | null;
+  kind: InboundTargetKind;
+  url: string | null;
+  forwardTo: string | null;
+  /** The SMTP reply waits for the application's answer (webhooks only). */
+  synchronous: boolean;
+  /** While a rotated-out secret still signs alongside the new one. */
+  previousSecretUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface InboundTargetInput {
+  /** A claimed domain; omitted for the organisation's default target. */
+  domain?: string | undefined;
+  kind: string;
+  url?: string | undefined;
+  forwardTo?: string | undefined;
+  synchronous?: boolean | undefined;
+}
+
+/** A target as delivery needs it: with its signing secrets opened. */
+export interface RoutableTarget extends InboundTarget {
+  /** The current secret first; the previous one while it still signs. */
+  secrets: string[];
+}
+
+const SECRET_PURPOSE = 'webhook-secret';
+/** Long enough for an application to deploy its new secret. */
+export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+/**
+ * Inbound targets: one for the organisation, and one per domain that needs its own. A
+ * webhook's signing secret is generated here, shown once, sealed with the key-encryption key;
+ * a rotation keeps the previous secret signing for an overlap so receivers switch without loss.
+ */
+export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, organisationId: string = DEFAULT_ORGANISATION_ID) {
+  const { db, clock } = ctx;
+  const kek = keyEncryptionFor(config);
+  const seal = (id: string, secret: string) => kek.seal(secret, { purpose: SECRET_PURPOSE, id });
+  const open = (id: string, sealed: string) => kek.open(sealed, { purpose: SECRET_PURPOSE, id }).toString('utf8');
+
+  async function scopeOf(db: Db, domain: string | undefined) {
+    if (domain === undefined) return { scope: `organisation:${organisationId}`, domainId: null, domainName: null };
+    const found = await findDomain(db, domain);
+    if (!found || found.organisation_id !== organisationId)
+      throw invalid('domain', `${domain} is not a domain of this organisation; claim it first with "relaygate domain add"`);
+    return { scope: `domain:${found.id}`, domainId: found.id, domainName: found.name };
+  }
+
+  async function view(db: Db, row: InboundTargetsTable): Promise<InboundTarget> {
+    const domain = row.domain_id ? await db.selectFrom('domains').select('name').where('id', '=', row.domain_id).executeTakeFirst() : undefined;
+    return toTarget(row, domain?.name ?? null);
+  }
+
+  return {
+    async list(): Promise<InboundTarget[]> {
+      const rows = await db.selectFrom('inbound_targets').selectAll().where('organisation_id', '=', organisationId).orderBy('scope').execute();
+      return Promise.all(rows.map((row) => view(db, row)));
+    },
+
+    async get(domain: string | undefined): Promise<InboundTarget> {
+      const { scope } = await scopeOf(db, domain);
+      const row = await db.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
+      if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
+      return view(db, row);
+    },
+
+    /**
+     * Creates or replaces the target of a scope. A webhook that had a secret keeps it (the
+     * application need not change anything for a new URL); a new webhook gets one, returned once.
+     */
+    async set(input: InboundTargetInput, actor: Actor): Promise<{ target: InboundTarget; secret: string | null }> {
+      const fields = checkInput(input, config);
+      return db.transaction().execute(async (trx) => {
+        const { scope, domainId, domainName } = await scopeOf(trx, input.domain);
+        const current = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
+        const now = Math.max(clock.now(), Number(current?.updated_at ?? 0) + 1);
+        const id = current?.id ?? newId('itg');
+        const keepSecret = fields.kind === 'webhook' && current?.secret_sealed;
+        const secret = fields.kind === 'webhook' && !keepSecret ? generateWebhookSecret() : null;
+        const row: InboundTargetsTable = {
+          id,
+          organisation_id: organisationId,
+          scope,
+          domain_id: domainId,
+          ...fields,
+          secret_sealed: keepSecret ? (current?.secret_sealed ?? null) : secret && seal(id, secret),
+          previous_secret_sealed: keepSecret ? (current?.previous_secret_sealed ?? null) : null,
+          previous_secret_until: keepSecret ? (current?.previous_secret_until ?? null) : null,
+          created_at: current ? Number(current.created_at) : now,
+          updated_at: now,
+        };
+        if (current) await trx.updateTable('inbound_targets').set(row).where('id', '=', id).execute();
+        else await trx.insertInto('inbound_targets').values(row).execute();
+        await appendAudit(
+          trx,
+          actor,
+          { action: 'inbound-target.set', targetType: 'inbound-target', targetId: id, detail: { domain: domainName, ...fields, newSecret: secret !== null } },
+          now,
+        );
+        return { target: toTarget(row, domainName), secret };
+      });
+    },
+
+    /** A new signing secret; the old one keeps signing too until `overlapMs` has passed. */
+    async rotateSecret(domain: string | undefined, overlapMs: number, actor: Actor): Promise<{ target: InboundTarget; secret: string }> {
+      return db.transaction().execute(async (trx) => {
+        const { scope, domainName } = await scopeOf(trx, domain);
+        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
+        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
+        if (row.kind !== 'webhook' || !row.secret_sealed) throw new DirectoryError('conflict', 'only a webhook target has a signing secret');
+        const now = clock.now();
+        const secret = generateWebhookSecret();
+        const changes = {
+          secret_sealed: seal(row.id, secret),
+          previous_secret_sealed: row.secret_sealed,
+          previous_secret_until: now + overlapMs,
+          updated_at: now,
+        };
+        await trx.updateTable('inbound_targets').set(changes).where('id', '=', row.id).execute();
+        await appendAudit(
+          trx,
+          actor,
+          {
+            action: 'inbound-target.rotate-secret',
+            targetType: 'inbound-target',
+            targetId: row.id,
+            detail: { domain: domainName, previousUntil: changes.previous_secret_until },
+          },
+          now,
+        );
+        return { target: toTarget({ ...row, ...changes }, domainName), secret };
+      });
+    },
+
+    async remove(domain: string | undefined, actor: Actor): Promise<InboundTarget> {
+      return db.transaction().execute(async (trx) => {
+        const { scope, domainName } = await scopeOf(trx, domain);
+        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
+        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
+        await trx.deleteFrom('inbound_targets').where('id', '=', row.id).execute();
+        await appendAudit(
+          trx,
+          actor,
+          { action: 'inbound-target.remove', targetType: 'inbound-target', targetId: row.id, detail: { domain: domainName } },
+          clock.now(),
+        );
+        return toTarget(row, domainName);
+      });
+    },
+
+    /** The target for mail to a domain: the domain's own, else its organisation's; undefined when neither is set. */
+    async forDomain(domainId: string): Promise<RoutableTarget | undefined> {
+      const domain = await db.selectFrom('domains').select(['name', 'organisation_id']).where('id', '=', domainId).executeTakeFirst();
+      if (!domain) return undefined;
+      const rows = await db
+        .selectFrom('inbound_targets')
+        .selectAll()
+        .where('scope', 'in', [`domain:${domainId}`, `organisation:${domain.organisation_id}`])
+        .execute();
+      const row = rows.find((r) => r.domain_id === domainId) ?? rows[0];
+      if (!row) return undefined;
+      const now = clock.now();
+      const secrets = [row.secret_sealed, row.previous_secret_until !== null && Number(row.previous_secret_until) > now ? row.previous_secret_sealed : null]
+        .filter((s): s is string => s !== null)
+        .map((sealed) => open(row.id, sealed));
+      return { ...toTarget(row, row.domain_id ? domain.name : null), secrets };
+    },
+  };
+}
+
+export type InboundTargetDirectory = ReturnType<typeof inboundTargetDirectory>;
+
+function checkInput(input: InboundTargetInput, config: Config): Pick<InboundTargetsTable, 'kind' | 'url' | 'forward_to' | 'synchronous'> {
+  if (input.kind === 'webhook') {
+    if (!input.url) throw invalid('url', 'a webhook target needs url, e.g. https://app.example.com/hooks/mail');
+    let url: URL;
+    try {
+      url = new URL(input.url);
+    } catch {
+      throw invalid('url', `"${input.url}" is not an absolute URL`);
+    }
+    const plainAllowed = config.inbound.allowPrivateWebhooks;
+    if (url.protocol !== 'https:' && !(plainAllowed && url.protocol === 'http:'))
+      throw invalid('url', `the webhook URL must use https:// (http:// only with inbound.allowPrivateWebhooks, for local tests)`);
+    if (url.username || url.password) throw invalid('url', 'the webhook URL must not carry a user name or password; the requests are signed instead');
+    if (input.forwardTo !== undefined) throw invalid('forwardTo', 'a webhook target has no forwardTo; use kind smtp to forward');
+    return { kind: 'webhook', url: url.href, forward_to: null, synchronous: input.synchronous ? 1 : 0 };
+  }
+  if (input.kind === 'smtp') {
+    if (!input.forwardTo || !ADDRESS.test(input.forwardTo))
+      throw invalid('forwardTo', "an smtp target needs forwardTo, the application's inbound address, e.g. support@helpdesk.example");
+    if (input.url !== undefined) throw invalid('url', 'an smtp target has no url; use kind webhook for a webhook');
+    if (input.synchronous) throw invalid('synchronous', 'synchronous mode needs a webhook: a forward cannot answer for the application');
+    return { kind: 'smtp', url: null, forward_to: input.forwardTo.toLowerCase(), synchronous: 0 };
+  }
+  throw invalid('kind', `kind must be webhook or smtp, not "${input.kind}"`);
+}
+
+function toTarget(row: InboundTargetsTable, domain: string | null): InboundTarget {
+  return {
+    id: row.id,
+    domain,
+    kind: row.kind,
+    url: row.url,
+    forwardTo: row.forward_to,
+    synchronous: row.synchronous === 1,
+    previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RoutableTarget } from '../directory/inbound-targets.js';
+import type { DnsResolver } from '../dns/index.js';
+import { type AuthVerdict, authenticateMessage, type SmtpAuthFact } from '../inbound/authentication-results.js';
+import type { RelayFacts } from '../inbound/webhook-payload.js';
+import type { Clock } from '../lib/clock.js';
+import { newQueueId } from '../lib/ids.js';
+import type { Envelope } from '../model/envelope.js';
+import type { GroupCommitter } from '../queue/group-commit.js';
+import type { InboundRecord } from '../queue/queue-store.js';
+import type { Spool } from '../queue/spool.js';
+import { DataGuard } from '../smtp/data-guard.js';
+import { ForgedResultsFilter } from './forged-results-filter.js';
+import { HeaderCapture } from './header-capture.js';
+import { headerFields } from './header-from.js';
+import { receivedHeader, type TraceSession } from './trace-headers.js';
+
+/** The field our verification mails carry their one-time token in. */
+export const VERIFICATION_HEADER = 'X-Relaygate-Verification';
+
+/** An inbound message handed to the application while the client waits (synchronous mode). */
+export interface SynchronousHandoff {
+  /** The synchronous webhook all these recipients go to, if they share one. */
+  targetFor(recipients: string[]): Promise<RoutableTarget | undefined>;
+  /** Calls it; resolves to the delivery reply for the record, or throws the SmtpReply to answer instead. */
+  deliver(target: RoutableTarget, message: InboundHandoff): Promise<string>;
+}
+
+export interface InboundHandoff {
+  queueId: string;
+  receivedAt: number;
+  envelope: Envelope;
+  record: InboundRecord;
+  relay: RelayFacts;
+  authentication: AuthVerdict['facts'];
+}
+
+export interface InboundAcceptContext {
+  spool: Spool;
+  committer: GroupCommitter;
+  clock: Clock;
+  hostname: string;
+  maxMessageBytes: number;
+  expireAfterMs: number;
+  resolver: DnsResolver;
+  /** A returning verification token: true when it belonged to a check (the mail is consumed, not delivered). */
+  verificationArrived(token: string, relay: RelayFacts): Promise<boolean>;
+  synchronous: SynchronousHandoff;
+}
+
+export interface InboundDraft {
+  envelope: Envelope;
+  session: TraceSession;
+  relay: RelayFacts;
+  smtpAuth: SmtpAuthFact | null;
+  body: Readable;
+}
+
+export type InboundAcceptance = { kind: 'queued'; id: string } | { kind: 'delivered'; id: string; reply: string } | { kind: 'verification' };
+
+/**
+ * Inbound mail from the organisation's server, for the application: read → check → drop
+ * forged results → evaluate SPF/DKIM/DMARC while spooling → consume a verification token →
+ * hand over now (synchronous webhook) or commit for the worker. Only then the 250.
+ */
+export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDraft): Promise<InboundAcceptance> {
+  const now = ctx.clock.now();
+  const id = newQueueId(now);
+  const writer = await ctx.spool.create(id);
+  const evaluated = new PassThrough();
+  const verdict = authenticateMessage({
+    body: evaluated,
+    clientIp: draft.session.clientIp,
+    helo: draft.session.heloName,
+    mailFrom: draft.envelope.mailFrom,
+    authservId: ctx.hostname,
+    resolver: ctx.resolver,
+    smtpAuth: draft.smtpAuth,
+  });
+  try {
+    writer.stream.write(receivedHeader(draft.session, ctx.hostname, id, now));
+    const capture = new HeaderCapture();
+    const hash = createHash('sha256').update(envelopeKey(draft.envelope));
+    await pipeline(draft.body, new DataGuard(ctx.maxMessageBytes), new ForgedResultsFilter(ctx.hostname), tap(hash, evaluated), capture, writer.stream);
+    const { header, facts } = await verdict;
+
+    const token = headerFields(capture.headers)
+      .find((f) => f.name.toLowerCase() === VERIFICATION_HEADER.toLowerCase())
+      ?.value.trim();
+    if (token && (await ctx.verificationArrived(token, draft.relay))) {
+      await writer.discard();
+      return { kind: 'verification' };
+    }
+
+    const record: InboundRecord = {
+      relay: JSON.stringify(draft.relay),
+      authenticationResults: header,
+      authentication: JSON.stringify(facts),
+      contentHash: hash.digest('hex'),
+    };
+    const handoff: InboundHandoff = { queueId: id, receivedAt: now, envelope: draft.envelope, record, relay: draft.relay, authentication: facts };
+    const target = await ctx.synchronous.targetFor(draft.envelope.recipients.map((r) => r.address));
+    const sizeBytes = await writer.finish();
+    // Synchronous: the application answers before we do, so the organisation's server keeps
+    // the message until it is taken and nothing is ever bounced later. A message it took is
+    // recorded as delivered (its body stays for the download links); one it did not is not kept.
+    const deliveredWith = target === undefined ? undefined : await ctx.synchronous.deliver(target, handoff);
+    await ctx.committer.commit({
+      id,
+      envelope: draft.envelope,
+      sizeBytes,
+      receivedAt: now,
+      expiresAt: now + ctx.expireAfterMs,
+      credentialId: draft.relay.credentialId,
+      clientIp: draft.session.clientIp,
+      isDsn: false,
+      direction: 'inbound',
+      inbound: record,
+      deliveredWith,
+    });
+    return deliveredWith === undefined ? { kind: 'queued', id } : { kind: 'delivered', id, reply: deliveredWith };
+  } catch (err) {
+    evaluated.destroy();
+    await verdict.catch(() => undefined);
+    await writer.discard();
+    throw err;
+  }
+}
+
+/** The envelope goes into the idempotency key: the same bytes to other recipients are another delivery. */
+function envelopeKey(envelope: Envelope): string {
+  return `${envelope.mailFrom}\n${envelope.recipients.map((r) => r.address.toLowerCase()).join(',')}\n`;
+}
+
+/** Hashes what passes and copies it to the authentication check, which reads at its own pace. */
+function tap(hash: ReturnType<typeof createHash>, copy: PassThrough): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      copy.write(chunk);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      copy.end();
+      callback();
+    },
+  });
+}
