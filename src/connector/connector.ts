@@ -285,6 +285,8 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
       const domain = await domainRow(name);
       if (domain.connector_state !== 'connected') throw new DirectoryError('conflict', `${domain.name} is already ${domain.connector_state}`);
       const now = clock.now();
+      // Counted before the transaction: SQLite has one connection, so a query on db inside it would wait forever.
+      const queued = await queuedFor(domain.name);
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('domains').set({ connector_state: 'draining', connector_changed_at: now }).where('id', '=', domain.id).execute();
         await trx
@@ -296,7 +298,7 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
         await appendAudit(
           trx,
           actor,
-          { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued: await queuedFor(domain.name) } },
+          { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued } },
           now,
         );
       });

@@ -40,7 +40,8 @@ interface Principal {
   domain: string | null;
 }
 
-const principalOf = (session: SMTPServerSession): Principal | null => (session.user as Principal | undefined) ?? null;
+// smtp-server leaves `user` false (not undefined) on a session that has not authenticated.
+const principalOf = (session: SMTPServerSession): Principal | null => (session.user ? (session.user as Principal) : null);
 
 function inboundSenderOf(principal: Principal | null): InboundSender | undefined {
   if (principal === null) return { kind: 'unauthenticated' };
