@@ -102,6 +102,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         metrics.legUp.set({ domain, leg: check.leg }, 1);
         log.info({ event: 'connection.check.verified', domain, leg: check.leg, trigger: check.trigger }, 'connection check passed');
       },
+      scheduleFailed(domain, err) {
+        log.warn({ event: 'connection.check.not-started', domain, err: (err as Error).message }, 'scheduled connection check could not start');
+      },
     },
   });
 

@@ -4,6 +4,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerConnection } from './commands/connection.js';
 import { registerCredential } from './commands/credential.js';
 import { registerDomain } from './commands/domain.js';
+import { registerInbound } from './commands/inbound.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueue } from './commands/queue.js';
 import { registerRoute } from './commands/route.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerCredential(program);
   registerRoute(program);
   registerConnection(program);
+  registerInbound(program);
   registerToken(program);
   registerAudit(program);
   registerQueue(program);

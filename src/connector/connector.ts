@@ -39,6 +39,8 @@ export interface ConnectorEvents {
   /** A leg check ended failed: for the log and the metrics. */
   legFailed?(domain: string, check: LegCheck): void;
   legVerified?(domain: string, check: LegCheck): void;
+  /** A scheduled round trip could not start (e.g. the domain lost its last address). */
+  scheduleFailed?(domain: string, err: unknown): void;
 }
 
 export interface ConnectorDeps {
@@ -295,12 +297,7 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
           .where('domain_id', '=', domain.id)
           .where('status', '=', 'pending')
           .execute();
-        await appendAudit(
-          trx,
-          actor,
-          { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued } },
-          now,
-        );
+        await appendAudit(trx, actor, { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued } }, now);
       });
       await ctx.syncCommitted();
       return api.status(domain.name);
@@ -327,19 +324,20 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
   };
   return api;
 
-  /** Domains that were verified once (a setup check exists) get a round trip every interval. */
+  /** Domains that were verified once (a setup check exists) get a round trip every interval, never over one still pending. */
   async function startScheduled(now: number): Promise<void> {
+    const pending = new Set((await db.selectFrom('leg_checks').select('domain_id').where('status', '=', 'pending').execute()).map((r) => r.domain_id));
     const due = await db
       .selectFrom('domains')
       .innerJoin('leg_checks', 'leg_checks.domain_id', 'domains.id')
-      .select(['domains.name', (eb) => eb.fn.max('leg_checks.started_at').as('last')])
+      .select(['domains.id', 'domains.name', (eb) => eb.fn.max('leg_checks.started_at').as('last')])
       .where('domains.connector_state', '=', 'connected')
       .where('domains.status', '=', 'verified')
-      .groupBy('domains.name')
+      .groupBy(['domains.id', 'domains.name'])
       .execute();
     for (const domain of due) {
-      if (Number(domain.last) + config.verification.interval > now) continue;
-      await api.verify(domain.name, { name: 'system:schedule', ip: null }, 'scheduled').catch(() => undefined);
+      if (pending.has(domain.id) || Number(domain.last) + config.verification.interval > now) continue;
+      await api.verify(domain.name, { name: 'system:schedule', ip: null }, 'scheduled').catch((err: unknown) => events.scheduleFailed?.(domain.name, err));
     }
   }
 }

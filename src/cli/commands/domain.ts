@@ -6,6 +6,7 @@ import { DirectoryError } from '../../directory/errors.js';
 import type { ProofCheck } from '../../dns/index.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
+import { connectorJson, connectorLines, registerDomainConnection } from './domain-connection.js';
 
 export function registerDomain(program: Command): void {
   const domain = program.command('domain').description('domains the applications send from, each proven by a DNS TXT record');
@@ -14,6 +15,7 @@ export function registerDomain(program: Command): void {
   registerShow(domain);
   registerVerify(domain);
   registerRemove(domain);
+  registerDomainConnection(domain);
 }
 
 /** The directory's refusals as one line with the next step, instead of a stack trace. */
@@ -70,18 +72,21 @@ function registerList(domain: Command): void {
 function registerShow(domain: Command): void {
   domain
     .command('show')
-    .description('one domain: its state, TXT record and last check')
+    .description("one domain: its state, TXT record and last check, and its connector's state with each leg's latest check")
     .argument('<name>', 'domain name')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  relaygate domain show example.com')
     .action(async (name: string, opts: { json?: boolean }, command: Command) => {
-      const found = await run(command, (services) => services.domains.get(name));
-      if (opts.json) return printJson(toJson(found));
+      const [found, connector] = await run(command, async (services) => {
+        const got = await services.domains.get(name);
+        return [got, await services.connector.status(got.name)] as const;
+      });
+      if (opts.json) return printJson({ ...toJson(found), connector: connectorJson(connector) });
       const state = found.status === 'verified' ? `verified (${found.verifiedBy}, ${formatTime(found.verifiedAt)})` : 'pending verification';
       const check = found.lastCheck ? `${formatTime(found.lastCheck.at)} ${found.lastCheck.outcome}: ${found.lastCheck.detail}` : '-';
       process.stdout.write(
         `Domain ${found.name} (${found.id})\n  status:       ${state}\n  organisation: ${found.organisationId}\n  record:       ${recordLine(found)}\n` +
-          `  addresses:    ${found.addressCount}\n  added:        ${formatTime(found.createdAt)}\n  last check:   ${check}\n`,
+          `  addresses:    ${found.addressCount}\n  added:        ${formatTime(found.createdAt)}\n  last check:   ${check}\n${connectorLines(connector).join('\n')}\n`,
       );
     });
 }
