@@ -9,12 +9,24 @@ import { addressRoutes } from './v1/addresses.js';
 import { auditRoutes } from './v1/audit.js';
 import { connectionRoutes } from './v1/connections.js';
 import { credentialRoutes } from './v1/credentials.js';
+import { domainConnectionRoutes } from './v1/domain-connection.js';
 import { domainRoutes } from './v1/domains.js';
+import { inboundTargetRoutes } from './v1/inbound-targets.js';
 import { routeRoutes } from './v1/routes.js';
 import { tokenRoutes } from './v1/tokens.js';
 
 /** Each resource registers its own routes here: one file per resource under v1/. */
-const RESOURCES: ((ctx: ApiContext) => void)[] = [domainRoutes, addressRoutes, credentialRoutes, routeRoutes, connectionRoutes, tokenRoutes, auditRoutes];
+const RESOURCES: ((ctx: ApiContext) => void)[] = [
+  domainRoutes,
+  domainConnectionRoutes,
+  addressRoutes,
+  credentialRoutes,
+  routeRoutes,
+  connectionRoutes,
+  inboundTargetRoutes,
+  tokenRoutes,
+  auditRoutes,
+];
 
 /**
  * The admin REST API under /api/v1, described by the OpenAPI 3.1 document at

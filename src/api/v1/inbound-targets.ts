@@ -68,7 +68,8 @@ const schemas = (which: string) => ({
   rotate: {
     tags: TAGS,
     summary: `Replace the webhook signing secret of ${which}; the new one is returned once`,
-    description: 'The previous secret keeps signing beside the new one for overlapSeconds (default a day), so the application can switch without a rejected delivery.',
+    description:
+      'The previous secret keeps signing beside the new one for overlapSeconds (default a day), so the application can switch without a rejected delivery.',
     body: Type.Optional(RotateBody),
     response: { 200: Type.Object({ ...TargetSchema.properties, secret: Secret }), ...errorResponses },
   },

@@ -42,7 +42,11 @@ function registerVerifyConnection(domain: Command): void {
         const deadline = Math.max(...LEGS.map((leg) => started.legs[leg]?.deadlineAt ?? 0));
         const waitMs = timeoutMs ?? Math.max(0, deadline - Date.now()) + SWEEP_SLACK_MS;
         if (!opts.json) process.stdout.write(`Waiting up to ${formatDurationMs(waitMs)} for both legs of ${started.domain}…\n`);
-        return poll(() => services.connector.status(name), (s) => LEGS.every((leg) => s.legs[leg]?.status !== 'pending'), waitMs);
+        return poll(
+          () => services.connector.status(name),
+          (s) => LEGS.every((leg) => s.legs[leg]?.status !== 'pending'),
+          waitMs,
+        );
       });
       if (opts.json) printJson(connectorJson(status));
       else {
@@ -53,9 +57,11 @@ function registerVerifyConnection(domain: Command): void {
       const pending = LEGS.filter((leg) => status.legs[leg]?.status === 'pending');
       if (failed.length > 0) throw new CliError(`the ${failed.join(' and ')} leg of ${status.domain} failed; fix what the reason says and run this again`);
       if (pending.length > 0 && opts.wait)
-        throw new CliError(`the ${pending.join(' and ')} leg of ${status.domain} is still pending; see "relaygate domain connection ${status.domain}"`, EX_TEMPFAIL);
-      if (pending.length > 0 && !opts.json)
-        process.stdout.write(`Follow it: relaygate domain connection ${status.domain} (or run this with --wait)\n`);
+        throw new CliError(
+          `the ${pending.join(' and ')} leg of ${status.domain} is still pending; see "relaygate domain connection ${status.domain}"`,
+          EX_TEMPFAIL,
+        );
+      if (pending.length > 0 && !opts.json) process.stdout.write(`Follow it: relaygate domain connection ${status.domain} (or run this with --wait)\n`);
       else if (!opts.json) process.stdout.write(`Both legs are verified: ${status.domain} is connected.\n`);
     });
 }
@@ -77,7 +83,11 @@ function registerDisconnect(domain: Command): void {
         const draining = await services.connector.disconnect(name, actor);
         if (!opts.json) process.stdout.write(drainingText(draining));
         if (!opts.wait) return draining;
-        return poll(() => services.connector.status(name), (s) => s.state === 'disconnected', timeoutMs);
+        return poll(
+          () => services.connector.status(name),
+          (s) => s.state === 'disconnected',
+          timeoutMs,
+        );
       });
       if (opts.json) printJson(connectorJson(status));
       if (opts.wait && status.state !== 'disconnected')
@@ -129,7 +139,11 @@ export function connectorLines(s: ConnectorStatus): string[] {
 }
 
 export function connectorJson(s: ConnectorStatus) {
-  return { ...s, changedAt: s.changedAt === null ? null : formatTime(s.changedAt), legs: { outbound: legOrNull(s.legs.outbound), inbound: legOrNull(s.legs.inbound) } };
+  return {
+    ...s,
+    changedAt: s.changedAt === null ? null : formatTime(s.changedAt),
+    legs: { outbound: legOrNull(s.legs.outbound), inbound: legOrNull(s.legs.inbound) },
+  };
 }
 
 function legText(check: LegCheck | null): string {

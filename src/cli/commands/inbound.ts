@@ -47,8 +47,7 @@ function registerSet(inbound: Command): void {
       if (opts.json) return printJson({ ...toJson(target), ...(secret === null ? {} : { secret }) });
       const lines = [`${capitalised(scopeText(target))} ${destinationText(target)}.`];
       if (secret !== null) lines.push('', `Signing secret (${SECRET_NOTE}):`, '', `  ${secret}`, '');
-      else if (target.kind === 'webhook')
-        lines.push(`The signing secret is unchanged; to replace it: relaygate inbound rotate-secret${domainFlag(target)}`);
+      else if (target.kind === 'webhook') lines.push(`The signing secret is unchanged; to replace it: relaygate inbound rotate-secret${domainFlag(target)}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
@@ -105,7 +104,11 @@ function registerRotateSecret(inbound: Command): void {
     .command('rotate-secret')
     .description("replace a webhook's signing secret; the previous one keeps signing beside it for the overlap")
     .option('--domain <domain>', DOMAIN_HELP)
-    .option('--overlap <duration>', 'how long the previous secret still signs, e.g. 24h, 30m; 0s retires it at once (a leaked secret)', formatDurationMs(DEFAULT_ROTATION_OVERLAP_MS))
+    .option(
+      '--overlap <duration>',
+      'how long the previous secret still signs, e.g. 24h, 30m; 0s retires it at once (a leaked secret)',
+      formatDurationMs(DEFAULT_ROTATION_OVERLAP_MS),
+    )
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  relaygate inbound rotate-secret\n  relaygate inbound rotate-secret --domain support.example.com --overlap 0s')
     .action(async (opts: { domain?: string; overlap: string; json?: boolean }, command: Command) => {
@@ -156,7 +159,8 @@ function flagFor(field: string): string {
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-const scopeText = (t: InboundTarget) => (t.domain ? `inbound mail for ${t.domain}` : "inbound mail for the organisation's domains without a target of their own");
+const scopeText = (t: InboundTarget) =>
+  t.domain ? `inbound mail for ${t.domain}` : "inbound mail for the organisation's domains without a target of their own";
 
 function destinationText(t: InboundTarget): string {
   if (t.kind === 'smtp') return `is forwarded to ${t.forwardTo} through the outbound connection`;

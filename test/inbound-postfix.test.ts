@@ -1,0 +1,97 @@
+/**
+ * Interop: Debian's Postfix as the organisation's mail server, relayhost = the gateway, SASL
+ * AUTH with the domain's inbound credential, TLS required and verified. Skipped, with the
+ * reason, where Postfix cannot run (not installed, not root).
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import nodemailer from 'nodemailer';
+import { makeLeafCert, makeTestCa } from './support/certs.js';
+import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
+import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
+import { type PostfixRelay, postfixAvailable, startPostfixRelay } from './support/postfix.js';
+import { type TempDir, tempDir } from './support/temp-dir.js';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+
+const skip = postfixAvailable() ?? false;
+
+describe('Postfix as the organisation mail server', () => {
+  let gw: TestGateway | undefined;
+  let postfix: PostfixRelay | undefined;
+  let hook: WebhookReceiver | undefined;
+  let dns: TestDnsServer | undefined;
+  let dir: TempDir | undefined;
+  let postfixDir: TempDir | undefined;
+  let credentialId = '';
+
+  before(async () => {
+    if (skip) return;
+    dir = await tempDir('relaygate-postfix-');
+    const ca = await makeTestCa();
+    const leaf = await makeLeafCert(ca, ['localhost']);
+    const [certFile, keyFile, hookCa] = ['cert.pem', 'key.pem', 'hook-ca.pem'].map((f) => join(dir?.path ?? '', f)) as [string, string, string];
+    hook = await startWebhookReceiver();
+    await Promise.all([writeFile(certFile, leaf.chain), writeFile(keyFile, leaf.key), writeFile(hookCa, hook.caCert)]);
+    dns = await startDnsServer();
+    gw = await startTestGateway({
+      dnsResolver: dns.address,
+      'tls.certFile': certFile,
+      'tls.keyFile': keyFile,
+      'inbound.allowPrivateWebhooks': true,
+      'inbound.webhookCaFile': hookCa,
+    });
+    const target = await gw.services(async (s) => {
+      await s.addresses.add({ address: 'support@example.com', kind: 'support' }, HARNESS_ACTOR);
+      return s.inboundTargets.set({ kind: 'webhook', url: hook?.url ?? '' }, HARNESS_ACTOR);
+    });
+    hook.secret = target.secret ?? '';
+    const credential = await gw.createCredential('Postfix relay', { kind: 'inbound', domain: 'example.com' });
+    credentialId = credential.id;
+    // Its own temporary directory: the harness opens it to the postfix user, which must not see ours.
+    postfixDir = await tempDir('relaygate-postfix-instance-');
+    postfix = await startPostfixRelay({
+      relayHost: '127.0.0.1',
+      relayPort: gw.gateway.ports.smtp,
+      username: credential.username,
+      password: credential.secret,
+      caCertPem: ca.caCert,
+      dir: postfixDir.path,
+    });
+  });
+
+  after(async () => {
+    await postfix?.stop();
+    await gw?.stop();
+    await hook?.stop();
+    await dns?.stop();
+    await dir?.cleanup();
+    await postfixDir?.cleanup();
+  });
+
+  test('mail handed to Postfix reaches the application webhook, authenticated over verified TLS', { skip, timeout: 60_000 }, async () => {
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: postfix?.port ?? 0, secure: false, ignoreTLS: true });
+    try {
+      await transport.sendMail({
+        envelope: { from: 'customer@customer.example', to: ['support@example.com'] },
+        raw: 'From: customer@customer.example\r\nTo: support@example.com\r\nSubject: Through Postfix\r\nMessage-ID: <pf@customer.example>\r\n\r\nHello from Postfix.\r\n',
+      });
+    } finally {
+      transport.close();
+    }
+    const [request] = (await hook?.waitForRequests(1, 40_000)) ?? [];
+    assert.deepEqual(request?.signature, { ok: true });
+    const p = request?.payload as Record<string, any>;
+    assert.equal(p.subject, 'Through Postfix');
+    assert.equal(p.authenticated, true);
+    assert.equal(p.relay.credentialId, credentialId);
+    assert.match(p.relay.tlsVersion, /^TLSv1\.[23]$/);
+    assert.ok(
+      p.headers.some((h: { name: string; value: string }) => h.name === 'Received' && /Postfix/.test(h.value)),
+      'Postfix’s own trace is kept',
+    );
+    assert.match(postfix?.maillog() ?? '', /Verified TLS connection established to \S+127\.0\.0\.1\]:\d+/);
+    assert.ok(await postfix?.queueEmpty());
+  });
+});
