@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import nodemailer from 'nodemailer';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
 import { openDialog } from './support/smtp-dialog.js';
 import { type SinkMessage, type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
-import { submit } from './support/submit.js';
+import { send, submit } from './support/submit.js';
 import { waitFor } from './support/wait-for.js';
 
 const SLOW_OK = { timeout: 90_000 };
@@ -13,21 +12,8 @@ const SLOW_OK = { timeout: 90_000 };
 type Credential = { id: string; username: string; secret: string };
 
 /** The organisation's mail server relaying a message back to the gateway, as configured: STARTTLS + AUTH. */
-async function relayBack(port: number, credential: Credential, message: SinkMessage): Promise<string> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    requireTLS: true,
-    auth: { user: credential.username, pass: credential.secret },
-    tls: { rejectUnauthorized: false },
-  });
-  try {
-    return (await transport.sendMail({ envelope: { from: message.mailFrom, to: message.rcptTo }, raw: message.raw })).response;
-  } finally {
-    transport.close();
-  }
-}
+const relayBack = (port: number, credential: Credential, message: SinkMessage) =>
+  send(port, credential, { from: message.mailFrom, to: message.rcptTo, raw: message.raw });
 
 interface Setup {
   gw: TestGateway;

@@ -13,7 +13,7 @@ import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
 import { type PostfixRelay, postfixAvailable, startPostfixRelay } from './support/postfix.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
-import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
+import { type InboundPayload, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const skip = postfixAvailable() ?? false;
 
@@ -82,13 +82,13 @@ describe('Postfix as the organisation mail server', () => {
     }
     const [request] = (await hook?.waitForRequests(1, 40_000)) ?? [];
     assert.deepEqual(request?.signature, { ok: true });
-    const p = request?.payload as Record<string, any>;
+    const p = request?.payload ?? ({} as InboundPayload);
     assert.equal(p.subject, 'Through Postfix');
     assert.equal(p.authenticated, true);
     assert.equal(p.relay.credentialId, credentialId);
     assert.match(p.relay.tlsVersion, /^TLSv1\.[23]$/);
     assert.ok(
-      p.headers.some((h: { name: string; value: string }) => h.name === 'Received' && /Postfix/.test(h.value)),
+      p.headers.some((h) => h.name === 'Received' && /Postfix/.test(h.value)),
       'Postfix’s own trace is kept',
     );
     assert.match(postfix?.maillog() ?? '', /Verified TLS connection established to \S+127\.0\.0\.1\]:\d+/);

@@ -138,7 +138,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
   });
 
-  const committer = groupCommitter(spool, queue);
+  const acceptance = {
+    spool,
+    committer: groupCommitter(spool, queue),
+    clock,
+    hostname: config.hostname,
+    maxMessageBytes: config.smtp.maxMessageBytes,
+    expireAfterMs: config.queue.expireAfter,
+  };
   const smtp = await startSmtpListeners(
     {
       host: config.smtp.listenHost,
@@ -159,25 +166,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       db: store.db,
       allowUnauthenticated: config.inbound.allowUnauthenticated,
       acceptInbound: {
-        spool,
-        committer,
-        clock,
-        hostname: config.hostname,
-        maxMessageBytes: config.smtp.maxMessageBytes,
-        expireAfterMs: config.queue.expireAfter,
+        ...acceptance,
         resolver,
         verificationArrived: (token, relay) => connectorService.arrived(token, relay),
         synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
       },
-      accept: {
-        spool,
-        committer,
-        clock,
-        hostname: config.hostname,
-        maxMessageBytes: config.smtp.maxMessageBytes,
-        expireAfterMs: config.queue.expireAfter,
-        senderPolicy,
-      },
+      accept: { ...acceptance, senderPolicy },
       throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
       throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
       senderPolicy,

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
@@ -8,7 +9,7 @@ import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { newId, newQueueId } from '../lib/ids.js';
 import type { QueueStore } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
-import type { ConnectorState, Leg, LegChecksTable } from '../store/tables.js';
+import type { ConnectorState, Database, Leg, LegChecksTable } from '../store/tables.js';
 import { verificationMail } from './verification-mail.js';
 
 export const LEGS: readonly Leg[] = ['outbound', 'inbound'];
@@ -166,12 +167,7 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
         throw invalid('domain', `${domain.name} has no address to send the verification mails to; add its support address with "relaygate address add"`);
       const now = clock.now();
       const inboundCredentials = await liveInboundCredentials(db, domain.id, now);
-      await db
-        .updateTable('leg_checks')
-        .set({ status: 'failed', reason: 'superseded by a newer check', finished_at: now })
-        .where('domain_id', '=', domain.id)
-        .where('status', '=', 'pending')
-        .execute();
+      await failPending(db, domain.id, 'superseded by a newer check', now);
       for (const leg of LEGS) {
         const token = randomBytes(32).toString('base64url');
         const unusable = leg === 'inbound' && inboundCredentials.length === 0;
@@ -291,12 +287,7 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
       const queued = await queuedFor(domain.name);
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('domains').set({ connector_state: 'draining', connector_changed_at: now }).where('id', '=', domain.id).execute();
-        await trx
-          .updateTable('leg_checks')
-          .set({ status: 'failed', reason: 'the domain is being disconnected', finished_at: now })
-          .where('domain_id', '=', domain.id)
-          .where('status', '=', 'pending')
-          .execute();
+        await failPending(trx, domain.id, 'the domain is being disconnected', now);
         await appendAudit(trx, actor, { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued } }, now);
       });
       await ctx.syncCommitted();
@@ -343,6 +334,15 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
 }
 
 export type Connector = ReturnType<typeof connector>;
+
+function failPending(db: Kysely<Database>, domainId: string, reason: string, now: number) {
+  return db
+    .updateTable('leg_checks')
+    .set({ status: 'failed', reason, finished_at: now })
+    .where('domain_id', '=', domainId)
+    .where('status', '=', 'pending')
+    .execute();
+}
 
 function timeoutReason(check: LegChecksTable, sent: { status: string; last_reply: string | null } | undefined, timeoutMs: number): string {
   const minutes = Math.round(timeoutMs / 60_000);

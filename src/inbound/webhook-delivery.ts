@@ -63,14 +63,13 @@ export function webhookDelivery(o: WebhookDeliveryOptions) {
       } catch (err) {
         return { kind: 'unavailable', reply: `the message could not be parsed for the webhook: ${(err as Error).message}` };
       }
-      const timestamp = Math.floor(o.clock.now() / 1000);
-      const answer = await o.client.post({
-        url: target.url,
-        body,
-        headers: { ...signatureHeaders(target.secrets, eventId, timestamp, body), 'idempotency-key': eventId },
-        timeoutMs: o.timeoutMs,
-      });
-      return verdictOf(answer);
+      let headers: Record<string, string>;
+      try {
+        headers = { ...signatureHeaders(target.secrets, eventId, Math.floor(o.clock.now() / 1000), body), 'idempotency-key': eventId };
+      } catch (err) {
+        return { kind: 'unavailable', reply: `inbound target ${target.id} cannot sign: ${(err as Error).message}; set it again or rotate its secret` };
+      }
+      return verdictOf(await o.client.post({ url: target.url, body, headers, timeoutMs: o.timeoutMs }));
     },
   };
 }

@@ -14,6 +14,14 @@ export interface SubmitCredential {
 
 /** Sends one message the way an application would: STARTTLS, AUTH, one transaction. */
 export async function submit(port: number, credential: SubmitCredential, message: Submission): Promise<{ response: string; queueId: string }> {
+  const response = await send(port, credential, message);
+  const queueId = /queued as ([0-9A-Z]+)/.exec(response)?.[1];
+  if (!queueId) throw new Error(`no queue id in ${response}`);
+  return { response, queueId };
+}
+
+/** The same transaction, for any 2xx answer (a verification mail, a synchronous hand-off): the final reply. */
+export async function send(port: number, credential: SubmitCredential, message: Submission): Promise<string> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port,
@@ -29,9 +37,7 @@ export async function submit(port: number, credential: SubmitCredential, message
       raw: message.raw,
       ...(message.dsn ? { dsn: { notify: message.dsn.notify, ret: message.dsn.ret, id: message.dsn.envid } } : {}),
     });
-    const queueId = /queued as ([0-9A-Z]+)/.exec(info.response)?.[1];
-    if (!queueId) throw new Error(`no queue id in ${info.response}`);
-    return { response: info.response, queueId };
+    return info.response;
   } finally {
     transport.close();
   }

@@ -9,10 +9,27 @@ import { verifyWebhook } from '../../src/inbound/webhook-signature.js';
 import { makeLeafCert, makeTestCa } from './certs.js';
 import { waitFor } from './wait-for.js';
 
+/** The fields of a `message.received` event the tests look at (src/inbound/webhook-payload.ts builds it). */
+export interface InboundPayload {
+  type: string;
+  id: string;
+  queueId: string;
+  envelope: { mailFrom: string; recipients: string[] };
+  authenticated: boolean;
+  relay: { credentialId: string | null; domain: string | null; tlsVersion: string; tlsCipher: string | null };
+  authentication: { auth: unknown; spf: { result: string } };
+  authenticationResults: string;
+  subject: string;
+  text: string;
+  headers: { name: string; value: string }[];
+  attachments: { filename: string; content?: string; url: string }[];
+  rawUrl: string;
+}
+
 export interface ReceivedWebhook {
   headers: Record<string, string | string[] | undefined>;
   body: string;
-  payload: Record<string, unknown>;
+  payload: InboundPayload;
   /** The signature check with the secret the test set, at arrival. */
   signature: { ok: true } | { ok: false; problem: string };
   answered: number;
@@ -58,9 +75,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       const answer = receiver.behaviour();
       const signature = verifyWebhook(receiver.secret, request.headers, body, { nowSec: Math.floor(Date.now() / 1000) });
-      let payload: Record<string, unknown> = {};
+      let payload = {} as InboundPayload;
       try {
-        payload = JSON.parse(body) as Record<string, unknown>;
+        payload = JSON.parse(body) as InboundPayload;
       } catch {}
       receiver.requests.push({ headers: request.headers, body, payload, signature, answered: answer === 'hang' ? 0 : answer.status });
       if (answer === 'hang') {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { Actor } from '../../directory/context.js';
 import { DEFAULT_ROTATION_OVERLAP_MS, type InboundTarget, type InboundTargetDirectory } from '../../directory/inbound-targets.js';
@@ -70,7 +71,7 @@ const schemas = (which: string) => ({
     summary: `Replace the webhook signing secret of ${which}; the new one is returned once`,
     description:
       'The previous secret keeps signing beside the new one for overlapSeconds (default a day), so the application can switch without a rejected delivery.',
-    body: Type.Optional(RotateBody),
+    body: RotateBody,
     response: { 200: Type.Object({ ...TargetSchema.properties, secret: Secret }), ...errorResponses },
   },
 });
@@ -98,7 +99,9 @@ function organisationTarget({ app, services }: ApiContext): void {
   app.put(path, { schema: schema.set }, (request) => act.set(undefined, request.body, request.actor));
   app.get(path, { schema: schema.get }, () => act.get(undefined));
   app.delete(path, { schema: schema.remove }, (request) => act.remove(undefined, request.actor));
-  app.post(`${path}/rotate-secret`, { schema: schema.rotate }, (request) => act.rotate(undefined, request.body, request.actor));
+  app.post(`${path}/rotate-secret`, { schema: schema.rotate, preValidation: emptyBodyIsDefaults }, (request) =>
+    act.rotate(undefined, request.body, request.actor),
+  );
 }
 
 function domainTarget({ app, services }: ApiContext): void {
@@ -108,9 +111,14 @@ function domainTarget({ app, services }: ApiContext): void {
   app.put(path, { schema: { ...schema.set, params: NameParams } }, (request) => act.set(request.params.name, request.body, request.actor));
   app.get(path, { schema: { ...schema.get, params: NameParams } }, (request) => act.get(request.params.name));
   app.delete(path, { schema: { ...schema.remove, params: NameParams } }, (request) => act.remove(request.params.name, request.actor));
-  app.post(`${path}/rotate-secret`, { schema: { ...schema.rotate, params: NameParams } }, (request) =>
+  app.post(`${path}/rotate-secret`, { schema: { ...schema.rotate, params: NameParams }, preValidation: emptyBodyIsDefaults }, (request) =>
     act.rotate(request.params.name, request.body, request.actor),
   );
+}
+
+/** A POST without a body means every default; Fastify would otherwise validate the missing body as null and refuse it. */
+async function emptyBodyIsDefaults(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
 }
 
 /** The service calls behind both scopes; `domain` undefined is the organisation's target. */
@@ -122,8 +130,8 @@ function actions(targets: InboundTargetDirectory) {
     },
     get: async (domain: string | undefined) => view(await targets.get(domain)),
     remove: async (domain: string | undefined, actor: Actor) => view(await targets.remove(domain, actor)),
-    async rotate(domain: string | undefined, body: Static<typeof RotateBody> | undefined, actor: Actor) {
-      const overlapMs = (body?.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_MS / 1000) * 1000;
+    async rotate(domain: string | undefined, body: Static<typeof RotateBody>, actor: Actor) {
+      const overlapMs = (body.overlapSeconds ?? DEFAULT_ROTATION_OVERLAP_MS / 1000) * 1000;
       const { target, secret } = await targets.rotateSecret(domain, overlapMs, actor);
       return { ...view(target), secret };
     },

@@ -40,7 +40,7 @@ function registerVerifyConnection(domain: Command): void {
         const started = await services.connector.verify(name, actor);
         if (!opts.wait) return started;
         const deadline = Math.max(...LEGS.map((leg) => started.legs[leg]?.deadlineAt ?? 0));
-        const waitMs = timeoutMs ?? Math.max(0, deadline - Date.now()) + SWEEP_SLACK_MS;
+        const waitMs = timeoutMs ?? Math.ceil((Math.max(0, deadline - Date.now()) + SWEEP_SLACK_MS) / 1000) * 1000;
         if (!opts.json) process.stdout.write(`Waiting up to ${formatDurationMs(waitMs)} for both legs of ${started.domain}…\n`);
         return poll(
           () => services.connector.status(name),
@@ -55,10 +55,10 @@ function registerVerifyConnection(domain: Command): void {
       }
       const failed = LEGS.filter((leg) => status.legs[leg]?.status === 'failed');
       const pending = LEGS.filter((leg) => status.legs[leg]?.status === 'pending');
-      if (failed.length > 0) throw new CliError(`the ${failed.join(' and ')} leg of ${status.domain} failed; fix what the reason says and run this again`);
+      if (failed.length > 0) throw new CliError(`${legsOf(failed, status.domain)} failed; fix what the reason says and run this again`);
       if (pending.length > 0 && opts.wait)
         throw new CliError(
-          `the ${pending.join(' and ')} leg of ${status.domain} is still pending; see "relaygate domain connection ${status.domain}"`,
+          `${legsOf(pending, status.domain)} ${pending.length === 1 ? 'is' : 'are'} still pending; see "relaygate domain connection ${status.domain}"`,
           EX_TEMPFAIL,
         );
       if (pending.length > 0 && !opts.json) process.stdout.write(`Follow it: relaygate domain connection ${status.domain} (or run this with --wait)\n`);
@@ -199,6 +199,7 @@ function duration(flag: string, text: string): number {
   return ms;
 }
 
+const legsOf = (legs: string[], domain: string) => `the ${legs.join(' and ')} leg${legs.length === 1 ? '' : 's'} of ${domain}`;
 const messages = (n: number) => `${n} message${n === 1 ? '' : 's'}`;
 const legOrNull = (check: LegCheck | null) => (check ? legJson(check) : null);
 const legJson = (c: LegCheck) => ({

@@ -46,7 +46,7 @@ function registerSet(inbound: Command): void {
       const { target, secret } = await run(command, (targets, actor) => targets.set(input, actor));
       if (opts.json) return printJson({ ...toJson(target), ...(secret === null ? {} : { secret }) });
       const lines = [`${capitalised(scopeText(target))} ${destinationText(target)}.`];
-      if (secret !== null) lines.push('', `Signing secret (${SECRET_NOTE}):`, '', `  ${secret}`, '');
+      if (secret !== null) lines.push('', `Signing secret (${SECRET_NOTE}):`, '', `  ${secret}`);
       else if (target.kind === 'webhook') lines.push(`The signing secret is unchanged; to replace it: relaygate inbound rotate-secret${domainFlag(target)}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
@@ -107,7 +107,7 @@ function registerRotateSecret(inbound: Command): void {
     .option(
       '--overlap <duration>',
       'how long the previous secret still signs, e.g. 24h, 30m; 0s retires it at once (a leaked secret)',
-      formatDurationMs(DEFAULT_ROTATION_OVERLAP_MS),
+      `${DEFAULT_ROTATION_OVERLAP_MS / 3_600_000}h`,
     )
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  relaygate inbound rotate-secret\n  relaygate inbound rotate-secret --domain support.example.com --overlap 0s')
