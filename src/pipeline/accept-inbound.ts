@@ -3,7 +3,7 @@ import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RoutableTarget } from '../directory/inbound-targets.js';
 import type { DnsResolver } from '../dns/index.js';
-import { type AuthVerdict, authenticateMessage, type SmtpAuthFact } from '../inbound/authentication-results.js';
+import { authenticateMessage, type SmtpAuthFact } from '../inbound/authentication-results.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
@@ -33,8 +33,6 @@ export interface InboundHandoff {
   receivedAt: number;
   envelope: Envelope;
   record: InboundRecord;
-  relay: RelayFacts;
-  authentication: AuthVerdict['facts'];
 }
 
 export interface InboundAcceptContext {
@@ -100,7 +98,7 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
       authentication: JSON.stringify(facts),
       contentHash: hash.digest('hex'),
     };
-    const handoff: InboundHandoff = { queueId: id, receivedAt: now, envelope: draft.envelope, record, relay: draft.relay, authentication: facts };
+    const handoff: InboundHandoff = { queueId: id, receivedAt: now, envelope: draft.envelope, record };
     const target = await ctx.synchronous.targetFor(draft.envelope.recipients.map((r) => r.address));
     const sizeBytes = await writer.finish();
     // Synchronous: the application answers before we do, so the organisation's server keeps
