@@ -174,6 +174,23 @@ describe('inbound leg: authenticated relay to the application', () => {
     dialog.close();
   });
 
+  // A refusal mid-message must not leave the authentication check waiting for the rest of it.
+  test('a refused inbound message gets its 550 at once, and the session goes on', SLOW_OK, async () => {
+    const { dialog } = await openDialog(s.gw.gateway.ports.smtp);
+    await dialog.ehlo('mail.example.com');
+    await dialog.startTls();
+    await dialog.ehlo('mail.example.com');
+    await dialog.authPlain(s.inbound.username, s.inbound.secret);
+    for (const body of [`${customerMail('Long line')}${'y'.repeat(1200)}\r\n`, customerMail('Bare LF').replace('My order', 'My\norder')]) {
+      assert.equal(await dialog.send('MAIL FROM:<customer@customer.example>'), '250 2.1.0 Accepted');
+      assert.equal(await dialog.send('RCPT TO:<support@example.com>'), '250 2.1.5 Accepted');
+      assert.match(await dialog.send('DATA'), /^354 /);
+      assert.match(await dialog.send(`${body}\r\n.`), /^550 5\.(5\.2|6\.0) /);
+    }
+    assert.equal(await dialog.send('NOOP'), '250 2.0.0 OK');
+    dialog.close();
+  });
+
   test('a failing webhook is retried with the same event id until it answers 2xx', SLOW_OK, async () => {
     let calls = 0;
     s.hook.behaviour = () => (++calls <= 2 ? { status: 500, body: { error: 'busy' } } : { status: 200 });

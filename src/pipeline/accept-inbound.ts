@@ -120,8 +120,9 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
     });
     return deliveredWith === undefined ? { kind: 'queued', id } : { kind: 'delivered', id, reply: deliveredWith };
   } catch (err) {
-    evaluated.destroy();
-    await verdict.catch(() => undefined);
+    // The evaluation may be waiting for the rest of the message, which will not come: never wait for it.
+    evaluated.destroy(new Error('message not accepted'));
+    verdict.catch(() => undefined);
     await writer.discard();
     throw err;
   }
