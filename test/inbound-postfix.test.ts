@@ -4,7 +4,7 @@
  * reason, where Postfix cannot run (not installed, not root).
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import nodemailer from 'nodemailer';
@@ -93,5 +93,25 @@ describe('Postfix as the organisation mail server', () => {
     );
     assert.match(postfix?.maillog() ?? '', /Verified TLS connection established to \S+127\.0\.0\.1\]:\d+/);
     assert.ok(await postfix?.queueEmpty());
+  });
+
+  // The operator guide shows these settings; they must be the ones this test ran with.
+  test('docs/guides/postfix-inbound-relay.md shows the main.cf lines this test runs', { skip }, async () => {
+    const guide = await readFile(new URL('../docs/guides/postfix-inbound-relay.md', import.meta.url), 'utf8');
+    const block = /```main\.cf\n([\s\S]*?)```/.exec(guide)?.[1] ?? '';
+    const lines = block.split('\n').filter((line) => line.includes(' = '));
+    assert.ok(lines.length >= 8, 'the guide has its main.cf block');
+    for (const line of lines) {
+      const [name = '', shown = ''] = line.split(' = ');
+      const running = (await postfix?.setting(name)) ?? '';
+      // <placeholders> stand for this machine's host, port and files.
+      const pattern = new RegExp(
+        `^${shown
+          .split(/<[^>]+>/)
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.+')}$`,
+      );
+      assert.match(running, pattern, `${name}: the guide says "${shown}", Postfix runs "${running}"`);
+    }
   });
 });

@@ -55,6 +55,8 @@ export interface PostfixRelay {
   queueEmpty(): Promise<boolean>;
   /** `postqueue -f`: attempt delivery of everything queued now, deferred mail included. */
   flush(): Promise<void>;
+  /** `postconf -h NAME`: a parameter's value as the running instance has it. */
+  setting(name: string): Promise<string>;
   /** `postfix stop`, then waits until the master process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -277,6 +279,7 @@ function relayHandle(layout: InstanceLayout, port: number): PostfixRelay {
     flush: async () => {
       await run(POSTQUEUE, ['-c', layout.configDir, '-f'], { timeout: COMMAND_TIMEOUT_MS });
     },
+    setting: async (name) => (await run(POSTCONF, ['-c', layout.configDir, '-h', name], { timeout: COMMAND_TIMEOUT_MS })).stdout.trim(),
     stop: () => stopInstance(layout),
   };
 }
