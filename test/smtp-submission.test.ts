@@ -309,14 +309,14 @@ describe('SMTP submission', () => {
     assert.equal(await dialog.send('MAIL FROM:<app@example.com>'), REPLY.mustStartTls);
   });
 
-  // Once TLS is up, the mechanisms appear and STARTTLS (no longer possible) disappears.
+  // Once TLS is up, the mechanisms and REQUIRETLS (RFC 8689 §4: over TLS only) appear and STARTTLS (no longer possible) disappears.
   test('after STARTTLS, EHLO offers AUTH PLAIN LOGIN and not STARTTLS', SLOW_OK, async () => {
     const dialog = await open(gw.gateway.ports.smtp);
     await dialog.ehlo();
     await dialog.startTls();
     const { first, extensions } = ehloParts(await dialog.ehlo());
     assert.equal(first, REPLY.ehloFirstLine);
-    sameSet(extensions, [...BASE_EXTENSIONS, 'AUTH PLAIN LOGIN', `SIZE ${MAX_BYTES}`]);
+    sameSet(extensions, [...BASE_EXTENSIONS, 'AUTH PLAIN LOGIN', 'REQUIRETLS', `SIZE ${MAX_BYTES}`]);
   });
 
   // TLS alone is not enough: no open relay, a submission needs a credential.
@@ -481,7 +481,7 @@ describe('SMTP submission', () => {
     const dialog = await open(gw.gateway.ports.smtps, { implicitTls: true });
     const { first, extensions } = ehloParts(await dialog.ehlo());
     assert.equal(first, REPLY.ehloFirstLine);
-    sameSet(extensions, [...BASE_EXTENSIONS, 'AUTH PLAIN LOGIN', `SIZE ${MAX_BYTES}`]);
+    sameSet(extensions, [...BASE_EXTENSIONS, 'AUTH PLAIN LOGIN', 'REQUIRETLS', `SIZE ${MAX_BYTES}`]);
     assert.equal(await dialog.authPlain(credential.username, credential.secret), REPLY.authOk);
     queueIdOf(await transfer(dialog, message('implicit TLS')));
   });

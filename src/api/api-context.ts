@@ -6,9 +6,12 @@ import type { addressDirectory } from '../directory/addresses.js';
 import type { ApiTokens } from '../directory/api-tokens.js';
 import type { connectionDirectory } from '../directory/connections.js';
 import type { CredentialDirectory } from '../directory/credentials.js';
+import type { DeliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import type { domainDirectory } from '../directory/domains.js';
 import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
 import type { routeDirectory } from '../directory/routes.js';
+import type { DkimDirectory } from '../dkim/index.js';
+import type { DomainChecker } from '../dns/check/index.js';
 
 /** The services behind the admin API; the CLI and the console use the same ones. */
 export interface AdminServices {
@@ -21,6 +24,9 @@ export interface AdminServices {
   connections: ReturnType<typeof connectionDirectory>;
   inboundTargets: InboundTargetDirectory;
   connector: Connector;
+  tlsPolicies: DeliveryPolicyDirectory;
+  dkim: DkimDirectory;
+  dnsCheck: DomainChecker;
 }
 
 export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

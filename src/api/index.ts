@@ -9,20 +9,26 @@ import { addressRoutes } from './v1/addresses.js';
 import { auditRoutes } from './v1/audit.js';
 import { connectionRoutes } from './v1/connections.js';
 import { credentialRoutes } from './v1/credentials.js';
+import { dkimRoutes } from './v1/dkim.js';
+import { dnsCheckRoutes } from './v1/dns-check.js';
 import { domainConnectionRoutes } from './v1/domain-connection.js';
 import { domainRoutes } from './v1/domains.js';
 import { inboundTargetRoutes } from './v1/inbound-targets.js';
 import { routeRoutes } from './v1/routes.js';
+import { tlsPolicyRoutes } from './v1/tls-policies.js';
 import { tokenRoutes } from './v1/tokens.js';
 
 /** Each resource registers its own routes here: one file per resource under v1/. */
 const RESOURCES: ((ctx: ApiContext) => void)[] = [
   domainRoutes,
   domainConnectionRoutes,
+  dkimRoutes,
+  dnsCheckRoutes,
   addressRoutes,
   credentialRoutes,
   routeRoutes,
   connectionRoutes,
+  tlsPolicyRoutes,
   inboundTargetRoutes,
   tokenRoutes,
   auditRoutes,

@@ -8,11 +8,14 @@ import { apiTokens } from '../directory/api-tokens.js';
 import { connectionDirectory } from '../directory/connections.js';
 import type { DirectoryContext } from '../directory/context.js';
 import { credentialDirectory } from '../directory/credentials.js';
+import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { domainDirectory } from '../directory/domains.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
+import { dkimDirectory } from '../dkim/index.js';
 import { Spool } from '../queue/spool.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { configuredDomainChecker } from './domain-checker.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector } = {}): AdminServices {
@@ -27,5 +30,8 @@ export function adminServices(ctx: DirectoryContext, config: Config, shared: { c
     credentials: credentialDirectory(ctx, ctx.clock),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
+    tlsPolicies: deliveryPolicyDirectory(ctx),
+    dkim: dkimDirectory(ctx, config),
+    dnsCheck: configuredDomainChecker(ctx, config),
   };
 }

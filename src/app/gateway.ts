@@ -10,8 +10,10 @@ import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
+import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
+import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { configuredResolver } from '../dns/index.js';
 import { registerInboundDownloads } from '../http/inbound-downloads.js';
 import { gatewayMetrics } from '../http/metrics.js';
@@ -84,7 +86,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
   });
-  const outbound = outboundCourier(config, connectionDirectory(directoryContext, config), clock);
+  const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
+  const direct = { resolver, requirements: deliveryPolicyDirectory(directoryContext), log };
+  const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct), dkimKeys, clock);
   const courier = directionalCourier(outbound, inboundCourier({ db: store.db, store: queue, spool, targets, webhooks, outbound }));
   const connectorService = connector({
     ctx: directoryContext,

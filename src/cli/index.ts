@@ -3,12 +3,15 @@ import { registerAddress } from './commands/address.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConnection } from './commands/connection.js';
 import { registerCredential } from './commands/credential.js';
+import { registerDkim } from './commands/dkim.js';
+import { registerDns } from './commands/dns.js';
 import { registerDomain } from './commands/domain.js';
 import { registerInbound } from './commands/inbound.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerQueue } from './commands/queue.js';
 import { registerRoute } from './commands/route.js';
 import { registerStart } from './commands/start.js';
+import { registerTlsPolicy } from './commands/tls-policy.js';
 import { registerToken } from './commands/token.js';
 
 export function buildProgram(): Command {
@@ -23,7 +26,10 @@ export function buildProgram(): Command {
   registerCredential(program);
   registerRoute(program);
   registerConnection(program);
+  registerTlsPolicy(program);
   registerInbound(program);
+  registerDkim(program);
+  registerDns(program);
   registerToken(program);
   registerAudit(program);
   registerQueue(program);

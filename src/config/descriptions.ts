@@ -28,6 +28,12 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'limits.addressesPerDomain': 'Most addresses one domain may hold.',
   smarthost: 'Where outbound mail goes when no outbound connection of the organisation applies: smtp:// (STARTTLS required) or smtps://.',
   smarthostCaFile: 'Extra CA (PEM) trusted for smarthost certificates, for a smarthost with a private CA.',
+  'delivery.direct':
+    "Deliver straight to the recipient domain's MX hosts when no smarthost applies (DANE, MTA-STS, per-domain TLS policies); false: such mail waits in the queue.",
+  'delivery.mxPort': 'Port dialled on MX hosts: 25, another only for tests.',
+  'delivery.caFile': 'Extra CA (PEM) trusted for MX certificates that must verify (MTA-STS, require-verified) and for MTA-STS policy hosts.',
+  'delivery.mtaStsPort': 'Port of the HTTPS fetch of MTA-STS policies: 443 (RFC 8461 §3.3), another only for tests.',
+  'delivery.connectTimeout': 'How long a TCP connection to one MX address may take before the next is tried.',
   'queue.expireAfter': 'How long delivery is retried before a message bounces (outbound) or is parked (inbound).',
   'queue.retryInitial': 'First retry delay; it doubles (with jitter) up to queue.retryMax.',
   'queue.retryMax': 'Longest delay between two attempts.',

@@ -104,6 +104,21 @@ export const configSchema = z
       .prefault({}),
     smarthost: smarthost.optional(),
     smarthostCaFile: z.string().min(1).optional(),
+    /** Direct delivery to the recipient domain's MX hosts, for mail no smarthost carries. */
+    delivery: z
+      .object({
+        /** Off: mail without a smarthost waits in the queue (networks where port 25 is closed). */
+        direct: flag(true),
+        /** 25 (RFC 5321); tests point it at an ephemeral port on the MX hosts' addresses. */
+        mxPort: z.coerce.number().int().min(1).max(65535).default(25),
+        /** Extra trust anchors (PEM) for verified MX certificates (MTA-STS, require-verified) and MTA-STS policy fetches. */
+        caFile: z.string().min(1).optional(),
+        /** 443 (RFC 8461 §3.3); tests serve the policy on an ephemeral port. */
+        mtaStsPort: z.coerce.number().int().min(1).max(65535).default(443),
+        connectTimeout: duration('30s'),
+      })
+      .strict()
+      .prefault({}),
     queue: z
       .object({
         expireAfter: duration('5d'),
@@ -169,6 +184,9 @@ export const ALLOWED: Record<string, string> = {
   'inbound.inlineAttachmentBytes': 'a whole number of bytes, 0 or more',
   'inbound.allowUnauthenticated': 'true or false',
   'inbound.allowPrivateWebhooks': 'true or false',
+  'delivery.direct': 'true or false',
+  'delivery.mxPort': 'a port number from 1 to 65535',
+  'delivery.mtaStsPort': 'a port number from 1 to 65535',
 };
 
 export const DURATION_HINT = `a duration such as ${formatDurationMs(30_000)}, ${formatDurationMs(300_000)} or ${formatDurationMs(5 * 86_400_000)} (units ms, s, m, h, d)`;

@@ -36,6 +36,8 @@ export function classifyFailure(err: unknown): Exclude<DeliveryOutcome, { kind: 
   const text = (e.response ?? e.message ?? String(err)).replace(/\s+/g, ' ').trim().slice(0, 500);
   // Name the step when it was not about the message, so "500 command not recognized" reads as a STARTTLS problem.
   const reply = e.command && !MESSAGE_COMMANDS.test(e.command) && e.command !== 'CONN' ? `${e.command}: ${text}` : text;
+  // RFC 8689 §4.2.1: a REQUIRETLS message whose next hop cannot take it over TLS is returned, not retried.
+  if (e.code === 'EREQUIRETLS') return { kind: 'bounced', reason: 'tls-policy', reply: `550 5.7.30 REQUIRETLS support required: ${text}`, status: '5.7.30' };
   if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && MESSAGE_COMMANDS.test(e.command ?? '')) {
     return { kind: 'bounced', reason: 'remote-reply', reply, status: enhancedStatusOf(reply, '5.0.0') };
   }

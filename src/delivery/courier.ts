@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { TlsRequired } from '../model/envelope.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import type { MessageDirection } from '../store/tables.js';
 
@@ -16,7 +17,9 @@ export interface OutboundMessage {
    */
   routeAs?: string | undefined;
   sizeBytes: number;
-  /** Opens the stored message; called once per attempt. */
+  /** What the sender asked of transport security (RFC 8689); every courier must honour `requiretls`. */
+  tlsRequired?: TlsRequired | undefined;
+  /** Opens the stored message: once per SMTP session of an attempt (direct delivery opens one per recipient domain). */
   openBody(): Readable;
 }
 

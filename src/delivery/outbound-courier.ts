@@ -1,24 +1,52 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { SmarthostTarget } from '../config/smarthost-url.js';
+import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
+import type { DnsResolver } from '../dns/resolver.js';
 import type { Clock } from '../lib/clock.js';
 import type { Courier } from './courier.js';
 import { type ConnectionSource, courierRouter } from './courier-router.js';
+import { mtaStsPolicies } from './mta-sts.js';
+import { mxCourier, type TlsRequirementSource } from './mx-courier.js';
 import { smarthostCourier, unconfiguredCourier } from './smarthost.js';
 import { smarthostTrust } from './smarthost-trust.js';
 
+/** What direct MX delivery needs from the running gateway. */
+export interface DirectDeliveryDeps {
+  resolver: DnsResolver;
+  requirements: TlsRequirementSource;
+  log: Logger;
+}
+
 /**
  * The courier the queue worker delivers through: the organisation's outbound connections
- * per sender address or domain, else the global `smarthost`, else mail waits (unconfigured).
+ * per sender address or domain, else the global `smarthost`, else direct delivery to the
+ * recipient domain's MX hosts (`delivery.direct`), else mail waits (unconfigured).
  * Every smarthost is trusted the same way, and the way `connection test` checks it.
  */
-export function outboundCourier(config: Config, connections: ConnectionSource, clock: Clock): Courier {
+export function outboundCourier(config: Config, connections: ConnectionSource, clock: Clock, direct?: DirectDeliveryDeps): Courier {
   const ca = smarthostTrust(config.smarthostCaFile);
   const smarthostFor = (target: SmarthostTarget) =>
     smarthostCourier({ target, heloName: config.hostname, ca, maxConnections: Math.min(config.queue.concurrency, 8) });
-  return courierRouter({
-    connections,
-    fallback: config.smarthost ? smarthostFor(config.smarthost) : unconfiguredCourier(),
-    build: smarthostFor,
-    clock,
+  const fallback = config.smarthost
+    ? smarthostFor(config.smarthost)
+    : config.delivery.direct && direct
+      ? directCourier(config, direct, clock)
+      : unconfiguredCourier();
+  return courierRouter({ connections, fallback, build: smarthostFor, clock });
+}
+
+function directCourier(config: Config, deps: DirectDeliveryDeps, clock: Clock): Courier {
+  const { resolver, log } = deps;
+  const fetch = mtaStsFetcher({ resolver, caFile: config.delivery.caFile, port: config.delivery.mtaStsPort });
+  return mxCourier({
+    resolver,
+    port: config.delivery.mxPort,
+    heloName: config.hostname,
+    ca: smarthostTrust(config.delivery.caFile),
+    connectTimeoutMs: config.delivery.connectTimeout,
+    requirements: deps.requirements,
+    mtaSts: mtaStsPolicies({ resolver, fetch, clock, log }),
+    log,
   });
 }

@@ -170,7 +170,8 @@ function tlsOptions(host: string, ca: string | undefined): ConnectionOptions {
   return { minVersion: 'TLSv1.2', ...(isIP(host) ? {} : { servername: host }), ...(ca ? { ca } : {}) };
 }
 
-function openSession(conn: SMTPConnection, deadlineMs: number): Promise<Error | undefined> {
+/** Resolves once the session is ready to send (greeting, EHLO, STARTTLS done) or broke: with the error then. */
+export function openSession(conn: SMTPConnection, deadlineMs: number): Promise<Error | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(new Error(`no complete handshake within ${deadlineMs} ms`)), deadlineMs);
     const settle = (err?: Error) => {
@@ -182,7 +183,7 @@ function openSession(conn: SMTPConnection, deadlineMs: number): Promise<Error | 
   });
 }
 
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host, port });
     const timer = setTimeout(() => socket.destroy(new Error(`no TCP connection to ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);

@@ -57,6 +57,8 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
         const info = (await transport.sendMail({
           envelope: { from: message.mailFrom, to: message.recipients },
           raw: body,
+          // RFC 8689 §4.2.1: the smarthost is the next hop; it must offer REQUIRETLS over TLS, or the message bounces (5.7.30).
+          requireTLSExtensionEnabled: message.tlsRequired === 'requiretls',
         })) as SendInfo;
         const reply = (info.response ?? '250 accepted').slice(0, 500);
         for (const rejected of info.rejectedErrors ?? []) {
@@ -86,7 +88,7 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
   };
 }
 
-/** Used when no smarthost is configured: mail waits in the queue, and says why. */
+/** Used when no smarthost is configured and direct delivery is off: mail waits in the queue, and says why. */
 export function unconfiguredCourier(): Courier {
   return {
     remote: undefined,
@@ -94,7 +96,7 @@ export function unconfiguredCourier(): Courier {
       const outcome: DeliveryOutcome = {
         kind: 'deferred',
         reason: 'config',
-        reply: 'no smarthost configured: set RELAYGATE_SMARTHOST (smtp://user:pass@host:port)',
+        reply: 'no smarthost configured and direct MX delivery is off: set RELAYGATE_SMARTHOST (smtp://user:pass@host:port) or delivery.direct',
       };
       return new Map(message.recipients.map((address) => [address, outcome]));
     },

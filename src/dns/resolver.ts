@@ -15,6 +15,8 @@ export type DnsResponse =
       /** The AD bit: the resolver validated the answer with DNSSEC (RFC 4035 §3.2.3, RFC 6840 §5.7). */
       authenticated: boolean;
       answers: Answer[];
+      /** The authority section: a negative answer's SOA (RFC 2308 §3), which bounds how long it may be cached. */
+      authorities?: Answer[];
     }
   | { kind: 'timeout'; servers: string[]; waitedMs: number }
   | { kind: 'failed'; servers: string[]; detail: string };

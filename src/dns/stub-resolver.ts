@@ -36,11 +36,22 @@ export function stubResolver(options: StubResolverOptions): DnsResolver {
       const query = packet.encode({
         type: 'query',
         id,
-        // AD in a query asks the resolver to report whether it validated (RFC 6840 §5.7).
+        // AD in a query asks a validating resolver to report whether it validated (RFC 6840 §5.7);
+        // resolvers that predate RFC 6840 set AD only when the query has EDNS DO (RFC 4035 §3.2.3),
+        // so both are set. DO also brings the RRSIGs along; callers pick records by type.
         flags: packet.RECURSION_DESIRED | packet.AUTHENTIC_DATA,
         questions: [{ type, name, class: 'IN' }],
         additionals: [
-          { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD_BYTES, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] },
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: EDNS_UDP_PAYLOAD_BYTES,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flags: packet.DNSSEC_OK,
+            flag_do: true,
+            options: [],
+          },
         ],
       });
       const accepts = (message: Buffer) => isReplyTo(message, id, name, type);
@@ -71,5 +82,12 @@ function isReplyTo(message: Buffer, id: number, name: string, type: string): boo
 
 function toAnswer(server: ServerAddress, message: Buffer): DnsResponse {
   const decoded = packet.decode(message);
-  return { kind: 'answer', server: server.text, rcode: rcodeOf(decoded.flags ?? 0), authenticated: decoded.flag_ad, answers: decoded.answers ?? [] };
+  return {
+    kind: 'answer',
+    server: server.text,
+    rcode: rcodeOf(decoded.flags ?? 0),
+    authenticated: decoded.flag_ad,
+    answers: decoded.answers ?? [],
+    authorities: decoded.authorities ?? [],
+  };
 }

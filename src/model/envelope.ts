@@ -5,6 +5,8 @@ export interface Envelope {
   recipients: EnvelopeRecipient[];
   envId?: string | undefined;
   ret?: 'FULL' | 'HDRS' | undefined;
+  /** MAIL FROM … REQUIRETLS (RFC 8689 §4.1): every hop must be verified TLS. */
+  requireTls?: boolean | undefined;
 }
 
 export interface EnvelopeRecipient {
@@ -13,3 +15,10 @@ export interface EnvelopeRecipient {
   notify?: string[] | undefined;
   orcpt?: string | undefined;
 }
+
+/**
+ * What the sender asked of transport security (RFC 8689): `requiretls` from the MAIL FROM
+ * parameter, or `no` from a `TLS-Required: No` header field, which lets delivery go on when
+ * DANE or MTA-STS checks fail (§5). The header is ignored when REQUIRETLS was given.
+ */
+export type TlsRequired = 'requiretls' | 'no';

@@ -9,6 +9,7 @@ import type { Spool } from '../queue/spool.js';
 import { DataGuard } from '../smtp/data-guard.js';
 import { HeaderCapture } from './header-capture.js';
 import { headerFrom } from './header-from.js';
+import { tlsRequiredOf } from './tls-required.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
 
 export interface AcceptContext {
@@ -55,6 +56,7 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
       credentialId: draft.credentialId,
       clientIp: draft.session.clientIp,
       isDsn: false,
+      tlsRequired: tlsRequiredOf(draft.envelope, capture.headers),
     });
     return id;
   } catch (err) {

@@ -1,4 +1,5 @@
-import type { Envelope } from '../model/envelope.js';
+import type { Envelope, TlsRequired } from '../model/envelope.js';
+import type { DeliveryEvidence } from '../model/outcome.js';
 import type { MessageDirection, RecipientStatus } from '../store/tables.js';
 
 export interface NewMessage {
@@ -15,6 +16,8 @@ export interface NewMessage {
   inbound?: InboundRecord | undefined;
   /** Already handed on before it was stored (a synchronous webhook): recorded as delivered with this reply. */
   deliveredWith?: string | undefined;
+  /** What the sender asked of transport security (RFC 8689). */
+  tlsRequired?: TlsRequired | undefined;
 }
 
 export interface InboundRecord {
@@ -44,6 +47,7 @@ export interface DueMessage {
   ret: 'FULL' | 'HDRS' | undefined;
   isDsn: boolean;
   direction: MessageDirection;
+  tlsRequired: TlsRequired | undefined;
   /** Only the recipients this claim leased: due, not final, not leased by anyone else. */
   recipients: DueRecipient[];
 }
@@ -56,6 +60,8 @@ export interface RecipientUpdate {
   reply: string;
   /** For the event log: why it was deferred or bounced. */
   reason?: string | undefined;
+  /** How a delivered recipient was delivered (direct MX delivery), kept with its event. */
+  evidence?: DeliveryEvidence | undefined;
 }
 
 /** One delivery attempt of one message, as recorded. */
@@ -92,6 +98,7 @@ export interface EventView {
   kind: string;
   recipient: string | null;
   detail: string | null;
+  evidence: DeliveryEvidence | null;
 }
 
 /**

@@ -102,6 +102,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
         mailFrom: message.mailFrom,
         recipients: message.recipients.map((r) => r.address),
         sizeBytes: message.sizeBytes,
+        tlsRequired: message.tlsRequired,
         openBody: () => o.spool.read(message.id),
       })
       .catch((err: unknown): Map<string, DeliveryOutcome> => {
@@ -118,7 +119,10 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     if (dsn === null) return;
     const completed = await recorder.record({ messageId: message.id, updates, dsn });
     if (completed === undefined) return;
-    for (const u of updates) o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started }, 'delivery attempt');
+    for (const u of updates) {
+      const how = u.evidence && { policy: u.evidence.policy, mx: u.evidence.mxHost, tls: u.evidence.tls?.version ?? null, peer: u.evidence.peerAuthentication };
+      o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started, ...how }, 'delivery attempt');
+    }
     if (dsn) {
       o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
       wakeSoon();
@@ -131,7 +135,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
   function toUpdate(message: DueMessage, r: DueRecipient, outcome: DeliveryOutcome | undefined, now: number): RecipientUpdate {
     const result = outcome ?? { kind: 'deferred', reason: 'unknown', reply: 'no outcome' };
     const base = { id: r.id, address: r.address, reply: result.reply, nextAttemptAt: now };
-    if (result.kind === 'delivered') return { ...base, status: 'delivered' };
+    if (result.kind === 'delivered') return { ...base, status: 'delivered', evidence: result.evidence };
     // Inbound mail was accepted from the organisation's server with a 250: a bounce now would
     // be backscatter. What the application cannot take is parked, kept and shown, never dropped.
     const final = message.direction === 'inbound' ? 'failed' : 'bounced';

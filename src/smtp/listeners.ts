@@ -63,7 +63,8 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         disableReverseLookup: true,
         hideDSN: false,
         hideENHANCEDSTATUSCODES: false,
-        hideREQUIRETLS: true,
+        // RFC 8689: a message sent with REQUIRETLS is only relayed over verified TLS (delivery/mx-courier.ts).
+        hideREQUIRETLS: false,
         logger: false,
         onSecure(socket, _session, callback) {
           // RFC 7457 §2.2: no client-initiated renegotiation on a session we have authenticated.

@@ -140,6 +140,7 @@ export function sessionHandlers(deps: SessionDeps) {
       recipients: envelope.rcptTo.map(toRecipient),
       envId: envelope.dsn?.envid ?? undefined,
       ret: envelope.dsn?.ret === 'FULL' || envelope.dsn?.ret === 'HDRS' ? envelope.dsn.ret : undefined,
+      requireTls: envelope.requireTLS === true,
     };
     const draft = {
       envelope: draftEnvelope,

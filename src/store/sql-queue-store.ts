@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Transaction } from 'kysely';
+import type { DeliveryEvidence } from '../model/outcome.js';
 import type { DueMessage, MessageView, NewMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
 import type { Database, Db, RecipientsTable } from './tables.js';
 
@@ -56,6 +57,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
           ret: m.dsn_ret ?? undefined,
           isDsn: m.is_dsn === 1,
           direction: m.direction,
+          tlsRequired: m.tls_required ?? undefined,
           recipients: leased
             .filter((r) => r.message_id === m.id)
             .sort((a, b) => a.position - b.position)
@@ -121,8 +123,13 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
       const message = await db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
       if (!message) return undefined;
       const recipients = await db.selectFrom('recipients').selectAll().where('message_id', '=', id).orderBy('position').execute();
-      const events = await db.selectFrom('events').select(['at', 'kind', 'recipient', 'detail']).where('message_id', '=', id).orderBy('id').execute();
-      return { ...toView(message, recipients), events: events.map((e) => ({ ...e, at: Number(e.at) })) };
+      const events = await db
+        .selectFrom('events')
+        .select(['at', 'kind', 'recipient', 'detail', 'evidence'])
+        .where('message_id', '=', id)
+        .orderBy('id')
+        .execute();
+      return { ...toView(message, recipients), events: events.map((e) => ({ ...e, at: Number(e.at), evidence: parseEvidence(e.evidence) })) };
     },
 
     async retry(id, now, expiresAt) {
@@ -210,6 +217,7 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
       completed_at: message.deliveredWith === undefined ? null : message.receivedAt,
       direction: message.direction ?? 'outbound',
       body_purged_at: null,
+      tls_required: message.tlsRequired ?? null,
     })
     .execute();
   if (message.inbound)
@@ -282,8 +290,20 @@ async function applyUpdate(trx: Transaction<Database>, messageId: string, update
     }))
     .where('id', '=', update.id)
     .execute();
-  const detail = update.reason ? `${update.reason}: ${update.reply}` : update.reply;
-  await trx.insertInto('events').values({ message_id: messageId, at: now, kind: update.status, recipient: update.address, detail }).execute();
+  // A reply that already names its check ("dane: …") is not prefixed twice.
+  const detail = update.reason && !update.reply.startsWith(`${update.reason}: `) ? `${update.reason}: ${update.reply}` : update.reply;
+  const evidence = update.evidence ? JSON.stringify(update.evidence) : null;
+  await trx.insertInto('events').values({ message_id: messageId, at: now, kind: update.status, recipient: update.address, detail, evidence }).execute();
+}
+
+/** Evidence is written by this store only; a row it cannot read shows as none rather than failing the whole view. */
+function parseEvidence(text: string | null): DeliveryEvidence | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as DeliveryEvidence;
+  } catch {
+    return null;
+  }
 }
 
 type MessageRow = Database['messages'];

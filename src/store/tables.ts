@@ -1,4 +1,5 @@
 import type { Generated, Kysely } from 'kysely';
+import type { TlsRequired } from '../model/envelope.js';
 
 /** Times are epoch milliseconds, so both engines store and compare them the same way. */
 export interface CredentialsTable {
@@ -137,6 +138,8 @@ export interface MessagesTable {
   direction: MessageDirection;
   /** Inbound bodies are kept after delivery for the signed download URLs; this is when they went. */
   body_purged_at: number | null;
+  /** RFC 8689: 'requiretls' (MAIL FROM parameter) or 'no' (TLS-Required: No header); null when neither. */
+  tls_required: TlsRequired | null;
 }
 
 export type MessageDirection = 'outbound' | 'inbound';
@@ -216,6 +219,44 @@ export interface EventsTable {
   kind: string;
   recipient: string | null;
   detail: string | null;
+  /** JSON DeliveryEvidence on a `delivered` event of direct MX delivery: policy, DNSSEC, TLS, peer authentication. */
+  evidence: string | null;
+}
+
+/** The operator's TLS requirement for mail to one recipient domain (`relaygate tls-policy`). */
+export type TlsRequirement = 'tls' | 'dane' | 'verified';
+
+export interface DeliveryPoliciesTable {
+  /** The recipient domain, normalised; exact match (no subdomains). */
+  domain: string;
+  requirement: TlsRequirement;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DkimKeyState = 'pending' | 'active' | 'retiring' | 'retired';
+
+/** A domain's DKIM key: the private key sealed with the key-encryption key, the TXT value its owner publishes. */
+export interface DkimKeysTable {
+  id: string;
+  domain_id: string;
+  selector: string;
+  algorithm: 'rsa-sha256' | 'ed25519-sha256';
+  private_sealed: string;
+  /** The TXT value to publish at `<selector>._domainkey.<domain>`. */
+  public_record: string;
+  state: DkimKeyState;
+  /** Set by a rotation: how long the keys this one replaces stay published once it signs. */
+  grace_ms: number | null;
+  created_at: number;
+  published_seen_at: number | null;
+  activated_at: number | null;
+  /** While retiring: when its grace period ends and the record may be removed. */
+  retire_at: number | null;
+  retired_at: number | null;
+  last_check_at: number | null;
+  /** JSON KeyCheck: what the last DNS look-up found. */
+  last_check_result: string | null;
 }
 
 export interface Database {
@@ -234,6 +275,8 @@ export interface Database {
   inbound_messages: InboundMessagesTable;
   inbound_targets: InboundTargetsTable;
   leg_checks: LegChecksTable;
+  dkim_keys: DkimKeysTable;
+  delivery_policies: DeliveryPoliciesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -4,24 +4,40 @@ import * as packet from 'dns-packet';
 
 /**
  * What the server does for a name:
- * - `{ txt: [...] }` answers those TXT records (NOERROR), and `a`, `aaaa` and `mx` those of
- *   their type; a type the entry does not list answers NODATA (NOERROR, no records), so `{}`
- *   is a name that exists with no records at all;
+ * - `{ txt: [...] }` answers those TXT records (NOERROR), and `a`, `aaaa`, `mx` and `tlsa`
+ *   those of their type; a type the entry does not list answers NODATA (NOERROR, no records),
+ *   so `{}` is a name that exists with no records at all;
  * - `truncateUdp` answers over UDP with only the TC bit, so the client must retry over TCP;
+ * - `ad` sets the AD bit, as a validating resolver does for secure data, and only when the
+ *   query set DO or AD (RFC 6840 §5.7); `ttl` is the records' TTL (60 s unless given);
+ * - `soa` puts an SOA with that TTL and MINIMUM in the authority section of the entry's
+ *   negative answers (RFC 2308 §3); `nxdomain: true` makes the name NXDOMAIN with `soa` and `ad`;
  * - 'nxdomain', 'servfail', 'refused' answer with that RCODE; 'silent' never answers.
  * Names not in the zone are NXDOMAIN.
  */
-export type ZoneEntry =
-  | { txt?: string[]; a?: string[]; aaaa?: string[]; mx?: { exchange: string; priority: number }[]; truncateUdp?: boolean }
-  | 'nxdomain'
-  | 'servfail'
-  | 'refused'
-  | 'silent';
+export type ZoneEntry = RecordsEntry | 'nxdomain' | 'servfail' | 'refused' | 'silent';
+
+export interface RecordsEntry {
+  txt?: string[];
+  a?: string[];
+  aaaa?: string[];
+  mx?: { exchange: string; priority: number }[];
+  /** `data` in hex, e.g. { usage: 3, selector: 1, matchingType: 1, data: '8282e5…' }. */
+  tlsa?: { usage: number; selector: number; matchingType: number; data: string }[];
+  truncateUdp?: boolean;
+  ad?: boolean;
+  ttl?: number;
+  soa?: { ttl: number; minimum: number };
+  nxdomain?: boolean;
+}
 
 export interface SeenQuery {
   name: string;
   type: string;
   transport: 'udp' | 'tcp';
+  /** The EDNS DO bit (RFC 3225) and the header's AD bit of the query. */
+  dnssecOk: boolean;
+  adRequested: boolean;
 }
 
 export interface TestDnsServer {
@@ -48,7 +64,8 @@ export async function startDnsServer(zone: Record<string, ZoneEntry> = {}): Prom
     const request = packet.decode(query);
     const question = request.questions?.[0];
     if (!question) return undefined;
-    queries.push({ name: question.name, type: question.type, transport });
+    const dnssecOk = request.additionals?.some((extra) => extra.type === 'OPT' && extra.flag_do) ?? false;
+    queries.push({ name: question.name, type: question.type, transport, dnssecOk, adRequested: request.flag_ad });
     return respond(request, question, entries.get(question.name.toLowerCase()) ?? 'nxdomain', transport);
   };
   const { udp, tcp, port, connections } = await listenOnOnePort(answer);
@@ -66,33 +83,64 @@ export async function startDnsServer(zone: Record<string, ZoneEntry> = {}): Prom
 
 function respond(request: packet.DecodedPacket, question: packet.Question, entry: ZoneEntry, transport: 'udp' | 'tcp'): Buffer | undefined {
   if (entry === 'silent') return undefined;
-  const reply = (rcode: number, extraFlags = 0, answers: packet.Answer[] = []) =>
+  const reply = (rcode: number, extraFlags = 0, answers: packet.Answer[] = [], authorities: packet.Answer[] = []) =>
     packet.encode({
       type: 'response',
       id: request.id ?? 0,
       flags: packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE | extraFlags | rcode,
       questions: [question],
       answers,
+      authorities,
     });
   if (entry === 'nxdomain') return reply(RCODE.NXDOMAIN);
   if (entry === 'servfail') return reply(RCODE.SERVFAIL);
   if (entry === 'refused') return reply(RCODE.REFUSED);
   if (entry.truncateUdp && transport === 'udp') return reply(RCODE.NOERROR, packet.TRUNCATED_RESPONSE);
-  return reply(RCODE.NOERROR, 0, records(question, entry));
+  const asked = request.flag_ad || (request.additionals?.some((extra) => extra.type === 'OPT' && extra.flag_do) ?? false);
+  const ad = entry.ad && asked ? packet.AUTHENTIC_DATA : 0;
+  const soa: packet.Answer[] = entry.soa
+    ? [
+        {
+          type: 'SOA',
+          name: question.name,
+          ttl: entry.soa.ttl,
+          data: {
+            mname: `ns1.${question.name}`,
+            rname: `hostmaster.${question.name}`,
+            serial: 1,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: entry.soa.minimum,
+          },
+        },
+      ]
+    : [];
+  if (entry.nxdomain) return reply(RCODE.NXDOMAIN, ad, [], soa);
+  const answers = records(question, entry);
+  return reply(RCODE.NOERROR, ad, answers, answers.length === 0 ? soa : []);
 }
 
-function records(question: packet.Question, entry: Exclude<ZoneEntry, string>): packet.Answer[] {
+function records(question: packet.Question, entry: RecordsEntry): packet.Answer[] {
   const name = question.name;
+  const ttl = entry.ttl ?? 60;
   switch (question.type) {
     // A value longer than one character-string is split into 255-octet strings (RFC 1035 §3.3.14).
     case 'TXT':
-      return (entry.txt ?? []).map((value) => ({ type: 'TXT', name, ttl: 60, data: chunks(value, 255) }));
+      return (entry.txt ?? []).map((value) => ({ type: 'TXT', name, ttl, data: chunks(value, 255) }));
     case 'A':
-      return (entry.a ?? []).map((address) => ({ type: 'A', name, ttl: 60, data: address }));
+      return (entry.a ?? []).map((address) => ({ type: 'A', name, ttl, data: address }));
     case 'AAAA':
-      return (entry.aaaa ?? []).map((address) => ({ type: 'AAAA', name, ttl: 60, data: address }));
+      return (entry.aaaa ?? []).map((address) => ({ type: 'AAAA', name, ttl, data: address }));
     case 'MX':
-      return (entry.mx ?? []).map(({ exchange, priority }) => ({ type: 'MX', name, ttl: 60, data: { exchange, preference: priority } }));
+      return (entry.mx ?? []).map(({ exchange, priority }) => ({ type: 'MX', name, ttl, data: { exchange, preference: priority } }));
+    case 'TLSA':
+      return (entry.tlsa ?? []).map(({ usage, selector, matchingType, data }) => ({
+        type: 'TLSA',
+        name,
+        ttl,
+        data: { usage, selector, matchingType, certificate: Buffer.from(data, 'hex') },
+      }));
     default:
       return [];
   }

@@ -24,6 +24,8 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
     RELAYGATE_SMTPS_PORT: '0',
     RELAYGATE_HTTP_PORT: '0',
     RELAYGATE_HOSTNAME: 'gateway.test',
+    // No direct MX delivery through the system resolver (see gateway.ts).
+    RELAYGATE_DELIVERY_DIRECT: 'false',
     ...extra,
   };
 }

@@ -56,6 +56,9 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
       logLevel: 'info',
       'queue.retryInitial': '200ms',
       'queue.retryMax': '1s',
+      // Without a smarthost, mail would go to the recipient's MX through the system resolver:
+      // tests about direct delivery turn it on with their own resolver (test/mx-delivery.test.ts).
+      'delivery.direct': false,
       ...settings,
     },
   });

@@ -17,6 +17,8 @@ export interface SinkMessage {
   authUser?: string;
   secure: boolean;
   tlsProtocol?: string;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689). */
+  requireTls?: boolean;
 }
 
 /**
@@ -69,6 +71,10 @@ export interface SmtpSinkOptions {
   port?: number;
   /** Name in the greeting and EHLO reply. */
   name?: string;
+  /** Loopback address to listen on, e.g. 127.0.0.25 for an MX host of the DNSSEC lab. Default 127.0.0.1. */
+  host?: string;
+  /** Advertise REQUIRETLS (RFC 8689) after STARTTLS. */
+  offerRequireTls?: boolean;
 }
 
 const HOST = '127.0.0.1';
@@ -93,7 +99,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
 
   const sink: SmtpSink = {
     port: 0,
-    host: HOST,
+    host: opts.host ?? HOST,
     messages: [],
     connections: 0,
     behaviour: {},
@@ -119,6 +125,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     logger: false,
     // Reverse lookups would hit the system resolver; tests must stay off the network.
     disableReverseLookup: true,
+    hideREQUIRETLS: !opts.offerRequireTls,
     secure: mode === 'implicit',
     ...(tlsMaterial === undefined ? {} : { key: tlsMaterial.key, cert: tlsMaterial.cert }),
     disabledCommands: [...(mode === 'none' ? ['STARTTLS'] : []), ...(auth ? [] : ['AUTH'])],
@@ -174,6 +181,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
         if (typeof session.user === 'string') message.authUser = session.user;
         const protocol = tlsProtocols.get(session);
         if (protocol !== undefined) message.tlsProtocol = protocol;
+        if (session.envelope.requireTLS) message.requireTls = true;
         sink.messages.push(message);
         callback(null, reply === undefined ? undefined : acceptText(reply));
       });
@@ -191,7 +199,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
 
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
-    server.server.listen(opts.port ?? 0, HOST, () => {
+    server.server.listen(opts.port ?? 0, sink.host, () => {
       server.server.off('error', reject);
       resolve();
     });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { MessageView } from '../../queue/queue-store.js';
+import type { EventView, MessageView } from '../../queue/queue-store.js';
 import { Spool } from '../../queue/spool.js';
 import { sqlQueueStore } from '../../store/sql-queue-store.js';
 import { withStore } from '../context.js';
@@ -65,6 +65,8 @@ export function registerQueue(program: Command): void {
         message.events.map((e) => ({ at: formatTime(e.at), event: e.kind, recipient: e.recipient ?? '', detail: e.detail ?? '' })),
         ['at', 'event', 'recipient', 'detail'],
       );
+      const evidence = message.events.filter((e) => e.evidence !== null);
+      if (evidence.length > 0) process.stdout.write(`\nDelivery evidence\n${evidence.map(describeEvidence).join('')}`);
     });
 
   queue
@@ -115,6 +117,24 @@ function toJson(m: MessageView) {
       lastAttemptAt: r.lastAttemptAt ? formatTime(r.lastAttemptAt) : null,
     })),
   };
+}
+
+/** How one recipient was delivered: the policy, what DNSSEC vouched for, the TLS session and who the peer proved to be. */
+function describeEvidence(event: EventView): string {
+  const e = event.evidence;
+  if (!e) return '';
+  const override = e.override ? ` (${e.override})` : '';
+  const lines = [
+    `  ${event.recipient ?? '?'} at ${formatTime(event.at)}`,
+    `    policy:    ${e.policy}${override}${e.tlsRequired ? `, sender asked ${e.tlsRequired === 'requiretls' ? 'REQUIRETLS' : 'TLS-Required: No'}` : ''}`,
+    `    mx:        ${e.mxHost} (${e.mxAddress}); DNSSEC: MX ${e.dnssec.mx}, TLSA ${e.dnssec.tlsa}`,
+    `    mta-sts:   ${e.mtaSts ? `${e.mtaSts.mode} (id ${e.mtaSts.id})` : 'none'}`,
+    `    tls:       ${e.tls ? `${e.tls.version} ${e.tls.cipher}` : 'none (plaintext)'}`,
+    `    peer:      ${e.peerAuthentication}${e.tlsaMatch ? ` (TLSA ${e.tlsaMatch})` : ''}; SPKI SHA-256 ${e.spkiSha256 ?? '-'}`,
+    ...e.policyFailures.map((f) => `    not enforced: ${f}`),
+    `    reply:     ${e.reply}`,
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 function positiveInt(value: string, flag: string): number {

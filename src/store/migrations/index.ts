@@ -2,6 +2,8 @@ import { type Kysely, type Migration, Migrator } from 'kysely';
 import * as queue from './0001-queue.js';
 import * as directory from './0002-directory.js';
 import * as inbound from './0003-inbound.js';
+import * as dkim from './0004-dkim.js';
+import * as deliveryPolicy from './0005-delivery-policy.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -9,6 +11,8 @@ const migrations: Record<string, Migration> = {
   '0001_queue_and_credentials': queue,
   '0002_directory': directory,
   '0003_inbound': inbound,
+  '0004_dkim': dkim,
+  '0005_delivery_policy': deliveryPolicy,
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {

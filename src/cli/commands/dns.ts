@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import type { DomainCheck } from '../../dns/check/index.js';
+import { domainNameProblem } from '../../dns/index.js';
+import { withServices } from '../context.js';
+import { renderDomainCheck, terminalStyle } from '../dns-check-report.js';
+import { CliError, printJson } from '../output.js';
+
+export function registerDns(program: Command): void {
+  const dns = program.command('dns').description('DNS as the gateway sees it through its resolver (dnsResolver)');
+  dns
+    .command('check')
+    .description(
+      'check what a domain publishes for DNSSEC, MX, DANE (TLSA), MTA-STS, TLS-RPT, SPF, the gateway’s DKIM keys and DMARC, ' +
+        'each pass, warn or fail with the record to publish or fix, and whether inbound direct delivery is possible',
+    )
+    .argument('<domain>', 'any domain: a claimed one, or a recipient domain')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nThe exit status is 0 whatever the findings; read them from --json in scripts.\n\nExample:\n  relaygate dns check example.com')
+    .action(async (domain: string, opts: { json?: boolean }, command: Command) => {
+      const problem = domainNameProblem(domain);
+      if (problem) throw new CliError(`"${domain}" ${problem}`);
+      const check = await withServices(command, (services) => services.dnsCheck.check(domain));
+      if (opts.json) return printJson(toJson(check));
+      process.stdout.write(renderDomainCheck(check, terminalStyle()));
+    });
+}
+
+/** The same shape as GET /api/v1/dns-check/{domain}. */
+function toJson(check: DomainCheck) {
+  return { ...check, checkedAt: new Date(check.checkedAt).toISOString() };
+}

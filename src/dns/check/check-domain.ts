@@ -1,0 +1,76 @@
+import type { Clock } from '../../lib/clock.js';
+import { cachingResolver } from '../caching-resolver.js';
+import type { MtaStsFetcher } from '../mta-sts-fetch.js';
+import { lookUpTxt } from '../records.js';
+import type { DnsResolver } from '../resolver.js';
+import { type DkimSelectorsFor, gatherDkim, judgeDkim } from './dkim.js';
+import { gatherDmarc, judgeDmarc } from './dmarc.js';
+import { judgeDnssec } from './dnssec.js';
+import type { DomainCheck } from './finding.js';
+import { gatherMtaSts, judgeMtaSts } from './mta-sts.js';
+import { gatherMx, judgeMx } from './mx.js';
+import { judgeSpf } from './spf.js';
+import { judgeTlsRpt } from './tls-rpt.js';
+import { gatherTlsa, judgeTlsa } from './tlsa.js';
+import { directDeliveryVerdict } from './verdict.js';
+
+export interface DomainCheckerDeps {
+  resolver: DnsResolver;
+  fetchMtaStsPolicy: MtaStsFetcher;
+  dkimSelectorsFor: DkimSelectorsFor;
+  /** The gateway's own host name, for the SPF record it suggests. */
+  gatewayHostname: string;
+  clock: Clock;
+}
+
+/** Checks a domain's DNS for what the gateway needs of it; the domain must be a valid name (domainNameProblem). */
+export interface DomainChecker {
+  check(domain: string): Promise<DomainCheck>;
+}
+
+export function domainChecker(deps: DomainCheckerDeps): DomainChecker {
+  return { check: (domain) => checkDomain(deps, domain) };
+}
+
+/**
+ * Looks everything up (in parallel where nothing depends on an earlier answer), then judges
+ * each part with a pure function. A cache private to this check asks each question once
+ * (MX host addresses serve both the MX and the TLSA checks) and never serves a stale answer
+ * to the next check, run after the operator fixed a record.
+ */
+export async function checkDomain(deps: DomainCheckerDeps, domain: string): Promise<DomainCheck> {
+  const resolver = cachingResolver(deps.resolver, { clock: deps.clock });
+  const checkedAt = deps.clock.now();
+  const mx = await gatherMx(resolver, domain);
+  const [tlsa, mtaSts, tlsRpt, spf, dkim, dmarc] = await Promise.all([
+    gatherTlsa(resolver, mx.hosts),
+    gatherMtaSts(resolver, deps.fetchMtaStsPolicy, domain),
+    lookUpTxt(resolver, `_smtp._tls.${domain}`),
+    lookUpTxt(resolver, domain),
+    gatherDkim(resolver, deps.dkimSelectorsFor, domain),
+    gatherDmarc(resolver, domain),
+  ]);
+  const mxAuthenticated = mx.lookup.kind === 'ok' && mx.lookup.authenticated;
+  const hosts = tlsa.map((facts) => ({ name: facts.host.name, ...judgeTlsa(facts, mxAuthenticated) }));
+  const sts = judgeMtaSts(
+    domain,
+    mtaSts,
+    mx.hosts.map((host) => host.name),
+    checkedAt,
+  );
+  return {
+    domain,
+    checkedAt,
+    findings: [
+      judgeDnssec(domain, mx.lookup),
+      judgeMx(domain, mx),
+      ...hosts.map((host) => host.finding),
+      sts.finding,
+      judgeTlsRpt(domain, tlsRpt),
+      judgeSpf(domain, spf, deps.gatewayHostname),
+      ...judgeDkim(domain, dkim),
+      judgeDmarc(domain, dmarc),
+    ],
+    directDelivery: directDeliveryVerdict(domain, { mx: mx.lookup, hosts, mtaSts: sts.policy }),
+  };
+}
