@@ -292,6 +292,16 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     assert.match(shown.stdout, /\nDelivery evidence\n {2}someone@dane\.test at \S+\n {4}policy: {4}dane\n/);
     assert.match(shown.stdout, new RegExp(`\\n {4}peer: {6}DANE-EE \\(TLSA 3 1 1\\); SPKI SHA-256 ${daneSpki}\\n`));
     assert.match(shown.stdout, /\n {4}mx: {8}mx1\.dane\.test \(127\.0\.0\.121:\d+\); DNSSEC: MX secure, TLSA secure\n/);
+
+    // The same evidence through the admin API's message log.
+    const token = await gw.createApiToken();
+    const api = await gw.api(`/api/v1/messages/${queueId}`, { token });
+    assert.equal(api.status, 200, api.text);
+    const message = api.body as { direction: string; recipients: { status: string }[]; events: { kind: string; evidence: unknown }[] };
+    assert.equal(message.direction, 'outbound');
+    assert.equal(message.recipients[0]?.status, 'delivered');
+    assert.deepEqual(message.events.find((e) => e.kind === 'delivered')?.evidence, evidence);
+    assert.equal((await gw.api('/api/v1/messages/NOSUCHMESSAGE', { token })).status, 404);
   });
 
   test('DANE: no TLSA record matches → deferred "dane: …"; the MX never sees MAIL FROM', async (t) => {

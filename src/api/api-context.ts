@@ -12,9 +12,12 @@ import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
 import type { routeDirectory } from '../directory/routes.js';
 import type { DkimDirectory } from '../dkim/index.js';
 import type { DomainChecker } from '../dns/check/index.js';
+import type { QueueStore } from '../queue/queue-store.js';
 
 /** The services behind the admin API; the CLI and the console use the same ones. */
 export interface AdminServices {
+  /** The queue, read-only here: the message log. */
+  messages: Pick<QueueStore, 'list' | 'show'>;
   tokens: ApiTokens;
   audit: ReturnType<typeof auditLog>;
   domains: ReturnType<typeof domainDirectory>;

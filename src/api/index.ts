@@ -14,12 +14,14 @@ import { dnsCheckRoutes } from './v1/dns-check.js';
 import { domainConnectionRoutes } from './v1/domain-connection.js';
 import { domainRoutes } from './v1/domains.js';
 import { inboundTargetRoutes } from './v1/inbound-targets.js';
+import { messageRoutes } from './v1/messages.js';
 import { routeRoutes } from './v1/routes.js';
 import { tlsPolicyRoutes } from './v1/tls-policies.js';
 import { tokenRoutes } from './v1/tokens.js';
 
 /** Each resource registers its own routes here: one file per resource under v1/. */
 const RESOURCES: ((ctx: ApiContext) => void)[] = [
+  messageRoutes,
   domainRoutes,
   domainConnectionRoutes,
   dkimRoutes,

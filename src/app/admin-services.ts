@@ -20,6 +20,7 @@ import { configuredDomainChecker } from './domain-checker.js';
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector } = {}): AdminServices {
   return {
+    messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector: shared.connector ?? connector({ ctx, config, spool: new Spool(join(config.dataDir, 'spool')), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),

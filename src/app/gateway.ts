@@ -14,6 +14,7 @@ import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
+import { cachingResolver } from '../dns/caching-resolver.js';
 import { configuredResolver } from '../dns/index.js';
 import { registerInboundDownloads } from '../http/inbound-downloads.js';
 import { gatewayMetrics } from '../http/metrics.js';
@@ -69,7 +70,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store, clock);
   const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
-  const resolver = configuredResolver(config.dnsResolver);
+  // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
+  const resolver = cachingResolver(configuredResolver(config.dnsResolver), { clock });
   const metrics = gatewayMetrics();
   const targets = inboundTargetDirectory(directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
