@@ -293,6 +293,12 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     assert.match(shown.stdout, new RegExp(`\\n {4}peer: {6}DANE-EE \\(TLSA 3 1 1\\); SPKI SHA-256 ${daneSpki}\\n`));
     assert.match(shown.stdout, /\n {4}mx: {8}mx1\.dane\.test \(127\.0\.0\.121:\d+\); DNSSEC: MX secure, TLSA secure\n/);
 
+    // The log line of the attempt carries the whole evidence.
+    const logged = gw.logs
+      .map((line) => JSON.parse(line) as { msg?: string; queueId?: string; evidence?: unknown })
+      .find((l) => l.msg === 'delivery attempt' && l.queueId === queueId);
+    assert.deepEqual(logged?.evidence, evidence);
+
     // The same evidence through the admin API's message log.
     const token = await gw.createApiToken();
     const api = await gw.api(`/api/v1/messages/${queueId}`, { token });

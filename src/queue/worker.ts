@@ -119,10 +119,9 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     if (dsn === null) return;
     const completed = await recorder.record({ messageId: message.id, updates, dsn });
     if (completed === undefined) return;
-    for (const u of updates) {
-      const how = u.evidence && { policy: u.evidence.policy, mx: u.evidence.mxHost, tls: u.evidence.tls?.version ?? null, peer: u.evidence.peerAuthentication };
-      o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started, ...how }, 'delivery attempt');
-    }
+    // The whole evidence (policy, DNSSEC states, MX, TLS, peer authentication, SPKI hash, reply) goes to the log too.
+    for (const u of updates)
+      o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started, evidence: u.evidence }, 'delivery attempt');
     if (dsn) {
       o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
       wakeSoon();
