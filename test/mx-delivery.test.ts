@@ -16,6 +16,7 @@ import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from './support/sm
 import { applicationMessage } from './support/submit.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 // Direct MX delivery against real DNSSEC: the shared lab (Unbound validating zones this file
 // writes, served by NSD) on loopback addresses of our own, and one SMTP sink per MX host, each
@@ -112,6 +113,15 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
   /** MAIL FROM commands each sink saw, refused or not: "never got the envelope" is checked on this. */
   const mailCommands = new Map<string, number>();
   let daneSpki = '';
+  /** The application's webhook: delivery events (message.delivered, message.bounced) land here. */
+  let hook: WebhookReceiver | undefined;
+  const eventFor = (queueId: string, type: string): Promise<ReceivedWebhook> =>
+    waitFor(() =>
+      hook?.requests.find((r) => {
+        const event = r.payload as unknown as { queueId?: string; type?: string };
+        return event.queueId === queueId && event.type === type;
+      }),
+    );
 
   const skipped = (t: TestContext) => {
     if (skipReason) t.skip(skipReason);
@@ -143,7 +153,12 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     policyServer = await startPolicyServer(trusted);
     const caFile = join(dir.path, 'trusted-ca.pem');
     await writeFile(caFile, trusted.caCert);
+    hook = await startWebhookReceiver();
+    const hookCa = join(dir.path, 'hook-ca.pem');
+    await writeFile(hookCa, hook.caCert);
     gw = await startTestGateway({
+      'inbound.allowPrivateWebhooks': true,
+      'inbound.webhookCaFile': hookCa,
       dnsResolver: lab.resolver,
       'delivery.direct': true,
       'delivery.mxPort': [...sinks.values()][0]?.port,
@@ -154,10 +169,13 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
       'queue.retryMax': '1h',
     });
     credential = await gw.createCredential('mx delivery');
+    const { secret } = await gw.services((svc) => svc.inboundTargets.set({ kind: 'webhook', url: hook?.url ?? '' }, { name: 'test', ip: null }));
+    hook.secret = secret ?? '';
   });
 
   after(async () => {
     await gw?.stop();
+    await hook?.stop();
     await Promise.all([...sinks.values()].map((s) => s.stop()));
     await new Promise<void>((resolve) => (policyServer ? policyServer.close(() => resolve()) : resolve()));
     policyServer?.closeAllConnections();
@@ -308,6 +326,14 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     assert.equal(message.recipients[0]?.status, 'delivered');
     assert.deepEqual(message.events.find((e) => e.kind === 'delivered')?.evidence, evidence);
     assert.equal((await gw.api('/api/v1/messages/NOSUCHMESSAGE', { token })).status, 404);
+
+    // And to the application, as a signed message.delivered event.
+    const event = await eventFor(queueId, 'message.delivered');
+    assert.deepEqual(event.signature, { ok: true });
+    assert.equal(event.headers['idempotency-key'], event.headers['webhook-id']);
+    const payload = event.payload as unknown as { recipient: string; evidence: unknown };
+    assert.equal(payload.recipient, 'someone@dane.test');
+    assert.deepEqual(payload.evidence, evidence);
   });
 
   test('DANE: no TLSA record matches → deferred "dane: …"; the MX never sees MAIL FROM', async (t) => {
@@ -400,6 +426,8 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     const message = await attempted(await send('someone@nullmx.test'));
     assert.equal(message.recipients[0]?.status, 'bounced');
     assert.equal(message.recipients[0]?.lastReply, '556 5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)');
+    const event = await eventFor(message.id, 'message.bounced');
+    assert.equal((event.payload as unknown as { reply: string }).reply, '556 5.1.10 nullmx.test does not accept mail (null MX, RFC 7505)');
   });
 
   test('require-tls set through the API, MX without STARTTLS → deferred "tls-policy: …"; removed → delivered in plaintext', async (t) => {

@@ -16,6 +16,8 @@ import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
 import { configuredResolver } from '../dns/index.js';
+import { deliveryEvents } from '../events/delivery-events.js';
+import { eventDispatcher } from '../events/event-dispatcher.js';
 import { registerInboundDownloads } from '../http/inbound-downloads.js';
 import { gatewayMetrics } from '../http/metrics.js';
 import { startHttp, VERSION } from '../http/server.js';
@@ -33,6 +35,7 @@ import { startQueueWorker } from '../queue/worker.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import type { Db } from '../store/tables.js';
 import { adminServices } from './admin-services.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
@@ -76,13 +79,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const targets = inboundTargetDirectory(directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
+  const client = webhookClient({
+    resolver,
+    allowPrivate: config.inbound.allowPrivateWebhooks,
+    userAgent: `Relaygate/${VERSION} (+https://${config.hostname})`,
+    ...(config.inbound.webhookCaFile ? { ca: readFileSync(config.inbound.webhookCaFile, 'utf8') } : {}),
+  });
   const webhooks = webhookDelivery({
-    client: webhookClient({
-      resolver,
-      allowPrivate: config.inbound.allowPrivateWebhooks,
-      userAgent: `Relaygate/${VERSION} (+https://${config.hostname})`,
-      ...(config.inbound.webhookCaFile ? { ca: readFileSync(config.inbound.webhookCaFile, 'utf8') } : {}),
-    }),
+    client,
     clock,
     links: downloadLinks({ baseUrl: () => publicUrl, key: linkKey, clock, validForMs: config.inbound.retainBodies }),
     timeoutMs: config.inbound.webhookTimeout,
@@ -142,6 +146,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     leaseMs: config.queue.lease,
     hostname: config.hostname,
     owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+    // Delivery events are stored only when some webhook could receive them.
+    deliveryEvents: deliveryEvents({ wanted: () => anyWebhookTarget(store.db), expireAfterMs: config.queue.expireAfter }),
   });
 
   const acceptance = {
@@ -187,6 +193,22 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   );
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
+  const events = eventDispatcher({
+    db: store.db,
+    targets,
+    client,
+    clock,
+    retry: { initialMs: config.queue.retryInitial, maxMs: config.queue.retryMax },
+    timeoutMs: config.inbound.webhookTimeout,
+    log,
+  });
+  const eventJob = every(
+    1000,
+    async () => {
+      await events.dispatch();
+    },
+    log,
+  );
   const maintenance = every(
     Math.max(200, Math.min(5000, config.verification.timeout / 4)),
     async () => {
@@ -214,12 +236,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await courier.close();
       clearInterval(usageTimer);
       await maintenance.stop();
+      await eventJob.stop();
+      await client.close();
       await credentials.flushUsage();
       await http.app.close();
       await store.close();
       log.info('relaygate stopped');
     },
   };
+}
+
+async function anyWebhookTarget(db: Db): Promise<boolean> {
+  return (await db.selectFrom('inbound_targets').select('id').where('kind', '=', 'webhook').limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** A periodic job that never overlaps itself and whose failures are logged, not thrown. */

@@ -70,6 +70,15 @@ export interface AttemptRecord {
   updates: RecipientUpdate[];
   /** The DSN reporting this attempt's bounces, committed with them. */
   dsn?: NewMessage | undefined;
+  /** Delivery events for the application's webhook, committed with the outcomes they report. */
+  events?: NewDeliveryEvent[] | undefined;
+}
+
+export interface NewDeliveryEvent {
+  id: string;
+  senderDomain: string;
+  payload: string;
+  expiresAt: number;
 }
 
 export interface RecipientView {

@@ -5,7 +5,7 @@ import { newQueueId } from '../lib/ids.js';
 import { type DeliveryOutcome, enhancedStatusOf } from '../model/outcome.js';
 import { buildDsn, type FailedRecipient } from './dsn.js';
 import { outcomeRecorder } from './outcome-recorder.js';
-import type { DueMessage, DueRecipient, NewMessage, QueueStore, RecipientUpdate } from './queue-store.js';
+import type { DueMessage, DueRecipient, NewDeliveryEvent, NewMessage, QueueStore, RecipientUpdate } from './queue-store.js';
 import { nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
 import type { Spool } from './spool.js';
 
@@ -26,6 +26,8 @@ export interface WorkerOptions {
   owner: string;
   /** Longest the worker sleeps without looking at the store (the CLI may change it). */
   pollMs?: number;
+  /** Delivery events for the application's webhook, recorded with the outcomes they report. */
+  deliveryEvents?: (message: DueMessage, updates: RecipientUpdate[], now: number) => Promise<NewDeliveryEvent[]>;
 }
 
 export interface QueueWorker {
@@ -117,7 +119,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     });
     // Without its DSN on disk, a bounce is not recorded: the lease expires and it is tried again.
     if (dsn === null) return;
-    const completed = await recorder.record({ messageId: message.id, updates, dsn });
+    const completed = await recorder.record({ messageId: message.id, updates, dsn, events: await o.deliveryEvents?.(message, updates, now) });
     if (completed === undefined) return;
     // The whole evidence (policy, DNSSEC states, MX, TLS, peer authentication, SPKI hash, reply) goes to the log too.
     for (const u of updates)

@@ -69,8 +69,25 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     async recordOutcomes(attempts, now) {
       return db.transaction().execute(async (trx) => {
         const completed = new Set<string>();
-        for (const { messageId, updates, dsn } of attempts) {
+        for (const { messageId, updates, dsn, events } of attempts) {
           for (const update of updates) await applyUpdate(trx, messageId, update, now);
+          if (events?.length)
+            await trx
+              .insertInto('event_deliveries')
+              .values(
+                events.map((e) => ({
+                  id: e.id,
+                  sender_domain: e.senderDomain,
+                  payload: e.payload,
+                  status: 'pending' as const,
+                  attempts: 0,
+                  next_attempt_at: now,
+                  expires_at: e.expiresAt,
+                  last_reply: null,
+                  created_at: now,
+                })),
+              )
+              .execute();
           if (dsn) {
             await insertMessage(trx, dsn);
             await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();

@@ -259,6 +259,21 @@ export interface DkimKeysTable {
   last_check_result: string | null;
 }
 
+/** A delivery event waiting for (or given up on by) the application's webhook. */
+export interface EventDeliveriesTable {
+  id: string;
+  /** The envelope sender's domain: its inbound target (else its organisation's) receives the event. */
+  sender_domain: string;
+  /** The event JSON, as signed and sent. */
+  payload: string;
+  status: 'pending' | 'failed';
+  attempts: number;
+  next_attempt_at: number;
+  expires_at: number;
+  last_reply: string | null;
+  created_at: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -273,6 +288,7 @@ export interface Database {
   recipients: RecipientsTable;
   events: EventsTable;
   inbound_messages: InboundMessagesTable;
+  event_deliveries: EventDeliveriesTable;
   inbound_targets: InboundTargetsTable;
   leg_checks: LegChecksTable;
   dkim_keys: DkimKeysTable;

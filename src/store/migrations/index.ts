@@ -4,6 +4,7 @@ import * as directory from './0002-directory.js';
 import * as inbound from './0003-inbound.js';
 import * as dkim from './0004-dkim.js';
 import * as deliveryPolicy from './0005-delivery-policy.js';
+import * as eventWebhooks from './0006-event-webhooks.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '0003_inbound': inbound,
   '0004_dkim': dkim,
   '0005_delivery_policy': deliveryPolicy,
+  '0006_event_webhooks': eventWebhooks,
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
+import type { WebhookClient } from '../inbound/webhook-client.js';
+import { signatureHeaders } from '../inbound/webhook-signature.js';
+import type { Clock } from '../lib/clock.js';
+import { nextAttemptAt, type RetryPolicy } from '../queue/retry-schedule.js';
+import type { Db } from '../store/tables.js';
+
+export interface EventDispatcherOptions {
+  db: Db;
+  targets: Pick<InboundTargetDirectory, 'forDomain'>;
+  client: WebhookClient;
+  clock: Clock;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  log: Logger;
+}
+
+const BATCH = 20;
+
+/**
+ * Sends pending delivery events to the webhook of the sender's domain (or its organisation),
+ * signed like inbound mail (Standard Webhooks; the event id is the idempotency key). A failed
+ * call is retried with the queue's backoff until the event expires, then kept as failed.
+ */
+export function eventDispatcher(o: EventDispatcherOptions) {
+  async function targetFor(senderDomain: string) {
+    const domain = await o.db.selectFrom('domains').select('id').where('name', '=', senderDomain).executeTakeFirst();
+    const target = domain ? await o.targets.forDomain(domain.id) : undefined;
+    return target?.kind === 'webhook' && target.url && target.secrets.length > 0 ? target : undefined;
+  }
+
+  return {
+    /** One pass over what is due; the gateway's maintenance job calls it. */
+    async dispatch(): Promise<number> {
+      const now = o.clock.now();
+      const due = await o.db
+        .selectFrom('event_deliveries')
+        .selectAll()
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .orderBy('next_attempt_at')
+        .limit(BATCH)
+        .execute();
+      for (const event of due) {
+        const target = await targetFor(event.sender_domain);
+        if (!target?.url) {
+          // The webhook went away since the event was made: nobody is left to tell.
+          await o.db.deleteFrom('event_deliveries').where('id', '=', event.id).execute();
+          continue;
+        }
+        const headers = { ...signatureHeaders(target.secrets, event.id, Math.floor(now / 1000), event.payload), 'idempotency-key': event.id };
+        const answer = await o.client.post({ url: target.url, body: event.payload, headers, timeoutMs: o.timeoutMs });
+        if (answer.kind === 'answered' && answer.status >= 200 && answer.status < 300) {
+          await o.db.deleteFrom('event_deliveries').where('id', '=', event.id).execute();
+          continue;
+        }
+        const reply =
+          answer.kind === 'answered' ? `webhook answered ${answer.status}` : answer.kind === 'refused-destination' ? answer.problem : `webhook ${answer.kind}`;
+        const attempts = event.attempts + 1;
+        const expired = o.clock.now() >= Number(event.expires_at);
+        await o.db
+          .updateTable('event_deliveries')
+          .set({
+            attempts,
+            last_reply: reply,
+            status: expired ? 'failed' : 'pending',
+            next_attempt_at: expired ? now : nextAttemptAt(o.retry, attempts, o.clock.now(), Number(event.expires_at)),
+          })
+          .where('id', '=', event.id)
+          .execute();
+        if (expired) o.log.warn({ event: event.id, reply }, 'delivery event not taken by the webhook before it expired');
+      }
+      return due.length;
+    },
+  };
+}
