@@ -33,6 +33,7 @@ import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
+import { sleep, waitFor } from './support/wait-for.js';
 
 const DKIMPY_MISSING = dkimpyUnavailable();
 if (DKIMPY_MISSING) console.log(`# dkimpy checks skipped: ${DKIMPY_MISSING}`);
@@ -517,6 +518,30 @@ describe('DKIM through the gateway', () => {
     } finally {
       await gw.stop();
       await sink.stop();
+    }
+  });
+
+  test('the gateway moves keys on by itself: a published pending key becomes active at the next scheduled check, audited once', async () => {
+    const gw = await startTestGateway({ dnsResolver: dns.address, 'dkim.checkInterval': '200ms' });
+    try {
+      const generated = await gw.services((s) => s.dkim.generate('example.com', HARNESS_ACTOR));
+      // Unpublished: the scheduled checks change nothing and leave no trace in the audit log.
+      await sleep(700);
+      const audited = async () =>
+        (await gw.services((s) => s.audit.list({ limit: 200, offset: 0 }))).items.filter((e: { action: string }) => e.action === 'dkim.check');
+      assert.equal((await audited()).length, 0);
+      for (const key of generated.keys) dns.set(key.record.name, { txt: [key.record.value] });
+      await waitFor(async () => {
+        const shown = await gw.services((s) => s.dkim.show('example.com', { lookUp: false }));
+        return shown.keys.every((k) => k.state === 'active') ? true : undefined;
+      });
+      await sleep(600);
+      const entries = await audited();
+      assert.equal(entries.length, 1);
+      assert.equal((entries[0] as { actor: string }).actor, 'system:dkim-schedule');
+      assert.ok(gw.logs.some((line) => line.includes('"event":"dkim.key.state"') && line.includes('"to":"active"')));
+    } finally {
+      await gw.stop();
     }
   });
 

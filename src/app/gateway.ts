@@ -209,6 +209,24 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     log,
   );
+  // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
+  const dkimKeeper = dkimDirectory(directoryContext, config);
+  const dkimJob =
+    config.dkim.checkInterval > 0
+      ? every(
+          config.dkim.checkInterval,
+          async () => {
+            for (const domain of await dkimKeeper.domainsToCheck()) {
+              const checked = await dkimKeeper.check(domain, { name: 'system:dkim-schedule', ip: null }, { quiet: true }).catch((err: unknown) => {
+                log.warn({ domain, err: (err as Error).message }, 'scheduled DKIM check failed; it runs again at the next interval');
+                return undefined;
+              });
+              for (const change of checked?.changes ?? []) log.info({ event: 'dkim.key.state', domain, ...change }, 'DKIM key moved on');
+            }
+          },
+          log,
+        )
+      : undefined;
   const maintenance = every(
     Math.max(200, Math.min(5000, config.verification.timeout / 4)),
     async () => {
@@ -237,6 +255,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       clearInterval(usageTimer);
       await maintenance.stop();
       await eventJob.stop();
+      await dkimJob?.stop();
       await client.close();
       await credentials.flushUsage();
       await http.app.close();

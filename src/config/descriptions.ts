@@ -47,6 +47,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'inbound.retainBodies': 'How long a delivered inbound message stays downloadable through its signed links.',
   'verification.timeout': 'How long a connection check leg may take to bring its token back before it fails.',
   'verification.interval': 'How often the connection check repeats for each verified domain; 0 turns it off.',
+  'dkim.checkInterval':
+    'How often DKIM keys waiting on DNS (pending) or on their grace period (retiring) are checked, moving them on when they can; 0 turns it off.',
   shutdownTimeout: 'On SIGTERM, how long sessions in progress get to finish.',
   logLevel: 'Least severe log level written (JSON lines on stdout).',
 };

@@ -47,6 +47,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   RELAYGATE_INBOUND_RETAIN_BODIES: 'inbound.retainBodies',
   RELAYGATE_VERIFICATION_TIMEOUT: 'verification.timeout',
   RELAYGATE_VERIFICATION_INTERVAL: 'verification.interval',
+  RELAYGATE_DKIM_CHECK_INTERVAL: 'dkim.checkInterval',
   RELAYGATE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   RELAYGATE_LOG_LEVEL: 'logLevel',
 };

@@ -157,6 +157,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    dkim: z
+      .object({
+        /** How often keys waiting on DNS (pending) or on their grace period (retiring) are checked; 0 turns it off. */
+        checkInterval: duration('10m'),
+      })
+      .strict()
+      .prefault({}),
     shutdownTimeout: duration('30s'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -135,7 +135,20 @@ export function dkimDirectory(ctx: DirectoryContext, config: Config, resolver: D
     },
 
     /** Looks every key up and applies what DNS allows (rotation.ts); a failed lookup changes nothing. */
-    async check(name: string, actor: Actor): Promise<DkimCheck> {
+    /** Domains whose keys wait on DNS or on time: a pending key to see, a retiring one to retire. */
+    async domainsToCheck(): Promise<string[]> {
+      const rows = await db
+        .selectFrom('dkim_keys')
+        .innerJoin('domains', 'domains.id', 'dkim_keys.domain_id')
+        .select('domains.name')
+        .distinct()
+        .where('dkim_keys.state', 'in', ['pending', 'retiring'])
+        .execute();
+      return rows.map((r) => r.name);
+    },
+
+    /** `quiet`: a scheduled check records itself in the audit log only when it changed something. */
+    async check(name: string, actor: Actor, options: { quiet?: boolean } = {}): Promise<DkimCheck> {
       const domain = await findDomain(db, name);
       const checked = (await keyRows(db, domain.id)).filter((r) => r.state !== 'retired');
       if (checked.length === 0) throw notGenerated(domain.name);
@@ -147,7 +160,8 @@ export function dkimDirectory(ctx: DirectoryContext, config: Config, resolver: D
         for (const row of rows) await recordCheck(trx, row, dns.get(row.id) as KeyCheck, transitions, now);
         const changes = transitions.map(({ selector, from, to }) => ({ selector, from, to }));
         const outcomes = Object.fromEntries(rows.map((r) => [r.selector, dns.get(r.id)?.outcome]));
-        await appendAudit(trx, actor, { action: 'dkim.check', targetType: 'domain', targetId: domain.name, detail: { changes, outcomes } }, now);
+        if (changes.length > 0 || !options.quiet)
+          await appendAudit(trx, actor, { action: 'dkim.check', targetType: 'domain', targetId: domain.name, detail: { changes, outcomes } }, now);
         return { domain: domain.name, keys: (await keyRows(trx, domain.id)).map((row) => toKey(row, domain.name, dns.get(row.id) ?? null)), changes };
       });
     },
