@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import nodemailer from 'nodemailer';
 import { assertProblem, type Json } from './support/directory.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { type SinkMessage, type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
+import { send } from './support/submit.js';
 
 const OPERATOR = `cli:${userInfo().username}`;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -569,21 +569,8 @@ describe('relaygate domain verify-connection --wait, both legs verified', () => 
 });
 
 /** The organisation's mail server relaying a message back to the gateway, as configured: STARTTLS and AUTH. */
-async function relayBack(port: number, credential: { username: string; secret: string }, message: SinkMessage): Promise<string> {
-  const transport = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    requireTLS: true,
-    auth: { user: credential.username, pass: credential.secret },
-    tls: { rejectUnauthorized: false },
-  });
-  try {
-    return (await transport.sendMail({ envelope: { from: message.mailFrom, to: message.rcptTo }, raw: message.raw })).response;
-  } finally {
-    transport.close();
-  }
-}
+const relayBack = (port: number, credential: { username: string; secret: string }, message: SinkMessage) =>
+  send(port, credential, { from: message.mailFrom, to: message.rcptTo, raw: message.raw });
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

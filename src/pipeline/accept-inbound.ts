@@ -5,13 +5,11 @@ import type { RoutableTarget } from '../directory/inbound-targets.js';
 import type { DnsResolver } from '../dns/index.js';
 import { authenticateMessage, type SmtpAuthFact } from '../inbound/authentication-results.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
-import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
-import type { GroupCommitter } from '../queue/group-commit.js';
 import type { InboundRecord } from '../queue/queue-store.js';
-import type { Spool } from '../queue/spool.js';
 import { DataGuard } from '../smtp/data-guard.js';
+import type { AcceptanceBase } from './accept-message.js';
 import { ForgedResultsFilter } from './forged-results-filter.js';
 import { HeaderCapture } from './header-capture.js';
 import { headerFields } from './header-from.js';
@@ -35,13 +33,7 @@ export interface InboundHandoff {
   record: InboundRecord;
 }
 
-export interface InboundAcceptContext {
-  spool: Spool;
-  committer: GroupCommitter;
-  clock: Clock;
-  hostname: string;
-  maxMessageBytes: number;
-  expireAfterMs: number;
+export interface InboundAcceptContext extends AcceptanceBase {
   resolver: DnsResolver;
   /** A returning verification token: true when it belonged to a check (the mail is consumed, not delivered). */
   verificationArrived(token: string, relay: RelayFacts): Promise<boolean>;

@@ -12,13 +12,17 @@ import { headerFrom } from './header-from.js';
 import { tlsRequiredOf } from './tls-required.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
 
-export interface AcceptContext {
+/** What every acceptance path needs: where bodies go, how they are committed, and the limits. */
+export interface AcceptanceBase {
   spool: Spool;
   committer: GroupCommitter;
   clock: Clock;
   hostname: string;
   maxMessageBytes: number;
   expireAfterMs: number;
+}
+
+export interface AcceptContext extends AcceptanceBase {
   /** Decides the header From once the message is in (the envelope sender was decided at MAIL FROM). */
   senderPolicy: SenderPolicy;
 }
