@@ -35,7 +35,6 @@ import { startQueueWorker } from '../queue/worker.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
-import type { Db } from '../store/tables.js';
 import { adminServices } from './admin-services.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
@@ -147,7 +146,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     hostname: config.hostname,
     owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
     // Delivery events are stored only when some webhook could receive them.
-    deliveryEvents: deliveryEvents({ wanted: () => anyWebhookTarget(store.db), expireAfterMs: config.queue.expireAfter }),
+    deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
   });
 
   const acceptance = {
@@ -202,13 +201,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     log,
   });
-  const eventJob = every(
-    1000,
-    async () => {
-      await events.dispatch();
-    },
-    log,
-  );
+  const eventJob = every(1000, async () => void (await events.dispatch()), log);
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
   const dkimKeeper = dkimDirectory(directoryContext, config);
   const dkimJob =
@@ -263,10 +256,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log.info('relaygate stopped');
     },
   };
-}
-
-async function anyWebhookTarget(db: Db): Promise<boolean> {
-  return (await db.selectFrom('inbound_targets').select('id').where('kind', '=', 'webhook').limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** A periodic job that never overlaps itself and whose failures are logged, not thrown. */

@@ -166,6 +166,11 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
       });
     },
 
+    /** Whether any webhook target exists: delivery events are stored only when one could receive them. */
+    async anyWebhook(): Promise<boolean> {
+      return (await db.selectFrom('inbound_targets').select('id').where('kind', '=', 'webhook').limit(1).executeTakeFirst()) !== undefined;
+    },
+
     /** The target for mail to a domain: the domain's own, else its organisation's; undefined when neither is set. */
     async forDomain(domainId: string): Promise<RoutableTarget | undefined> {
       const domain = await db.selectFrom('domains').select(['name', 'organisation_id']).where('id', '=', domainId).executeTakeFirst();
