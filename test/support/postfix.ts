@@ -206,10 +206,11 @@ function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, files: { c
     smtp_sasl_mechanism_filter: 'plain, login',
     // A 535 defers rather than bounces (the default, stated because the tests rely on it).
     smtp_sasl_auth_soft_bounce: 'yes',
-    // Fast retries: a test waits seconds, not the production minutes.
-    queue_run_delay: '1s',
-    minimal_backoff_time: '1s',
-    maximal_backoff_time: '5s',
+    // A deferred message rests in the deferred queue until a test retries it with flush(): with
+    // retries every second it was caught in incoming/active half the time. No test waits for one.
+    queue_run_delay: '60s',
+    minimal_backoff_time: '60s',
+    maximal_backoff_time: '120s',
     transport_retry_time: '1s',
     smtp_connect_timeout: '5s',
   };
