@@ -8,6 +8,7 @@ import { connector } from '../connector/connector.js';
 import { directionalCourier } from '../delivery/directional-courier.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
+import { secureCourier } from '../delivery/secure-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
@@ -32,6 +33,8 @@ import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
+import { keyEncryptionFor } from '../secure/master-key.js';
+import { secureVault } from '../secure/vault.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
@@ -94,7 +97,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements: deliveryPolicyDirectory(directoryContext), log };
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct), dkimKeys, clock);
-  const courier = directionalCourier(outbound, inboundCourier({ db: store.db, store: queue, spool, targets, webhooks, outbound }));
+  const kek = keyEncryptionFor(config);
+  const vault = secureVault({ db: store.db, kek, spool });
+  const courier = directionalCourier({
+    outbound,
+    inbound: inboundCourier({ db: store.db, store: queue, spool, targets, webhooks, outbound }),
+    secure: secureCourier({ db: store.db, vault, kek, outbound, portalUrl: () => publicUrl, hostname: config.hostname, clock }),
+  });
   const connectorService = connector({
     ctx: directoryContext,
     config,
@@ -145,6 +154,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     leaseMs: config.queue.lease,
     hostname: config.hostname,
     owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+    readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
     // Delivery events are stored only when some webhook could receive them.
     deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
   });
@@ -183,6 +193,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
       },
       accept: { ...acceptance, senderPolicy },
+      acceptSecure: { ...acceptance, senderPolicy, kek },
       throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
       throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
       senderPolicy,

@@ -1,12 +1,13 @@
+import type { MessageDirection } from '../store/tables.js';
 import type { Courier } from './courier.js';
 
-/** Inbound mail to the application's target, everything else out through the outbound path. */
-export function directionalCourier(outbound: Courier, inbound: Courier): Courier {
+/** Inbound mail to the application's target, secure messages per recipient, everything else out through the outbound path. */
+export function directionalCourier(couriers: Record<MessageDirection, Courier>): Courier {
   return {
-    remote: outbound.remote,
-    deliver: (message) => (message.direction === 'inbound' ? inbound : outbound).deliver(message),
+    remote: couriers.outbound.remote,
+    deliver: (message) => couriers[message.direction].deliver(message),
     async close() {
-      await Promise.all([inbound.close(), outbound.close()]);
+      await Promise.all(Object.values(couriers).map((c) => c.close()));
     },
   };
 }

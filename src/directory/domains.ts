@@ -178,6 +178,8 @@ function pendingRow(name: string, now: number) {
     last_check_result: null,
     connector_state: 'connected' as const,
     connector_changed_at: null,
+    direct_delivery: 0,
+    direct_delivery_changed_at: null,
   };
 }
 

@@ -69,7 +69,7 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
   }
 }
 
-async function checkHeaderFrom(policy: SenderPolicy, credentialId: string | null, headers: Buffer): Promise<void> {
+export async function checkHeaderFrom(policy: SenderPolicy, credentialId: string | null, headers: Buffer): Promise<void> {
   const from = headerFrom(headers);
   if ('refusal' in from) throw from.refusal;
   const objection = await policy.checkHeaderFrom(credentialId ?? '', from.addresses);

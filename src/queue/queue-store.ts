@@ -18,6 +18,18 @@ export interface NewMessage {
   deliveredWith?: string | undefined;
   /** What the sender asked of transport security (RFC 8689). */
   tlsRequired?: TlsRequired | undefined;
+  /** A secure message: its body in the spool is ciphertext under this record's data key. */
+  secure?: NewSecureMessage | undefined;
+}
+
+export interface NewSecureMessage {
+  organisationId: string;
+  dataKeySealed: string;
+  bodyIv: string;
+  bodyTag: string;
+  metaSealed: string;
+  retainUntil: number;
+  recipients: { id: string; address: string; tokenHash: string; tokenSealed: string }[];
 }
 
 export interface InboundRecord {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Courier } from '../delivery/courier.js';
+import { gatewayRecord } from '../inbound/gateway-record.js';
 import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
 import { type DeliveryOutcome, enhancedStatusOf } from '../model/outcome.js';
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   owner: string;
   /** Longest the worker sleeps without looking at the store (the CLI may change it). */
   pollMs?: number;
+  /** The header section of a stored message, for DSNs; the spool's own by default (secure bodies must be decrypted). */
+  readHead?: (message: DueMessage, maxBytes: number) => Promise<Buffer>;
   /** Delivery events for the application's webhook, recorded with the outcomes they report. */
   deliveryEvents?: (message: DueMessage, updates: RecipientUpdate[], now: number) => Promise<NewDeliveryEvent[]>;
 }
@@ -168,22 +171,37 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       arrivalDate: message.receivedAt,
       envId: message.envId,
       failed,
-      originalHeaders: await o.spool.readHead(message.id, DSN_HEADER_LIMIT_BYTES),
+      originalHeaders: await (o.readHead ?? ((m, max) => o.spool.readHead(m.id, max)))(message, DSN_HEADER_LIMIT_BYTES),
       now,
     });
     const writer = await o.spool.create(id);
     writer.stream.end(body);
     const sizeBytes = await writer.finish();
     await o.spool.syncDirectory();
+    const envelope = { mailFrom: '', recipients: [{ address: message.mailFrom }] };
+    // A secure message's sender is an address in its secure subdomain, which the application
+    // reads through the inbound leg: its non-delivery reports go there, like its replies.
+    const toApplication = message.direction === 'secure';
     return {
       id,
-      envelope: { mailFrom: '', recipients: [{ address: message.mailFrom }] },
+      envelope,
       sizeBytes,
       receivedAt: now,
       expiresAt: now + o.expireAfterMs,
       credentialId: null,
       clientIp: '127.0.0.1',
       isDsn: true,
+      ...(toApplication
+        ? {
+            direction: 'inbound' as const,
+            inbound: gatewayRecord({
+              kind: 'non-delivery-report',
+              hostname: o.hostname,
+              envelope: { mailFrom: '', recipients: [message.mailFrom] },
+              body,
+            }),
+          }
+        : {}),
     };
   }
 

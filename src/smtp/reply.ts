@@ -128,10 +128,6 @@ export class SmtpReply extends Error {
   static senderRouteRejected(routeName: string): SmtpReply {
     return new SmtpReply(550, '7.1', `Sender domain refused by ${routeName}`);
   }
-  /** Mail routed `secure` is refused until secure messages exist, never relayed in the clear instead. */
-  static secureDeliveryUnavailable(): SmtpReply {
-    return new SmtpReply(550, '7.1', 'Sender domain requires secure delivery, which is not enabled on this gateway');
-  }
   /** RFC 3463 X.1.1: a domain we receive for, but no such address or alias in it. */
   static unknownRecipient(address: string): SmtpReply {
     return new SmtpReply(550, '1.1', `Recipient address <${address}> rejected: no such address here`);

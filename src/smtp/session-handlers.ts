@@ -8,7 +8,9 @@ import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 import type { Envelope, EnvelopeRecipient } from '../model/envelope.js';
 import { acceptInbound, type InboundAcceptance, type InboundAcceptContext } from '../pipeline/accept-inbound.js';
 import { type AcceptContext, acceptMessage } from '../pipeline/accept-message.js';
+import { acceptSecure, type SecureAcceptContext } from '../pipeline/accept-secure.js';
 import { type InboundSender, inboundRecipientObjection } from '../policy/inbound-relay.js';
+import { secureRoutingOf } from '../policy/route-policy.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { Db } from '../store/tables.js';
 import type { FailureThrottle } from './auth-throttle.js';
@@ -17,6 +19,8 @@ import { SmtpReply } from './reply.js';
 export interface SessionDeps {
   credentials: CredentialDirectory;
   accept: AcceptContext;
+  /** Mail from a sender routed `secure`: encrypted on arrival, then notified or delivered directly. */
+  acceptSecure: SecureAcceptContext;
   acceptInbound: InboundAcceptContext;
   /** For the inbound recipient and connector-state checks. */
   db: Db;
@@ -155,7 +159,7 @@ export function sessionHandlers(deps: SessionDeps) {
     };
     const accepted: Promise<InboundAcceptance> =
       principal?.kind === 'submission'
-        ? acceptMessage(deps.accept, { ...draft, credentialId }).then((id) => ({ kind: 'queued', id }))
+        ? acceptSubmission(principal.credentialId, { ...draft, credentialId })
         : acceptInbound(deps.acceptInbound, { ...draft, relay: relayFacts(principal, draft.session), smtpAuth: smtpAuthOf(principal) });
     accepted.then(
       (outcome) => {
@@ -179,6 +183,12 @@ export function sessionHandlers(deps: SessionDeps) {
         drain(stream).then(() => callback(reply));
       },
     );
+  }
+
+  async function acceptSubmission(credentialId: string, draft: Parameters<typeof acceptMessage>[1]): Promise<InboundAcceptance> {
+    const secure = await secureRoutingOf(deps, credentialId, draft.envelope.mailFrom);
+    const id = secure ? await acceptSecure(deps.acceptSecure, { ...draft, ...secure }) : await acceptMessage(deps.accept, draft);
+    return { kind: 'queued', id };
   }
 
   return { onAuth, onMailFrom, onRcptTo, onData };

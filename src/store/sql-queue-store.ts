@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { DeliveryEvidence } from '../model/outcome.js';
-import type { DueMessage, MessageView, NewMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
+import type { DueMessage, MessageView, NewMessage, NewSecureMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
 import type { Database, Db, RecipientsTable } from './tables.js';
 
 const ACTIVE = ['queued', 'deferred'] as const;
@@ -177,6 +177,12 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
         await trx.deleteFrom('recipients').where('message_id', '=', id).execute();
         await trx.deleteFrom('events').where('message_id', '=', id).execute();
         await trx.deleteFrom('inbound_messages').where('message_id', '=', id).execute();
+        await trx
+          .deleteFrom('portal_sessions')
+          .where('recipient_id', 'in', trx.selectFrom('secure_recipients').select('id').where('message_id', '=', id))
+          .execute();
+        await trx.deleteFrom('secure_recipients').where('message_id', '=', id).execute();
+        await trx.deleteFrom('secure_messages').where('id', '=', id).execute();
         const deleted = await trx.deleteFrom('messages').where('id', '=', id).executeTakeFirst();
         return Number(deleted.numDeletedRows) > 0;
       });
@@ -188,7 +194,13 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
         .selectFrom('messages')
         .select('id')
         .where('id', 'in', ids)
-        .where((eb) => eb.or([eb('completed_at', 'is', null), eb.and([eb('direction', '=', 'inbound'), eb('body_purged_at', 'is', null)])]))
+        .where((eb) =>
+          eb.or([
+            eb('completed_at', 'is', null),
+            eb.and([eb('direction', '=', 'inbound'), eb('body_purged_at', 'is', null)]),
+            eb.and([eb('direction', '=', 'secure'), eb('id', 'in', eb.selectFrom('secure_messages').select('id').where('shredded_at', 'is', null))]),
+          ]),
+        )
         .execute();
       return new Set(rows.map((r) => r.id));
     },
@@ -248,6 +260,7 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
         content_hash: message.inbound.contentHash,
       })
       .execute();
+  if (message.secure) await insertSecureMessage(trx, message.id, message.envelope.mailFrom, message.receivedAt, message.secure);
   const delivered = message.deliveredWith !== undefined;
   await trx
     .insertInto('recipients')
@@ -347,4 +360,48 @@ function toView(m: MessageRow, recipients: RecipientRow[]): MessageView {
         lastReply: r.last_reply,
       })),
   };
+}
+
+async function insertSecureMessage(trx: Transaction<Database>, id: string, sender: string, now: number, secure: NewSecureMessage): Promise<void> {
+  await trx
+    .insertInto('secure_messages')
+    .values({
+      id,
+      organisation_id: secure.organisationId,
+      sender,
+      data_key_sealed: secure.dataKeySealed,
+      body_iv: secure.bodyIv,
+      body_tag: secure.bodyTag,
+      meta_sealed: secure.metaSealed,
+      created_at: now,
+      retain_until: secure.retainUntil,
+      revoked_at: null,
+      shredded_at: null,
+    })
+    .execute();
+  await trx
+    .insertInto('secure_recipients')
+    .values(
+      secure.recipients.map((r) => ({
+        id: r.id,
+        message_id: id,
+        address: r.address,
+        token_hash: r.tokenHash,
+        token_sealed: r.tokenSealed,
+        status: 'pending' as const,
+        delivered_via: null,
+        fallback_reason: null,
+        evidence: null,
+        notified_at: null,
+        opened_at: null,
+        replied_at: null,
+        bounced_at: null,
+        revoked_at: null,
+        otp_hash: null,
+        otp_expires_at: null,
+        otp_sent_at: null,
+        otp_attempts: 0,
+      })),
+    )
+    .execute();
 }

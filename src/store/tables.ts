@@ -34,6 +34,12 @@ export interface OrganisationsTable {
   name: string;
   default_route_action: RouteAction;
   created_at: number;
+  /** Days a secure message stays readable before it is shredded. */
+  secure_retention_days: Generated<number>;
+  /** 1: the sender gets a read receipt when a recipient first opens a secure message. */
+  read_receipts: Generated<number>;
+  /** 1: notifications say "a secure message" instead of repeating the subject line. */
+  neutral_subject: Generated<number>;
 }
 
 export interface DomainsTable {
@@ -51,6 +57,9 @@ export interface DomainsTable {
   /** A disconnect drains the domain first: no new mail, queued mail finishes, then its credentials go. */
   connector_state: ConnectorState;
   connector_changed_at: number | null;
+  /** 1: secure messages to this domain are delivered decrypted over a verified transport (inbound direct delivery). */
+  direct_delivery: number;
+  direct_delivery_changed_at: number | null;
 }
 
 export type ConnectorState = 'connected' | 'draining' | 'disconnected';
@@ -142,7 +151,8 @@ export interface MessagesTable {
   tls_required: TlsRequired | null;
 }
 
-export type MessageDirection = 'outbound' | 'inbound';
+/** `secure`: the body is a secure message's ciphertext, delivered per recipient by the secure courier. */
+export type MessageDirection = 'outbound' | 'inbound' | 'secure';
 
 export interface InboundMessagesTable {
   message_id: string;
@@ -274,6 +284,58 @@ export interface EventDeliveriesTable {
   created_at: number;
 }
 
+export interface SecureMessagesTable {
+  /** The queue id of the message that carried it in. */
+  id: string;
+  organisation_id: string;
+  sender: string;
+  /** The message's own AES-256-GCM key, sealed by the key-encryption key; null once shredded. */
+  data_key_sealed: string | null;
+  body_iv: string;
+  body_tag: string;
+  /** JSON of the subject, author and Message-ID, sealed under the data key. */
+  meta_sealed: string;
+  created_at: number;
+  retain_until: number;
+  revoked_at: number | null;
+  shredded_at: number | null;
+}
+
+export type SecureRecipientStatus = 'pending' | 'notified' | 'delivered' | 'bounced';
+
+export interface SecureRecipientsTable {
+  id: string;
+  message_id: string;
+  address: string;
+  /** SHA-256 of the portal token, hex: what the link is looked up by. */
+  token_hash: string;
+  /** The token itself, sealed by the key-encryption key, to write the same link into a retried notification. */
+  token_sealed: string | null;
+  status: SecureRecipientStatus;
+  delivered_via: 'portal' | 'direct' | null;
+  /** Why a domain flagged for direct delivery got a portal notification instead. */
+  fallback_reason: string | null;
+  /** JSON DeliveryEvidence of a direct delivery, or of the attempt that failed the proof. */
+  evidence: string | null;
+  notified_at: number | null;
+  opened_at: number | null;
+  replied_at: number | null;
+  bounced_at: number | null;
+  revoked_at: number | null;
+  otp_hash: string | null;
+  otp_expires_at: number | null;
+  otp_attempts: number;
+  otp_sent_at: number | null;
+}
+
+export interface PortalSessionsTable {
+  /** SHA-256 of the cookie value, hex. */
+  id_hash: string;
+  recipient_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -293,6 +355,9 @@ export interface Database {
   leg_checks: LegChecksTable;
   dkim_keys: DkimKeysTable;
   delivery_policies: DeliveryPoliciesTable;
+  secure_messages: SecureMessagesTable;
+  secure_recipients: SecureRecipientsTable;
+  portal_sessions: PortalSessionsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -59,6 +59,8 @@ export async function insertDomain(
       last_check_result: null,
       connector_state: 'connected',
       connector_changed_at: null,
+      direct_delivery: 0,
+      direct_delivery_changed_at: null,
     })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();

@@ -5,6 +5,7 @@ import * as inbound from './0003-inbound.js';
 import * as dkim from './0004-dkim.js';
 import * as deliveryPolicy from './0005-delivery-policy.js';
 import * as eventWebhooks from './0006-event-webhooks.js';
+import * as secureMessages from './0007-secure-messages.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0004_dkim': dkim,
   '0005_delivery_policy': deliveryPolicy,
   '0006_event_webhooks': eventWebhooks,
+  '0007_secure_messages': secureMessages,
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {

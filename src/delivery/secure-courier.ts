@@ -1,0 +1,131 @@
+import { Readable } from 'node:stream';
+import type { Clock } from '../lib/clock.js';
+import type { DeliveryEvidence, DeliveryOutcome } from '../model/outcome.js';
+import type { KeyEncryption } from '../secure/key-encryption.js';
+import { notificationMail } from '../secure/notification.js';
+import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from '../secure/vault.js';
+import type { Db, SecureRecipientsTable } from '../store/tables.js';
+import type { Courier, OutboundMessage } from './courier.js';
+
+/** What a domain flagged for inbound direct delivery made of one attempt. */
+export type DirectAttempt =
+  | { kind: 'outcome'; outcome: DeliveryOutcome }
+  /** The proof (DNSSEC + DANE, or DNSSEC + PKIX) did not hold: the recipient gets the portal instead. */
+  | { kind: 'fallback'; reason: string; evidence?: DeliveryEvidence | undefined };
+
+export interface DirectDelivery {
+  /** Undefined when the recipient's domain is not flagged for direct delivery. */
+  attempt(message: OutboundMessage, recipient: string): Promise<DirectAttempt | undefined>;
+}
+
+export interface SecureCourierOptions {
+  db: Db;
+  vault: SecureVault;
+  kek: KeyEncryption;
+  /** The normal outbound path (connections, DKIM signing): notifications leave like any plain mail. */
+  outbound: Courier;
+  direct?: DirectDelivery | undefined;
+  /** Where the portal is reached from outside, without a trailing slash. */
+  portalUrl(): string;
+  hostname: string;
+  clock: Clock;
+}
+
+type RecipientRow = SecureRecipientsTable;
+
+/**
+ * Delivers a secure message one recipient at a time: decrypted, straight to the recipient's
+ * server when its domain is flagged for direct delivery and the proof holds at this attempt;
+ * otherwise a notification with the recipient's portal link. What happened is written to the
+ * recipient's row (the sender's status view); the queue records the attempt as usual, so a
+ * notification that defers is retried and one that bounces produces a non-delivery report.
+ */
+export function secureCourier(o: SecureCourierOptions): Courier {
+  return {
+    remote: o.outbound.remote,
+
+    async deliver(message) {
+      let unlocked: UnlockedMessage;
+      try {
+        unlocked = await o.vault.unlock(message.id);
+      } catch (err) {
+        // Revoked or shredded before delivery: nothing may be sent, and nothing is left to retry.
+        if (err instanceof SecureMessageGone)
+          return forAll(message.recipients, { kind: 'delivered', reply: `nothing sent: the secure message was ${err.why}` });
+        return forAll(message.recipients, { kind: 'deferred', reason: 'unknown', reply: `cannot open the secure message: ${(err as Error).message}` });
+      }
+      const rows = await o.db.selectFrom('secure_recipients').selectAll().where('message_id', '=', message.id).execute();
+      const org = await o.db.selectFrom('organisations').select('neutral_subject').where('id', '=', unlocked.row.organisation_id).executeTakeFirst();
+      const outcomes = await Promise.all(
+        message.recipients.map(async (address): Promise<[string, DeliveryOutcome]> => {
+          const row = rows.find((r) => r.address === address);
+          if (!row) return [address, { kind: 'deferred', reason: 'unknown', reply: `no secure recipient record for ${address}` }];
+          if (row.revoked_at !== null) return [address, { kind: 'delivered', reply: 'nothing sent: the access of this recipient was revoked' }];
+          return [address, await deliverTo(message, unlocked, row, org?.neutral_subject === 1)];
+        }),
+      );
+      return new Map(outcomes);
+    },
+
+    close: async () => undefined,
+  };
+
+  async function deliverTo(message: OutboundMessage, unlocked: UnlockedMessage, row: RecipientRow, neutralSubject: boolean): Promise<DeliveryOutcome> {
+    const plain: OutboundMessage = { ...message, direction: 'outbound', recipients: [row.address], openBody: unlocked.openBody };
+    const direct = await o.direct?.attempt(plain, row.address);
+    if (direct?.kind === 'outcome') {
+      const { outcome } = direct;
+      if (outcome.kind === 'delivered')
+        await update(row, { status: 'delivered', delivered_via: 'direct', evidence: json(outcome.evidence), fallback_reason: null });
+      if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bounced_at: o.clock.now() });
+      return outcome;
+    }
+    const fallback = direct?.kind === 'fallback' ? direct.reason : null;
+    if (direct?.kind === 'fallback') await update(row, { fallback_reason: direct.reason, evidence: json(direct.evidence) });
+    return notify(message, unlocked, row, { neutralSubject, fallback });
+  }
+
+  async function notify(
+    message: OutboundMessage,
+    unlocked: UnlockedMessage,
+    row: RecipientRow,
+    how: { neutralSubject: boolean; fallback: string | null },
+  ): Promise<DeliveryOutcome> {
+    if (row.token_sealed === null) return { kind: 'delivered', reply: 'nothing sent: the portal link of this recipient is gone' };
+    const token = o.kek.open(row.token_sealed, { purpose: PORTAL_TOKEN_PURPOSE, id: row.id }).toString('utf8');
+    const now = o.clock.now();
+    const body = await notificationMail({
+      meta: unlocked.meta,
+      recipient: row.address,
+      link: `${o.portalUrl()}/m/${token}`,
+      neutralSubject: how.neutralSubject,
+      retainUntil: unlocked.row.retain_until,
+      hostname: o.hostname,
+      now,
+    });
+    const outcomes = await o.outbound.deliver({
+      ...message,
+      direction: 'outbound',
+      recipients: [row.address],
+      sizeBytes: body.length,
+      openBody: () => Readable.from([body]),
+    });
+    const outcome = outcomes.get(row.address) ?? { kind: 'deferred', reason: 'unknown', reply: 'no outcome for the notification' };
+    if (outcome.kind === 'delivered') await update(row, { status: 'notified', delivered_via: 'portal', notified_at: o.clock.now() });
+    if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bounced_at: o.clock.now() });
+    const why = how.fallback ? ` (direct delivery not possible: ${how.fallback})` : '';
+    return { ...outcome, reply: `portal notification${why}: ${outcome.reply}` };
+  }
+
+  async function update(row: RecipientRow, values: Partial<Omit<RecipientRow, 'id' | 'message_id'>>): Promise<void> {
+    await o.db.updateTable('secure_recipients').set(values).where('id', '=', row.id).execute();
+  }
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function forAll(recipients: string[], outcome: DeliveryOutcome): Map<string, DeliveryOutcome> {
+  return new Map(recipients.map((address) => [address, outcome]));
+}

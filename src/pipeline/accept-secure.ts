@@ -1,0 +1,101 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import PostalMime from 'postal-mime';
+import { newId, newQueueId } from '../lib/ids.js';
+import type { NewSecureMessage } from '../queue/queue-store.js';
+import type { KeyEncryption } from '../secure/key-encryption.js';
+import { BodyEncryptor, newDataKey, sealWithDataKey } from '../secure/message-cipher.js';
+import { DATA_KEY_PURPOSE, META_PURPOSE, PORTAL_TOKEN_PURPOSE, type SecureMeta } from '../secure/vault.js';
+import { DataGuard } from '../smtp/data-guard.js';
+import { type AcceptContext, checkHeaderFrom, type DraftMessage } from './accept-message.js';
+import { HeaderCapture } from './header-capture.js';
+import { tlsRequiredOf } from './tls-required.js';
+import { receivedHeader } from './trace-headers.js';
+
+export interface SecureAcceptContext extends AcceptContext {
+  kek: KeyEncryption;
+}
+
+/** What the organisation's settings say of a secure message as it arrives. */
+export interface SecureDraft extends DraftMessage {
+  organisationId: string;
+  retentionMs: number;
+}
+
+/** 256 bits: a portal link must not be guessable, and it is the only thing a notification carries. */
+const TOKEN_BYTES = 32;
+
+export function hashPortalToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * Mail from a sender routed `secure`: the same checks as any submission, but the body reaches
+ * the disk only as ciphertext under a data key of its own, and each recipient gets a portal
+ * token. The plaintext never touches the spool; the data key is stored only sealed by the
+ * key-encryption key. The worker then notifies each recipient (or delivers directly).
+ */
+export async function acceptSecure(ctx: SecureAcceptContext, draft: SecureDraft): Promise<string> {
+  const now = ctx.clock.now();
+  const id = newQueueId(now);
+  const key = newDataKey();
+  const encryptor = new BodyEncryptor(key, id);
+  const writer = await ctx.spool.create(id);
+  try {
+    encryptor.write(receivedHeader(draft.session, ctx.hostname, id, now));
+    const capture = new HeaderCapture();
+    await pipeline(draft.body, new DataGuard(ctx.maxMessageBytes), capture, encryptor, writer.stream);
+    await checkHeaderFrom(ctx.senderPolicy, draft.credentialId, capture.headers);
+    const sizeBytes = await writer.finish();
+    const meta = await metaOf(capture.headers, draft.envelope.mailFrom);
+    const seal = encryptor.seal();
+    const secure: NewSecureMessage = {
+      organisationId: draft.organisationId,
+      dataKeySealed: ctx.kek.seal(key, { purpose: DATA_KEY_PURPOSE, id }),
+      bodyIv: seal.iv,
+      bodyTag: seal.tag,
+      metaSealed: sealWithDataKey(key, id, META_PURPOSE, JSON.stringify(meta)),
+      retainUntil: now + draft.retentionMs,
+      recipients: draft.envelope.recipients.map((r) => {
+        const recipientId = newId('srcp');
+        const token = randomBytes(TOKEN_BYTES).toString('base64url');
+        return {
+          id: recipientId,
+          address: r.address,
+          tokenHash: hashPortalToken(token),
+          tokenSealed: ctx.kek.seal(token, { purpose: PORTAL_TOKEN_PURPOSE, id: recipientId }),
+        };
+      }),
+    };
+    await ctx.committer.commit({
+      id,
+      envelope: draft.envelope,
+      sizeBytes,
+      receivedAt: now,
+      expiresAt: now + ctx.expireAfterMs,
+      credentialId: draft.credentialId,
+      clientIp: draft.session.clientIp,
+      isDsn: false,
+      direction: 'secure',
+      tlsRequired: tlsRequiredOf(draft.envelope, capture.headers),
+      secure,
+    });
+    return id;
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  } finally {
+    key.fill(0);
+  }
+}
+
+async function metaOf(headers: Buffer, mailFrom: string): Promise<SecureMeta> {
+  const parsed = await PostalMime.parse(Buffer.concat([headers, Buffer.from('\r\n\r\n')]));
+  const from = parsed.from && 'address' in parsed.from ? parsed.from : undefined;
+  return {
+    subject: parsed.subject ?? '',
+    fromName: from?.name ?? '',
+    fromAddress: from?.address ?? mailFrom,
+    messageId: parsed.messageId ?? null,
+  };
+}

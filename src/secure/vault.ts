@@ -1,0 +1,89 @@
+import type { Readable } from 'node:stream';
+import type { Spool } from '../queue/spool.js';
+import type { Db, SecureMessagesTable } from '../store/tables.js';
+import type { KeyEncryption } from './key-encryption.js';
+import { type BodySeal, bodyDecryptor, openWithDataKey } from './message-cipher.js';
+
+/** The purpose the data keys are sealed under by the key-encryption key. */
+export const DATA_KEY_PURPOSE = 'secure-data-key';
+/** The purpose of the portal tokens kept for retried notifications. */
+export const PORTAL_TOKEN_PURPOSE = 'portal-token';
+/** The purpose of the metadata sealed under the message's own data key. */
+export const META_PURPOSE = 'meta';
+
+/** What notifications and the portal show without opening the body. */
+export interface SecureMeta {
+  subject: string;
+  fromName: string;
+  fromAddress: string;
+  /** The original Message-ID, for replies to thread on; null when the application set none. */
+  messageId: string | null;
+}
+
+/** The message can no longer be opened: its data key is gone (retention, deletion) or it was revoked. */
+export class SecureMessageGone extends Error {
+  readonly why: 'shredded' | 'revoked' | 'unknown';
+  constructor(id: string, why: SecureMessageGone['why']) {
+    super(`secure message ${id} is ${why === 'unknown' ? 'not known' : why}`);
+    this.name = 'SecureMessageGone';
+    this.why = why;
+  }
+}
+
+export interface UnlockedMessage {
+  row: SecureMessagesTable;
+  meta: SecureMeta;
+  /** The decrypted body; errors at its end when the ciphertext does not authenticate. */
+  openBody(): Readable;
+  /** The whole decrypted body, authenticated before it is returned. */
+  readBody(): Promise<Buffer>;
+}
+
+export interface SecureVault {
+  /** Opens the message for a delivery or a portal view; throws SecureMessageGone. `allowRevoked` is for the sender's own NDRs. */
+  unlock(id: string, options?: { allowRevoked?: boolean }): Promise<UnlockedMessage>;
+  /** The decrypted header section, for a non-delivery report to the sender (a revoked message included). */
+  readHead(id: string, maxBytes: number): Promise<Buffer>;
+  /**
+   * Crypto-shredding: the data key is deleted, then the ciphertext. Once the key is gone no
+   * copy of the body (backup, disk block) can be opened again.
+   */
+  shred(id: string, now: number): Promise<void>;
+}
+
+export function secureVault(o: { db: Db; kek: KeyEncryption; spool: Spool }): SecureVault {
+  return {
+    async unlock(id, options = {}) {
+      const row = await o.db.selectFrom('secure_messages').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new SecureMessageGone(id, 'unknown');
+      if (row.data_key_sealed === null) throw new SecureMessageGone(id, 'shredded');
+      if (row.revoked_at !== null && !options.allowRevoked) throw new SecureMessageGone(id, 'revoked');
+      const key = o.kek.open(row.data_key_sealed, { purpose: DATA_KEY_PURPOSE, id });
+      const meta = JSON.parse(openWithDataKey(key, id, META_PURPOSE, row.meta_sealed)) as SecureMeta;
+      const seal: BodySeal = { iv: row.body_iv, tag: row.body_tag };
+      const openBody = () => o.spool.read(id).pipe(bodyDecryptor(key, id, seal));
+      return {
+        row,
+        meta,
+        openBody,
+        readBody: async () => Buffer.concat(await openBody().toArray()),
+      };
+    },
+
+    async readHead(id, maxBytes) {
+      const body = await (await this.unlock(id, { allowRevoked: true })).readBody();
+      const end = body.indexOf('\r\n\r\n');
+      return body.subarray(0, Math.min(maxBytes, end === -1 ? body.length : end + 2));
+    },
+
+    async shred(id, now) {
+      await o.db.updateTable('secure_messages').set({ data_key_sealed: null, shredded_at: now }).where('id', '=', id).execute();
+      await o.db.updateTable('secure_recipients').set({ token_sealed: null, otp_hash: null }).where('message_id', '=', id).execute();
+      await o.db
+        .deleteFrom('portal_sessions')
+        .where('recipient_id', 'in', o.db.selectFrom('secure_recipients').select('id').where('message_id', '=', id))
+        .execute();
+      await o.spool.remove(id);
+    },
+  };
+}
