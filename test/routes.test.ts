@@ -280,9 +280,9 @@ describe('routes enforced at MAIL FROM', () => {
     assert.equal(await mailFrom('support@blocked.example.com'), '250 2.1.0 Accepted');
   });
 
-  test('a secure route is refused, never relayed in the clear, until secure messages are enabled', async () => {
+  test('a secure route accepts the sender: its message becomes a secure message (test/secure-messages.test.ts)', async () => {
     await api('/api/v1/routes', 'POST', { match: 'secure.example.com', action: 'secure' });
-    assert.equal(await mailFrom('support@secure.example.com'), '550 5.7.1 Sender domain requires secure delivery, which is not enabled on this gateway');
+    assert.equal(await mailFrom('support@secure.example.com'), '250 2.1.0 Accepted');
   });
 
   test('the default action applies to senders no rule matches, and a change takes effect at the next MAIL FROM', async () => {

@@ -6,9 +6,16 @@ import { insertDomain } from './gateway-process.js';
 /** The secure sender subdomain the tests send from, as an operator sets it up: claimed, verified, routed `secure`. */
 export const SECURE_SENDER = 'support@secure.example.com';
 
+/**
+ * Claims and verifies the secure subdomain, routes it `secure`, and adds the sending address
+ * (replies and reports come back to it through the inbound leg, which knows only added addresses).
+ */
 export async function routeSecure(gw: TestGateway, domain = 'secure.example.com'): Promise<void> {
   await gw.db((db) => insertDomain(db, domain));
-  await gw.services((s) => s.routes.add({ match: domain, action: 'secure' }, HARNESS_ACTOR));
+  await gw.services(async (s) => {
+    await s.routes.add({ match: domain, action: 'secure' }, HARNESS_ACTOR);
+    await s.addresses.add({ address: `${SECURE_SENDER.split('@')[0]}@${domain}`, kind: 'support' }, HARNESS_ACTOR);
+  });
 }
 
 /** The portal link in a notification mail, read from its text part as a mail client would. */
