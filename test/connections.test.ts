@@ -110,7 +110,7 @@ describe('outbound connections', () => {
     db.close();
     assert.doesNotMatch(JSON.stringify(row), /sealed-secret-9f3a7c/);
     const sealed = row.secret_sealed as string;
-    assert.match(sealed, /^v1\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
+    assert.match(sealed, /^v2\.[\w-]{11}\.[\w-]{16}\.[\w-]{22}\.[\w-]+$/);
     // Sealed under the key-encryption key in data/keys/master.key, bound to this row.
     const kek = keyEncryption(loadKeyEncryptionKey({ masterKey: undefined, dataDir: gw.dataDir }));
     assert.equal(kek.open(sealed, { purpose: 'connection-secret', id }).toString(), 'sealed-secret-9f3a7c');

@@ -7,12 +7,16 @@ import type { ApiTokens } from '../directory/api-tokens.js';
 import type { connectionDirectory } from '../directory/connections.js';
 import type { CredentialDirectory } from '../directory/credentials.js';
 import type { DeliveryPolicyDirectory } from '../directory/delivery-policies.js';
+import type { DirectDeliveryDirectory } from '../directory/direct-delivery.js';
 import type { domainDirectory } from '../directory/domains.js';
 import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
 import type { routeDirectory } from '../directory/routes.js';
 import type { DkimDirectory } from '../dkim/index.js';
 import type { DomainChecker } from '../dns/check/index.js';
 import type { QueueStore } from '../queue/queue-store.js';
+import type { SandboxMailbox } from '../sandbox/mailbox.js';
+import type { SecureMessages } from '../secure/secure-messages.js';
+import type { SecureSettingsService } from '../secure/secure-settings.js';
 
 /** The services behind the admin API; the CLI and the console use the same ones. */
 export interface AdminServices {
@@ -30,6 +34,13 @@ export interface AdminServices {
   tlsPolicies: DeliveryPolicyDirectory;
   dkim: DkimDirectory;
   dnsCheck: DomainChecker;
+  /** The sandbox mailbox (empty unless the gateway runs with sandbox on). */
+  sandbox: SandboxMailbox;
+  /** Inbound direct delivery flags, enabled only on a live DNSSEC + DANE or DNSSEC + PKIX verdict. */
+  directDelivery: DirectDeliveryDirectory;
+  /** The sender's controls over secure messages: status, revoke, delete (shred). */
+  secureMessages: SecureMessages;
+  secureSettings: SecureSettingsService;
 }
 
 export type ApiApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

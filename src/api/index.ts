@@ -9,6 +9,7 @@ import { addressRoutes } from './v1/addresses.js';
 import { auditRoutes } from './v1/audit.js';
 import { connectionRoutes } from './v1/connections.js';
 import { credentialRoutes } from './v1/credentials.js';
+import { directDeliveryRoutes } from './v1/direct-delivery.js';
 import { dkimRoutes } from './v1/dkim.js';
 import { dnsCheckRoutes } from './v1/dns-check.js';
 import { domainConnectionRoutes } from './v1/domain-connection.js';
@@ -16,6 +17,8 @@ import { domainRoutes } from './v1/domains.js';
 import { inboundTargetRoutes } from './v1/inbound-targets.js';
 import { messageRoutes } from './v1/messages.js';
 import { routeRoutes } from './v1/routes.js';
+import { sandboxRoutes } from './v1/sandbox.js';
+import { secureMessageRoutes } from './v1/secure-messages.js';
 import { tlsPolicyRoutes } from './v1/tls-policies.js';
 import { tokenRoutes } from './v1/tokens.js';
 
@@ -24,6 +27,7 @@ const RESOURCES: ((ctx: ApiContext) => void)[] = [
   messageRoutes,
   domainRoutes,
   domainConnectionRoutes,
+  directDeliveryRoutes,
   dkimRoutes,
   dnsCheckRoutes,
   addressRoutes,
@@ -32,6 +36,8 @@ const RESOURCES: ((ctx: ApiContext) => void)[] = [
   connectionRoutes,
   tlsPolicyRoutes,
   inboundTargetRoutes,
+  secureMessageRoutes,
+  sandboxRoutes,
   tokenRoutes,
   auditRoutes,
 ];

@@ -9,16 +9,26 @@ import { connectionDirectory } from '../directory/connections.js';
 import type { DirectoryContext } from '../directory/context.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
+import { directDeliveryDirectory } from '../directory/direct-delivery.js';
 import { domainDirectory } from '../directory/domains.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
 import { dkimDirectory } from '../dkim/index.js';
 import { Spool } from '../queue/spool.js';
+import { sandboxMailbox } from '../sandbox/mailbox.js';
+import { keyEncryptionFor } from '../secure/master-key.js';
+import { secureMessages } from '../secure/secure-messages.js';
+import { secureSettings } from '../secure/secure-settings.js';
+import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
-export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector } = {}): AdminServices {
+export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector; vault?: SecureVault } = {}): AdminServices {
+  // Built on first use: only the secure verbs need the key-encryption key (loading it may create it).
+  let vault = shared.vault;
+  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: keyEncryptionFor(config), spool: new Spool(join(config.dataDir, 'spool')) }));
+  const dnsCheck = configuredDomainChecker(ctx, config);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
@@ -33,6 +43,10 @@ export function adminServices(ctx: DirectoryContext, config: Config, shared: { c
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory(ctx, config),
-    dnsCheck: configuredDomainChecker(ctx, config),
+    dnsCheck,
+    directDelivery: directDeliveryDirectory(ctx, dnsCheck),
+    secureMessages: secureMessages(ctx, openVault),
+    secureSettings: secureSettings(ctx),
+    sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir }),
   };
 }

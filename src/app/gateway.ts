@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
+import { configuredDirectSecureDelivery } from '../delivery/direct-secure-delivery.js';
 import { directionalCourier } from '../delivery/directional-courier.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
@@ -30,10 +31,13 @@ import { webhookDelivery } from '../inbound/webhook-delivery.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
+import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
+import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { sweepSecureRetention } from '../secure/retention.js';
 import { secureVault } from '../secure/vault.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
@@ -47,6 +51,8 @@ export interface Gateway {
   ports: { smtp: number; smtps: number; http: number };
   tls: TlsMaterial;
   smarthost: string | undefined;
+  /** Every outgoing mail is captured in the sandbox mailbox instead of sent. */
+  sandbox: boolean;
   /** SIGTERM semantics: stop accepting, let sessions finish, leave the queue intact. */
   stop(): Promise<void>;
 }
@@ -81,12 +87,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const targets = inboundTargetDirectory(directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
-  const client = webhookClient({
+  const requirements = deliveryPolicyDirectory(directoryContext);
+  const sandbox = (await sandboxEnabled(config, store.db))
+    ? gatewaySandbox({
+        db: store.db,
+        dataDir: config.dataDir,
+        clock,
+        requirements,
+        verificationArrived: (token, relay) => connectorService.arrived(token, relay),
+      })
+    : undefined;
+  const networkClient = webhookClient({
     resolver,
     allowPrivate: config.inbound.allowPrivateWebhooks,
     userAgent: `Relaygate/${VERSION} (+https://${config.hostname})`,
     ...(config.inbound.webhookCaFile ? { ca: readFileSync(config.inbound.webhookCaFile, 'utf8') } : {}),
   });
+  const client = sandbox ? sandbox.webhookClient(networkClient) : networkClient;
   const webhooks = webhookDelivery({
     client,
     clock,
@@ -95,14 +112,29 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
   });
   const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
-  const direct = { resolver, requirements: deliveryPolicyDirectory(directoryContext), log };
-  const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct), dkimKeys, clock);
+  const direct = { resolver, requirements, log };
+  const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
   const vault = secureVault({ db: store.db, kek, spool });
   const courier = directionalCourier({
     outbound,
-    inbound: inboundCourier({ db: store.db, store: queue, spool, targets, webhooks, outbound }),
-    secure: secureCourier({ db: store.db, vault, kek, outbound, portalUrl: () => publicUrl, hostname: config.hostname, clock }),
+    inbound: inboundCourier({ db: store.db, store: queue, spool, targets: sandbox ? sandbox.targets(targets) : targets, webhooks, outbound }),
+    secure: secureCourier({
+      db: store.db,
+      vault,
+      kek,
+      outbound,
+      direct: configuredDirectSecureDelivery(config, {
+        db: store.db,
+        clock,
+        log,
+        sign: (c) => dkimSigningCourier(c, dkimKeys, clock),
+        capture: sandbox?.nextHop({ kind: 'mx' }),
+      }),
+      portalUrl: () => publicUrl,
+      hostname: config.hostname,
+      clock,
+    }),
   });
   const connectorService = connector({
     ctx: directoryContext,
@@ -127,7 +159,22 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
 
   let accepting = true;
-  const services = adminServices(directoryContext, config, { connector: connectorService });
+  const services = adminServices(directoryContext, config, { connector: connectorService, vault });
+  // Codes, replies and read receipts are queued like accepted mail; until the worker below
+  // exists they wait for its first poll.
+  let wakeWorker = (): void => undefined;
+  const portal: PortalDeps = {
+    db: store.db,
+    vault,
+    queue: { spool, committer: groupCommitter(spool, queue), wake: () => wakeWorker(), expireAfterMs: config.queue.expireAfter },
+    clock,
+    hashKey: store.hashKey,
+    hostname: config.hostname,
+    maxMessageBytes: config.smtp.maxMessageBytes,
+    maxReplyAttachments: 10,
+    publicUrl: () => publicUrl,
+    log,
+  };
   const http = await startHttp(
     config.http.listenHost,
     config.http.port,
@@ -138,7 +185,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       },
     },
     services,
-    { metrics: metrics.registry, register: (app) => registerInboundDownloads(app, { spool, queue, key: linkKey, clock }) },
+    {
+      metrics: metrics.registry,
+      register: (app) => {
+        registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+        registerPortal(app, portal);
+      },
+    },
   );
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
 
@@ -158,6 +211,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // Delivery events are stored only when some webhook could receive them.
     deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
   });
+  wakeWorker = () => worker.wake();
 
   const acceptance = {
     spool,
@@ -237,6 +291,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await connectorService.sweep();
       const now = clock.now();
       await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
+      const swept = await sweepSecureRetention({ db: store.db, vault, now });
+      if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
     },
     log,
   );
@@ -244,12 +300,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const ports = { smtp: smtp.ports.smtp, smtps: smtp.ports.smtps, http: http.port };
   const listenersPath = join(config.dataDir, LISTENERS_FILE);
   writeFileSync(listenersPath, `${JSON.stringify({ pid: process.pid, host: config.smtp.listenHost, ...ports })}\n`);
-  log.info({ ...ports, dataDir: config.dataDir, smarthost: config.smarthost ? describeSmarthost(config.smarthost) : null }, 'relaygate started');
+  log.info(
+    { ...ports, dataDir: config.dataDir, smarthost: config.smarthost ? describeSmarthost(config.smarthost) : null, sandbox: sandbox !== undefined },
+    'relaygate started',
+  );
+  if (sandbox)
+    log.warn({ event: 'sandbox.on' }, 'SANDBOX MODE: every outgoing mail is captured in the sandbox mailbox and nothing is sent (relaygate sandbox list)');
 
   return {
     ports,
     tls,
     smarthost: config.smarthost ? describeSmarthost(config.smarthost) : undefined,
+    sandbox: sandbox !== undefined,
     async stop() {
       accepting = false;
       rmSync(listenersPath, { force: true });
@@ -260,7 +322,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await maintenance.stop();
       await eventJob.stop();
       await dkimJob?.stop();
-      await client.close();
+      await networkClient.close();
       await credentials.flushUsage();
       await http.app.close();
       await store.close();

@@ -24,10 +24,14 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'tls.keyFile': 'PEM private key of tls.certFile.',
   dnsResolver: "host:port of the DNS resolver every lookup goes through (a validating one for DNSSEC); the system's when unset.",
   masterKey: 'The key-encryption key (base64 of 32 bytes) that seals stored secrets; generated into the data directory when unset.',
+  previousMasterKeys:
+    'Key-encryption keys used before a rotation: they still open what they sealed and never seal; drop them once `relaygate key status` shows no value under them.',
   'limits.domainsPerOrganisation': 'Most domains one organisation may claim.',
   'limits.addressesPerDomain': 'Most addresses one domain may hold.',
   smarthost: 'Where outbound mail goes when no outbound connection of the organisation applies: smtp:// (STARTTLS required) or smtps://.',
   smarthostCaFile: 'Extra CA (PEM) trusted for smarthost certificates, for a smarthost with a private CA.',
+  sandbox:
+    'Capture every outgoing mail (deliveries, reports, notifications, verification mails) in the local sandbox mailbox instead of sending it. auto (the default): on while no smarthost and no outbound connection is configured; set false for direct MX delivery without a smarthost.',
   'delivery.direct':
     "Deliver straight to the recipient domain's MX hosts when no smarthost applies (DANE, MTA-STS, per-domain TLS policies); false: such mail waits in the queue.",
   'delivery.mxPort': 'Port dialled on MX hosts: 25, another only for tests.',

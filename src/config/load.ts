@@ -154,7 +154,7 @@ function sourceOf(key: string, origin: Map<string, string>): string {
 }
 
 function redact(key: string, value: unknown): unknown {
-  if (key === 'masterKey') return '***';
+  if (key === 'masterKey' || key === 'previousMasterKeys') return '***';
   if (key === 'smarthost' && typeof value === 'string') return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   return value;
 }

@@ -44,6 +44,7 @@ function typeOf(node: JsonSchema): string {
   const kinds = node.anyOf?.map((n) => n.type) ?? [];
   if (kinds.includes('boolean')) return 'boolean';
   if (kinds.includes('integer') && kinds.includes('string')) return 'duration (ms, s, m, h, d)';
+  if (kinds.includes('array')) return 'list (comma-separated in the environment)';
   if (node.enum) return `one of ${node.enum.join(', ')}`;
   if (node.type === 'integer') {
     const max = node.maximum !== undefined && node.maximum < LARGEST_SAFE ? `–${node.maximum}` : ' or more';

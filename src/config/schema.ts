@@ -38,6 +38,26 @@ const smarthost = z.string().transform((value, ctx) => {
   return parsed;
 });
 
+const isKeyEncryptionKey = (value: string) => Buffer.from(value, 'base64').length === 32;
+
+/**
+ * Key-encryption keys used before a rotation; the environment gives them comma-separated. A
+ * bad entry is named by its position, never by its value.
+ */
+const previousKeys = z
+  .union([z.array(z.string()), z.string()])
+  .default([])
+  .transform((value, ctx) => {
+    const entries = (typeof value === 'string' ? value.split(',') : value).map((entry) => entry.trim()).filter((entry) => entry !== '');
+    const bad = entries.flatMap((entry, i) => (isKeyEncryptionKey(entry) ? [] : [i + 1]));
+    if (bad.length === 0) return entries;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${bad.length === 1 ? 'entry' : 'entries'} ${bad.join(', ')} of ${entries.length} ${bad.length === 1 ? 'is' : 'are'} not base64 of 32 bytes`,
+    });
+    return z.NEVER;
+  });
+
 /** Ports 587/465 need privileges; an unprivileged first run gets 2587/2465 (DESIGN.md). */
 const privileged = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -91,10 +111,9 @@ export const configSchema = z
       .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+)(:\d{1,5})?$/)
       .optional(),
     /** Key-encryption key, base64 of 32 bytes; generated into the data directory when unset. */
-    masterKey: z
-      .string()
-      .refine((v) => Buffer.from(v, 'base64').length === 32, 'is not base64 of 32 bytes')
-      .optional(),
+    masterKey: z.string().refine(isKeyEncryptionKey, 'is not base64 of 32 bytes').optional(),
+    /** Keys that sealed values before a rotation: they still open what they sealed, and never seal. */
+    previousMasterKeys: previousKeys,
     limits: z
       .object({
         domainsPerOrganisation: z.coerce.number().int().min(1).max(1000).default(4),
@@ -104,6 +123,11 @@ export const configSchema = z
       .prefault({}),
     smarthost: smarthost.optional(),
     smarthostCaFile: z.string().min(1).optional(),
+    /** Capture every outbound mail instead of sending it; auto: when no smarthost or outbound connection is set. */
+    sandbox: z
+      .union([z.boolean(), z.enum(['auto', 'true', 'false', 'yes', 'no', '1', '0'])])
+      .default('auto')
+      .transform((value): boolean | 'auto' => (value === 'auto' ? 'auto' : value === true || value === 'true' || value === 'yes' || value === '1')),
     /** Direct delivery to the recipient domain's MX hosts, for mail no smarthost carries. */
     delivery: z
       .object({
@@ -182,6 +206,8 @@ export const ALLOWED: Record<string, string> = {
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   dnsResolver: 'host:port of a DNS resolver, e.g. 127.0.0.1:53 (a validating resolver for DNSSEC)',
   masterKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32',
+  previousMasterKeys:
+    'the key-encryption keys used before a rotation, each base64 of 32 bytes (comma-separated in RELAYGATE_PREVIOUS_MASTER_KEYS); check each against its backup',
   'limits.domainsPerOrganisation': 'a whole number from 1 to 1000',
   'limits.addressesPerDomain': 'a whole number from 1 to 100000',
   'smtp.maxMessageBytes': 'a whole number of bytes, at least 1024',
@@ -192,6 +218,7 @@ export const ALLOWED: Record<string, string> = {
   'inbound.allowUnauthenticated': 'true or false',
   'inbound.allowPrivateWebhooks': 'true or false',
   'delivery.direct': 'true or false',
+  sandbox: 'true, false or auto',
   'delivery.mxPort': 'a port number from 1 to 65535',
   'delivery.mtaStsPort': 'a port number from 1 to 65535',
 };

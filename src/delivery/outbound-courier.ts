@@ -23,18 +23,30 @@ export interface DirectDeliveryDeps {
  * per sender address or domain, else the global `smarthost`, else direct delivery to the
  * recipient domain's MX hosts (`delivery.direct`), else mail waits (unconfigured).
  * Every smarthost is trusted the same way, and the way `connection test` checks it.
+ * `nextHop` replaces the couriers at the end of the path (the sandbox captures there, so
+ * every decision before it is the one production would take).
  */
-export function outboundCourier(config: Config, connections: ConnectionSource, clock: Clock, direct?: DirectDeliveryDeps): Courier {
+export function outboundCourier(
+  config: Config,
+  connections: ConnectionSource,
+  clock: Clock,
+  direct?: DirectDeliveryDeps,
+  nextHop?: (hop: NextHop) => Courier,
+): Courier {
   const ca = smarthostTrust(config.smarthostCaFile);
   const smarthostFor = (target: SmarthostTarget) =>
+    nextHop?.({ kind: 'smarthost', target }) ??
     smarthostCourier({ target, heloName: config.hostname, ca, maxConnections: Math.min(config.queue.concurrency, 8) });
   const fallback = config.smarthost
     ? smarthostFor(config.smarthost)
     : config.delivery.direct && direct
-      ? directCourier(config, direct, clock)
-      : unconfiguredCourier();
+      ? (nextHop?.({ kind: 'mx' }) ?? directCourier(config, direct, clock))
+      : (nextHop?.({ kind: 'none' }) ?? unconfiguredCourier());
   return courierRouter({ connections, fallback, build: smarthostFor, clock });
 }
+
+/** Where the outbound path ends for a message: a smarthost, the recipients' MX hosts, or nowhere yet. */
+export type NextHop = { kind: 'smarthost'; target: SmarthostTarget } | { kind: 'mx' } | { kind: 'none' };
 
 function directCourier(config: Config, deps: DirectDeliveryDeps, clock: Clock): Courier {
   const { resolver, log } = deps;

@@ -6,12 +6,13 @@ import { notificationMail } from '../secure/notification.js';
 import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from '../secure/vault.js';
 import type { Db, SecureRecipientsTable } from '../store/tables.js';
 import type { Courier, OutboundMessage } from './courier.js';
+import type { ProofEvidence } from './direct-secure-delivery.js';
 
 /** What a domain flagged for inbound direct delivery made of one attempt. */
 export type DirectAttempt =
   | { kind: 'outcome'; outcome: DeliveryOutcome }
   /** The proof (DNSSEC + DANE, or DNSSEC + PKIX) did not hold: the recipient gets the portal instead. */
-  | { kind: 'fallback'; reason: string; evidence?: DeliveryEvidence | undefined };
+  | { kind: 'fallback'; reason: string; evidence?: ProofEvidence | DeliveryEvidence | undefined };
 
 export interface DirectDelivery {
   /** Undefined when the recipient's domain is not flagged for direct delivery. */

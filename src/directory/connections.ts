@@ -54,7 +54,7 @@ export interface ConnectionTest extends ProbeReport {
 type Row = ConnectionsTable;
 
 const DEFAULT_PORT: Record<TlsMode, number> = { starttls: 587, implicit: 465, none: 25 };
-const SECRET_PURPOSE = 'connection-secret';
+export const SECRET_PURPOSE = 'connection-secret';
 
 /**
  * Outbound connections: the smarthost for a domain or an address (DESIGN.md, concepts).

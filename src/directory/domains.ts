@@ -25,6 +25,8 @@ export interface Domain {
   lastCheck: (ProofCheck & { at: number }) | null;
   /** Addresses in the domain (their aliases not counted). */
   addressCount: number;
+  /** Inbound direct delivery (directory/direct-delivery.ts): the flag, and when it last changed. */
+  directDelivery: { enabled: boolean; changedAt: number | null };
 }
 
 /** `check` is null when nothing was looked up: already verified, or verified by hand. */
@@ -248,6 +250,10 @@ function toDomain(row: DomainRow): Domain {
     verifiedBy: row.verified_by,
     lastCheck: row.last_check_at === null || row.last_check_result === null ? null : { at: Number(row.last_check_at), ...parseCheck(row.last_check_result) },
     addressCount: Number(row.address_count ?? 0),
+    directDelivery: {
+      enabled: Number(row.direct_delivery) === 1,
+      changedAt: row.direct_delivery_changed_at === null ? null : Number(row.direct_delivery_changed_at),
+    },
   };
 }
 

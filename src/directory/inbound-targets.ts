@@ -40,7 +40,7 @@ export interface RoutableTarget extends InboundTarget {
   secrets: string[];
 }
 
-const SECRET_PURPOSE = 'webhook-secret';
+export const SECRET_PURPOSE = 'webhook-secret';
 /** Long enough for an application to deploy its new secret. */
 export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;

@@ -41,7 +41,7 @@ export interface DkimCheck extends DomainDkim {
   changes: { selector: string; from: DkimKeyState; to: DkimKeyState }[];
 }
 
-const KEY_PURPOSE = 'dkim-private-key';
+export const KEY_PURPOSE = 'dkim-private-key';
 const MAX_GRACE_MS = 90 * 24 * 60 * 60 * 1000;
 type DomainRow = { id: string; name: string };
 

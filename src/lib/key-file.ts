@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
  */
 export function loadOrCreateKey(path: string): Buffer {
   try {
-    return decode(readFileSync(path, 'utf8'), path);
+    return readKeyFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
@@ -18,6 +18,11 @@ export function loadOrCreateKey(path: string): Buffer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+  return readKeyFile(path);
+}
+
+/** A key file written by loadOrCreateKey (base64 of 32 bytes and a newline); throws ENOENT when missing. */
+export function readKeyFile(path: string): Buffer {
   return decode(readFileSync(path, 'utf8'), path);
 }
 

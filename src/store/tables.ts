@@ -336,6 +336,23 @@ export interface PortalSessionsTable {
   expires_at: number;
 }
 
+export interface SandboxMessagesTable {
+  id: string;
+  captured_at: number;
+  /** smtp: a delivery that would have left over SMTP; webhook: an inbound payload with no target to take it. */
+  kind: 'smtp' | 'webhook';
+  queue_id: string;
+  mail_from: string;
+  /** JSON array of addresses. */
+  recipients: string;
+  subject: string | null;
+  size_bytes: number;
+  /** JSON SandboxDecision: the route, next hop and TLS policy delivery would have used. */
+  decision: string;
+  /** JSON: the DKIM signatures and their verdict against the gateway's own keys. */
+  dkim: string;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -358,6 +375,7 @@ export interface Database {
   secure_messages: SecureMessagesTable;
   secure_recipients: SecureRecipientsTable;
   portal_sessions: PortalSessionsTable;
+  sandbox_messages: SandboxMessagesTable;
 }
 
 export type Db = Kysely<Database>;

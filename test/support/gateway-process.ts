@@ -26,6 +26,7 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
     RELAYGATE_HOSTNAME: 'gateway.test',
     // No direct MX delivery through the system resolver (see gateway.ts).
     RELAYGATE_DELIVERY_DIRECT: 'false',
+    RELAYGATE_SANDBOX: 'false',
     ...extra,
   };
 }

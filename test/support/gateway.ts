@@ -59,6 +59,8 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
       // Without a smarthost, mail would go to the recipient's MX through the system resolver:
       // tests about direct delivery turn it on with their own resolver (test/mx-delivery.test.ts).
       'delivery.direct': false,
+      // Tests say where mail goes; the sandbox tests turn it on (test/sandbox.test.ts).
+      sandbox: false,
       ...settings,
     },
   });

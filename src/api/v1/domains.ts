@@ -28,6 +28,10 @@ const DomainSchema = Type.Object({
   verifiedBy: Type.Union([Type.String(), Type.Null()], { description: "'dns', or 'operator:<who>' when verified by hand from the CLI" }),
   lastCheck: Type.Union([Type.Object({ at: Timestamp, ...CheckSchema.properties }), Type.Null()]),
   addresses: Type.Integer({ description: 'addresses in the domain' }),
+  directDelivery: Type.Object(
+    { enabled: Type.Boolean(), changedAt: Timestamp },
+    { description: 'inbound direct delivery of secure messages (PUT /domains/{name}/direct-delivery)' },
+  ),
 });
 
 const NameParams = Type.Object({ name: Type.String({ description: 'the domain name, e.g. example.com' }) });
@@ -43,6 +47,7 @@ const view = (d: Domain) => ({
   verifiedBy: d.verifiedBy,
   lastCheck: d.lastCheck ? { ...d.lastCheck, at: iso(d.lastCheck.at) } : null,
   addresses: d.addressCount,
+  directDelivery: { enabled: d.directDelivery.enabled, changedAt: iso(d.directDelivery.changedAt) },
 });
 
 export function domainRoutes(ctx: ApiContext): void {

@@ -7,6 +7,7 @@ import type { ProofCheck } from '../../dns/index.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 import { connectorJson, connectorLines, registerDomainConnection } from './domain-connection.js';
+import { registerDirectDelivery } from './domain-direct-delivery.js';
 
 export function registerDomain(program: Command): void {
   const domain = program.command('domain').description('domains the applications send from, each proven by a DNS TXT record');
@@ -16,6 +17,7 @@ export function registerDomain(program: Command): void {
   registerVerify(domain);
   registerRemove(domain);
   registerDomainConnection(domain);
+  registerDirectDelivery(domain);
 }
 
 /** The directory's refusals as one line with the next step, instead of a stack trace. */
@@ -86,7 +88,8 @@ function registerShow(domain: Command): void {
       const check = found.lastCheck ? `${formatTime(found.lastCheck.at)} ${found.lastCheck.outcome}: ${found.lastCheck.detail}` : '-';
       process.stdout.write(
         `Domain ${found.name} (${found.id})\n  status:       ${state}\n  organisation: ${found.organisationId}\n  record:       ${recordLine(found)}\n` +
-          `  addresses:    ${found.addressCount}\n  added:        ${formatTime(found.createdAt)}\n  last check:   ${check}\n${connectorLines(connector).join('\n')}\n`,
+          `  addresses:    ${found.addressCount}\n  added:        ${formatTime(found.createdAt)}\n  direct:       ${directLine(found)}\n` +
+          `  last check:   ${check}\n${connectorLines(connector).join('\n')}\n`,
       );
     });
 }
@@ -125,6 +128,12 @@ function registerRemove(domain: Command): void {
     });
 }
 
+/** Inbound direct delivery of secure messages, as `relaygate domain direct-delivery` set it. */
+function directLine(d: Domain): string {
+  const since = d.directDelivery.changedAt === null ? '' : ` since ${formatTime(d.directDelivery.changedAt)}`;
+  return `${d.directDelivery.enabled ? 'on' : 'off'}${since} (inbound direct delivery of secure messages)`;
+}
+
 function recordLine(d: Domain): string {
   return `${d.verificationRecord.name}  TXT  "${d.verificationRecord.value}"`;
 }
@@ -144,5 +153,6 @@ function toJson(d: Domain) {
     createdAt: formatTime(d.createdAt),
     verifiedAt: d.verifiedAt === null ? null : formatTime(d.verifiedAt),
     lastCheck: d.lastCheck ? { ...d.lastCheck, at: formatTime(d.lastCheck.at) } : null,
+    directDelivery: { ...d.directDelivery, changedAt: d.directDelivery.changedAt === null ? null : formatTime(d.directDelivery.changedAt) },
   };
 }

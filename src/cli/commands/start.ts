@@ -7,9 +7,10 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description('start the gateway: SMTP submission, delivery workers and HTTP, on the embedded store')
-    .addHelpText('after', '\nExample:\n  RELAYGATE_SMARTHOST=smtp://user:pass@mail.example.com:587 relaygate start')
-    .action(async (_opts: unknown, command: Command) => {
-      const config = configFrom(command);
+    .option('--sandbox', 'capture every outgoing mail in the local sandbox mailbox instead of sending it (sandbox: true)')
+    .addHelpText('after', '\nExamples:\n  relaygate start --sandbox\n  RELAYGATE_SMARTHOST=smtp://user:pass@mail.example.com:587 relaygate start')
+    .action(async (opts: { sandbox?: boolean }, command: Command) => {
+      const config = configFrom(command, opts.sandbox ? { sandbox: true } : {});
       const gateway = await startGateway(config);
       process.stdout.write(banner(config, gateway));
       let stopping = false;
@@ -35,7 +36,9 @@ function banner(config: Config, gateway: Gateway): string {
   const certificate = gateway.tls.generated
     ? `development certificate generated in ${gateway.tls.path} (clients will not trust it; set RELAYGATE_TLS_CERT and RELAYGATE_TLS_KEY for production)`
     : gateway.tls.path;
-  const smarthost = gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set';
+  const smarthost = gateway.sandbox
+    ? 'none: SANDBOX MODE, every outgoing mail is captured, nothing is sent'
+    : (gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set');
   const rows: [string, string][] = [
     ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],
     ['SMTP submission (TLS)', `${host}:${gateway.ports.smtps}`],
@@ -45,6 +48,7 @@ function banner(config: Config, gateway: Gateway): string {
     ['Smarthost', smarthost],
   ];
   const table = rows.map(([label, value]) => `  ${label.padEnd(28)} ${value}`).join('\n');
+  if (gateway.sandbox) return `${SANDBOX_BANNER}${table}\n${sandboxSteps(config, gateway)}`;
   return `
 Relaygate is running
 ${table}
@@ -54,6 +58,34 @@ Next steps, in another shell:
   npx relaygate domain verify example.com           # (--force verifies by hand, recorded in the audit log)
   npx relaygate credential create --kind submission --description "My application"
 then send through port ${gateway.ports.smtp} with STARTTLS and AUTH.
+
+`;
+}
+
+const SANDBOX_BANNER = `
+################################################################################
+##  SANDBOX MODE: NOTHING LEAVES THIS MACHINE.                                ##
+##  Every delivery, report, notification and verification mail is captured   ##
+##  in the sandbox mailbox instead of being sent. Set a smarthost (or         ##
+##  sandbox: false) to deliver for real.                                      ##
+################################################################################
+Relaygate is running in the sandbox
+`;
+
+/** A first message end to end, with the example.test domain the sandbox lets an operator claim by hand. */
+function sandboxSteps(config: Config, gateway: Gateway): string {
+  const host = config.smtp.listenHost;
+  return `
+Send a first message, in another shell:
+  npx relaygate domain add example.test && npx relaygate domain verify example.test --force
+  npx relaygate credential create --kind submission --description "First try"    # prints USER and SECRET
+  swaks --server ${host}:${gateway.ports.smtp} --tls --tls-verify=no --auth-user USER --auth-password SECRET \\
+        --from app@example.test --to someone@example.net
+  (or: curl --url smtp://${host}:${gateway.ports.smtp} --ssl-reqd -k --user USER:SECRET \\
+        --mail-from app@example.test --mail-rcpt someone@example.net --upload-file message.eml)
+Then see what would have been sent:
+  npx relaygate sandbox list
+  npx relaygate sandbox show ID      (or GET http://${config.http.listenHost}:${gateway.ports.http}/api/v1/sandbox/messages)
 
 `;
 }

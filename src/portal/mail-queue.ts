@@ -1,0 +1,53 @@
+import { newQueueId } from '../lib/ids.js';
+import type { Envelope } from '../model/envelope.js';
+import type { GroupCommitter } from '../queue/group-commit.js';
+import type { InboundRecord } from '../queue/queue-store.js';
+import type { Spool } from '../queue/spool.js';
+
+export interface PortalMailQueue {
+  spool: Spool;
+  committer: GroupCommitter;
+  /** Tells the delivery worker that work was committed; it also finds it at its next poll. */
+  wake(): void;
+  expireAfterMs: number;
+}
+
+export interface PortalMail {
+  body: Buffer;
+  envelope: Envelope;
+  direction: 'outbound' | 'inbound';
+  /** For mail to the application: what the inbound courier hands on with it. */
+  inbound?: InboundRecord | undefined;
+  clientIp: string;
+  now: number;
+  /** Shorter than the queue's expiry when the mail is worthless later (a one-time code). */
+  expiresAt?: number | undefined;
+}
+
+/** Stored like accepted mail: body durable in the spool, then the row in a group commit, then the worker woken. */
+export async function queuePortalMail(q: PortalMailQueue, mail: PortalMail): Promise<string> {
+  const id = newQueueId(mail.now);
+  const writer = await q.spool.create(id);
+  let sizeBytes: number;
+  try {
+    writer.stream.end(mail.body);
+    sizeBytes = await writer.finish();
+  } catch (err) {
+    await writer.discard();
+    throw err;
+  }
+  await q.committer.commit({
+    id,
+    envelope: mail.envelope,
+    sizeBytes,
+    receivedAt: mail.now,
+    expiresAt: mail.expiresAt ?? mail.now + q.expireAfterMs,
+    credentialId: null,
+    clientIp: mail.clientIp,
+    isDsn: false,
+    direction: mail.direction,
+    inbound: mail.inbound,
+  });
+  q.wake();
+  return id;
+}
