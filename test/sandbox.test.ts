@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config/index.js';
 import { sandboxEnabled } from '../src/sandbox/sandbox.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway } from './support/gateway.js';
-import { gatewayEnv, runCli } from './support/gateway-process.js';
+import { gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
@@ -189,7 +189,7 @@ describe('sandbox: nothing leaves the machine', () => {
     }
   });
 
-  test('auto: on while no smarthost and no outbound connection is configured', async () => {
+  test('auto: on while no smarthost and no outbound connection is configured; `sandbox: true` in the file turns it on regardless', async () => {
     const dir = await tempDir('relaygate-auto-');
     const config = loadConfig({ env: {}, overrides: { dataDir: dir.path } });
     const store = await openStore(config);
@@ -197,10 +197,30 @@ describe('sandbox: nothing leaves the machine', () => {
       assert.equal(config.sandbox, 'auto');
       assert.equal(await sandboxEnabled(config, store.db), true);
       assert.equal(await sandboxEnabled({ ...config, sandbox: false }, store.db), false);
-      const withSmarthost = loadConfig({ env: { RELAYGATE_SMARTHOST: 'smtp://127.0.0.1:2525?tls=none' }, overrides: { dataDir: dir.path } });
+      const smarthost = 'smtp://127.0.0.1:2525?tls=none';
+      const withSmarthost = loadConfig({ env: { RELAYGATE_SMARTHOST: smarthost }, overrides: { dataDir: dir.path } });
       assert.equal(await sandboxEnabled(withSmarthost, store.db), false);
+      const file = join(dir.path, 'relaygate.yaml');
+      await writeFile(file, `sandbox: true\nsmarthost: "${smarthost}"\n`);
+      assert.equal(await sandboxEnabled(loadConfig({ file, env: {}, overrides: { dataDir: dir.path } }), store.db), true);
     } finally {
       await store.close();
+    }
+  });
+
+  test("the README's first command, with no smarthost: the banner says SANDBOX loudly and shows how to send a first message", async () => {
+    const dir = await tempDir('relaygate-first-run-');
+    const env = gatewayEnv(dir.path);
+    delete env.RELAYGATE_SANDBOX;
+    const gateway = await spawnGateway(env);
+    try {
+      const banner = await waitFor(() => (/swaks --server/.test(gateway.output()) ? gateway.output() : undefined), { what: 'the start banner' });
+      assert.match(banner, /SANDBOX MODE: NOTHING LEAVES THIS MACHINE/);
+      assert.match(banner, new RegExp(`swaks --server 127\\.0\\.0\\.1:${gateway.ports.smtp} --tls`));
+      assert.match(banner, /relaygate sandbox list/);
+    } finally {
+      gateway.child.kill('SIGTERM');
+      await gateway.exited;
     }
   });
 });

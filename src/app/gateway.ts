@@ -5,6 +5,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
+import { adminAccounts } from '../console/admin-accounts.js';
+import { consoleSessions } from '../console/console-session.js';
+import { type ConsoleDeps, registerConsole } from '../console/index.js';
+import { CONSOLE_PAGES } from '../console/pages.js';
 import { configuredDirectSecureDelivery } from '../delivery/direct-secure-delivery.js';
 import { directionalCourier } from '../delivery/directional-courier.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
@@ -175,6 +179,29 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     publicUrl: () => publicUrl,
     log,
   };
+  const consoleDeps: ConsoleDeps = {
+    db: store.db,
+    services,
+    accounts: adminAccounts(directoryContext),
+    sessions: consoleSessions(store.db),
+    hashKey: store.hashKey,
+    clock,
+    log,
+    publicUrl: () => publicUrl,
+    queue: {
+      async retry(id) {
+        const now = clock.now();
+        const made = await queue.retry(id, now, now + config.queue.expireAfter);
+        if (made > 0) wakeWorker();
+        return made;
+      },
+      async remove(id) {
+        const removed = await queue.remove(id, clock.now());
+        if (removed) await spool.remove(id);
+        return removed;
+      },
+    },
+  };
   const http = await startHttp(
     config.http.listenHost,
     config.http.port,
@@ -190,6 +217,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       register: (app) => {
         registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
         registerPortal(app, portal);
+        registerConsole(app, consoleDeps, CONSOLE_PAGES);
       },
     },
   );

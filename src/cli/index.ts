@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAddress } from './commands/address.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConnection } from './commands/connection.js';
 import { registerCredential } from './commands/credential.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDns(program);
   registerSandbox(program);
   registerToken(program);
+  registerAdmin(program);
   registerAudit(program);
   registerQueue(program);
   return program;

@@ -13,6 +13,7 @@ import type { AcceptanceBase } from './accept-message.js';
 import { ForgedResultsFilter } from './forged-results-filter.js';
 import { HeaderCapture } from './header-capture.js';
 import { headerFields } from './header-from.js';
+import { subjectOf } from './header-subject.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
 
 /** The field our verification mails carry their one-time token in. */
@@ -109,6 +110,7 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
       direction: 'inbound',
       inbound: record,
       deliveredWith,
+      subject: subjectOf(capture.headers),
     });
     return deliveredWith === undefined ? { kind: 'queued', id } : { kind: 'delivered', id, reply: deliveredWith };
   } catch (err) {

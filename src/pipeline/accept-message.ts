@@ -9,6 +9,7 @@ import type { Spool } from '../queue/spool.js';
 import { DataGuard } from '../smtp/data-guard.js';
 import { HeaderCapture } from './header-capture.js';
 import { headerFrom } from './header-from.js';
+import { subjectOf } from './header-subject.js';
 import { tlsRequiredOf } from './tls-required.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
 
@@ -61,6 +62,7 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
       clientIp: draft.session.clientIp,
       isDsn: false,
       tlsRequired: tlsRequiredOf(draft.envelope, capture.headers),
+      subject: subjectOf(capture.headers),
     });
     return id;
   } catch (err) {

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { originAllowed } from './csrf.js';
+import { originAllowed } from '../web/csrf.js';
 import { errorPage } from './pages.js';
 import { registerPortalActions } from './portal-actions.js';
 import { forbiddenForm, PAGE_CSP, sendPage } from './portal-context.js';

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html.js';
+import { html, type SafeHtml } from '../web/html.js';
 import type { ShownMessage } from './message-view.js';
 import type { CodeState } from './one-time-code.js';
 

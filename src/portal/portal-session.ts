@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../store/tables.js';
+import { cookieValue } from '../web/cookies.js';
 
 export const SESSION_COOKIE = 'relaygate_portal';
 /** Idle sessions end after this; a phone left on a table does not stay signed in. */
@@ -57,12 +58,4 @@ export async function endSession(db: Db, session: PortalSession): Promise<void> 
 export function sessionCookie(session: PortalSession | undefined): string {
   const flags = 'HttpOnly; Secure; SameSite=Strict; Path=/m';
   return session ? `${SESSION_COOKIE}=${session.id}; ${flags}` : `${SESSION_COOKIE}=; Max-Age=0; ${flags}`;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { gatewayRecord } from '../inbound/gateway-record.js';
 import type { UnlockedMessage } from '../secure/vault.js';
-import { csrfToken, sessionScope, tokenScope } from './csrf.js';
-import { raw } from './html.js';
+import { csrfToken } from '../web/csrf.js';
+import { sessionScope, tokenScope } from './csrf.js';
+import { raw } from '../web/html.js';
 import { queuePortalMail } from './mail-queue.js';
 import { attachmentDisposition, downloadType, showMessage } from './message-view.js';
 import { codeState } from './one-time-code.js';

@@ -18,6 +18,8 @@ export interface NewMessage {
   deliveredWith?: string | undefined;
   /** What the sender asked of transport security (RFC 8689). */
   tlsRequired?: TlsRequired | undefined;
+  /** The decoded Subject, for the message log; never set for a secure message. */
+  subject?: string | null | undefined;
   /** A secure message: its body in the spool is ciphertext under this record's data key. */
   secure?: NewSecureMessage | undefined;
 }

@@ -247,6 +247,7 @@ async function insertMessage(trx: Transaction<Database>, message: NewMessage): P
       direction: message.direction ?? 'outbound',
       body_purged_at: null,
       tls_required: message.tlsRequired ?? null,
+      subject: message.subject ?? null,
     })
     .execute();
   if (message.inbound)

@@ -149,6 +149,8 @@ export interface MessagesTable {
   body_purged_at: number | null;
   /** RFC 8689: 'requiretls' (MAIL FROM parameter) or 'no' (TLS-Required: No header); null when neither. */
   tls_required: TlsRequired | null;
+  /** The decoded Subject, for the message log; null for secure messages and DSNs. */
+  subject: string | null;
 }
 
 /** `secure`: the body is a secure message's ciphertext, delivered per recipient by the secure courier. */
@@ -353,6 +355,30 @@ export interface SandboxMessagesTable {
   dkim: string;
 }
 
+export interface AdminsTable {
+  id: string;
+  /** Lower-cased; the sign-in name. */
+  email: string;
+  /** argon2id. */
+  password_hash: string;
+  /** 1 while the password is the one-time password `admin create` printed. */
+  must_change_password: number;
+  created_at: number;
+  last_sign_in_at: number | null;
+  last_sign_in_ip: string | null;
+  failed_attempts: number;
+  locked_until: number | null;
+  disabled_at: number | null;
+}
+
+export interface AdminSessionsTable {
+  /** SHA-256 of the cookie value, hex. */
+  id_hash: string;
+  admin_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -376,6 +402,8 @@ export interface Database {
   secure_recipients: SecureRecipientsTable;
   portal_sessions: PortalSessionsTable;
   sandbox_messages: SandboxMessagesTable;
+  admins: AdminsTable;
+  admin_sessions: AdminSessionsTable;
 }
 
 export type Db = Kysely<Database>;

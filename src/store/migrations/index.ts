@@ -7,6 +7,7 @@ import * as deliveryPolicy from './0005-delivery-policy.js';
 import * as eventWebhooks from './0006-event-webhooks.js';
 import * as secureMessages from './0007-secure-messages.js';
 import * as sandbox from './0011-sandbox.js';
+import * as adminConsole from './0012-console.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006_event_webhooks': eventWebhooks,
   '0007_secure_messages': secureMessages,
   '0011_sandbox': sandbox,
+  '0012_console': adminConsole,
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {

@@ -1,0 +1,197 @@
+import { randomInt } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import { appendAudit } from '../audit/audit-log.js';
+import type { Actor, DirectoryContext } from '../directory/context.js';
+import { DirectoryError } from '../directory/errors.js';
+import { newId } from '../lib/ids.js';
+import type { AdminsTable } from '../store/tables.js';
+
+/** OWASP's minimum for argon2id (19 MiB, 2 passes): about 80 ms here, slow enough to make guessing expensive. */
+const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+/** Consecutive failures that lock an account, and for how long. */
+export const LOCKOUT_FAILURES = 5;
+export const LOCKOUT_MS = 15 * 60_000;
+export const MIN_PASSWORD_LENGTH = 12;
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+export interface Admin {
+  id: string;
+  email: string;
+  mustChangePassword: boolean;
+  createdAt: number;
+  lastSignInAt: number | null;
+  lockedUntil: number | null;
+  disabled: boolean;
+}
+
+export type SignIn =
+  | { ok: true; admin: Admin }
+  /** `locked` is said only to whoever already knows the password's owner: the reply text stays the same. */
+  | { ok: false; reason: 'unknown' | 'wrong-password' | 'locked' | 'disabled' };
+
+/**
+ * Administrator accounts of the web console. Passwords are stored as argon2id hashes only;
+ * `create` and `resetPassword` hand out a one-time password that must be changed at the first
+ * sign-in. Five wrong passwords in a row lock the account for a quarter of an hour.
+ */
+export function adminAccounts(ctx: DirectoryContext) {
+  const { db, clock } = ctx;
+
+  async function byEmail(email: string): Promise<AdminsTable | undefined> {
+    return db.selectFrom('admins').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  }
+
+  return {
+    /** Returns the account and the one-time password (shown once), or sets `password` when given. */
+    async create(email: string, actor: Actor, password?: string): Promise<{ admin: Admin; oneTimePassword: string | null }> {
+      const address = email.trim().toLowerCase();
+      if (!EMAIL.test(address)) throw new DirectoryError('invalid', `"${email}" is not an email address`, 'email');
+      if (await byEmail(address)) throw new DirectoryError('conflict', `an administrator ${address} exists already`, 'email');
+      if (password !== undefined) checkStrength(password);
+      const oneTime = password === undefined ? newOneTimePassword() : null;
+      const now = clock.now();
+      const row: AdminsTable = {
+        id: newId('adm'),
+        email: address,
+        password_hash: await hash(password ?? oneTime ?? '', ARGON2),
+        must_change_password: oneTime ? 1 : 0,
+        created_at: now,
+        last_sign_in_at: null,
+        last_sign_in_ip: null,
+        failed_attempts: 0,
+        locked_until: null,
+        disabled_at: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('admins').values(row).execute();
+        await appendAudit(trx, actor, { action: 'admin.create', targetType: 'admin', targetId: address, detail: { id: row.id } }, now);
+      });
+      return { admin: toAdmin(row), oneTimePassword: oneTime };
+    },
+
+    async list(): Promise<Admin[]> {
+      return (await db.selectFrom('admins').selectAll().orderBy('email').execute()).map(toAdmin);
+    },
+
+    async get(id: string): Promise<Admin | undefined> {
+      const row = await db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toAdmin(row);
+    },
+
+    async signIn(email: string, password: string, ip: string): Promise<SignIn> {
+      const row = await byEmail(email);
+      const now = clock.now();
+      if (!row) {
+        // The same work as for a real account: timing does not tell which addresses exist.
+        await verify(await dummy(), password).catch(() => false);
+        return { ok: false, reason: 'unknown' };
+      }
+      if (row.disabled_at !== null) return { ok: false, reason: 'disabled' };
+      if (row.locked_until !== null && row.locked_until > now) return { ok: false, reason: 'locked' };
+      if (!(await verify(row.password_hash, password).catch(() => false))) {
+        const failures = row.failed_attempts + 1;
+        const locked = failures >= LOCKOUT_FAILURES;
+        await db
+          .updateTable('admins')
+          .set({ failed_attempts: locked ? 0 : failures, locked_until: locked ? now + LOCKOUT_MS : row.locked_until })
+          .where('id', '=', row.id)
+          .execute();
+        if (locked)
+          await db
+            .transaction()
+            .execute((trx) =>
+              appendAudit(
+                trx,
+                { name: 'system:console', ip },
+                { action: 'admin.lockout', targetType: 'admin', targetId: row.email, detail: { failures } },
+                now,
+              ),
+            );
+        return { ok: false, reason: locked ? 'locked' : 'wrong-password' };
+      }
+      await db
+        .updateTable('admins')
+        .set({ failed_attempts: 0, locked_until: null, last_sign_in_at: now, last_sign_in_ip: ip })
+        .where('id', '=', row.id)
+        .execute();
+      return { ok: true, admin: toAdmin({ ...row, last_sign_in_at: now }) };
+    },
+
+    async changePassword(id: string, current: string, next: string, actor: Actor): Promise<void> {
+      const row = await db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new DirectoryError('not_found', 'no such administrator');
+      if (!(await verify(row.password_hash, current).catch(() => false))) throw new DirectoryError('invalid', 'the current password is not right', 'current');
+      checkStrength(next);
+      if (next === current) throw new DirectoryError('invalid', 'choose a password other than the current one', 'password');
+      const now = clock.now();
+      const passwordHash = await hash(next, ARGON2);
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('admins').set({ password_hash: passwordHash, must_change_password: 0 }).where('id', '=', id).execute();
+        // Other sessions of the account end: whoever knew the old password is signed out.
+        await trx.deleteFrom('admin_sessions').where('admin_id', '=', id).execute();
+        await appendAudit(trx, actor, { action: 'admin.password', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      });
+    },
+
+    /** A new one-time password (shown once); the account is unlocked and its sessions end. */
+    async resetPassword(email: string, actor: Actor): Promise<string> {
+      const row = await byEmail(email);
+      if (!row) throw new DirectoryError('not_found', `no administrator ${email}; see "relaygate admin list"`, 'email');
+      const oneTime = newOneTimePassword();
+      const now = clock.now();
+      const passwordHash = await hash(oneTime, ARGON2);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('admins')
+          .set({ password_hash: passwordHash, must_change_password: 1, failed_attempts: 0, locked_until: null })
+          .where('id', '=', row.id)
+          .execute();
+        await trx.deleteFrom('admin_sessions').where('admin_id', '=', row.id).execute();
+        await appendAudit(trx, actor, { action: 'admin.reset-password', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      });
+      return oneTime;
+    },
+
+    async disable(email: string, actor: Actor): Promise<Admin> {
+      const row = await byEmail(email);
+      if (!row) throw new DirectoryError('not_found', `no administrator ${email}; see "relaygate admin list"`, 'email');
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('admins').set({ disabled_at: now }).where('id', '=', row.id).execute();
+        await trx.deleteFrom('admin_sessions').where('admin_id', '=', row.id).execute();
+        await appendAudit(trx, actor, { action: 'admin.disable', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      });
+      return toAdmin({ ...row, disabled_at: now });
+    },
+  };
+}
+
+export type AdminAccounts = ReturnType<typeof adminAccounts>;
+
+function checkStrength(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new DirectoryError('invalid', `a password needs at least ${MIN_PASSWORD_LENGTH} characters; a passphrase of a few words is easiest`, 'password');
+}
+
+/** 20 characters from a 31-letter alphabet (about 99 bits), readable aloud: no 0/O, 1/l/I. */
+function newOneTimePassword(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  const chars = Array.from({ length: 20 }, () => alphabet[randomInt(alphabet.length)]).join('');
+  return `${chars.slice(0, 5)}-${chars.slice(5, 10)}-${chars.slice(10, 15)}-${chars.slice(15)}`;
+}
+
+// A real hash of nothing anyone types, verified against when the account does not exist.
+let dummyHash: Promise<string> | undefined;
+const dummy = () => (dummyHash ??= hash(`unused-${randomInt(1e9)}`, ARGON2));
+
+function toAdmin(row: AdminsTable): Admin {
+  return {
+    id: row.id,
+    email: row.email,
+    mustChangePassword: row.must_change_password === 1,
+    createdAt: Number(row.created_at),
+    lastSignInAt: row.last_sign_in_at === null ? null : Number(row.last_sign_in_at),
+    lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
+    disabled: row.disabled_at !== null,
+  };
+}

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { AdminServices } from '../api/api-context.js';
+import type { Clock } from '../lib/clock.js';
+import type { Db } from '../store/tables.js';
+import type { AdminAccounts } from './admin-accounts.js';
+import type { ConsoleSessions } from './console-session.js';
+
+/** What the console's pages need: the same services the API uses, and its own accounts and sessions. */
+export interface ConsoleDeps {
+  db: Db;
+  services: AdminServices;
+  accounts: AdminAccounts;
+  sessions: ConsoleSessions;
+  /** Keys the CSRF tokens. */
+  hashKey: Buffer;
+  clock: Clock;
+  log: Logger;
+  publicUrl(): string;
+  /** Queue actions from the message log: make a message due now, or remove it. */
+  queue: {
+    retry(id: string): Promise<number>;
+    remove(id: string): Promise<boolean>;
+  };
+}
+
+/** Routes that are pages, not API: kept out of the OpenAPI document. */
+export const HIDDEN = { schema: { hide: true } } as const;

@@ -1,0 +1,5 @@
+import type { ConsolePages } from './index.js';
+import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages } from './watch/index.js';
+
+/** Every page group of the console, in the order of the navigation. */
+export const CONSOLE_PAGES: ConsolePages[] = [registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerAuditLog];
