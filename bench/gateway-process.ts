@@ -77,6 +77,8 @@ export interface GatewayOptions {
   smarthostPort: number;
   /** When set, the gateway runs with --cpu-prof and writes its profile here on exit. */
   profileDir?: string | undefined;
+  /** `secure`: example.com is routed secure (relaygate route add example.com secure). */
+  route?: 'secure' | undefined;
 }
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
@@ -98,6 +100,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     for (const verb of [
       ['domain', 'add', 'example.com'],
       ['domain', 'verify', 'example.com', '--force'],
+      ...(o.route === 'secure' ? [['route', 'add', 'example.com', 'secure']] : []),
     ]) {
       await execFileAsync(process.execPath, [...o.entry.args, ...verb, '--json'], { cwd: REPO_ROOT, env, timeout: 30_000 });
     }
