@@ -74,7 +74,14 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
   const dataDir = join(ctx.workDir, sc.id, 'data');
   mkdirSync(dataDir, { recursive: true });
   const profileDir = ctx.profile ? join(ctx.workDir, sc.id, 'profile') : undefined;
-  const gateway = await startGateway({ entry: ctx.entry, dataDir, logPrefix: join(ctx.workDir, sc.id, 'gateway'), smarthostPort: ctx.sink.port, profileDir, route: sc.route });
+  const gateway = await startGateway({
+    entry: ctx.entry,
+    dataDir,
+    logPrefix: join(ctx.workDir, sc.id, 'gateway'),
+    smarthostPort: ctx.sink.port,
+    profileDir,
+    route: sc.route,
+  });
   const notes: string[] = [];
   try {
     // Baselines are taken once the load generator has loaded and is waiting: its start-up is not measured.

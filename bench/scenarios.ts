@@ -20,7 +20,16 @@ export const FULL: Scenario[] = [
   { id: 'c20-10k', label: '20 sessions, 10 KiB', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40 },
   { id: 'c10-1m', label: '10 sessions, 1 MiB', concurrency: 10, size: MiB, count: 1500, maxSeconds: 20, hardSeconds: 50 },
   // The same load as c20-10k, routed secure: the cost of encryption at rest and notifications.
-  { id: 'c20-10k-secure', label: '20 sessions, 10 KiB, secure route', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40, route: 'secure' },
+  {
+    id: 'c20-10k-secure',
+    label: '20 sessions, 10 KiB, secure route',
+    concurrency: 20,
+    size: 10 * KiB,
+    count: 6000,
+    maxSeconds: 20,
+    hardSeconds: 40,
+    route: 'secure',
+  },
   // One 25 MiB message per session, all 50 at once: the memory test.
   { id: 'c50-25m', label: '50 sessions x one 25 MiB', concurrency: 50, size: 25 * MiB, count: 50, maxSeconds: 30, hardSeconds: 90 },
 ];

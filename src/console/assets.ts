@@ -33,6 +33,24 @@ code{font:14px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;background:#eef1f
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:1rem}
 .muted{color:#57606a}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{color:#57606a}dd{margin:0;word-break:break-word}
 svg.chart{width:100%;height:auto}svg.chart rect{fill:#0b4fc2}svg.chart text{font-size:10px;fill:#3d4550}
+/* watch: dashboard, message log, timeline, DNS report, audit log */
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+ul.plain,ol.plain{list-style:none;margin:0;padding:0}
+dl.stats{display:grid;grid-template-columns:repeat(auto-fill,minmax(12rem,1fr));gap:.75rem}.stat{margin:0;display:block}.stat dt{color:#57606a}.stat strong{font-size:1.4rem}
+.charts{grid-template-columns:repeat(auto-fill,minmax(20rem,1fr))}figure.chart-card{margin:0}figure.chart-card svg.chart text{font-size:13px}figure.chart-card h3{font-size:1rem;margin:0 0 .25rem}
+form.search .fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:0 1rem}
+ol.timeline{list-style:none;margin:0;padding:0 0 0 1rem;border-left:3px solid #c7ced6}ol.timeline>li{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:.5rem .9rem;margin:0 0 .75rem}
+ol.timeline h3{font-size:1rem;margin:.2rem 0}ol.timeline h4{font-size:.95rem;margin:.5rem 0 .2rem}
+pre.copy-block{white-space:pre-wrap;word-break:break-all;background:#eef1f4;padding:.5rem;border-radius:6px;font-size:14px}
+li.finding h3{margin-top:0}.pager a{margin-right:1rem}td.detail code{word-break:break-word}code.nowrap{white-space:nowrap;word-break:normal}
+.hint{margin:0 0 .25rem;color:#57606a;font-size:.9rem}.field-error{margin:.25rem 0 0;color:#8a1c1c;font-weight:600}.form-error{background:#fdecec;color:#8a1c1c;padding:.5rem .8rem;border-radius:6px}
+[aria-invalid=true]{border-color:#b42318!important;border-width:2px!important}.card.warning{background:#fff8e1;border-color:#e0b400}
+.checklist ol{margin:.25rem 0 0;padding-left:1.5rem}.checklist li{margin:.2rem 0}.checklist li[aria-current=step]{font-weight:600}
+ul.plain{list-style:none;margin:0 0 .4rem;padding:0}form.compact label{font-weight:400;font-size:.9rem}form.compact input{max-width:18rem}
+button.link-button{background:none;border:0;color:#0b4fc2;text-decoration:underline;cursor:pointer;font:inherit;padding:0;min-height:0}
+.button.danger{background:#b42318;border-color:#b42318;color:#fff}ol.steps{padding-left:1.5rem}ol.steps>li{margin:0 0 .6rem}.step-name{font-weight:600}
+pre.reply{white-space:pre-wrap;word-break:break-all;background:#eef1f4;padding:.4rem .6rem;border-radius:6px;font-size:14px;margin:.2rem 0}
+tbody th{text-transform:none;letter-spacing:0;font-size:1rem;color:#1f2328}
 @media (max-width:40rem){dl{grid-template-columns:1fr}header.top{padding:.6rem}.signout{margin-left:0}}
 `;
 
@@ -46,10 +64,12 @@ document.querySelectorAll('button.copy').forEach(function (b) {
 });
 document.querySelectorAll('[data-refresh]').forEach(function (el) {
   var ms = Number(el.getAttribute('data-refresh')) || 3000;
-  setInterval(function () {
+  var timer = setInterval(function () {
     fetch(location.href, { headers: { accept: 'text/html' }, credentials: 'same-origin' }).then(function (r) { return r.text(); }).then(function (t) {
       var next = new DOMParser().parseFromString(t, 'text/html').getElementById(el.id);
       if (next) el.innerHTML = next.innerHTML;
+      // The page stops asking once what it waits for has settled (the fresh copy no longer asks to be refreshed).
+      if (!next || !next.hasAttribute('data-refresh')) clearInterval(timer);
     });
   }, ms);
 });

@@ -1,5 +1,17 @@
 import type { ConsolePages } from './index.js';
+import { registerConnectionPages, registerCredentialPages, registerDomainList, registerDomainPages, registerRoutePages } from './setup/index.js';
 import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages } from './watch/index.js';
 
 /** Every page group of the console, in the order of the navigation. */
-export const CONSOLE_PAGES: ConsolePages[] = [registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerAuditLog];
+export const CONSOLE_PAGES: ConsolePages[] = [
+  registerDashboard,
+  registerDnsReport,
+  registerMessageLog,
+  registerMessagePages,
+  registerAuditLog,
+  registerDomainList,
+  registerDomainPages,
+  registerCredentialPages,
+  registerRoutePages,
+  registerConnectionPages,
+];

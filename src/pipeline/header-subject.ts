@@ -18,5 +18,7 @@ export function subjectOf(section: Buffer): string | null {
   } catch {
     decoded = unfolded;
   }
+  // A broken base64 word decodes to nothing: then what was written is more use than a blank.
+  if (decoded.trim() === '' && unfolded !== '') decoded = unfolded;
   return decoded.slice(0, MAX_SUBJECT);
 }

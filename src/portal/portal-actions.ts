@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { gatewayRecord } from '../inbound/gateway-record.js';
-import { codeMail } from './code-mail.js';
 import { csrfValid } from '../web/csrf.js';
+import { codeMail } from './code-mail.js';
 import { sessionScope, tokenScope } from './csrf.js';
 import { queuePortalMail } from './mail-queue.js';
 import { CODE_LIFETIME_MS, checkCode, issueCode } from './one-time-code.js';

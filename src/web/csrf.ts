@@ -33,4 +33,3 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   if (publicUrl && url.origin === new URL(publicUrl).origin) return true;
   return host !== undefined && url.host === host.toLowerCase() && (url.protocol === 'http:' || url.protocol === 'https:');
 }
-

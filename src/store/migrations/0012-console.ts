@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Administrators of the web console and their sessions; and the subject of each message, for
- * the console's message log search (null for secure messages, whose subject is sealed).
+ * Administrators of the web console and their sessions; the subject of each message, for the
+ * console's message log search (null for secure messages, whose subject is sealed); and the
+ * indexes the dashboard's time series need.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -26,4 +27,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.alterTable('messages').addColumn('subject', 'text').execute();
+  // The dashboard's 24-hour series and the message log read by time.
+  await db.schema.createIndex('messages_received').on('messages').column('received_at').execute();
+  await db.schema.createIndex('events_at').on('events').column('at').execute();
 }

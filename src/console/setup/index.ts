@@ -1,0 +1,6 @@
+/** The guided setup of the console: domains with their addresses and legs, credentials, routes, outbound connections. */
+export { registerConnectionPages } from './connection-pages.js';
+export { registerCredentialPages } from './credential-pages.js';
+export { registerDomainList } from './domain-list-pages.js';
+export { registerDomainPages } from './domain-pages.js';
+export { registerRoutePages } from './route-pages.js';

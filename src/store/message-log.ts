@@ -1,0 +1,141 @@
+import { type ExpressionBuilder, sql } from 'kysely';
+import type { Page, PageRequest } from '../directory/context.js';
+import type { Database, Db, MessageDirection, RecipientStatus } from './tables.js';
+
+/** The message log's search: every field optional; text fields match anywhere, case-insensitively. */
+export interface MessageSearch {
+  sender?: string | undefined;
+  recipient?: string | undefined;
+  subject?: string | undefined;
+  /** A queue id or its beginning. */
+  id?: string | undefined;
+  /** Messages with at least one recipient in this state. */
+  status?: RecipientStatus | undefined;
+  direction?: MessageDirection | undefined;
+}
+
+export interface MessageLogEntry {
+  id: string;
+  direction: MessageDirection;
+  mailFrom: string;
+  subject: string | null;
+  sizeBytes: number;
+  receivedAt: number;
+  completedAt: number | null;
+  isDsn: boolean;
+  recipients: { address: string; status: RecipientStatus }[];
+}
+
+/** What the queue view leaves out and a message's timeline shows: where it came from. */
+export interface MessageOrigin {
+  subject: string | null;
+  clientIp: string;
+  envId: string | null;
+  tlsRequired: string | null;
+  credential: { id: string; username: string; description: string } | null;
+}
+
+/** `%` and `_` typed into a search box are literal characters, not wildcards (escaped with `\`). */
+function containing(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
+}
+
+/** `lower(column) LIKE pattern ESCAPE '\'`: the same meaning in SQLite and PostgreSQL (whose LIKE is case-sensitive). */
+function likeLower(column: string, text: string) {
+  return sql<boolean>`lower(${sql.ref(column)}) like ${containing(text)} escape '\\'`;
+}
+
+function matching(eb: ExpressionBuilder<Database, 'messages'>, search: MessageSearch) {
+  const conditions = [];
+  if (search.sender) conditions.push(likeLower('messages.mail_from', search.sender));
+  if (search.subject) conditions.push(likeLower('messages.subject', search.subject));
+  if (search.id) conditions.push(eb('messages.id', 'like', `${search.id.toUpperCase().replace(/[^0-9A-Z]/g, '')}%`));
+  if (search.direction) conditions.push(eb('messages.direction', '=', search.direction));
+  if (search.recipient || search.status) {
+    let recipients = eb.selectFrom('recipients').select('recipients.message_id');
+    if (search.recipient) recipients = recipients.where(likeLower('recipients.address', search.recipient));
+    if (search.status) recipients = recipients.where('recipients.status', '=', search.status);
+    conditions.push(eb('messages.id', 'in', recipients));
+  }
+  return eb.and(conditions);
+}
+
+/**
+ * The console's message log over the queue tables: search and paging, newest first, and the
+ * origin of one message. Read-only; the queue store stays the only writer.
+ */
+export function messageLog(db: Db) {
+  return {
+    async search(search: MessageSearch, page: PageRequest): Promise<Page<MessageLogEntry>> {
+      const where = (eb: ExpressionBuilder<Database, 'messages'>) => matching(eb, search);
+      const total = await db
+        .selectFrom('messages')
+        .where(where)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      const rows = await db
+        .selectFrom('messages')
+        .where(where)
+        .select(['id', 'direction', 'mail_from', 'subject', 'size_bytes', 'received_at', 'completed_at', 'is_dsn'])
+        .orderBy('received_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(page.limit)
+        .offset(page.offset)
+        .execute();
+      const recipients =
+        rows.length === 0
+          ? []
+          : await db
+              .selectFrom('recipients')
+              .select(['message_id', 'address', 'status'])
+              .where(
+                'message_id',
+                'in',
+                rows.map((r) => r.id),
+              )
+              .orderBy('position')
+              .execute();
+      const items = rows.map(
+        (m): MessageLogEntry => ({
+          id: m.id,
+          direction: m.direction,
+          mailFrom: m.mail_from,
+          subject: m.subject,
+          sizeBytes: Number(m.size_bytes),
+          receivedAt: Number(m.received_at),
+          completedAt: m.completed_at === null ? null : Number(m.completed_at),
+          isDsn: m.is_dsn === 1,
+          recipients: recipients.filter((r) => r.message_id === m.id).map((r) => ({ address: r.address, status: r.status })),
+        }),
+      );
+      return { items, total: Number(total?.n ?? 0), limit: page.limit, offset: page.offset };
+    },
+
+    async origin(id: string): Promise<MessageOrigin | undefined> {
+      const row = await db
+        .selectFrom('messages')
+        .leftJoin('credentials', 'credentials.id', 'messages.credential_id')
+        .select([
+          'messages.subject',
+          'messages.client_ip',
+          'messages.env_id',
+          'messages.tls_required',
+          'messages.credential_id',
+          'credentials.username',
+          'credentials.description',
+        ])
+        .where('messages.id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return {
+        subject: row.subject,
+        clientIp: row.client_ip,
+        envId: row.env_id,
+        tlsRequired: row.tls_required,
+        credential: row.credential_id ? { id: row.credential_id, username: row.username ?? '', description: row.description ?? '' } : null,
+      };
+    },
+  };
+}
+
+export type MessageLog = ReturnType<typeof messageLog>;
