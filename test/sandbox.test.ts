@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
 import { loadConfig } from '../src/config/index.js';
 import { sandboxEnabled } from '../src/sandbox/sandbox.js';
+import { browserUnavailable, launchBrowser } from './support/browser.js';
+import { consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './support/console.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway } from './support/gateway.js';
 import { gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
@@ -221,6 +223,45 @@ describe('sandbox: nothing leaves the machine', () => {
     } finally {
       gateway.child.kill('SIGTERM');
       await gateway.exited;
+    }
+  });
+});
+
+describe('sandbox in the console', { skip: browserUnavailable() }, () => {
+  test('the sandbox page says the mode loudly, lists what was captured and shows the decision, DKIM result and raw message', async () => {
+    const gw = await startTestGateway({ sandbox: true });
+    const browser = await launchBrowser();
+    try {
+      await createAdmin(gw);
+      const credential = await gw.createCredential();
+      const { queueId } = await submit(gw.gateway.ports.smtp, credential, {
+        from: 'support@example.com',
+        to: ['customer@example.net'],
+        raw: applicationMessage('seen in the console'),
+      });
+      await waitFor(async () => ((await gw.services((s) => s.sandbox.list({ limit: 1, offset: 0 }))).total === 1 ? true : undefined));
+      const page = await browser.newPage();
+      await signInConsole(page, gw);
+      await page.goto(consoleUrl(gw, '/sandbox'));
+      await page.getByText('Sandbox mode:').waitFor();
+      await consoleScreenshot(page, 'sandbox-list');
+      await page
+        .getByRole('row', { name: /seen in the console/ })
+        .getByRole('link')
+        .click();
+      await page.getByRole('heading', { name: /^Captured sbx_/ }).waitFor();
+      const text = await page.locator('main').innerText();
+      assert.match(text, new RegExp(`Queue id\\s+${queueId}`));
+      assert.match(text, /Would have gone to\s+no smarthost or direct delivery configured/);
+      assert.match(text, /X-Relaygate-Sandbox: captured/);
+      assert.match(text, /DKIM\s+no signature/, 'an unsigned message is said to be unsigned, not failed');
+      await consoleScreenshot(page, 'sandbox-message');
+      await page.goto(consoleUrl(gw, '/sandbox'));
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Empty the sandbox mailbox' }).click()]);
+      await page.getByText('Removed 1 captured message(s).').waitFor();
+    } finally {
+      await browser.close();
+      await gw.stop();
     }
   });
 });

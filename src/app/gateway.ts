@@ -188,6 +188,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     clock,
     log,
     publicUrl: () => publicUrl,
+    sandbox: sandbox !== undefined,
     queue: {
       async retry(id) {
         const now = clock.now();

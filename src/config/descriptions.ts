@@ -19,7 +19,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'smtp.authFailureWindow': 'The window over which failed AUTH attempts are counted.',
   'http.listenHost': 'Address the HTTP server (admin API, health, metrics, download links) binds to.',
   'http.port': 'HTTP port.',
-  'http.publicUrl': 'Base URL applications reach this server at, for the signed download links in webhooks; http://listenHost:port when unset.',
+  'http.publicUrl':
+    'Base URL this server is reached at from outside (https, behind your proxy): for the portal links in secure-message notifications and the signed download links in webhooks; http://listenHost:port when unset.',
   'tls.certFile': 'PEM certificate chain for the SMTP listeners; a development certificate is generated when unset.',
   'tls.keyFile': 'PEM private key of tls.certFile.',
   dnsResolver: "host:port of the DNS resolver every lookup goes through (a validating one for DNSSEC); the system's when unset.",

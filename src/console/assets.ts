@@ -51,6 +51,7 @@ button.link-button{background:none;border:0;color:#0b4fc2;text-decoration:underl
 .button.danger{background:#b42318;border-color:#b42318;color:#fff}ol.steps{padding-left:1.5rem}ol.steps>li{margin:0 0 .6rem}.step-name{font-weight:600}
 pre.reply{white-space:pre-wrap;word-break:break-all;background:#eef1f4;padding:.4rem .6rem;border-radius:6px;font-size:14px;margin:.2rem 0}
 tbody th{text-transform:none;letter-spacing:0;font-size:1rem;color:#1f2328}
+pre.raw{white-space:pre-wrap;word-break:break-all;font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;max-height:40rem;overflow:auto}
 @media (max-width:40rem){dl{grid-template-columns:1fr}header.top{padding:.6rem}.signout{margin-left:0}}
 `;
 

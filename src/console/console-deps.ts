@@ -16,6 +16,8 @@ export interface ConsoleDeps {
   clock: Clock;
   log: Logger;
   publicUrl(): string;
+  /** The gateway captures outgoing mail instead of sending it. */
+  sandbox: boolean;
   /** Queue actions from the message log: make a message due now, or remove it. */
   queue: {
     retry(id: string): Promise<number>;

@@ -1,7 +1,7 @@
 import { html, type SafeHtml } from '../web/html.js';
 import type { Admin } from './admin-accounts.js';
 
-export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'messages' | 'audit';
+export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'messages' | 'audit' | 'sandbox';
 
 const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'dashboard', href: '/console', label: 'Dashboard' },
@@ -11,6 +11,7 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'connections', href: '/console/connections', label: 'Connections' },
   { key: 'messages', href: '/console/messages', label: 'Messages' },
   { key: 'audit', href: '/console/audit', label: 'Audit log' },
+  { key: 'sandbox', href: '/console/sandbox', label: 'Sandbox' },
 ];
 
 export interface Page {

@@ -1,6 +1,6 @@
 import type { ConsolePages } from './index.js';
 import { registerConnectionPages, registerCredentialPages, registerDomainList, registerDomainPages, registerRoutePages } from './setup/index.js';
-import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages } from './watch/index.js';
+import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerSandboxPages } from './watch/index.js';
 
 /** Every page group of the console, in the order of the navigation. */
 export const CONSOLE_PAGES: ConsolePages[] = [
@@ -9,6 +9,7 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   registerMessageLog,
   registerMessagePages,
   registerAuditLog,
+  registerSandboxPages,
   registerDomainList,
   registerDomainPages,
   registerCredentialPages,

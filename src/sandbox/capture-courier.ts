@@ -119,12 +119,15 @@ async function dkimOf(db: Db, message: Buffer): Promise<DkimVerdict[]> {
     return [[row.public_record]];
   };
   const { results } = await dkimVerify(message, { resolver: resolver as never });
-  return results.map((r) => ({
-    domain: r.signingDomain ?? '',
-    selector: r.selector ?? '',
-    result: r.status.result,
-    comment: r.status.comment ?? 'checked against the key this gateway holds; DNS not consulted',
-  }));
+  // mailauth reports an unsigned message as one result `none`: that is no signature, not a verdict on one.
+  return results
+    .filter((r) => r.signingDomain)
+    .map((r) => ({
+      domain: r.signingDomain ?? '',
+      selector: r.selector ?? '',
+      result: r.status.result,
+      comment: r.status.comment ?? 'checked against the key this gateway holds; DNS not consulted',
+    }));
 }
 
 function domainOf(address: string): string {

@@ -58,6 +58,7 @@ Next steps, in another shell:
   npx relaygate domain verify example.com           # (--force verifies by hand, recorded in the audit log)
   npx relaygate credential create --kind submission --description "My application"
 then send through port ${gateway.ports.smtp} with STARTTLS and AUTH.
+The web console: npx relaygate admin create you@example.com, then sign in at http://${config.http.listenHost}:${gateway.ports.http}/console
 
 `;
 }

@@ -4,3 +4,4 @@ export { registerDashboard } from './dashboard-pages.js';
 export { registerDnsReport } from './dns-report-pages.js';
 export { registerMessageLog } from './message-log-pages.js';
 export { registerMessagePages } from './message-pages.js';
+export { registerSandboxPages } from './sandbox-pages.js';
