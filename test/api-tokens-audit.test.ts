@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3 } from '../src/store/sqlite/driver.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 
 type Json = Record<string, unknown>;

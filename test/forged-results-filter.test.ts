@@ -35,6 +35,12 @@ const cases: Array<{ name: string; input: string; output: string }> = [
     input: HEAD + lines('authentication-results : (forged) MX.Relaygate.Test 1; dmarc=pass') + '\r\n' + BODY,
     output: HEAD + '\r\n' + BODY,
   },
+  {
+    // Not RFC 5322, but postal-mime (the webhook payload) unfolds first and reads it as the field.
+    name: 'a fold between the name and its colon',
+    input: HEAD + lines('Authentication-Results', '\t: mx.relaygate.test; spf=pass') + '\r\n' + BODY,
+    output: HEAD + '\r\n' + BODY,
+  },
   { name: 'our id as a quoted-string', input: lines('Authentication-Results: "mx.relaygate.test"; auth=pass') + '\r\n' + BODY, output: '\r\n' + BODY },
   { name: 'several forged fields', input: FORGED + HEAD + FORGED + FORGED + '\r\n' + BODY, output: HEAD + '\r\n' + BODY },
   { name: 'a message with no body and no final CRLF', input: HEAD + FORGED.slice(0, -2), output: HEAD },

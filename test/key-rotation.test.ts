@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { type OpenStore, openStore } from '../src/app/open-store.js';
 import { type Config, loadConfig } from '../src/config/index.js';
@@ -17,6 +16,7 @@ import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY
 import { rewrapAll } from '../src/secure/rewrap.js';
 import { SEALED_COLUMNS } from '../src/secure/sealed-columns.js';
 import { secureVault } from '../src/secure/vault.js';
+import { BetterSqlite3 } from '../src/store/sqlite/driver.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
 import {
   type Planted,

@@ -21,18 +21,21 @@ import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
+import { countingResolver } from '../dns/counting-resolver.js';
 import { configuredResolver } from '../dns/index.js';
 import { deliveryEvents } from '../events/delivery-events.js';
 import { eventDispatcher } from '../events/event-dispatcher.js';
 import { registerInboundDownloads } from '../http/inbound-downloads.js';
-import { gatewayMetrics } from '../http/metrics.js';
+import { countDeliveryAttempt, dnsResultOf, gatewayMetrics, sessionCounter, smtpObserver, webhookOutcomeOf } from '../http/metrics.js';
 import { startHttp, VERSION } from '../http/server.js';
 import { purgeRetainedBodies } from '../inbound/body-retention.js';
+import { countingWebhookClient } from '../inbound/counting-webhook-client.js';
 import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
 import { synchronousHandoff } from '../inbound/synchronous-handoff.js';
 import { webhookClient } from '../inbound/webhook-client.js';
 import { webhookDelivery } from '../inbound/webhook-delivery.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import { freeSpace } from '../lib/free-space.js';
 import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
@@ -45,10 +48,13 @@ import { sweepSecureRetention } from '../secure/retention.js';
 import { secureVault } from '../secure/vault.js';
 import { FailureThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { writeHeartbeat } from '../store/heartbeat.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
+import { readinessProbe, storageShortage } from './readiness.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface Gateway {
@@ -70,7 +76,7 @@ export interface GatewayOptions {
 export const LISTENERS_FILE = 'listeners.json';
 
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config);
@@ -86,8 +92,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const credentials = credentialDirectory(store, clock);
   const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
-  const resolver = cachingResolver(configuredResolver(config.dnsResolver), { clock });
-  const metrics = gatewayMetrics();
+  // The SMTP listeners start last; until then no session is open.
+  let openSmtpSessions = async (): Promise<Record<string, number>> => ({});
+  const metrics = gatewayMetrics({
+    queueDepth: () => trafficStats(store.db).queueDepth(),
+    openSessions: () => openSmtpSessions(),
+    now: () => clock.now(),
+    onCollectError: (err) => log.error({ err }, 'queue depth for /metrics could not be read'),
+  });
+  const resolver = cachingResolver(
+    countingResolver(configuredResolver(config.dnsResolver), (type, response) => metrics.dnsLookups.inc({ type, result: dnsResultOf(type, response) })),
+    { clock },
+  );
   const targets = inboundTargetDirectory(directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
@@ -107,7 +123,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     userAgent: `Relaygate/${VERSION} (+https://${config.hostname})`,
     ...(config.inbound.webhookCaFile ? { ca: readFileSync(config.inbound.webhookCaFile, 'utf8') } : {}),
   });
-  const client = sandbox ? sandbox.webhookClient(networkClient) : networkClient;
+  const countedClient = countingWebhookClient(networkClient, (answer) => metrics.webhookRequests.inc({ outcome: webhookOutcomeOf(answer) }));
+  const client = sandbox ? sandbox.webhookClient(countedClient) : countedClient;
   const webhooks = webhookDelivery({
     client,
     clock,
@@ -163,6 +180,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
 
   let accepting = true;
+  const minFreeBytes = config.health.minFreeDisk;
+  const diskShortage = storageShortage(freeSpace(config.dataDir), minFreeBytes);
+  let smtpNotListening = (): string[] => ['the SMTP listeners have not started yet'];
   const services = adminServices(directoryContext, config, { connector: connectorService, vault });
   // Codes, replies and read receipts are queued like accepted mail; until the worker below
   // exists they wait for its first poll.
@@ -206,12 +226,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const http = await startHttp(
     config.http.listenHost,
     config.http.port,
-    {
-      async ready() {
-        if (!accepting) throw new Error('shutting down');
-        await queue.nextDueAt();
-      },
-    },
+    readinessProbe({
+      accepting: () => accepting,
+      writeHeartbeat: () => writeHeartbeat(store.db, store.syncCommitted, clock.now()),
+      smtpNotListening: () => smtpNotListening(),
+      diskShortage,
+      minFreeBytes,
+    }),
     services,
     {
       metrics: metrics.registry,
@@ -239,6 +260,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
     // Delivery events are stored only when some webhook could receive them.
     deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
+    observe: (message, update, now) => countDeliveryAttempt(metrics, message, update, now),
   });
   wakeWorker = () => worker.wake();
 
@@ -264,6 +286,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       budgets: { commandTimeoutMs: config.smtp.commandTimeout, dataTimeoutMs: config.smtp.dataTimeout },
       authOptional: config.inbound.allowUnauthenticated,
       log,
+      sessions: sessionCounter(metrics),
     },
     {
       credentials,
@@ -282,8 +305,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       senderPolicy,
       log,
       onQueued: () => worker.wake(),
+      observe: smtpObserver(metrics),
+      storageShortage: diskShortage,
     },
   );
+  smtpNotListening = () => smtp.notListening();
+  openSmtpSessions = () => smtp.openSessions();
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
   const events = eventDispatcher({

@@ -54,8 +54,12 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   'verification.interval': 'How often the connection check repeats for each verified domain; 0 turns it off.',
   'dkim.checkInterval':
     'How often DKIM keys waiting on DNS (pending) or on their grace period (retiring) are checked, moving them on when they can; 0 turns it off.',
+  'health.minFreeDisk':
+    "Least free space on the data directory's filesystem: below it /readyz reports the disk and MAIL FROM gets 452 4.3.1 (RFC 3463 X.3.1), so clients keep mail the gateway could not store; 0 turns it off.",
   shutdownTimeout: 'On SIGTERM, how long sessions in progress get to finish.',
   logLevel: 'Least severe log level written (JSON lines on stdout).',
+  logFormat:
+    'How log lines are written: json (one JSON object a line, for collectors), pretty (readable lines), or auto (pretty when stdout is a terminal, else json).',
 };
 
 /** Defaults that depend on the machine, said in words so the reference is the same everywhere. */

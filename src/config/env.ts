@@ -50,8 +50,10 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   RELAYGATE_VERIFICATION_TIMEOUT: 'verification.timeout',
   RELAYGATE_VERIFICATION_INTERVAL: 'verification.interval',
   RELAYGATE_DKIM_CHECK_INTERVAL: 'dkim.checkInterval',
+  RELAYGATE_HEALTH_MIN_FREE_DISK: 'health.minFreeDisk',
   RELAYGATE_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   RELAYGATE_LOG_LEVEL: 'logLevel',
+  RELAYGATE_LOG_FORMAT: 'logFormat',
 };
 
 /** Variables that belong to the test harness, not to the gateway. */

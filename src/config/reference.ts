@@ -12,6 +12,7 @@ type JsonSchema = {
   minimum?: number;
   maximum?: number;
   format?: string;
+  description?: string;
 };
 
 export interface ConfigKey {
@@ -43,6 +44,7 @@ export function configKeys(): ConfigKey[] {
 function typeOf(node: JsonSchema): string {
   const kinds = node.anyOf?.map((n) => n.type) ?? [];
   if (kinds.includes('boolean')) return 'boolean';
+  if (kinds.includes('integer') && node.anyOf?.some((n) => n.description === 'size')) return 'size (bytes, or kB, MB, GB, TB, PB, KiB … PiB)';
   if (kinds.includes('integer') && kinds.includes('string')) return 'duration (ms, s, m, h, d)';
   if (kinds.includes('array')) return 'list (comma-separated in the environment)';
   if (node.enum) return `one of ${node.enum.join(', ')}`;

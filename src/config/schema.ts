@@ -1,6 +1,7 @@
 import { hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { formatDurationMs, parseDurationMs } from '../lib/durations.js';
+import { parseSizeBytes } from '../lib/sizes.js';
 import { parseSmarthostUrl } from './smarthost-url.js';
 
 // The single source of the configuration: defaults, allowed values and their descriptions.
@@ -20,6 +21,21 @@ const duration = (fallback: string) =>
         return z.NEVER;
       }
       return ms;
+    });
+
+/** Described as 'size' so that the reference (reference.ts) tells it from a duration. */
+const size = (fallback: string) =>
+  z
+    .union([z.number().int().nonnegative(), z.string().describe('size')])
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (typeof value === 'number') return value;
+      const bytes = parseSizeBytes(value);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'is not a size' });
+        return z.NEVER;
+      }
+      return bytes;
     });
 
 /** Environment values are strings: "false" must mean false (z.coerce.boolean would make it true). */
@@ -188,8 +204,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    health: z
+      .object({
+        /** Below this much free space on the data directory's filesystem: not ready, and MAIL FROM gets 452 4.3.1; 0 turns it off. */
+        minFreeDisk: size('100MB'),
+      })
+      .strict()
+      .prefault({}),
     shutdownTimeout: duration('30s'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logFormat: z.enum(['auto', 'json', 'pretty']).default('auto'),
   })
   .strict();
 
@@ -204,6 +228,7 @@ export const ALLOWED: Record<string, string> = {
   'http.port': 'a port number from 0 to 65535',
   smarthost: 'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
+  logFormat: 'one of auto (readable lines on a terminal, JSON otherwise), json, pretty',
   dnsResolver: 'host:port of a DNS resolver, e.g. 127.0.0.1:53 (a validating resolver for DNSSEC)',
   masterKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32',
   previousMasterKeys:
@@ -221,6 +246,7 @@ export const ALLOWED: Record<string, string> = {
   sandbox: 'true, false or auto',
   'delivery.mxPort': 'a port number from 1 to 65535',
   'delivery.mtaStsPort': 'a port number from 1 to 65535',
+  'health.minFreeDisk': 'a size in bytes, or with a unit: 500MB, 2GB, 1GiB (0 turns the check off)',
 };
 
 export const DURATION_HINT = `a duration such as ${formatDurationMs(30_000)}, ${formatDurationMs(300_000)} or ${formatDurationMs(5 * 86_400_000)} (units ms, s, m, h, d)`;

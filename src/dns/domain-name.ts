@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -27,8 +27,18 @@ export function domainNameProblem(name: string): string | undefined {
   // RFC 3696 §2: an all-numeric top-level label would read as an IP address.
   if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return 'is an IP address or ends in an all-numeric label: use a domain name';
   // A-labels must decode as punycode (RFC 3492) to a valid U-label, or the name is not IDNA-safe.
-  if (domainToASCII(name) !== name) return 'has an A-label ("xn--") that is not valid punycode';
+  if (labels.some((label) => label.startsWith('xn--') && !isALabel(label))) return 'has an A-label ("xn--") that is not valid punycode';
   return undefined;
+}
+
+/**
+ * An "xn--" label that decodes to a non-ASCII U-label whose A-label is this label again
+ * (RFC 5890 §2.3.2.1). Checked label by label: Node 24's URL library (ada 4) passes invalid
+ * A-labels such as "xn--zz" through domainToASCII unchanged, where Node 20 and 22 return "".
+ */
+function isALabel(label: string): boolean {
+  const unicode = domainToUnicode(label);
+  return unicode !== '' && unicode !== label && /[^\x00-\x7f]/.test(unicode) && domainToASCII(unicode) === label;
 }
 
 /** Letters, digits and inner hyphens, 1 to 63 characters (RFC 1123 §2.1, RFC 1035 §2.3.4). */

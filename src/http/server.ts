@@ -2,12 +2,19 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { AdminServices } from '../api/api-context.js';
 import { registerApi } from '../api/index.js';
+import { sendProblem } from '../api/problem.js';
 
 export const VERSION = '0.1.0';
 
+/** One readiness check: `detail` is 'ok' or what is wrong, in words for the operator. */
+export interface ReadinessCheck {
+  ok: boolean;
+  detail: string;
+}
+
 export interface Probe {
-  /** Throws (or rejects) with the reason when the gateway cannot take mail. */
-  ready(): Promise<void>;
+  /** Every check by name; the gateway is ready when all are ok. Never rejects: a failure is a check's detail. */
+  checks(): Promise<Record<string, ReadinessCheck>>;
 }
 
 /** The HTTP side: liveness, readiness and the admin API (the console mounts here later). */
@@ -24,16 +31,15 @@ export async function startHttp(
   const { metrics } = extras;
   if (metrics) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Both answers list every check (`checks: { store: 'ok', smtp: 'ok', disk: 'only 40 MB free, …' }`);
+  // the 503 is a problem+json whose detail names the failing ones.
   app.get('/readyz', async (_request, reply) => {
-    try {
-      await probe.ready();
-      return { status: 'ready' };
-    } catch (err) {
-      return reply
-        .code(503)
-        .type('application/problem+json')
-        .send({ type: 'about:blank', title: 'Not ready', status: 503, detail: (err as Error).message });
-    }
+    const results = await probe.checks();
+    const checks = Object.fromEntries(Object.entries(results).map(([name, check]) => [name, check.detail]));
+    const failing = Object.entries(results).filter(([, check]) => !check.ok);
+    if (failing.length === 0) return { status: 'ready', checks };
+    const problem = { status: 503, title: 'Not ready', detail: failing.map(([name, check]) => `${name}: ${check.detail}`).join('; '), checks };
+    return sendProblem(reply, problem);
   });
   await app.listen({ host, port });
   const address = app.server.address();

@@ -108,9 +108,13 @@ export class ForgedResultsFilter extends Transform {
  * a token or a quoted-string after optional comments and folding whitespace (RFC 8601 §2.2).
  */
 function claimsAuthservId(field: string, authservId: string): boolean {
-  const name = /^authentication-results[ \t]*:/i.exec(field);
+  // Unfolded first: a fold between the name and its colon is not RFC 5322, but parsers that
+  // unfold before splitting (postal-mime, which builds the webhook payload) still read the
+  // field as Authentication-Results, so it must not slip past here.
+  const unfolded = field.replace(/\r\n(?=[ \t])/g, '');
+  const name = /^authentication-results[ \t]*:/i.exec(unfolded);
   if (!name) return false;
-  const value = field.slice(name[0].length).replace(/\r\n/g, '');
+  const value = unfolded.slice(name[0].length).replace(/\r\n/g, '');
   const id = firstValue(value);
   return id !== undefined && id.toLowerCase() === authservId;
 }

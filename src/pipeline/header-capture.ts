@@ -39,6 +39,8 @@ export class HeaderCapture extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    // No end marker: the whole message is the header section (see capture for the margin).
+    if (this.section === undefined && this.pending.length > this.maxBytes) return callback(SmtpReply.headerSectionTooBig(this.maxBytes));
     this.section ??= this.pending;
     callback();
   }
@@ -48,7 +50,10 @@ export class HeaderCapture extends Transform {
     const searchFrom = Math.max(0, this.pending.length - (END_OF_HEADERS.length - 1));
     this.pending = Buffer.concat([this.pending, chunk]);
     const end = this.pending.subarray(0, CRLF.length).equals(CRLF) ? 0 : this.pending.indexOf(END_OF_HEADERS, searchFrom);
-    if ((end === -1 ? this.pending.length : end) > this.maxBytes) return SmtpReply.headerSectionTooBig(this.maxBytes);
+    // Without the end marker yet, its first three bytes may be the last ones held: only what
+    // precedes them is surely header section, so the verdict does not depend on where TCP cut.
+    const known = end === -1 ? this.pending.length - (END_OF_HEADERS.length - 1) : end;
+    if (known > this.maxBytes) return SmtpReply.headerSectionTooBig(this.maxBytes);
     if (end !== -1) {
       this.section = Buffer.from(this.pending.subarray(0, end));
       this.pending = Buffer.alloc(0);

@@ -31,6 +31,8 @@ export interface WorkerOptions {
   readHead?: (message: DueMessage, maxBytes: number) => Promise<Buffer>;
   /** Delivery events for the application's webhook, recorded with the outcomes they report. */
   deliveryEvents?: (message: DueMessage, updates: RecipientUpdate[], now: number) => Promise<NewDeliveryEvent[]>;
+  /** Told each recipient outcome once it is recorded, for the metrics. */
+  observe?: (message: DueMessage, update: RecipientUpdate, now: number) => void;
 }
 
 export interface QueueWorker {
@@ -125,8 +127,14 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     const completed = await recorder.record({ messageId: message.id, updates, dsn, events: await o.deliveryEvents?.(message, updates, now) });
     if (completed === undefined) return;
     // The whole evidence (policy, DNSSEC states, MX, TLS, peer authentication, SPKI hash, reply) goes to the log too.
-    for (const u of updates)
-      o.log.info({ queueId: message.id, rcpt: u.address, status: u.status, reply: u.reply, ms: now - started, evidence: u.evidence }, 'delivery attempt');
+    for (const u of updates) {
+      const { address: rcpt, status, reason, reply, evidence } = u;
+      o.log.info(
+        { event: 'delivery.attempt', queueId: message.id, direction: message.direction, rcpt, status, reason, reply, ms: now - started, evidence },
+        'delivery attempt',
+      );
+      o.observe?.(message, u, now);
+    }
     if (dsn) {
       o.log.info({ queueId: dsn.id, about: message.id }, 'dsn queued');
       wakeSoon();

@@ -20,12 +20,24 @@ export interface SmtpListenerOptions {
   /** MAIL without AUTH, for unauthenticated inbound (the session handlers still require TLS and known recipients). */
   authOptional: boolean;
   log: Logger;
+  /** Told of each connection accepted, for the metrics. */
+  sessions?: SessionCounter | undefined;
+}
+
+export type ListenerName = 'submission' | 'smtps';
+
+export interface SessionCounter {
+  opened(listener: ListenerName): void;
 }
 
 export interface SmtpListeners {
   ports: { smtp: number; smtps: number };
+  /** TCP connections open now, by listener. */
+  openSessions(): Promise<Record<ListenerName, number>>;
   /** Stops accepting connections; sessions in progress get up to graceMs to finish. */
   close(graceMs: number): Promise<void>;
+  /** The listeners not accepting connections now, by name and port (empty when both are). */
+  notListening(): string[];
 }
 
 /** TLS 1.2 and up with AEAD ciphers only (TLS 1.3's suites are all AEAD), RFC 7525 §4.2. */
@@ -94,15 +106,41 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
   for (const server of [submission, smtps]) {
     server.on('error', (err: Error) => o.log.debug({ err: err.message }, 'smtp session error'));
   }
+  const { sessions } = o;
+  // Counted at the TCP level: a connection turned away (too many clients, a failed TLS handshake) was a session too.
+  if (sessions) for (const [name, server] of listeners(submission, smtps)) server.server.on('connection', () => sessions.opened(name));
   const smtpPort = await listen(submission, o.port, o.host);
   const smtpsPort = await listen(smtps, o.smtpsPort, o.host);
 
   return {
     ports: { smtp: smtpPort, smtps: smtpsPort },
+    async openSessions() {
+      // The server's own count: smtp-server drops a socket's listeners at STARTTLS, so a 'close' listener would miss it.
+      const open = await Promise.all(listeners(submission, smtps).map(([, server]) => openConnections(server)));
+      return { submission: open[0] ?? 0, smtps: open[1] ?? 0 };
+    },
+    notListening() {
+      const listeners = [
+        { name: `submission port ${smtpPort}`, server: submission },
+        { name: `smtps port ${smtpsPort}`, server: smtps },
+      ];
+      return listeners.filter((l) => !l.server.server.listening).map((l) => l.name);
+    },
     async close(graceMs) {
       await Promise.all([submission.drain(graceMs), smtps.drain(graceMs)]);
     },
   };
+}
+
+function listeners(submission: GatewaySmtpServer, smtps: GatewaySmtpServer): [ListenerName, GatewaySmtpServer][] {
+  return [
+    ['submission', submission],
+    ['smtps', smtps],
+  ];
+}
+
+function openConnections(server: GatewaySmtpServer): Promise<number> {
+  return new Promise((resolve) => server.server.getConnections((err, count) => resolve(err ? 0 : count)));
 }
 
 function listen(server: GatewaySmtpServer, port: number, host: string): Promise<number> {

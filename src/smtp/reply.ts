@@ -1,3 +1,5 @@
+import { isStorageFull } from '../lib/storage-full.js';
+
 /** Why a sender address is refused, in words safe to tell the client (no internal detail). */
 export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'domain-disconnected' | 'not-in-allowed-senders';
 
@@ -123,6 +125,18 @@ export class SmtpReply extends Error {
   }
   static localError(cause?: unknown): SmtpReply {
     return new SmtpReply(451, '3.0', 'Local error in processing, try again later', cause);
+  }
+  /**
+   * RFC 5321 §4.5.3.1.10 and RFC 3463 X.3.1: the gateway has no room to store the message;
+   * the client keeps it and retries. At MAIL FROM when free space is below health.minFreeDisk,
+   * at end of DATA when a write ran out of space.
+   */
+  static insufficientStorage(cause?: unknown): SmtpReply {
+    return new SmtpReply(452, '3.1', 'Insufficient system storage, try again later', cause);
+  }
+  /** What to answer for a failure that is not the client's: no room to store it, or any other local error. */
+  static forLocalFailure(cause: unknown): SmtpReply {
+    return isStorageFull(cause) ? SmtpReply.insufficientStorage(cause) : SmtpReply.localError(cause);
   }
   /** RFC 3463 §3.8 X.7.1: a route (`route 3 (*.example.com)` or `the default route`) refuses this sender. */
   static senderRouteRejected(routeName: string): SmtpReply {

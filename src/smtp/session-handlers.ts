@@ -32,9 +32,30 @@ export interface SessionDeps {
   log: Logger;
   /** Called after each commit, so the delivery worker starts at once. */
   onQueued(queueId: string): void;
+  /** Why no message can be stored now (free space below health.minFreeDisk), or undefined; cheap enough for every MAIL FROM. */
+  storageShortage(): Promise<string | undefined>;
+  /** Told what each AUTH and transaction came to, for the metrics. */
+  observe?: SmtpObserver | undefined;
+}
+
+/** Where a transaction was refused: the command that got the refusal. */
+export type RefusalStage = 'mail_from' | 'rcpt_to' | 'data';
+
+/** What the session handlers report; every value is from a small closed set (see http/metrics.ts). */
+export interface SmtpObserver {
+  /** `result` is `success`, a LoginRefusal, `throttled` or `error`. */
+  auth(mechanism: string, result: string): void;
+  accepted(direction: 'outbound' | 'inbound' | 'secure'): void;
+  refused(stage: RefusalStage, reply: SmtpReply): void;
 }
 
 type Callback<T = void> = (err?: Error | null, result?: T) => void;
+
+/** What a transaction came to, and which way the message goes (a secure sender's mail is `secure`). */
+interface Accepted {
+  outcome: InboundAcceptance;
+  direction: 'outbound' | 'inbound' | 'secure';
+}
 
 /** Who the session authenticated as; smtp-server keeps it as `session.user`. */
 interface Principal {
@@ -57,12 +78,19 @@ function inboundSenderOf(principal: Principal | null): InboundSender | undefined
 /** The smtp-server hooks of a submission listener. */
 export function sessionHandlers(deps: SessionDeps) {
   const { log } = deps;
+  const observe = deps.observe;
+  /** Answers a command with a refusal, counted by stage and reply. */
+  const refuse = <T>(stage: RefusalStage, reply: SmtpReply, callback: Callback<T>): void => {
+    observe?.refused(stage, reply);
+    callback(reply);
+  };
 
   function onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: Callback<{ user: Principal }>): void {
     const ip = session.remoteAddress;
     const username = auth.username ?? '';
     if (deps.throttleByIp.blocked(ip) || deps.throttleByUser.blocked(username)) {
       log.warn({ ip, username, session: session.id }, 'auth throttled');
+      observe?.auth(auth.method, 'throttled');
       return callback(SmtpReply.authThrottled());
     }
     deps.credentials.verify(username, auth.password ?? '', ip).then(
@@ -73,42 +101,52 @@ export function sessionHandlers(deps: SessionDeps) {
           // in `credential show`, and here, so the operator can find the client still on it.
           if (credential.state === 'retiring') log.warn({ ip, credentialId: credential.id, session: session.id }, 'auth ok with a credential being retired');
           else log.info({ ip, credentialId: credential.id, session: session.id }, 'auth ok');
+          observe?.auth(auth.method, 'success');
           const principal: Principal = { credentialId: credential.id, kind: credential.kind, domainId: credential.domainId, domain: credential.domain };
           return callback(null, { user: principal });
         }
         deps.throttleByIp.fail(ip);
         deps.throttleByUser.fail(username);
-        log.warn({ ip, username, reason: outcome.reason, detail: outcome.detail, session: session.id }, 'auth failed');
+        log.warn({ ip, username, mechanism: auth.method, reason: outcome.reason, detail: outcome.detail, session: session.id }, 'auth failed');
+        observe?.auth(auth.method, outcome.reason);
         callback(SmtpReply.authFailed());
       },
-      (err: unknown) => callback(SmtpReply.localError(err)),
+      (err: unknown) => {
+        log.error({ ip, username, session: session.id, err }, 'auth not decided: local error');
+        observe?.auth(auth.method, 'error');
+        callback(SmtpReply.localError(err));
+      },
     );
   }
 
   function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback: Callback): void {
     const principal = principalOf(session);
-    if (principal === null) {
-      // Only reachable when unauthenticated inbound is allowed (smtp-server's authOptional); still TLS first.
-      return callback(session.secure ? null : SmtpReply.mustStartTls());
-    }
-    if (principal.kind === 'inbound') {
-      // The envelope sender is whoever wrote to the organisation; what matters is the recipient (onRcptTo).
-      inboundCredentialObjection(deps.db, principal.credentialId, deps.accept.clock.now()).then(
-        (objection) => callback(objection ?? null),
-        (err: unknown) => callback(SmtpReply.localError(err)),
-      );
-      return;
-    }
-    const credentialId = principal.credentialId;
-    deps.senderPolicy.checkMailFrom(credentialId, address.address).then(
-      (objection) => {
-        const refusal = objection ?? overRate(credentialId);
-        if (refusal)
-          log.info({ session: session.id, credentialId, mailFrom: address.address, reply: refusal.toString(), reason: refusal.cause }, 'sender refused');
-        callback(refusal ?? null);
-      },
-      (err: unknown) => callback(SmtpReply.localError(err)),
-    );
+    const credentialId = principal?.credentialId ?? null;
+    const answer = (refusal: SmtpReply | null | undefined, err?: unknown): void => {
+      if (!refusal) return callback(null);
+      // A transaction refused at MAIL FROM ends here: this is its one log line.
+      const line = { event: 'smtp.transaction', outcome: 'refused', stage: 'mail_from', session: session.id, ip: session.remoteAddress, credentialId };
+      if (err === undefined) log.info({ ...line, mailFrom: address.address, reply: refusal.toString(), reason: refusal.cause }, 'sender refused');
+      else log.error({ ...line, mailFrom: address.address, reply: refusal.toString(), err }, 'sender not checked: local error');
+      refuse('mail_from', refusal, callback);
+    };
+    const failed = (err: unknown) => answer(SmtpReply.localError(err), err);
+    const checkSender = (): void => {
+      if (principal === null) {
+        // Only reachable when unauthenticated inbound is allowed (smtp-server's authOptional); still TLS first.
+        return answer(session.secure ? null : SmtpReply.mustStartTls());
+      }
+      if (principal.kind === 'inbound') {
+        // The envelope sender is whoever wrote to the organisation; what matters is the recipient (onRcptTo).
+        inboundCredentialObjection(deps.db, principal.credentialId, deps.accept.clock.now()).then(answer, failed);
+        return;
+      }
+      deps.senderPolicy
+        .checkMailFrom(principal.credentialId, address.address)
+        .then((objection) => answer(objection ?? overRate(principal.credentialId)), failed);
+    };
+    // RFC 5321 §4.5.3.1.10: refused before the client sends a message there is no room to store.
+    deps.storageShortage().then((shortage) => (shortage === undefined ? checkSender() : answer(SmtpReply.insufficientStorage(shortage))), failed);
   }
 
   /** Checked after the sender, so that a refused sender does not use up the credential's hourly allowance. */
@@ -123,10 +161,14 @@ export function sessionHandlers(deps: SessionDeps) {
     lookUpInboundRecipient(deps.db, address.address).then(
       (recipient) => {
         const objection = inboundRecipientObjection(sender, address.address, recipient);
-        if (objection) log.info({ session: session.id, rcpt: address.address, reply: objection.toString() }, 'inbound recipient refused');
-        callback(objection ?? null);
+        if (!objection) return callback(null);
+        log.info({ session: session.id, rcpt: address.address, reply: objection.toString() }, 'inbound recipient refused');
+        refuse('rcpt_to', objection, callback);
       },
-      (err: unknown) => callback(SmtpReply.localError(err)),
+      (err: unknown) => {
+        log.error({ session: session.id, rcpt: address.address, err }, 'recipient not checked: local error');
+        refuse('rcpt_to', SmtpReply.localError(err), callback);
+      },
     );
   }
 
@@ -157,38 +199,54 @@ export function sessionHandlers(deps: SessionDeps) {
       },
       body,
     };
-    const accepted: Promise<InboundAcceptance> =
+    const accepted: Promise<Accepted> =
       principal?.kind === 'submission'
         ? acceptSubmission(principal.credentialId, { ...draft, credentialId })
-        : acceptInbound(deps.acceptInbound, { ...draft, relay: relayFacts(principal, draft.session), smtpAuth: smtpAuthOf(principal) });
+        : acceptInbound(deps.acceptInbound, { ...draft, relay: relayFacts(principal, draft.session), smtpAuth: smtpAuthOf(principal) }).then((outcome) => ({
+            outcome,
+            direction: 'inbound' as const,
+          }));
+    // The one log line of a transaction that reached DATA: the size is read once the body is in.
+    const line = () => ({
+      event: 'smtp.transaction',
+      session: session.id,
+      ip: session.remoteAddress,
+      credentialId,
+      from: draftEnvelope.mailFrom,
+      rcpt: envelope.rcptTo.length,
+      sizeBytes: stream.byteLength,
+    });
     accepted.then(
-      (outcome) => {
-        const from = envelope.mailFrom ? envelope.mailFrom.address : '';
-        const direction = principal?.kind === 'submission' ? 'outbound' : 'inbound';
+      ({ outcome, direction }) => {
         if (outcome.kind === 'verification') {
-          log.info({ session: session.id, from, credentialId }, 'verification token received');
+          log.info({ ...line(), outcome: 'verification' }, 'verification token received');
           return callback(null, SmtpReply.delivered('verification received').message);
         }
-        log.info({ queueId: outcome.id, session: session.id, from, rcpt: envelope.rcptTo.length, credentialId, direction }, 'message accepted');
+        log.info({ ...line(), outcome: 'accepted', queueId: outcome.id, direction }, 'message accepted');
+        observe?.accepted(direction);
         if (outcome.kind === 'delivered') return callback(null, SmtpReply.delivered(`delivered to the application as ${outcome.id}`).message);
         deps.onQueued(outcome.id);
         callback(null, SmtpReply.queued(outcome.id).message);
       },
       (err: unknown) => {
-        const reply = err instanceof SmtpReply ? err : SmtpReply.localError(err);
-        if ((err as NodeJS.ErrnoException).code === 'ECONNECTION') log.info({ session: session.id }, 'client went away during DATA; nothing queued');
-        else if (err instanceof SmtpReply) log.info({ session: session.id, credentialId, reply: reply.toString(), reason: reply.cause }, 'message refused');
-        else log.error({ session: session.id, err }, 'message not accepted: local error');
+        // A write that ran out of space (disk full, file-size limit) is 452 4.3.1; the partial body is already discarded.
+        const reply = err instanceof SmtpReply ? err : SmtpReply.forLocalFailure(err);
         stream.unpipe(body);
-        drain(stream).then(() => callback(reply));
+        drain(stream).then(() => {
+          if ((err as NodeJS.ErrnoException).code === 'ECONNECTION')
+            return log.info({ ...line(), outcome: 'aborted' }, 'client went away during DATA; nothing queued');
+          if (err instanceof SmtpReply) log.info({ ...line(), outcome: 'refused', reply: reply.toString(), reason: reply.cause }, 'message refused');
+          else log.error({ ...line(), outcome: 'refused', reply: reply.toString(), err }, 'message not accepted: local error');
+          refuse('data', reply, callback);
+        });
       },
     );
   }
 
-  async function acceptSubmission(credentialId: string, draft: Parameters<typeof acceptMessage>[1]): Promise<InboundAcceptance> {
+  async function acceptSubmission(credentialId: string, draft: Parameters<typeof acceptMessage>[1]): Promise<Accepted> {
     const secure = await secureRoutingOf(deps, credentialId, draft.envelope.mailFrom);
-    const id = secure ? await acceptSecure(deps.acceptSecure, { ...draft, ...secure }) : await acceptMessage(deps.accept, draft);
-    return { kind: 'queued', id };
+    if (secure) return { outcome: { kind: 'queued', id: await acceptSecure(deps.acceptSecure, { ...draft, ...secure }) }, direction: 'secure' };
+    return { outcome: { kind: 'queued', id: await acceptMessage(deps.accept, draft) }, direction: 'outbound' };
   }
 
   return { onAuth, onMailFrom, onRcptTo, onData };

@@ -379,6 +379,12 @@ export interface AdminSessionsTable {
   expires_at: number;
 }
 
+/** The readiness check's proof of a write (src/store/heartbeat.ts). */
+export interface HealthHeartbeatTable {
+  id: string;
+  beat_at: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -404,6 +410,7 @@ export interface Database {
   sandbox_messages: SandboxMessagesTable;
   admins: AdminsTable;
   admin_sessions: AdminSessionsTable;
+  health_heartbeat: HealthHeartbeatTable;
 }
 
 export type Db = Kysely<Database>;

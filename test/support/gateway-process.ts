@@ -117,10 +117,17 @@ export interface GatewayProcess {
   exited: Promise<number | string>;
 }
 
-/** `relaygate start` as a child process; resolves once it has written its listeners file. */
-export async function spawnGateway(env: NodeJS.ProcessEnv): Promise<GatewayProcess> {
+/**
+ * `relaygate start` as a child process; resolves once it has written its listeners file.
+ * `fileSizeLimitBytes` starts it under RLIMIT_FSIZE (bash's `ulimit -f`, then exec, so the pid
+ * stays the gateway's): a write past the limit fails with EFBIG, since Node ignores SIGXFSZ.
+ */
+export async function spawnGateway(env: NodeJS.ProcessEnv, options: { fileSizeLimitBytes?: number } = {}): Promise<GatewayProcess> {
   const dataDir = env.RELAYGATE_DATA_DIR as string;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [process.execPath, '--import', 'tsx', MAIN, 'start'];
+  const limit = options.fileSizeLimitBytes;
+  const [command, ...args] = limit === undefined ? argv : ['bash', '-c', `ulimit -f ${Math.ceil(limit / 1024)} && exec "$@"`, 'relaygate', ...argv];
+  const child = spawn(command as string, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();

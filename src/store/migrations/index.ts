@@ -8,6 +8,7 @@ import * as eventWebhooks from './0006-event-webhooks.js';
 import * as secureMessages from './0007-secure-messages.js';
 import * as sandbox from './0011-sandbox.js';
 import * as adminConsole from './0012-console.js';
+import * as health from './0013-health.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0007_secure_messages': secureMessages,
   '0011_sandbox': sandbox,
   '0012_console': adminConsole,
+  '0013_health': health,
 };
 
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {

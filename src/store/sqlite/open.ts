@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { fsyncDirectory } from '../../lib/durable-file.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { Database, Db } from '../tables.js';
+import { BetterSqlite3 } from './driver.js';
 import { cachingStatements } from './statement-cache.js';
 import { walSyncer } from './wal-sync.js';
 

@@ -1,0 +1,15 @@
+/**
+ * Errors that mean "no room to store this", from the filesystem (ENOSPC: the filesystem is
+ * full; EDQUOT: the user's quota; EFBIG: the file-size limit, RLIMIT_FSIZE, which Node
+ * reports as an error because it ignores SIGXFSZ) or from SQLite, which reports its own
+ * failed writes on a full disk as SQLITE_FULL. The cause chain is searched: wrappers keep
+ * the original as `cause`.
+ */
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL']);
+
+export function isStorageFull(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (STORAGE_FULL_CODES.has(String((e as NodeJS.ErrnoException).code))) return true;
+  }
+  return false;
+}
