@@ -166,7 +166,7 @@ test('a message larger than the file-size limit gets 452 4.3.1, leaves nothing b
     assert.equal((await fetch(`http://127.0.0.1:${limited.ports.http}/healthz`)).status, 200);
     assert.equal((await readyz(limited.ports.http)).status, 200);
     await submit(limited.ports.smtp, credential, tagged('after-refusal'));
-    assert.match(limited.output(), /"code":"EFBIG"/, 'the cause is logged');
+    await waitFor(() => /"code":"EFBIG"/.test(limited.output()), { what: 'the cause (EFBIG) in the log' });
     await stopChild(limited);
 
     // Room again: the same message is taken, and everything reaches the sink once it answers.
@@ -271,7 +271,8 @@ test('disk full on a small tmpfs: temporary refusals, nothing corrupted, mail ta
     // 3 MB left: above the threshold, so MAIL FROM passes, but a 6 MB message cannot be written.
     await fill(filler, mountPoint, 3_000_000);
     assert.equal(await refusal(gw.ports.smtp, credential, bigMessage('too-big', 6_000_000)), INSUFFICIENT_STORAGE);
-    assert.match(gw.output(), /"code":"ENOSPC"/, 'the cause is logged');
+    // The log line reaches the pipe on its own time: wait for it rather than race it.
+    await waitFor(() => /"code":"ENOSPC"/.test(gw.output()), { what: 'the cause (ENOSPC) in the log' });
     assert.equal((await readdir(join(dataDir, 'spool'))).length, earlier.length, 'the partial body was removed; the queued ones stay');
 
     // Nothing left: not ready (disk below the threshold, and the store's heartbeat cannot commit), 452 at MAIL FROM.
