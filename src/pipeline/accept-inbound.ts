@@ -9,7 +9,7 @@ import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
 import type { InboundRecord } from '../queue/queue-store.js';
 import { DataGuard } from '../smtp/data-guard.js';
-import type { AcceptanceBase } from './accept-message.js';
+import { type AcceptanceBase, acceptedRecord } from './accept-message.js';
 import { ForgedResultsFilter } from './forged-results-filter.js';
 import { HeaderCapture } from './header-capture.js';
 import { headerFields } from './header-from.js';
@@ -99,14 +99,7 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
     // recorded as delivered (its body stays for the download links); one it did not is not kept.
     const deliveredWith = target === undefined ? undefined : await ctx.synchronous.deliver(target, handoff);
     await ctx.committer.commit({
-      id,
-      envelope: draft.envelope,
-      sizeBytes,
-      receivedAt: now,
-      expiresAt: now + ctx.expireAfterMs,
-      credentialId: draft.relay.credentialId,
-      clientIp: draft.session.clientIp,
-      isDsn: false,
+      ...acceptedRecord(ctx, { id, now, sizeBytes, envelope: draft.envelope, credentialId: draft.relay.credentialId, clientIp: draft.session.clientIp }),
       direction: 'inbound',
       inbound: record,
       deliveredWith,

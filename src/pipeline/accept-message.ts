@@ -5,6 +5,7 @@ import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { GroupCommitter } from '../queue/group-commit.js';
+import type { NewMessage } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
 import { DataGuard } from '../smtp/data-guard.js';
 import { HeaderCapture } from './header-capture.js';
@@ -53,14 +54,7 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
     await checkHeaderFrom(ctx.senderPolicy, draft.credentialId, capture.headers);
     const sizeBytes = await writer.finish();
     await ctx.committer.commit({
-      id,
-      envelope: draft.envelope,
-      sizeBytes,
-      receivedAt: now,
-      expiresAt: now + ctx.expireAfterMs,
-      credentialId: draft.credentialId,
-      clientIp: draft.session.clientIp,
-      isDsn: false,
+      ...acceptedRecord(ctx, { id, now, sizeBytes, envelope: draft.envelope, credentialId: draft.credentialId, clientIp: draft.session.clientIp }),
       tlsRequired: tlsRequiredOf(draft.envelope, capture.headers),
       subject: subjectOf(capture.headers),
     });
@@ -69,6 +63,23 @@ export async function acceptMessage(ctx: AcceptContext, draft: DraftMessage): Pr
     await writer.discard();
     throw err;
   }
+}
+
+/** What every acceptance path commits alike; each adds what is its own (direction, records). */
+export function acceptedRecord(
+  ctx: Pick<AcceptanceBase, 'expireAfterMs'>,
+  a: { id: string; now: number; sizeBytes: number; envelope: Envelope; credentialId: string | null; clientIp: string },
+): NewMessage {
+  return {
+    id: a.id,
+    envelope: a.envelope,
+    sizeBytes: a.sizeBytes,
+    receivedAt: a.now,
+    expiresAt: a.now + ctx.expireAfterMs,
+    credentialId: a.credentialId,
+    clientIp: a.clientIp,
+    isDsn: false,
+  };
 }
 
 export async function checkHeaderFrom(policy: SenderPolicy, credentialId: string | null, headers: Buffer): Promise<void> {

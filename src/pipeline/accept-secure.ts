@@ -7,7 +7,7 @@ import type { KeyEncryption } from '../secure/key-encryption.js';
 import { BodyEncryptor, newDataKey, sealWithDataKey } from '../secure/message-cipher.js';
 import { DATA_KEY_PURPOSE, META_PURPOSE, PORTAL_TOKEN_PURPOSE, type SecureMeta } from '../secure/vault.js';
 import { DataGuard } from '../smtp/data-guard.js';
-import { type AcceptContext, checkHeaderFrom, type DraftMessage } from './accept-message.js';
+import { type AcceptContext, acceptedRecord, checkHeaderFrom, type DraftMessage } from './accept-message.js';
 import { HeaderCapture } from './header-capture.js';
 import { tlsRequiredOf } from './tls-required.js';
 import { receivedHeader } from './trace-headers.js';
@@ -68,14 +68,7 @@ export async function acceptSecure(ctx: SecureAcceptContext, draft: SecureDraft)
       }),
     };
     await ctx.committer.commit({
-      id,
-      envelope: draft.envelope,
-      sizeBytes,
-      receivedAt: now,
-      expiresAt: now + ctx.expireAfterMs,
-      credentialId: draft.credentialId,
-      clientIp: draft.session.clientIp,
-      isDsn: false,
+      ...acceptedRecord(ctx, { id, now, sizeBytes, envelope: draft.envelope, credentialId: draft.credentialId, clientIp: draft.session.clientIp }),
       direction: 'secure',
       tlsRequired: tlsRequiredOf(draft.envelope, capture.headers),
       secure,
