@@ -3,16 +3,16 @@ import { cachingResolver } from '../caching-resolver.js';
 import type { MtaStsFetcher } from '../mta-sts-fetch.js';
 import { lookUpTxt } from '../records.js';
 import type { DnsResolver } from '../resolver.js';
+import { judgeTransport } from './direct-delivery-proof.js';
 import { type DkimSelectorsFor, gatherDkim, judgeDkim } from './dkim.js';
 import { gatherDmarc, judgeDmarc } from './dmarc.js';
 import { judgeDnssec } from './dnssec.js';
 import type { DomainCheck } from './finding.js';
-import { gatherMtaSts, judgeMtaSts } from './mta-sts.js';
+import { gatherMtaSts } from './mta-sts.js';
 import { gatherMx, judgeMx } from './mx.js';
 import { judgeSpf } from './spf.js';
 import { judgeTlsRpt } from './tls-rpt.js';
-import { gatherTlsa, judgeTlsa } from './tlsa.js';
-import { directDeliveryVerdict } from './verdict.js';
+import { gatherTlsa } from './tlsa.js';
 
 export interface DomainCheckerDeps {
   resolver: DnsResolver;
@@ -50,14 +50,7 @@ export async function checkDomain(deps: DomainCheckerDeps, domain: string): Prom
     gatherDkim(resolver, deps.dkimSelectorsFor, domain),
     gatherDmarc(resolver, domain),
   ]);
-  const mxAuthenticated = mx.lookup.kind === 'ok' && mx.lookup.authenticated;
-  const hosts = tlsa.map((facts) => ({ name: facts.host.name, ...judgeTlsa(facts, mxAuthenticated) }));
-  const sts = judgeMtaSts(
-    domain,
-    mtaSts,
-    mx.hosts.map((host) => host.name),
-    checkedAt,
-  );
+  const { hosts, sts, verdict } = judgeTransport(domain, { mx, tlsa, mtaSts }, checkedAt);
   return {
     domain,
     checkedAt,
@@ -71,6 +64,6 @@ export async function checkDomain(deps: DomainCheckerDeps, domain: string): Prom
       ...judgeDkim(domain, dkim),
       judgeDmarc(domain, dmarc),
     ],
-    directDelivery: directDeliveryVerdict(domain, { mx: mx.lookup, hosts, mtaSts: sts.policy }),
+    directDelivery: verdict,
   };
 }

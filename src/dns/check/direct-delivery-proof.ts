@@ -24,13 +24,24 @@ export async function checkDirectDelivery(deps: DirectDeliveryProofDeps, domain:
   const resolver = cachingResolver(deps.resolver, { clock: deps.clock });
   const mx = await gatherMx(resolver, domain);
   const [tlsa, mtaSts] = await Promise.all([gatherTlsa(resolver, mx.hosts), gatherMtaSts(resolver, deps.fetchMtaStsPolicy, domain)]);
-  const mxAuthenticated = mx.lookup.kind === 'ok' && mx.lookup.authenticated;
-  const hosts = tlsa.map((facts) => ({ name: facts.host.name, ...judgeTlsa(facts, mxAuthenticated) }));
+  return judgeTransport(domain, { mx, tlsa, mtaSts }, deps.clock.now()).verdict;
+}
+
+export interface TransportFacts {
+  mx: Awaited<ReturnType<typeof gatherMx>>;
+  tlsa: Awaited<ReturnType<typeof gatherTlsa>>;
+  mtaSts: Awaited<ReturnType<typeof gatherMtaSts>>;
+}
+
+/** Each MX host's DANE state, the MTA-STS policy and the verdict they give: shared by the full check and the proof. */
+export function judgeTransport(domain: string, facts: TransportFacts, now: number) {
+  const mxAuthenticated = facts.mx.lookup.kind === 'ok' && facts.mx.lookup.authenticated;
+  const hosts = facts.tlsa.map((tlsa) => ({ name: tlsa.host.name, ...judgeTlsa(tlsa, mxAuthenticated) }));
   const sts = judgeMtaSts(
     domain,
-    mtaSts,
-    mx.hosts.map((host) => host.name),
-    deps.clock.now(),
+    facts.mtaSts,
+    facts.mx.hosts.map((host) => host.name),
+    now,
   );
-  return directDeliveryVerdict(domain, { mx: mx.lookup, hosts, mtaSts: sts.policy });
+  return { hosts, sts, verdict: directDeliveryVerdict(domain, { mx: facts.mx.lookup, hosts, mtaSts: sts.policy }) };
 }
