@@ -9,7 +9,7 @@ import { type Config, loadConfig } from '../src/config/index.js';
 import { connectionDirectory } from '../src/directory/connections.js';
 import { systemClock } from '../src/lib/clock.js';
 import { readKeyFile } from '../src/lib/key-file.js';
-import { Spool } from '../src/queue/spool.js';
+import { spoolFor } from '../src/queue/open-spool.js';
 import { type KeyRing, keyEncryption, keyIdOf } from '../src/secure/key-encryption.js';
 import { KEY_LOCK_FILE } from '../src/secure/key-files.js';
 import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY_FILE, PREVIOUS_KEYS_DIR } from '../src/secure/master-key.js';
@@ -53,7 +53,7 @@ async function seed(dir: TempDir, extraEnv: Record<string, string> = {}): Promis
     const oldKey = loadKeyEncryptionKey(config);
     const v2: Sealer = { kind: 'ring', ring: keyEncryptionFor(config) };
     const v1: Sealer = { kind: 'v1', key: oldKey };
-    const spool = new Spool(join(config.dataDir, 'spool'));
+    const spool = spoolFor(store.db, config.dataDir);
     await spool.init();
     const db = store.db;
     const planted = [
@@ -170,7 +170,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
           assert.equal(statSync(body.path).ino, body.inode);
           assert.equal(statSync(body.path).mtimeMs, body.mtimeMs);
         }
-        const vault = secureVault({ db, kek: keyEncryption(newKey), spool: new Spool(join(config.dataDir, 'spool')) });
+        const vault = secureVault({ db, kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
         const unlocked = await vault.unlock('sm_live');
         assert.deepEqual(await unlocked.readBody(), BODY, 'the untouched body opens with the data key rewrapped under the new key');
         assert.equal(unlocked.meta.subject, 'Contract');

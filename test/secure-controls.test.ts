@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Spool } from '../src/queue/spool.js';
+import { spoolFor } from '../src/queue/open-spool.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { sweepSecureRetention } from '../src/secure/retention.js';
 import { SecureMessageGone, secureVault } from '../src/secure/vault.js';
@@ -83,7 +83,7 @@ describe('secure messages: sender controls, settings and retention', () => {
     );
   const sentTo = (address: string) => sink.messages.filter((m) => m.rcptTo.includes(address));
   const withVault = <T>(work: (vault: ReturnType<typeof secureVault>, db: Db) => Promise<T>) =>
-    gw.db((db) => work(secureVault({ db, kek: keyEncryptionFor(gw.config), spool: new Spool(join(gw.dataDir, 'spool')) }), db));
+    gw.db((db) => work(secureVault({ db, kek: keyEncryptionFor(gw.config), spool: spoolFor(db, gw.dataDir) }), db));
 
   before(async () => {
     sink = await startSmtpSink({ tls: 'none' });

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { AdminServices } from '../api/api-context.js';
 import { auditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
@@ -14,7 +13,7 @@ import { domainDirectory } from '../directory/domains.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
 import { dkimDirectory } from '../dkim/index.js';
-import { Spool } from '../queue/spool.js';
+import { spoolFor } from '../queue/open-spool.js';
 import { sandboxMailbox } from '../sandbox/mailbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { secureMessages } from '../secure/secure-messages.js';
@@ -27,13 +26,13 @@ import { configuredDomainChecker } from './domain-checker.js';
 export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector; vault?: SecureVault } = {}): AdminServices {
   // Built on first use: only the secure verbs need the key-encryption key (loading it may create it).
   let vault = shared.vault;
-  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: keyEncryptionFor(config), spool: new Spool(join(config.dataDir, 'spool')) }));
+  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: keyEncryptionFor(config), spool: spoolFor(ctx.db, config.dataDir) }));
   const dnsCheck = configuredDomainChecker(ctx, config);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
-    connector: shared.connector ?? connector({ ctx, config, spool: new Spool(join(config.dataDir, 'spool')), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
+    connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),
     audit: auditLog(ctx),
     domains: domainDirectory(ctx, config),

@@ -40,7 +40,8 @@ import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
-import { Spool } from '../queue/spool.js';
+import { spoolFor } from '../queue/open-spool.js';
+import type { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
@@ -81,7 +82,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config);
   const queue = sqlQueueStore(store.db, store.syncCommitted);
-  const spool = new Spool(join(config.dataDir, 'spool'));
+  const spool = spoolFor(store.db, config.dataDir);
   await spool.init();
   await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void.

@@ -9,9 +9,22 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
  * pino's `*` matches one level, so the deeper paths that exist are listed by name.
  */
 export const REDACTED_PATHS = [
-  ...['password', 'pass', 'secret', 'secrets', 'token', 'apiKey', 'authorization', 'cookie', 'masterKey', 'previousMasterKeys', 'body', 'raw'].flatMap(
-    (key) => [key, `*.${key}`],
-  ),
+  ...[
+    'password',
+    'pass',
+    'secret',
+    'secrets',
+    'token',
+    'apiKey',
+    'authorization',
+    'cookie',
+    'masterKey',
+    'previousMasterKeys',
+    'credentialHashKey',
+    'databaseUrl',
+    'body',
+    'raw',
+  ].flatMap((key) => [key, `*.${key}`]),
   'req.headers.authorization',
   'req.headers.cookie',
   'request.headers.authorization',

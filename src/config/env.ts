@@ -5,6 +5,8 @@
  */
 export const ENV_KEYS: Readonly<Record<string, string>> = {
   RELAYGATE_DATA_DIR: 'dataDir',
+  RELAYGATE_DATABASE_URL: 'databaseUrl',
+  RELAYGATE_CREDENTIAL_HASH_KEY: 'credentialHashKey',
   RELAYGATE_HOSTNAME: 'hostname',
   RELAYGATE_SMTP_HOST: 'smtp.listenHost',
   RELAYGATE_SMTP_PORT: 'smtp.port',

@@ -154,7 +154,8 @@ function sourceOf(key: string, origin: Map<string, string>): string {
 }
 
 function redact(key: string, value: unknown): unknown {
-  if (key === 'masterKey' || key === 'previousMasterKeys') return '***';
+  if (key === 'masterKey' || key === 'previousMasterKeys' || key === 'credentialHashKey') return '***';
+  if (key === 'databaseUrl' && typeof value === 'string') return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   if (key === 'smarthost' && typeof value === 'string') return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   return value;
 }

@@ -80,6 +80,13 @@ const privileged = typeof process.getuid === 'function' && process.getuid() === 
 export const configSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
+    /** PostgreSQL, the shared store of several instances; the embedded SQLite file in dataDir when unset. */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/)
+      .optional(),
+    /** Key of the keyed hashes of credential secrets, base64 of 32 bytes; generated into the data directory when unset. */
+    credentialHashKey: z.string().refine(isKeyEncryptionKey, 'is not base64 of 32 bytes').optional(),
     hostname: z
       .string()
       .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/)
@@ -231,6 +238,8 @@ export const ALLOWED: Record<string, string> = {
   logFormat: 'one of auto (readable lines on a terminal, JSON otherwise), json, pretty',
   dnsResolver: 'host:port of a DNS resolver, e.g. 127.0.0.1:53 (a validating resolver for DNSSEC)',
   masterKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32',
+  credentialHashKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32; the same on every instance',
+  databaseUrl: 'a PostgreSQL URL, e.g. postgres://relaygate:secret@db.example.com:5432/relaygate',
   previousMasterKeys:
     'the key-encryption keys used before a rotation, each base64 of 32 bytes (comma-separated in RELAYGATE_PREVIOUS_MASTER_KEYS); check each against its backup',
   'limits.domainsPerOrganisation': 'a whole number from 1 to 1000',

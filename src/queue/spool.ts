@@ -19,24 +19,63 @@ export interface SpoolWriter {
   discard(): Promise<void>;
 }
 
+/** Where message bodies wait for delivery: files on the embedded engine, the store itself on PostgreSQL. */
+export interface Spool {
+  init(): Promise<void>;
+  create(id: string): Promise<SpoolWriter>;
+  read(id: string): Readable;
+  /** The header block of a message (up to maxBytes), for DSNs. */
+  readHead(id: string, maxBytes: number): Promise<Buffer>;
+  readAll(id: string): Promise<Buffer>;
+  remove(id: string): Promise<void>;
+  /** Drops the in-memory copy of a body that stays stored (a delivered inbound message, kept for its links). */
+  forget(id: string): void;
+  /** Ids of stored bodies old enough to be orphans if no active message owns them. */
+  list(): Promise<string[]>;
+  /** Makes the bodies finished so far durable as a set (the directory entries of files). */
+  syncDirectory(): Promise<void>;
+}
+
+/**
+ * Bodies up to this size stay in memory from acceptance to delivery, so the worker does not
+ * read back what was just written (measured: the open/read/close of the read-back were a
+ * tenth of the gateway's main-thread time with 10 KiB messages). Bounded in total.
+ */
+export const CACHE_BODY_BYTES = 256 * 1024;
+const CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
+
+/** The bounded in-memory copies of small bodies, oldest dropped first. */
+export class BodyCache {
+  private readonly bodies = new Map<string, Buffer>();
+  private bytes = 0;
+
+  get(id: string): Buffer | undefined {
+    return this.bodies.get(id);
+  }
+
+  remember(id: string, body: Buffer): void {
+    while (this.bytes + body.length > CACHE_TOTAL_BYTES && this.bodies.size > 0) this.forget(this.bodies.keys().next().value as string);
+    this.bodies.set(id, body);
+    this.bytes += body.length;
+  }
+
+  forget(id: string): void {
+    const body = this.bodies.get(id);
+    if (!body) return;
+    this.bodies.delete(id);
+    this.bytes -= body.length;
+  }
+}
+
 /**
  * Message bodies, one file per queue id. A file is durable once finish() resolved and
  * syncDirectory() ran after it; the queue row is committed only after both, so a row never
  * points at a file that a crash could take away. A file without a row is an aborted
  * transfer and is removed at start (see removeOrphans in the worker).
  */
-/**
- * Bodies up to this size stay in memory from acceptance to delivery, so the worker does not
- * read back what was just written (measured: the open/read/close of the read-back were a
- * tenth of the gateway's main-thread time with 10 KiB messages). Bounded in total.
- */
-const CACHE_BODY_BYTES = 256 * 1024;
-const CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
-
-export class Spool {
+export class FileSpool implements Spool {
   readonly dir: string;
-  private readonly cache = new Map<string, Buffer>();
-  private cachedBytes = 0;
+  private readonly cache = new BodyCache();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -58,7 +97,7 @@ export class Spool {
       finish: async () => {
         await finished(stream);
         const body = stream.capturedBody();
-        if (body) this.remember(id, body);
+        if (body) this.cache.remember(id, body);
         return stream.bytesWritten;
       },
       async discard() {
@@ -74,7 +113,6 @@ export class Spool {
     return createReadStream(this.path(id), { highWaterMark: STREAM_BUFFER_BYTES });
   }
 
-  /** The header block of a message (up to maxBytes), for DSNs. */
   async readHead(id: string, maxBytes: number): Promise<Buffer> {
     const handle = await open(this.path(id), 'r');
     try {
@@ -99,18 +137,8 @@ export class Spool {
     });
   }
 
-  private remember(id: string, body: Buffer): void {
-    while (this.cachedBytes + body.length > CACHE_TOTAL_BYTES && this.cache.size > 0) this.forget(this.cache.keys().next().value as string);
-    this.cache.set(id, body);
-    this.cachedBytes += body.length;
-  }
-
-  /** Drops the in-memory copy of a body that stays on disk (a delivered inbound message, kept for its links). */
   forget(id: string): void {
-    const body = this.cache.get(id);
-    if (!body) return;
-    this.cache.delete(id);
-    this.cachedBytes -= body.length;
+    this.cache.forget(id);
   }
 
   async list(): Promise<string[]> {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { OpenStore } from '../app/open-store.js';
 import type { Config } from '../config/schema.js';
@@ -8,7 +7,7 @@ import type { DnsResolver } from '../dns/resolver.js';
 import type { Clock } from '../lib/clock.js';
 import { acceptInbound, type InboundAcceptance } from '../pipeline/accept-inbound.js';
 import { groupCommitter } from '../queue/group-commit.js';
-import { Spool } from '../queue/spool.js';
+import { spoolFor } from '../queue/open-spool.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -46,7 +45,7 @@ export async function injectInbound(o: {
   }
   const domain = (o.to[0] ?? '').slice((o.to[0] ?? '').lastIndexOf('@') + 1).toLowerCase();
   const relay = await organisationRelay(o.store.db, domain);
-  const spool = new Spool(join(o.config.dataDir, 'spool'));
+  const spool = spoolFor(o.store.db, o.config.dataDir);
   await spool.init();
   const queue = sqlQueueStore(o.store.db, o.store.syncCommitted);
   const ctx = { db: o.store.db, clock: o.clock, hashKey: o.store.hashKey, syncCommitted: o.store.syncCommitted };

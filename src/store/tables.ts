@@ -385,6 +385,22 @@ export interface HealthHeartbeatTable {
   beat_at: number;
 }
 
+/** A message body in chunks, where the store holds bodies (PostgreSQL; see src/store/postgres/body-store.ts). */
+export interface MessageBodiesTable {
+  message_id: string;
+  seq: number;
+  chunk: Uint8Array;
+  created_at: number;
+}
+
+/** One counting window of a limit shared by every instance (src/store/shared-counters.ts). */
+export interface RateCountersTable {
+  scope: string;
+  key: string;
+  bucket: number;
+  count: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -411,6 +427,8 @@ export interface Database {
   admins: AdminsTable;
   admin_sessions: AdminSessionsTable;
   health_heartbeat: HealthHeartbeatTable;
+  message_bodies: MessageBodiesTable;
+  rate_counters: RateCountersTable;
 }
 
 export type Db = Kysely<Database>;

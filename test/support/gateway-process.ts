@@ -8,6 +8,7 @@ import { type Config, loadConfig } from '../../src/config/index.js';
 import { newId } from '../../src/lib/ids.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/store/migrations/0002-directory.js';
 import type { Db } from '../../src/store/tables.js';
+import { testDatabaseUrl } from './test-database.js';
 import { waitFor } from './wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +21,7 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
   return {
     ...env,
     RELAYGATE_DATA_DIR: dataDir,
+    ...(testDatabaseUrl(dataDir) ? { RELAYGATE_DATABASE_URL: testDatabaseUrl(dataDir) } : {}),
     RELAYGATE_SMTP_PORT: '0',
     RELAYGATE_SMTPS_PORT: '0',
     RELAYGATE_HTTP_PORT: '0',

@@ -12,6 +12,7 @@ import { sqlQueueStore } from '../../src/store/sql-queue-store.js';
 import type { Db } from '../../src/store/tables.js';
 import { verifyTestDomains } from './gateway-process.js';
 import { tempDir } from './temp-dir.js';
+import { testDatabaseUrl } from './test-database.js';
 
 /** The audit log's name for changes the harness makes. */
 export const HARNESS_ACTOR: Actor = { name: 'test-harness', ip: null };
@@ -49,6 +50,7 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
     env: {},
     overrides: {
       dataDir: dir.path,
+      ...(testDatabaseUrl(dir.path) ? { databaseUrl: testDatabaseUrl(dir.path) } : {}),
       hostname: 'gateway.test',
       'smtp.port': 0,
       'smtp.smtpsPort': 0,

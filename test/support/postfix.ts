@@ -100,7 +100,7 @@ export async function startPostfixRelay(options: PostfixRelayOptions): Promise<P
   return relay;
 }
 
-interface InstanceLayout {
+export interface InstanceLayout {
   dir: string;
   configDir: string;
   queueDir: string;
@@ -156,7 +156,8 @@ function saslPasswordEntry(options: PostfixRelayOptions): string {
   return `[${options.relayHost}]:${options.relayPort} ${options.username}:${options.password}`;
 }
 
-function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, files: { caFile: string; passwordFile: string }): Record<string, string> {
+/** The main.cf settings of an instance; exported so that the operator guide can be checked against them. */
+export function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, files: { caFile: string; passwordFile: string }): Record<string, string> {
   const tlsServerName = options.tlsServerName ?? 'localhost';
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(tlsServerName)) throw new Error(`tlsServerName must be a DNS name: ${tlsServerName}`);
   return {

@@ -1,13 +1,18 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
+import { spoolFor } from '../../queue/open-spool.js';
 import type { EventView, MessageView } from '../../queue/queue-store.js';
-import { Spool } from '../../queue/spool.js';
 import { sqlQueueStore } from '../../store/sql-queue-store.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerQueue(program: Command): void {
-  const queue = program.command('queue').description('inspect and act on the delivery queue');
+  const queue = program
+    .command('queue')
+    .description('inspect and act on the delivery queue')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate queue list --all\n  relaygate queue show 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate queue retry 01JD3V6Q9ZK5M2X8T4R7W1B0CE',
+    );
 
   queue
     .command('list')
@@ -15,6 +20,7 @@ export function registerQueue(program: Command): void {
     .option('--all', 'include delivered and bounced messages')
     .option('--limit <n>', 'at most this many', (v) => positiveInt(v, '--limit'), 100)
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  relaygate queue list\n  relaygate queue list --all --limit 20 --json')
     .action(async (opts: { all?: boolean; limit: number; json?: boolean }, command: Command) => {
       const list = await withStore(command, (store) =>
         sqlQueueStore(store.db, store.syncCommitted).list({ includeCompleted: Boolean(opts.all), limit: opts.limit }),
@@ -42,6 +48,7 @@ export function registerQueue(program: Command): void {
     .description('one message: envelope, per-recipient state, last remote reply, history')
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate queue show 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const message = await withStore(command, (store) => sqlQueueStore(store.db, store.syncCommitted).show(id.toUpperCase()));
       if (!message) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
@@ -74,6 +81,7 @@ export function registerQueue(program: Command): void {
     .description('make every deferred or parked recipient of a message due now')
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate queue retry 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const now = Date.now();
       const count = await withStore(command, (store, config) =>
@@ -89,11 +97,12 @@ export function registerQueue(program: Command): void {
     .description('remove a message from the queue without delivering it')
     .argument('<id>', 'queue id')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate queue delete 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const queueId = id.toUpperCase();
       const removed = await withStore(command, async (store, config) => {
         const done = await sqlQueueStore(store.db, store.syncCommitted).remove(queueId, Date.now());
-        if (done) await new Spool(join(config.dataDir, 'spool')).remove(queueId);
+        if (done) await spoolFor(store.db, config.dataDir).remove(queueId);
         return done;
       });
       if (opts.json) return printJson({ id: queueId, deleted: removed });

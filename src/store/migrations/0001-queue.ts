@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { serialId } from './portable.js';
 
 /** The queue (messages, per-recipient state, events) and the first credentials table. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -30,7 +31,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema
     .createTable('recipients')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .$call(serialId(db))
     .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
     .addColumn('position', 'integer', (c) => c.notNull())
     .addColumn('address', 'text', (c) => c.notNull())
@@ -48,7 +49,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('recipients_due').on('recipients').columns(['status', 'next_attempt_at']).execute();
   await db.schema
     .createTable('events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .$call(serialId(db))
     .addColumn('message_id', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())

@@ -9,6 +9,7 @@ import * as secureMessages from './0007-secure-messages.js';
 import * as sandbox from './0011-sandbox.js';
 import * as adminConsole from './0012-console.js';
 import * as health from './0013-health.js';
+import * as scaleOut from './0014-scale-out.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -23,10 +24,12 @@ const migrations: Record<string, Migration> = {
   '0011_sandbox': sandbox,
   '0012_console': adminConsole,
   '0013_health': health,
+  '0014_scale_out': scaleOut,
 };
 
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+/** `schema`: where a PostgreSQL store keeps its tables, the migrator's own included (it looks in public otherwise). */
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The engine the suite runs against: `RELAYGATE_TEST_ENGINE=postgres npm test` runs every
+ * gateway the tests start on PostgreSQL (RELAYGATE_TEST_DATABASE_URL), each in a schema of
+ * its own; otherwise on the embedded SQLite file.
+ */
+export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.RELAYGATE_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** Tables of test gateways live in schemas with this prefix; scripts/run-tests.mjs drops them after a run. */
+export const TEST_SCHEMA_PREFIX = 'rgt_';
+
+/** The server tests that need PostgreSQL use, or undefined (they skip, saying so). */
+export function postgresTestUrl(): string | undefined {
+  return process.env.RELAYGATE_TEST_DATABASE_URL || undefined;
+}
+
+export const NO_POSTGRES = 'RELAYGATE_TEST_DATABASE_URL is not set (CI sets it; e.g. postgres://postgres@127.0.0.1:5432/test)';
+
+/** A database URL whose schema belongs to `name` (a test's data directory) alone. */
+export function schemaUrl(name: string): string {
+  const base = postgresTestUrl();
+  if (!base) throw new Error(`RELAYGATE_TEST_ENGINE=postgres needs ${NO_POSTGRES}`);
+  const url = new URL(base);
+  url.searchParams.set('schema', `${TEST_SCHEMA_PREFIX}${createHash('sha256').update(name).digest('hex').slice(0, 24)}`);
+  return url.toString();
+}
+
+/** The store setting of a gateway on `dataDir` for the engine under test: none for SQLite, its own schema for PostgreSQL. */
+export function testDatabaseUrl(dataDir: string): string | undefined {
+  return TEST_ENGINE === 'postgres' ? schemaUrl(dataDir) : undefined;
+}
