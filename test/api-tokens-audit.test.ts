@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BetterSqlite3 } from '../src/store/sqlite/driver.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 
 type Json = Record<string, unknown>;
@@ -91,9 +89,7 @@ describe('admin API: tokens, problems, OpenAPI and the audit log', () => {
     );
 
     // Alter one record behind the gateway's back, as an intruder with database access would.
-    const db = new BetterSqlite3(join(gw.dataDir, 'relaygate.db'));
-    db.prepare('update audit_log set detail = \'{"description":"innocent"}\' where seq = 2').run();
-    db.close();
+    await gw.db((db) => db.updateTable('audit_log').set({ detail: '{"description":"innocent"}' }).where('seq', '=', 2).execute());
     assert.deepEqual((await gw.api('/api/v1/audit/verify', { token })).body, {
       ok: false,
       checked: 1,

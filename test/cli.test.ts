@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
+import { storedBodyIds } from './support/stored-bodies.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -120,10 +119,10 @@ describe('relaygate CLI beside a running gateway', () => {
       what: 'the retried attempt',
     });
 
-    assert.ok(existsSync(join(gw.dataDir, 'spool', queueId)));
+    assert.ok((await storedBodyIds(gw.config)).includes(queueId));
     const deleted = await json<{ deleted: boolean }>('queue', 'delete', queueId);
     assert.equal(deleted.deleted, true);
-    assert.equal(existsSync(join(gw.dataDir, 'spool', queueId)), false);
+    assert.equal((await storedBodyIds(gw.config)).includes(queueId), false);
     assert.equal(
       (await json<Listed[]>('queue', 'list', '--all')).find((m) => m.id === queueId),
       undefined,

@@ -16,7 +16,7 @@ import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY
 import { rewrapAll } from '../src/secure/rewrap.js';
 import { SEALED_COLUMNS } from '../src/secure/sealed-columns.js';
 import { secureVault } from '../src/secure/vault.js';
-import { BetterSqlite3 } from '../src/store/sqlite/driver.js';
+import type { Db } from '../src/store/tables.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
 import {
   type Planted,
@@ -28,6 +28,7 @@ import {
   type Sealer,
   storedValue,
 } from './support/sealed-rows.js';
+import { storedBody } from './support/stored-bodies.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
 
 const BODY = Buffer.from('Subject: Contract\r\n\r\nThe signed contract is attached.\r\n');
@@ -71,6 +72,36 @@ async function seed(dir: TempDir, extraEnv: Record<string, string> = {}): Promis
   } finally {
     await store.close();
   }
+}
+
+/** A body as it is at rest, and on SQLite the file that holds it: rotation must not even rewrite it. */
+async function storedBodyAtRest(config: Config, id: string): Promise<{ id: string; bytes?: Buffer; file?: { inode: number; mtimeMs: number } }> {
+  const bytes = await storedBody(config, id);
+  assert.ok(bytes, `the body of ${id} is stored`);
+  if (config.databaseUrl) return { id, bytes };
+  const { ino, mtimeMs } = statSync(join(config.dataDir, 'spool', id));
+  return { id, bytes, file: { inode: ino, mtimeMs } };
+}
+
+/** `db`, except that a transaction waits for `pending()` first: the other writer's commit lands between a read and the write after it. */
+function writesAfter(db: Db, pending: () => Promise<unknown>): Db {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'transaction') {
+        return () => {
+          const builder = target.transaction();
+          return {
+            async execute(work: Parameters<typeof builder.execute>[0]) {
+              await pending();
+              return builder.execute(work);
+            },
+          };
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 async function withOpenStore<T>(config: Config, work: (store: OpenStore) => Promise<T>): Promise<T> {
@@ -140,10 +171,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
       const { env, config, oldKey, planted } = await seed(dir);
       const masterPath = join(config.dataDir, MASTER_KEY_FILE);
       const oldMasterText = readFileSync(masterPath, 'utf8');
-      const bodies = ['sm_live', 'sm_shredded'].map((id) => {
-        const path = join(config.dataDir, 'spool', id);
-        return { path, bytes: readFileSync(path), inode: statSync(path).ino, mtimeMs: statSync(path).mtimeMs };
-      });
+      const bodies = await Promise.all(['sm_live', 'sm_shredded'].map((id) => storedBodyAtRest(config, id)));
 
       const { json: rotated, stdout } = await cliJson<RotateJson>(env, ['key', 'rotate']);
       const newKey = readKeyFile(masterPath);
@@ -165,11 +193,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(await storedValue(db, { column: 'secure_messages.data_key_sealed', id: 'sm_shredded' }), null, 'a shredded message stays shredded');
         assert.equal(await storedValue(db, { column: 'secure_recipients.token_sealed', id: 'sr_none' }), null);
 
-        for (const body of bodies) {
-          assert.deepEqual(readFileSync(body.path), body.bytes, `${body.path} is byte-identical`);
-          assert.equal(statSync(body.path).ino, body.inode);
-          assert.equal(statSync(body.path).mtimeMs, body.mtimeMs);
-        }
+        for (const body of bodies) assert.deepEqual(await storedBodyAtRest(config, body.id), body, `the stored body of ${body.id} is untouched`);
         const vault = secureVault({ db, kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
         const unlocked = await vault.unlock('sm_live');
         assert.deepEqual(await unlocked.readBody(), BODY, 'the untouched body opens with the data key rewrapped under the new key');
@@ -396,16 +420,25 @@ describe('relaygate key: rotating the key-encryption key', () => {
       });
       const concurrent = keyEncryption(oldKey).seal('rotated meanwhile', { purpose: 'connection-secret', id: 'conn_a' });
       // Another writer (the gateway rotating this secret) commits between the rewrap's read and its write.
-      const other = new BetterSqlite3(join(config.dataDir, 'relaygate.db'));
+      const other = await openStore(config);
+      let otherWrite: Promise<unknown> = Promise.resolve();
       const racing: KeyRing = {
         ...ring,
         seal(plaintext, context) {
-          if (context.id === 'conn_a') other.prepare('update connections set secret_sealed = ? where id = ?').run(concurrent, 'conn_a');
+          if (context.id === 'conn_a') {
+            otherWrite = other.db.updateTable('connections').set({ secret_sealed: concurrent }).where('id', '=', 'conn_a').execute();
+          }
           return ring.seal(plaintext, context);
         },
       };
       try {
-        const report = await withOpenStore(config, ({ db }) => rewrapAll(db, racing, { batchSize: 7 }));
+        const report = await withOpenStore(config, ({ db }) =>
+          rewrapAll(
+            writesAfter(db, () => otherWrite),
+            racing,
+            { batchSize: 7 },
+          ),
+        );
         const connections = report.columns.find((c) => c.column === 'connections.secret_sealed');
         assert.equal(connections?.changedMeanwhile, 1);
         assert.equal(connections?.remaining, 1);
@@ -416,7 +449,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(again.rewrapped, 1);
         assert.equal(again.remaining, 0);
       } finally {
-        other.close();
+        await other.close();
       }
     } finally {
       await dir.cleanup();
@@ -452,14 +485,21 @@ describe('relaygate key: rotating the key-encryption key', () => {
       const config = loadConfig({ env: gatewayEnv(dir.path) });
       // Sealed under the message's own data key, not the key-encryption key.
       const notUnderKek = ['secure_messages.meta_sealed'];
-      const columns = await withOpenStore(config, async ({ db }) => {
-        const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
-        const found: string[] = [];
-        for (const { name } of rows) {
-          const info = await sql<{ name: string }>`select name from pragma_table_info(${name})`.execute(db);
-          for (const column of info.rows) if (column.name.endsWith('_sealed')) found.push(`${name}.${column.name}`);
-        }
-        return found.sort();
+      const columns = await withOpenStore(config, async ({ db, engine }) => {
+        const { rows } =
+          engine === 'postgres'
+            ? await sql<{
+                table: string;
+                name: string;
+              }>`select table_name as "table", column_name as name from information_schema.columns where table_schema = current_schema()`.execute(db)
+            : await sql<{
+                table: string;
+                name: string;
+              }>`select m.name as "table", c.name as name from sqlite_master m, pragma_table_info(m.name) c where m.type = 'table'`.execute(db);
+        return rows
+          .filter((c) => c.name.endsWith('_sealed'))
+          .map((c) => `${c.table}.${c.name}`)
+          .sort();
       });
       const listed = SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`);
       assert.deepEqual(columns, [...listed, ...notUnderKek].sort());

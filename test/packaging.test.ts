@@ -18,8 +18,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { splitSchema } from '../src/store/postgres/open.js';
 import { gatewayEnv } from './support/gateway-process.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
+import { testDatabaseUrl } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -31,6 +34,22 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
+
+/** The tables in the schema of a PostgreSQL store URL, read without Relaygate (which would create them). */
+async function tablesIn(databaseUrl: string): Promise<string[]> {
+  const { connectionString, schema } = splitSchema(databaseUrl);
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      'select table_name as name from information_schema.tables where table_schema = coalesce($1, current_schema())',
+      [schema ?? null],
+    );
+    return rows.map((r) => r.name);
+  } finally {
+    await client.end();
+  }
+}
 
 /** The caller's npm_* variables (set when the suite runs under `npm test`) would steer the inner npm. */
 function npmEnv(): NodeJS.ProcessEnv {
@@ -115,11 +134,13 @@ describe(`npm pack: the relaygate bin from a clean directory (${FULL ? 'full ins
     for (const command of ['start', 'migrate', 'domain', 'credential', 'queue']) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'));
   });
 
-  test('relaygate migrate creates the store in an empty data directory, and runs again as a no-op', () => {
+  test('relaygate migrate creates the store in an empty data directory, and runs again as a no-op', async () => {
     const dataDir = join(tmp.path, 'data-migrate');
-    const env = { ...npmEnv(), RELAYGATE_DATA_DIR: dataDir };
+    const databaseUrl = testDatabaseUrl(dataDir);
+    const env = { ...npmEnv(), RELAYGATE_DATA_DIR: dataDir, ...(databaseUrl ? { RELAYGATE_DATABASE_URL: databaseUrl } : {}) };
     const first = mustRun(bin, ['migrate'], app, env);
-    assert.ok(existsSync(join(dataDir, 'relaygate.db')), `no relaygate.db after migrate:\n${first.stdout}${first.stderr}`);
+    if (databaseUrl) assert.ok((await tablesIn(databaseUrl)).includes('messages'), `no tables after migrate:\n${first.stdout}${first.stderr}`);
+    else assert.ok(existsSync(join(dataDir, 'relaygate.db')), `no relaygate.db after migrate:\n${first.stdout}${first.stderr}`);
     const second = mustRun(bin, ['migrate'], app, env);
     assert.match(second.stdout, /up to date/);
     // The store it made is the one the other commands read.

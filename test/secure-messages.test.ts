@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DNSResolver, dkimVerify } from 'mailauth';
@@ -9,6 +9,7 @@ import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
 import { portalLinkIn, routeSecure, SECURE_SENDER } from './support/secure.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
+import { storedBody } from './support/stored-bodies.js';
 import { submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
@@ -68,9 +69,10 @@ describe('secure messages: encryption at rest, notification, non-delivery report
       to: ['patient@example.net', 'carer@example.org'],
       raw: secureMessage('Results of 12 March'),
     });
-    const stored = await readFile(join(gw.dataDir, 'spool', queueId));
-    assert.ok(!stored.includes(SECRET_LINE), 'the spool holds plaintext');
-    assert.ok(!stored.includes('Results of 12 March'), 'the spool holds the subject in the clear');
+    const stored = await storedBody(gw.config, queueId);
+    assert.ok(stored, 'the body is stored');
+    assert.ok(!stored.includes(SECRET_LINE), 'the stored body holds plaintext');
+    assert.ok(!stored.includes('Results of 12 March'), 'the stored body holds the subject in the clear');
     const row = await gw.db((db) => db.selectFrom('secure_messages').selectAll().where('id', '=', queueId).executeTakeFirstOrThrow());
     assert.match(row.data_key_sealed ?? '', /^v\d\./, 'the data key is stored sealed by the key-encryption key');
     const queued = await gw.db((db) => db.selectFrom('messages').select('direction').where('id', '=', queueId).executeTakeFirstOrThrow());

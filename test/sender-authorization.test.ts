@@ -5,13 +5,12 @@
  * Real sockets and TLS against an in-process gateway; whole replies asserted.
  */
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { headerFrom } from '../src/pipeline/header-from.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { insertDomain } from './support/gateway-process.js';
 import { openDialog, type SmtpDialog } from './support/smtp-dialog.js';
+import { storedBodyIds } from './support/stored-bodies.js';
 import { waitFor } from './support/wait-for.js';
 
 type Credential = Awaited<ReturnType<TestGateway['createCredential']>>;
@@ -78,7 +77,7 @@ async function assertNothingQueuedSince(tg: TestGateway, before: Set<string>): P
     'a refused message reached the queue',
   );
   assert.deepEqual(
-    (await readdir(join(tg.dataDir, 'spool'))).filter((file) => !now.has(file)),
+    (await storedBodyIds(tg.config)).filter((id) => !now.has(id)),
     [],
     'a refused message left its body in the spool',
   );

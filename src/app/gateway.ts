@@ -47,10 +47,10 @@ import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sweepSecureRetention } from '../secure/retention.js';
 import { secureVault } from '../secure/vault.js';
-import { FailureThrottle } from '../smtp/auth-throttle.js';
+import { authThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
-import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
 import { createLogger } from './logger.js';
@@ -81,12 +81,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config);
+  const runs = partsOf(config.role);
   const queue = sqlQueueStore(store.db, store.syncCommitted);
   const spool = spoolFor(store.db, config.dataDir);
   await spool.init();
-  await removeOrphans(spool, queue, log);
-  // One embedded store serves one gateway: leases left by a killed process are void.
-  await queue.releaseLeases('all');
+  if (runs.worker) await removeOrphans(spool, queue, log);
+  // One embedded store serves one gateway: leases left by a killed process are void. On
+  // PostgreSQL other instances may hold live leases: a dead one's run out instead.
+  if (store.engine === 'sqlite') await queue.releaseLeases('all');
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const tls = await loadTlsMaterial(config);
@@ -234,36 +236,43 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       diskShortage,
       minFreeBytes,
     }),
-    services,
+    // Every role answers health and metrics; the API, portal and console belong to the http role.
+    runs.http ? services : undefined,
     {
       metrics: metrics.registry,
-      register: (app) => {
-        registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
-        registerPortal(app, portal);
-        registerConsole(app, consoleDeps, CONSOLE_PAGES);
-      },
+      register: runs.http
+        ? (app) => {
+            registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+            registerPortal(app, portal);
+            registerConsole(app, consoleDeps, CONSOLE_PAGES);
+          }
+        : undefined,
     },
   );
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
 
-  const worker = startQueueWorker({
-    store: queue,
-    spool,
-    courier,
-    clock,
-    log,
-    retry: { initialMs: config.queue.retryInitial, maxMs: config.queue.retryMax },
-    expireAfterMs: config.queue.expireAfter,
-    concurrency: config.queue.concurrency,
-    leaseMs: config.queue.lease,
-    hostname: config.hostname,
-    owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
-    readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
-    // Delivery events are stored only when some webhook could receive them.
-    deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
-    observe: (message, update, now) => countDeliveryAttempt(metrics, message, update, now),
-  });
-  wakeWorker = () => worker.wake();
+  const worker = runs.worker
+    ? startQueueWorker({
+        store: queue,
+        spool,
+        courier,
+        clock,
+        log,
+        retry: { initialMs: config.queue.retryInitial, maxMs: config.queue.retryMax },
+        expireAfterMs: config.queue.expireAfter,
+        concurrency: config.queue.concurrency,
+        leaseMs: config.queue.lease,
+        hostname: config.hostname,
+        owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+        readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
+        // Delivery events are stored only when some webhook could receive them.
+        deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),
+        observe: (message, update, now) => countDeliveryAttempt(metrics, message, update, now),
+      })
+    : undefined;
+  wakeWorker = () => worker?.wake();
+  // Work queued by another instance (its SMTP, portal or console) wakes this worker at once.
+  const stopListening = worker && store.listen ? await store.listen(QUEUE_CHANNEL, () => worker.wake()) : undefined;
 
   const acceptance = {
     spool,
@@ -273,45 +282,47 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     maxMessageBytes: config.smtp.maxMessageBytes,
     expireAfterMs: config.queue.expireAfter,
   };
-  const smtp = await startSmtpListeners(
-    {
-      host: config.smtp.listenHost,
-      port: config.smtp.port,
-      smtpsPort: config.smtp.smtpsPort,
-      hostname: config.hostname,
-      tls,
-      maxMessageBytes: config.smtp.maxMessageBytes,
-      maxRecipients: config.smtp.maxRecipients,
-      maxConnections: config.smtp.maxConnections,
-      idleTimeoutMs: config.smtp.idleTimeout,
-      budgets: { commandTimeoutMs: config.smtp.commandTimeout, dataTimeoutMs: config.smtp.dataTimeout },
-      authOptional: config.inbound.allowUnauthenticated,
-      log,
-      sessions: sessionCounter(metrics),
-    },
-    {
-      credentials,
-      db: store.db,
-      allowUnauthenticated: config.inbound.allowUnauthenticated,
-      acceptInbound: {
-        ...acceptance,
-        resolver,
-        verificationArrived: (token, relay) => connectorService.arrived(token, relay),
-        synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
-      },
-      accept: { ...acceptance, senderPolicy },
-      acceptSecure: { ...acceptance, senderPolicy, kek },
-      throttleByIp: new FailureThrottle(config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
-      throttleByUser: new FailureThrottle(config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
-      senderPolicy,
-      log,
-      onQueued: () => worker.wake(),
-      observe: smtpObserver(metrics),
-      storageShortage: diskShortage,
-    },
-  );
-  smtpNotListening = () => smtp.notListening();
-  openSmtpSessions = () => smtp.openSessions();
+  const smtp = runs.smtp
+    ? await startSmtpListeners(
+        {
+          host: config.smtp.listenHost,
+          port: config.smtp.port,
+          smtpsPort: config.smtp.smtpsPort,
+          hostname: config.hostname,
+          tls,
+          maxMessageBytes: config.smtp.maxMessageBytes,
+          maxRecipients: config.smtp.maxRecipients,
+          maxConnections: config.smtp.maxConnections,
+          idleTimeoutMs: config.smtp.idleTimeout,
+          budgets: { commandTimeoutMs: config.smtp.commandTimeout, dataTimeoutMs: config.smtp.dataTimeout },
+          authOptional: config.inbound.allowUnauthenticated,
+          log,
+          sessions: sessionCounter(metrics),
+        },
+        {
+          credentials,
+          db: store.db,
+          allowUnauthenticated: config.inbound.allowUnauthenticated,
+          acceptInbound: {
+            ...acceptance,
+            resolver,
+            verificationArrived: (token, relay) => connectorService.arrived(token, relay),
+            synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
+          },
+          accept: { ...acceptance, senderPolicy },
+          acceptSecure: { ...acceptance, senderPolicy, kek },
+          throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
+          throttleByUser: authThrottle(store.db, 'smtp-auth-user', config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
+          senderPolicy,
+          log,
+          onQueued: () => wakeWorker(),
+          observe: smtpObserver(metrics),
+          storageShortage: diskShortage,
+        },
+      )
+    : undefined;
+  smtpNotListening = () => smtp?.notListening() ?? [];
+  openSmtpSessions = async () => (smtp ? smtp.openSessions() : {});
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
   const events = eventDispatcher({
@@ -323,11 +334,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     log,
   });
-  const eventJob = every(1000, async () => void (await events.dispatch()), log);
+  const eventJob = runs.worker ? every(1000, async () => void (await events.dispatch()), log) : undefined;
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
   const dkimKeeper = dkimDirectory(directoryContext, config);
   const dkimJob =
-    config.dkim.checkInterval > 0
+    runs.worker && config.dkim.checkInterval > 0
       ? every(
           config.dkim.checkInterval,
           async () => {
@@ -342,23 +353,32 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           log,
         )
       : undefined;
-  const maintenance = every(
-    Math.max(200, Math.min(5000, config.verification.timeout / 4)),
-    async () => {
-      await connectorService.sweep();
-      const now = clock.now();
-      await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
-      const swept = await sweepSecureRetention({ db: store.db, vault, now });
-      if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
-    },
-    log,
-  );
+  const maintenance = !runs.worker
+    ? undefined
+    : every(
+        Math.max(200, Math.min(5000, config.verification.timeout / 4)),
+        async () => {
+          await connectorService.sweep();
+          const now = clock.now();
+          await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
+          const swept = await sweepSecureRetention({ db: store.db, vault, now });
+          if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
+        },
+        log,
+      );
 
-  const ports = { smtp: smtp.ports.smtp, smtps: smtp.ports.smtps, http: http.port };
+  const ports = { smtp: smtp?.ports.smtp ?? 0, smtps: smtp?.ports.smtps ?? 0, http: http.port };
   const listenersPath = join(config.dataDir, LISTENERS_FILE);
   writeFileSync(listenersPath, `${JSON.stringify({ pid: process.pid, host: config.smtp.listenHost, ...ports })}\n`);
   log.info(
-    { ...ports, dataDir: config.dataDir, smarthost: config.smarthost ? describeSmarthost(config.smarthost) : null, sandbox: sandbox !== undefined },
+    {
+      role: config.role,
+      engine: store.engine,
+      ...ports,
+      dataDir: config.dataDir,
+      smarthost: config.smarthost ? describeSmarthost(config.smarthost) : null,
+      sandbox: sandbox !== undefined,
+    },
     'relaygate started',
   );
   if (sandbox)
@@ -372,12 +392,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     async stop() {
       accepting = false;
       rmSync(listenersPath, { force: true });
-      await smtp.close(config.shutdownTimeout);
-      await worker.stop();
+      await smtp?.close(config.shutdownTimeout);
+      await stopListening?.();
+      await worker?.stop();
       await courier.close();
       clearInterval(usageTimer);
-      await maintenance.stop();
-      await eventJob.stop();
+      await maintenance?.stop();
+      await eventJob?.stop();
       await dkimJob?.stop();
       await networkClient.close();
       await credentials.flushUsage();
@@ -386,6 +407,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       log.info('relaygate stopped');
     },
   };
+}
+
+/** The parts of a gateway an instance runs: `all` is one self-contained gateway. */
+function partsOf(role: Config['role']): { smtp: boolean; worker: boolean; http: boolean } {
+  return { smtp: role === 'all' || role === 'smtp', worker: role === 'all' || role === 'worker', http: role === 'all' || role === 'http' };
 }
 
 /** A periodic job that never overlaps itself and whose failures are logged, not thrown. */

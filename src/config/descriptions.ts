@@ -6,6 +6,7 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
   dataDir: 'Where the gateway keeps its SQLite store, spool, keys and generated certificate.',
   databaseUrl:
     'PostgreSQL URL (postgres://user:password@host:5432/db) of the store several instances share: configuration, queue, message bodies, events and audit. The embedded SQLite file in dataDir when unset.',
+  role: 'What this instance runs: all (SMTP, delivery workers and HTTP), smtp (the SMTP listeners), worker (deliveries, webhooks and maintenance) or http (admin API, console, portal). Every role answers /healthz, /readyz and /metrics. A role other than all needs PostgreSQL.',
   credentialHashKey:
     'Key (base64 of 32 bytes) of the keyed hashes that credential secrets and tokens are stored as; generated into the data directory when unset. Instances sharing PostgreSQL need the same one.',
   hostname: 'The name the gateway gives itself in SMTP greetings, Received fields, DSNs and Authentication-Results.',

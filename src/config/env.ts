@@ -6,6 +6,7 @@
 export const ENV_KEYS: Readonly<Record<string, string>> = {
   RELAYGATE_DATA_DIR: 'dataDir',
   RELAYGATE_DATABASE_URL: 'databaseUrl',
+  RELAYGATE_ROLE: 'role',
   RELAYGATE_CREDENTIAL_HASH_KEY: 'credentialHashKey',
   RELAYGATE_HOSTNAME: 'hostname',
   RELAYGATE_SMTP_HOST: 'smtp.listenHost',

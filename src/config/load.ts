@@ -52,7 +52,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
   const result = configSchema.safeParse(input);
   if (!result.success) problems.push(...result.error.issues.flatMap((i) => describeIssue(i, input, origin)));
-  if (result.success) problems.push(...crossChecks(result.data));
+  if (result.success) problems.push(...crossChecks(result.data, origin));
   if (problems.length > 0) throw new ConfigError(problems);
   const config = (result as { data: Config }).data;
   return { ...config, dataDir: resolve(config.dataDir) };
@@ -126,8 +126,17 @@ function allowedFor(key: string): string {
   return 'a valid value (see docs/configuration.md)';
 }
 
-function crossChecks(config: Config): ConfigProblem[] {
+function crossChecks(config: Config, origin: Map<string, string>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (config.role !== 'all' && !config.databaseUrl) {
+    problems.push({
+      key: 'role',
+      source: sourceOf('role', origin),
+      value: config.role,
+      problem: 'runs one part of a gateway, but the parts can only share their queue through PostgreSQL, and no databaseUrl is set',
+      fix: 'set RELAYGATE_DATABASE_URL=postgres://user:password@host:5432/db for every instance, or run role all on the embedded store',
+    });
+  }
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) {
     const missing = config.tls.certFile ? 'tls.keyFile' : 'tls.certFile';
     problems.push({

@@ -85,6 +85,8 @@ export const configSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\/\S+$/)
       .optional(),
+    /** Which parts this instance runs; the parts other than all share their work through PostgreSQL. */
+    role: z.enum(['all', 'smtp', 'worker', 'http']).default('all'),
     /** Key of the keyed hashes of credential secrets, base64 of 32 bytes; generated into the data directory when unset. */
     credentialHashKey: z.string().refine(isKeyEncryptionKey, 'is not base64 of 32 bytes').optional(),
     hostname: z
@@ -239,6 +241,7 @@ export const ALLOWED: Record<string, string> = {
   dnsResolver: 'host:port of a DNS resolver, e.g. 127.0.0.1:53 (a validating resolver for DNSSEC)',
   masterKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32',
   credentialHashKey: 'base64 of 32 random bytes, e.g. the output of: openssl rand -base64 32; the same on every instance',
+  role: 'one of all, smtp, worker, http; a role other than all needs databaseUrl (RELAYGATE_DATABASE_URL=postgres://…), the store the parts share',
   databaseUrl: 'a PostgreSQL URL, e.g. postgres://relaygate:secret@db.example.com:5432/relaygate',
   previousMasterKeys:
     'the key-encryption keys used before a rotation, each base64 of 32 bytes (comma-separated in RELAYGATE_PREVIOUS_MASTER_KEYS); check each against its backup',

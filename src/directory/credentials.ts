@@ -10,7 +10,7 @@ import { checkLogin, type LoginRefusal } from './credential-login.js';
 import { type Credential, type CredentialKind, type CredentialRow, parseList, toCredential, type Usage } from './credential-model.js';
 import { findDomain, findOrganisation, liveInboundCredentials } from './credential-queries.js';
 import { DirectoryError, notFound } from './errors.js';
-import { MessageRate } from './message-rate.js';
+import { messageRate } from './message-rate.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 
 export type { NewCredential } from './credential-input.js';
@@ -38,8 +38,12 @@ export interface CredentialDirectory {
   retire(id: string, retireAt: number, actor: Actor): Promise<Credential>;
   /** Decides an AUTH; the refusal reason is for the log, never for the client. */
   verify(username: string, secret: string, clientIp: string): Promise<LoginOutcome>;
-  /** Counts a message against the credential's hourly limit; false when it is over (see MessageRate). */
-  admitMessage(credentialId: string): { ok: true } | { ok: false; limitPerHour: number };
+  /**
+   * Counts a message against the credential's hourly limit, across every instance on the
+   * store; not ok when it is over (see message-rate.ts). Rejects when the count cannot be
+   * kept (the store failed): the caller refuses for now rather than admit without a limit.
+   */
+  admitMessage(credentialId: string): Promise<{ ok: true } | { ok: false; limitPerHour: number }>;
   /** Writes the buffered last-use times; AUTH must not wait for a disk write. */
   flushUsage(): Promise<void>;
 }
@@ -55,7 +59,7 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
   const pendingUsage = new Map<string, Usage>();
   /** Limits as read at each credential's last AUTH in this process. */
   const hourlyLimits = new Map<string, number>();
-  const rate = new MessageRate(clock);
+  const rate = messageRate(db, clock);
   const view = (row: CredentialRow) => toCredential(row, clock.now(), pendingUsage.get(row.id));
 
   return {
@@ -137,9 +141,9 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
       return { ok: true, credential: toCredential(live, now, usage) };
     },
 
-    admitMessage(credentialId) {
+    async admitMessage(credentialId) {
       const limit = hourlyLimits.get(credentialId);
-      if (limit === undefined || rate.admit(credentialId, limit)) return { ok: true };
+      if (limit === undefined || (await rate.tryAdmit(credentialId, limit))) return { ok: true };
       return { ok: false, limitPerHour: limit };
     },
 

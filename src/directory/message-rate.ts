@@ -1,20 +1,50 @@
 import type { Clock } from '../lib/clock.js';
+import { engineOf } from '../store/engine.js';
+import { SharedWindow } from '../store/shared-counters.js';
+import type { Db } from '../store/tables.js';
 
 const MINUTE_MS = 60_000;
 const MINUTES_PER_HOUR = 60;
 
 /**
- * Counts messages per credential over the last hour, in one-minute buckets: 60 counters
- * per credential whatever its limit, exact to within the current minute. A transaction
- * counts when its MAIL FROM is admitted, so parallel sessions of one credential cannot
- * overshoot the limit together; a transaction refused later still counts, erring on the
- * side of the limit.
- *
- * The counts live in this process's memory: a restart forgets them, and gateways sharing
- * one database (roles on PostgreSQL) each allow the full limit. Good enough for one
- * embedded instance; a shared counter belongs in the store once several instances exist.
+ * Messages per credential over the last hour, in one-minute buckets: 60 counters per
+ * credential whatever its limit, exact to within the current minute. A transaction counts
+ * when its MAIL FROM is admitted, so parallel sessions of one credential cannot overshoot
+ * the limit together; a transaction refused later still counts, erring on the side of the
+ * limit.
  */
-export class MessageRate {
+export interface HourlyMessageRate {
+  /** Counts one message for `key` if fewer than `perHour` were counted in the last hour. */
+  tryAdmit(key: string, perHour: number): Promise<boolean>;
+}
+
+/**
+ * The count for the store's engine: in memory on SQLite, where one instance owns the store
+ * and a message costs no write for its count; in the store on PostgreSQL, where instances
+ * share the store and each would otherwise allow the full limit.
+ */
+export function messageRate(db: Db, clock: Clock): HourlyMessageRate {
+  return engineOf(db) === 'postgres' ? new SharedMessageRate(db, clock) : new MessageRate(clock);
+}
+
+/** In rate_counters: a count and its check are one step for all instances (SharedWindow.addWithin). */
+export class SharedMessageRate implements HourlyMessageRate {
+  private readonly window: SharedWindow;
+
+  constructor(db: Db, clock: Clock) {
+    this.window = new SharedWindow(db, { scope: 'messages-per-credential', bucketMs: MINUTE_MS, buckets: MINUTES_PER_HOUR }, clock);
+  }
+
+  tryAdmit(key: string, perHour: number): Promise<boolean> {
+    return this.window.addWithin(key, perHour);
+  }
+}
+
+/**
+ * In this process's memory: a restart forgets the counts, which is acceptable for the one
+ * embedded instance. Also answers synchronously (admit).
+ */
+export class MessageRate implements HourlyMessageRate {
   private readonly clock: Clock;
   private readonly windows = new Map<string, { minutes: number[]; counts: number[] }>();
 
@@ -22,7 +52,10 @@ export class MessageRate {
     this.clock = clock;
   }
 
-  /** Counts one message for `key` if fewer than `perHour` were counted in the last hour. */
+  async tryAdmit(key: string, perHour: number): Promise<boolean> {
+    return this.admit(key, perHour);
+  }
+
   admit(key: string, perHour: number): boolean {
     const minute = Math.floor(this.clock.now() / MINUTE_MS);
     const window = this.windowOf(key);

@@ -129,7 +129,7 @@ export function routeDirectory(ctx: DirectoryContext, _config: Config, organisat
       return change(async (trx, now) => {
         const row = await findRow(trx, organisationId, id);
         await trx.deleteFrom('routes').where('id', '=', id).execute();
-        await shift(trx, organisationId, { from: row.position + 1, to: Number.MAX_SAFE_INTEGER, by: -1 });
+        await shift(trx, organisationId, { from: row.position + 1, by: -1 });
         await appendAudit(trx, actor, { action: 'route.remove', targetType: 'route', targetId: id, detail: { match: row.match, action: row.action } }, now);
         return toRoute(row);
       });
@@ -183,15 +183,19 @@ async function moveRow(trx: Trx, organisationId: string, row: RouteRow, position
   return position;
 }
 
-/** Moves the rules at positions from…to (inclusive) by `by`. */
-async function shift(trx: Trx, organisationId: string, range: { from: number; to: number; by: 1 | -1 }): Promise<void> {
-  if (range.from > range.to) return;
+/**
+ * Moves the rules at positions from…to (inclusive; to the end without `to`) by `by`. No
+ * sentinel for the end: PostgreSQL refuses a bound beyond its integer column's range.
+ */
+async function shift(trx: Trx, organisationId: string, range: { from: number; to?: number; by: 1 | -1 }): Promise<void> {
+  const { to } = range;
+  if (to !== undefined && range.from > to) return;
   await trx
     .updateTable('routes')
     .set((eb) => ({ position: eb('position', '+', range.by) }))
     .where('organisation_id', '=', organisationId)
     .where('position', '>=', range.from)
-    .where('position', '<=', range.to)
+    .$if(to !== undefined, (qb) => qb.where('position', '<=', to as number))
     .execute();
 }
 

@@ -43,6 +43,16 @@ export function eventDispatcher(o: EventDispatcherOptions) {
         .limit(BATCH)
         .execute();
       for (const event of due) {
+        // Several instances may dispatch at once: the one that moves the event past its send
+        // time owns this attempt (an attempt that dies with its instance is retried then).
+        const claimed = await o.db
+          .updateTable('event_deliveries')
+          .set({ next_attempt_at: now + 2 * o.timeoutMs })
+          .where('id', '=', event.id)
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '=', event.next_attempt_at)
+          .executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) === 0) continue;
         const target = await targetFor(event.sender_domain);
         if (!target?.url) {
           // The webhook went away since the event was made: nobody is left to tell.

@@ -22,11 +22,12 @@ export async function startHttp(
   host: string,
   port: number,
   probe: Probe,
-  services: AdminServices,
+  /** Without them, health and metrics only (an instance whose role is not http). */
+  services: AdminServices | undefined,
   extras: { metrics?: Registry; register?: (app: FastifyInstance) => void } = {},
 ): Promise<{ app: FastifyInstance; port: number }> {
   const app = Fastify({ logger: false });
-  await registerApi(app, services, VERSION);
+  if (services) await registerApi(app, services, VERSION);
   extras.register?.(app);
   const { metrics } = extras;
   if (metrics) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

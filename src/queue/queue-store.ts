@@ -140,6 +140,9 @@ export interface QueueStore {
   recordOutcomes(attempts: AttemptRecord[], now: number): Promise<Set<string>>;
   /** 'all' is for a single-instance store at start: no other live process can hold a lease. */
   releaseLeases(owner: string | 'all'): Promise<void>;
+  /** Extends the owner's leases on these messages while their deliveries are still running. */
+  renewLeases(owner: string, messageIds: string[], until: number): Promise<void>;
+  /** When the next recipient becomes claimable: due, and not leased past that time. */
   nextDueAt(): Promise<number | undefined>;
   list(options: { includeCompleted: boolean; limit: number }): Promise<MessageView[]>;
   show(id: string): Promise<(MessageView & { events: EventView[] }) | undefined>;

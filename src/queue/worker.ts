@@ -54,6 +54,19 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
   // Under load a completion frees one slot at a time; claiming for each would cost a
   // statement and a commit per message. Claims wait for a quarter of the slots (or idleness).
   const claimBatch = Math.max(1, Math.ceil(o.concurrency / 4));
+  // A delivery may outlast its lease (a slow remote, a large body): while it runs, the lease
+  // is extended, so another instance takes a message only from a worker that stopped.
+  const held = new Set<string>();
+  const renewal = setInterval(
+    () => {
+      if (held.size === 0) return;
+      o.store
+        .renewLeases(o.owner, [...held], o.clock.now() + o.leaseMs)
+        .catch((err: unknown) => o.log.warn({ err }, 'extending delivery leases failed; retrying'));
+    },
+    Math.max(100, Math.floor(o.leaseMs / 3)),
+  );
+  renewal.unref();
   const recorder = outcomeRecorder(o.store, o.clock, (err) =>
     o.log.error({ err }, 'recording delivery outcomes failed; the leases run out and the attempts repeat'),
   );
@@ -70,7 +83,10 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
         const free = o.concurrency - inFlight.size;
         if (stopping || free <= 0 || (free < claimBatch && inFlight.size > 0)) break;
         const claimed = await o.store.claimDue(o.owner, o.clock.now(), free, o.leaseMs);
-        for (const message of claimed) track(deliverOne(message));
+        for (const message of claimed) {
+          held.add(message.id);
+          track(deliverOne(message).finally(() => held.delete(message.id)));
+        }
         if (claimed.length === free) again = true;
       } while (again && !stopping);
     } catch (err) {
@@ -225,6 +241,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       stopping = true;
       clearTimeout(timer);
       await Promise.allSettled([...inFlight]);
+      clearInterval(renewal);
       await o.store.releaseLeases(o.owner);
     },
   };

@@ -1,11 +1,33 @@
 import type { Clock } from '../lib/clock.js';
+import { engineOf } from '../store/engine.js';
+import { SharedWindow } from '../store/shared-counters.js';
+import type { Db } from '../store/tables.js';
 
 /**
- * Counts failed AUTH attempts per key (client IP, username) in a fixed window. Once a key
- * reaches its limit, further attempts are refused without checking the secret until the
- * window has passed, which makes guessing pointless and keeps a bad client cheap.
+ * Counts failed AUTH attempts per key (client IP, user name) in a window. Once a key reaches
+ * its limit, further attempts are refused without checking the secret until the window has
+ * passed, which makes guessing pointless and keeps a bad client cheap.
  */
-export class FailureThrottle {
+export interface AuthThrottle {
+  isBlocked(key: string): Promise<boolean>;
+  recordFailure(key: string): Promise<void>;
+}
+
+/**
+ * The throttle for the store's engine: in memory on SQLite, where one instance owns the
+ * store and an AUTH costs no write; in the store on PostgreSQL, so that a guesser spreading
+ * attempts over several instances meets one limit. `scope` names the kind of key (e.g.
+ * `smtp-auth-ip`); throttles with different limits need different scopes.
+ */
+export function authThrottle(db: Db, scope: string, limit: number, windowMs: number, clock: Clock): AuthThrottle {
+  return engineOf(db) === 'postgres' ? new SharedFailureThrottle(db, scope, limit, windowMs, clock) : new FailureThrottle(limit, windowMs, clock);
+}
+
+/**
+ * In this process's memory, in a fixed window from a key's first failure. Also answers
+ * synchronously (blocked/fail), for callers that throttle within one process.
+ */
+export class FailureThrottle implements AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
   private readonly limit: number;
   private readonly windowMs: number;
@@ -17,6 +39,14 @@ export class FailureThrottle {
     this.limit = limit;
     this.windowMs = windowMs;
     this.clock = clock;
+  }
+
+  async isBlocked(key: string): Promise<boolean> {
+    return this.blocked(key);
+  }
+
+  async recordFailure(key: string): Promise<void> {
+    this.fail(key);
   }
 
   blocked(key: string): boolean {
@@ -40,5 +70,30 @@ export class FailureThrottle {
       return undefined;
     }
     return entry;
+  }
+}
+
+/**
+ * Sub-buckets per window: each failure is forgotten between 9/10 of the window and the
+ * whole window after it, a sliding window to within a tenth.
+ */
+const BUCKETS_PER_WINDOW = 10;
+
+/** In rate_counters, shared by every instance on the store. */
+export class SharedFailureThrottle implements AuthThrottle {
+  private readonly window: SharedWindow;
+  private readonly limit: number;
+
+  constructor(db: Db, scope: string, limit: number, windowMs: number, clock: Clock) {
+    this.limit = limit;
+    this.window = new SharedWindow(db, { scope, bucketMs: windowMs / BUCKETS_PER_WINDOW, buckets: BUCKETS_PER_WINDOW }, clock);
+  }
+
+  async isBlocked(key: string): Promise<boolean> {
+    return (await this.window.count(key)) >= this.limit;
+  }
+
+  recordFailure(key: string): Promise<void> {
+    return this.window.add(key);
   }
 }

@@ -13,7 +13,7 @@ import { type InboundSender, inboundRecipientObjection } from '../policy/inbound
 import { secureRoutingOf } from '../policy/route-policy.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { Db } from '../store/tables.js';
-import type { FailureThrottle } from './auth-throttle.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import { SmtpReply } from './reply.js';
 
 export interface SessionDeps {
@@ -26,8 +26,9 @@ export interface SessionDeps {
   db: Db;
   /** Mail from clients that did not authenticate, to known addresses only (inbound.allowUnauthenticated). */
   allowUnauthenticated: boolean;
-  throttleByIp: FailureThrottle;
-  throttleByUser: FailureThrottle;
+  /** Failed AUTHs per client address and per user name; shared by the instances on PostgreSQL (authThrottle). */
+  throttleByIp: AuthThrottle;
+  throttleByUser: AuthThrottle;
   senderPolicy: SenderPolicy;
   log: Logger;
   /** Called after each commit, so the delivery worker starts at once. */
@@ -88,33 +89,48 @@ export function sessionHandlers(deps: SessionDeps) {
   function onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, callback: Callback<{ user: Principal }>): void {
     const ip = session.remoteAddress;
     const username = auth.username ?? '';
-    if (deps.throttleByIp.blocked(ip) || deps.throttleByUser.blocked(username)) {
-      log.warn({ ip, username, session: session.id }, 'auth throttled');
-      observe?.auth(auth.method, 'throttled');
-      return callback(SmtpReply.authThrottled());
-    }
-    deps.credentials.verify(username, auth.password ?? '', ip).then(
-      (outcome) => {
-        if (outcome.ok) {
-          const { credential } = outcome;
-          // A rotated-out credential still works until its retire-at time; its use shows
-          // in `credential show`, and here, so the operator can find the client still on it.
-          if (credential.state === 'retiring') log.warn({ ip, credentialId: credential.id, session: session.id }, 'auth ok with a credential being retired');
-          else log.info({ ip, credentialId: credential.id, session: session.id }, 'auth ok');
-          observe?.auth(auth.method, 'success');
-          const principal: Principal = { credentialId: credential.id, kind: credential.kind, domainId: credential.domainId, domain: credential.domain };
-          return callback(null, { user: principal });
-        }
-        deps.throttleByIp.fail(ip);
-        deps.throttleByUser.fail(username);
-        log.warn({ ip, username, mechanism: auth.method, reason: outcome.reason, detail: outcome.detail, session: session.id }, 'auth failed');
-        observe?.auth(auth.method, outcome.reason);
-        callback(SmtpReply.authFailed());
+    /** A failure is counted before the reply, so that a client's next attempt already meets it. */
+    const recordFailure = (): Promise<void> =>
+      Promise.all([deps.throttleByIp.recordFailure(ip), deps.throttleByUser.recordFailure(username)]).then(
+        () => undefined,
+        (err: unknown) => log.error({ ip, username, session: session.id, err }, 'failed auth not counted: local error'),
+      );
+    const verify = (): void => {
+      deps.credentials.verify(username, auth.password ?? '', ip).then(
+        (outcome) => {
+          if (outcome.ok) {
+            const { credential } = outcome;
+            // A rotated-out credential still works until its retire-at time; its use shows
+            // in `credential show`, and here, so the operator can find the client still on it.
+            if (credential.state === 'retiring') log.warn({ ip, credentialId: credential.id, session: session.id }, 'auth ok with a credential being retired');
+            else log.info({ ip, credentialId: credential.id, session: session.id }, 'auth ok');
+            observe?.auth(auth.method, 'success');
+            const principal: Principal = { credentialId: credential.id, kind: credential.kind, domainId: credential.domainId, domain: credential.domain };
+            return callback(null, { user: principal });
+          }
+          log.warn({ ip, username, mechanism: auth.method, reason: outcome.reason, detail: outcome.detail, session: session.id }, 'auth failed');
+          observe?.auth(auth.method, outcome.reason);
+          recordFailure().then(() => callback(SmtpReply.authFailed()));
+        },
+        (err: unknown) => {
+          log.error({ ip, username, session: session.id, err }, 'auth not decided: local error');
+          observe?.auth(auth.method, 'error');
+          callback(SmtpReply.localError(err));
+        },
+      );
+    };
+    Promise.all([deps.throttleByIp.isBlocked(ip), deps.throttleByUser.isBlocked(username)]).then(
+      ([byIp, byUser]) => {
+        if (!byIp && !byUser) return verify();
+        log.warn({ ip, username, session: session.id }, 'auth throttled');
+        observe?.auth(auth.method, 'throttled');
+        callback(SmtpReply.authThrottled());
       },
       (err: unknown) => {
-        log.error({ ip, username, session: session.id, err }, 'auth not decided: local error');
+        // Fails closed: without the count, a guesser would get unlimited attempts while the store is down.
+        log.error({ ip, username, session: session.id, err }, 'auth refused for now: failed attempts could not be read');
         observe?.auth(auth.method, 'error');
-        callback(SmtpReply.localError(err));
+        callback(SmtpReply.authThrottled());
       },
     );
   }
@@ -143,15 +159,20 @@ export function sessionHandlers(deps: SessionDeps) {
       }
       deps.senderPolicy
         .checkMailFrom(principal.credentialId, address.address)
-        .then((objection) => answer(objection ?? overRate(principal.credentialId)), failed);
+        .then((objection) => objection ?? overRate(principal.credentialId))
+        .then(answer, failed);
     };
     // RFC 5321 §4.5.3.1.10: refused before the client sends a message there is no room to store.
     deps.storageShortage().then((shortage) => (shortage === undefined ? checkSender() : answer(SmtpReply.insufficientStorage(shortage))), failed);
   }
 
-  /** Checked after the sender, so that a refused sender does not use up the credential's hourly allowance. */
-  function overRate(credentialId: string): SmtpReply | undefined {
-    const admitted = deps.credentials.admitMessage(credentialId);
+  /**
+   * Checked after the sender, so that a refused sender does not use up the credential's
+   * hourly allowance. A count that cannot be kept rejects, and the sender gets 451 4.3.0
+   * (try later) rather than a pass without a limit.
+   */
+  async function overRate(credentialId: string): Promise<SmtpReply | undefined> {
+    const admitted = await deps.credentials.admitMessage(credentialId);
     return admitted.ok ? undefined : SmtpReply.messageRateExceeded(admitted.limitPerHour);
   }
 

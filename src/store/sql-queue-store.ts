@@ -1,7 +1,11 @@
-import type { ExpressionBuilder, Transaction } from 'kysely';
+import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { DeliveryEvidence } from '../model/outcome.js';
 import type { DueMessage, MessageView, NewMessage, NewSecureMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
+import { engineOf } from './engine.js';
 import type { Database, Db, RecipientsTable } from './tables.js';
+
+/** The channel on which PostgreSQL tells every instance's worker that new work is due. */
+export const QUEUE_CHANNEL = 'relaygate_queue';
 
 const ACTIVE = ['queued', 'deferred'] as const;
 /** Recipients that keep a message open: still to deliver, or parked for an operator. */
@@ -13,36 +17,23 @@ const OPEN = [...ACTIVE, 'failed'] as const;
  * durability (commit); losing a later state change to a power cut only repeats work.
  */
 export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): QueueStore {
+  const shared = engineOf(db) === 'postgres';
+  /** Delivered to every listening instance when the transaction commits, and not before. */
+  const announce = async (trx: Transaction<Database>) => {
+    if (shared) await sql`select pg_notify(${QUEUE_CHANNEL}, '')`.execute(trx);
+  };
+  const lease = shared ? leaseSkippingLocked : leaseRechecking;
   return {
     async commit(messages) {
       await db.transaction().execute(async (trx) => {
         for (const message of messages) await insertMessage(trx, message);
+        await announce(trx);
       });
       await syncCommitted();
     },
 
     async claimDue(owner, now, maxMessages, leaseMs) {
-      const due = (eb: ExpressionBuilder<Database, 'recipients'>) =>
-        eb.and([eb('status', 'in', ACTIVE), eb('next_attempt_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
-      // Candidates without GROUP BY (measured: grouping made the claim the costliest statement
-      // of a delivery); the UPDATE re-checks `due`, so a candidate another worker took meanwhile
-      // is skipped, and a message is claimed with all its due recipients.
-      const candidates = await db
-        .selectFrom('recipients')
-        .select('message_id')
-        .where(due)
-        .orderBy('next_attempt_at')
-        .limit(maxMessages * 4)
-        .execute();
-      const messageIds = [...new Set(candidates.map((c) => c.message_id))].slice(0, maxMessages);
-      if (messageIds.length === 0) return [];
-      const leased = await db
-        .updateTable('recipients')
-        .set({ lease_owner: owner, lease_until: now + leaseMs })
-        .where('message_id', 'in', messageIds)
-        .where(due)
-        .returning(['id', 'message_id', 'address', 'attempts', 'notify', 'orcpt', 'position'])
-        .execute();
+      const leased = await lease(db, { owner, now, maxMessages, until: now + leaseMs });
       if (leased.length === 0) return [];
       const ids = [...new Set(leased.map((r) => r.message_id))];
       const rows = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
@@ -90,6 +81,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
               .execute();
           if (dsn) {
             await insertMessage(trx, dsn);
+            await announce(trx);
             await trx.insertInto('events').values({ message_id: messageId, at: now, kind: 'dsn', recipient: null, detail: dsn.id }).execute();
           }
           const done = await trx
@@ -105,14 +97,25 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     },
 
     async releaseLeases(owner) {
-      const query = db.updateTable('recipients').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null);
-      await (owner === 'all' ? query : query.where('lease_owner', '=', owner)).execute();
+      await db.transaction().execute(async (trx) => {
+        const query = trx.updateTable('recipients').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null);
+        await (owner === 'all' ? query : query.where('lease_owner', '=', owner)).execute();
+        // What this worker gave back is due now for the others.
+        await announce(trx);
+      });
+    },
+
+    async renewLeases(owner, messageIds, until) {
+      if (messageIds.length === 0) return;
+      await db.updateTable('recipients').set({ lease_until: until }).where('lease_owner', '=', owner).where('message_id', 'in', messageIds).execute();
     },
 
     async nextDueAt() {
+      // A leased recipient waits for its lease: a crashed instance's work is due when that runs out.
+      const claimableAt = sql<number>`case when lease_until is not null and lease_until > next_attempt_at then lease_until else next_attempt_at end`;
       const row = await db
         .selectFrom('recipients')
-        .select((eb) => eb.fn.min('next_attempt_at').as('next'))
+        .select((eb) => eb.fn.min(claimableAt).as('next'))
         .where('status', 'in', ACTIVE)
         .executeTakeFirst();
       return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
@@ -161,13 +164,14 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
         if (rows.length === 0) return 0;
         await trx
           .updateTable('messages')
-          .set((eb) => ({ expires_at: eb.fn('max', [eb.ref('expires_at'), eb.val(expiresAt)]), completed_at: null }))
+          .set({ expires_at: sql<number>`case when expires_at > ${expiresAt} then expires_at else ${expiresAt} end`, completed_at: null })
           .where('id', '=', id)
           .execute();
         await trx
           .insertInto('events')
           .values({ message_id: id, at: now, kind: 'retry', recipient: null, detail: `${rows.length} recipient(s) made due by an operator` })
           .execute();
+        await announce(trx);
         return rows.length;
       });
     },
@@ -226,6 +230,73 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
       return row && { relay: row.relay, authenticationResults: row.authentication_results, authentication: row.authentication, contentHash: row.content_hash };
     },
   };
+}
+
+interface LeaseRequest {
+  owner: string;
+  now: number;
+  maxMessages: number;
+  until: number;
+}
+
+const LEASED = ['id', 'message_id', 'address', 'attempts', 'notify', 'orcpt', 'position'] as const;
+
+function dueAt(now: number) {
+  return (eb: ExpressionBuilder<Database, 'recipients'>) =>
+    eb.and([eb('status', 'in', ACTIVE), eb('next_attempt_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
+}
+
+/** Up to maxMessages messages among the earliest due candidates, in order. */
+function firstMessages(candidates: { message_id: string }[], maxMessages: number): string[] {
+  return [...new Set(candidates.map((c) => c.message_id))].slice(0, maxMessages);
+}
+
+/**
+ * One writer at a time (SQLite): candidates without GROUP BY (measured: grouping made the
+ * claim the costliest statement of a delivery); the UPDATE re-checks `due`, so a candidate
+ * another worker took meanwhile is skipped, and a message is claimed with all its due recipients.
+ */
+async function leaseRechecking(db: Db, r: LeaseRequest) {
+  const due = dueAt(r.now);
+  const candidates = await db
+    .selectFrom('recipients')
+    .select('message_id')
+    .where(due)
+    .orderBy('next_attempt_at')
+    .limit(r.maxMessages * 4)
+    .execute();
+  const messageIds = firstMessages(candidates, r.maxMessages);
+  if (messageIds.length === 0) return [];
+  return db
+    .updateTable('recipients')
+    .set({ lease_owner: r.owner, lease_until: r.until })
+    .where('message_id', 'in', messageIds)
+    .where(due)
+    .returning(LEASED)
+    .execute();
+}
+
+/**
+ * Many instances (PostgreSQL): the candidates are locked with FOR UPDATE SKIP LOCKED, so
+ * workers claiming at the same moment take disjoint rows instead of queueing behind each
+ * other's locks, and the lease is written before the locks go.
+ */
+async function leaseSkippingLocked(db: Db, r: LeaseRequest) {
+  return db.transaction().execute(async (trx) => {
+    const candidates = await trx
+      .selectFrom('recipients')
+      .select(['id', 'message_id'])
+      .where(dueAt(r.now))
+      .orderBy('next_attempt_at')
+      .limit(r.maxMessages * 4)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+    const messageIds = new Set(firstMessages(candidates, r.maxMessages));
+    const ids = candidates.filter((c) => messageIds.has(c.message_id)).map((c) => c.id);
+    if (ids.length === 0) return [];
+    return trx.updateTable('recipients').set({ lease_owner: r.owner, lease_until: r.until }).where('id', 'in', ids).returning(LEASED).execute();
+  });
 }
 
 async function insertMessage(trx: Transaction<Database>, message: NewMessage): Promise<void> {

@@ -8,7 +8,8 @@ import type { Config } from '../../src/config/index.js';
  * (SQLite) or in its message_bodies rows (PostgreSQL). Tests ask this instead of the disk.
  */
 export async function storedBodyIds(config: Config): Promise<string[]> {
-  if (!config.databaseUrl) return readdir(join(config.dataDir, 'spool')).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
+  if (!config.databaseUrl)
+    return readdir(join(config.dataDir, 'spool')).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
   const store = await openStore(config);
   try {
     const rows = await store.db.selectFrom('message_bodies').select('message_id').distinct().execute();

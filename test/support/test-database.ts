@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
  */
 export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.RELAYGATE_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
 
-/** Tables of test gateways live in schemas with this prefix; scripts/run-tests.mjs drops them after a run. */
-export const TEST_SCHEMA_PREFIX = 'rgt_';
+/** Tables of test gateways live in schemas named after the run; scripts/run-tests.mjs drops its run's schemas at the end. */
+const TEST_SCHEMA_PREFIX = `rgt_${process.env.RELAYGATE_TEST_RUN ?? 'adhoc'}_`;
 
 /** The server tests that need PostgreSQL use, or undefined (they skip, saying so). */
 export function postgresTestUrl(): string | undefined {

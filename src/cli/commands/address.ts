@@ -7,7 +7,10 @@ import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerAddress(program: Command): void {
-  const address = program.command('address').description('support addresses and functional accounts in verified domains, with their aliases');
+  const address = program
+    .command('address')
+    .description('support addresses and functional accounts in verified domains, with their aliases')
+    .addHelpText('after', '\nExamples:\n  relaygate address add support@example.com --kind support\n  relaygate address list --domain example.com');
   registerAdd(address);
   registerList(address);
   registerShow(address);

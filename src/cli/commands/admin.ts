@@ -5,7 +5,10 @@ import { cliActor, withStore } from '../context.js';
 import { formatTime, printJson, printTable } from '../output.js';
 
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('administrator accounts of the web console (/console)');
+  const admin = program
+    .command('admin')
+    .description('administrator accounts of the web console (/console)')
+    .addHelpText('after', '\nExamples:\n  relaygate admin create alice@example.com\n  relaygate admin list');
   const accounts =
     (command: Command) =>
     <T>(work: (a: ReturnType<typeof adminAccounts>) => Promise<T>) =>
@@ -40,6 +43,7 @@ export function registerAdmin(program: Command): void {
     .command('list')
     .description('every administrator, with the last sign-in and whether the account is locked or disabled')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate admin list')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const list = await accounts(command)((a) => a.list());
       if (opts.json) return printJson(list);
@@ -58,6 +62,7 @@ export function registerAdmin(program: Command): void {
     .command('reset-password')
     .description('a new one-time password; unlocks the account and ends its sessions')
     .argument('<email>')
+    .addHelpText('after', '\nExample:\n  relaygate admin reset-password alice@example.com')
     .action(async (email: string, _opts: unknown, command: Command) => {
       const oneTime = await accounts(command)((a) => a.resetPassword(email, cliActor()));
       process.stdout.write(`One-time password for ${email.toLowerCase()} (shown once): ${oneTime}\n`);
@@ -67,6 +72,7 @@ export function registerAdmin(program: Command): void {
     .command('disable')
     .description('the account can no longer sign in; its sessions end at once')
     .argument('<email>')
+    .addHelpText('after', '\nExample:\n  relaygate admin disable alice@example.com')
     .action(async (email: string, _opts: unknown, command: Command) => {
       await accounts(command)((a) => a.disable(email, cliActor()));
       process.stdout.write(`Administrator ${email.toLowerCase()} disabled.\n`);

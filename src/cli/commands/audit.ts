@@ -3,7 +3,10 @@ import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('the hash-chained log of every administrative change');
+  const audit = program
+    .command('audit')
+    .description('the hash-chained log of every administrative change')
+    .addHelpText('after', '\nExamples:\n  relaygate audit list --action domain.verify\n  relaygate audit verify\n  relaygate audit export > audit.jsonl');
 
   audit
     .command('list')
@@ -11,6 +14,7 @@ export function registerAudit(program: Command): void {
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
     .option('--action <action>', 'only this action, e.g. domain.verify')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate audit list --limit 20 --action credential.create')
     .action(async (opts: { limit: number; action?: string; json?: boolean }, command: Command) => {
       const page = await withServices(command, (services) => services.audit.list({ limit: opts.limit, offset: 0, action: opts.action }));
       if (opts.json) return printJson(page.items.map((r) => ({ ...r, at: formatTime(r.at) })));
@@ -32,6 +36,7 @@ export function registerAudit(program: Command): void {
     .command('verify')
     .description('recompute the hash chain; exit status 1 names the first altered or missing record')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate audit verify')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const result = await withServices(command, (services) => services.audit.verify());
       if (opts.json) printJson(result);
@@ -43,6 +48,7 @@ export function registerAudit(program: Command): void {
   audit
     .command('export')
     .description('every record as JSON Lines, oldest first, on standard output')
+    .addHelpText('after', '\nExample:\n  relaygate audit export > audit-$(date +%F).jsonl')
     .action(async (_opts: unknown, command: Command) => {
       await withServices(command, async (services) => {
         for await (const line of services.audit.exportLines()) process.stdout.write(line);

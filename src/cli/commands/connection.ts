@@ -23,7 +23,13 @@ data/keys/master.key) and never shown again. --secret-stdin reads it from standa
 --secret puts it in your shell history and the process list, so keep it for scripts.`;
 
 export function registerConnection(program: Command): void {
-  const connection = program.command('connection').description('outbound connections: the smarthost for a domain or an address (else the global smarthost)');
+  const connection = program
+    .command('connection')
+    .description('outbound connections: the smarthost for a domain or an address (else the global smarthost)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  printf %s "$SECRET" | relaygate connection add --domain example.com --host mail.example.com --username relay@example.com --secret-stdin\n  relaygate connection list\n  relaygate connection test conn_0123456789abcdef',
+    );
   registerAdd(connection);
   registerList(connection);
   registerShow(connection);
@@ -67,6 +73,7 @@ function registerList(connection: Command): void {
     .command('list')
     .description('list outbound connections (never their secrets)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate connection list --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const page = await run(command, (connections) => connections.list({ limit: 500, offset: 0 }));
       if (opts.json) return printJson(page.items.map(toJson));
@@ -91,6 +98,7 @@ function registerShow(connection: Command): void {
     .description('show an outbound connection (never its secret)')
     .argument('<id>', 'connection id (see connection list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate connection show conn_0123456789abcdef')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const shown = await run(command, (connections) => connections.show(id));
       if (opts.json) return printJson(toJson(shown));
@@ -139,6 +147,7 @@ function registerRemove(connection: Command): void {
     .description('remove an outbound connection; its mail falls back to the global smarthost')
     .argument('<id>', 'connection id (see connection list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate connection remove conn_0123456789abcdef')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const removed = await run(command, (connections, actor) => connections.remove(id, actor));
       if (opts.json) return printJson(toJson(removed));

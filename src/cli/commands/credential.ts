@@ -29,7 +29,13 @@ const collect = (value: string, previous: string[]) => [
 ];
 
 export function registerCredential(program: Command): void {
-  const credential = program.command('credential').description('SMTP credentials for applications (submission) and mail servers (inbound)');
+  const credential = program
+    .command('credential')
+    .description('SMTP credentials for applications (submission) and mail servers (inbound)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate credential create --kind submission --description "CRM"\n  relaygate credential create --kind inbound --domain example.com --description "Mail server"\n  relaygate credential list',
+    );
 
   credential
     .command('create')
@@ -117,7 +123,7 @@ Examples:
     .addHelpText(
       'after',
       `
-Rotation without interrupting mail:
+Example, a rotation without interrupting mail:
   relaygate credential create --kind inbound --domain example.com --description "Exchange, new"
   (configure the mail server with the new credential)
   relaygate credential retire cred_OLD --at 7d

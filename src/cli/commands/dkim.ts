@@ -12,7 +12,11 @@ type Dkim = AdminServices['dkim'];
 export function registerDkim(program: Command): void {
   const dkim = program
     .command('dkim')
-    .description('DKIM keys of a domain: generated here, published by you in DNS, signing outbound mail once a check sees them');
+    .description('DKIM keys of a domain: generated here, published by you in DNS, signing outbound mail once a check sees them')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate dkim generate example.com\n  relaygate dkim check example.com\n  relaygate dkim rotate example.com --grace 7d',
+    );
   registerGenerate(dkim);
   registerShow(dkim);
   registerCheck(dkim);

@@ -6,7 +6,10 @@ import { renderDomainCheck, terminalStyle } from '../dns-check-report.js';
 import { CliError, printJson } from '../output.js';
 
 export function registerDns(program: Command): void {
-  const dns = program.command('dns').description('DNS as the gateway sees it through its resolver (dnsResolver)');
+  const dns = program
+    .command('dns')
+    .description('DNS as the gateway sees it through its resolver (dnsResolver)')
+    .addHelpText('after', '\nExample:\n  relaygate dns check example.com');
   dns
     .command('check')
     .description(

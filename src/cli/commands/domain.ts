@@ -10,7 +10,10 @@ import { connectorJson, connectorLines, registerDomainConnection } from './domai
 import { registerDirectDelivery } from './domain-direct-delivery.js';
 
 export function registerDomain(program: Command): void {
-  const domain = program.command('domain').description('domains the applications send from, each proven by a DNS TXT record');
+  const domain = program
+    .command('domain')
+    .description('domains the applications send from, each proven by a DNS TXT record')
+    .addHelpText('after', '\nExamples:\n  relaygate domain add example.com\n  relaygate domain verify example.com\n  relaygate domain show example.com');
   registerAdd(domain);
   registerList(domain);
   registerShow(domain);

@@ -15,7 +15,11 @@ const DOMAIN_HELP = "the domain's own target (a claimed domain); without it, the
 export function registerInbound(program: Command): void {
   const inbound = program
     .command('inbound')
-    .description("where inbound mail for the organisation's domains goes: a signed webhook, or a forward over SMTP; one default plus one per domain");
+    .description("where inbound mail for the organisation's domains goes: a signed webhook, or a forward over SMTP; one default plus one per domain")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate inbound set --webhook https://helpdesk.example.com/hooks/mail\n  relaygate inbound set --domain example.com --forward inbox@helpdesk.example\n  relaygate inbound list',
+    );
   registerSet(inbound);
   registerShow(inbound);
   registerList(inbound);
@@ -81,6 +85,7 @@ function registerList(inbound: Command): void {
     .command('list')
     .description("list the inbound targets: the organisation's default and each domain's own (never their secrets)")
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate inbound list --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const targets = await run(command, (t) => t.list());
       if (opts.json) return printJson(targets.map(toJson));
@@ -130,6 +135,7 @@ function registerRemove(inbound: Command): void {
     .description("remove an inbound target; a domain's mail then goes to the organisation's target")
     .option('--domain <domain>', DOMAIN_HELP)
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate inbound remove --domain example.com')
     .action(async (opts: { domain?: string; json?: boolean }, command: Command) => {
       const removed = await run(command, (targets, actor) => targets.remove(opts.domain, actor));
       if (opts.json) return printJson(toJson(removed));

@@ -12,7 +12,8 @@ export function registerKey(program: Command): void {
     .command('key')
     .description(
       'the key-encryption key that seals stored secrets (smarthost passwords, webhook secrets, DKIM keys, secure-message data keys and portal tokens)',
-    );
+    )
+    .addHelpText('after', '\nExamples:\n  relaygate key status\n  relaygate key rotate\n  relaygate key rewrap --forget-previous');
   registerStatus(key);
   registerRotate(key);
   registerRewrap(key);
@@ -32,6 +33,7 @@ function registerStatus(key: Command): void {
     .command('status')
     .description('the current and previous keys (by key id, never the key) and how many sealed values each holds')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  relaygate key status\n  relaygate key status --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const status = await run(command, (ctx, config) => keyStatus(ctx, config));
       if (opts.json) return printJson(statusJson(status));

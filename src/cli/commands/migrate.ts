@@ -4,10 +4,12 @@ import { withStore } from '../context.js';
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
-    .description('apply database migrations (start does this too)')
+    .description('apply database migrations to the store, SQLite or PostgreSQL (start does this too; instances starting together apply each once)')
+    .addHelpText('after', '\nExamples:\n  relaygate migrate\n  RELAYGATE_DATABASE_URL=postgres://relaygate:secret@db.example.com/relaygate relaygate migrate')
     .action(async (_opts: unknown, command: Command) => {
-      await withStore(command, async (_store, config) => {
-        process.stdout.write(`Database in ${config.dataDir} is up to date\n`);
+      await withStore(command, async (store, config) => {
+        const where = store.engine === 'postgres' ? 'PostgreSQL database' : `SQLite database in ${config.dataDir}`;
+        process.stdout.write(`The ${where} is up to date\n`);
       });
     });
 }

@@ -11,14 +11,18 @@ type Routes = AdminServices['routes'];
 const MATCH_HELP = `MATCH is the envelope sender's domain, exactly (secure.example.com), or a subdomain wildcard:
 *.example.com matches a.example.com and a.b.example.com, but not example.com itself.
 Rules are tried in order (position 1 first); the first match wins, else the default action.
-Actions: secure (secure message; refused with 550 5.7.1 until secure messages are enabled),
-relay (plain relay), reject (refused at MAIL FROM with 550 5.7.1).`;
+Actions: secure (the message becomes a secure message, read in the portal), relay (plain relay),
+reject (refused at MAIL FROM with 550 5.7.1).`;
 
 export function registerRoute(program: Command): void {
   const route = program
     .command('route')
     .description("rules on the envelope sender's domain: secure, relay or reject; first match wins")
-    .addHelpText('after', `\n${MATCH_HELP}`);
+    .addHelpText('after', `\n${MATCH_HELP}`)
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate route add secure.example.com secure --description "secure mail from the CRM"\n  relaygate route test support@secure.example.com',
+    );
   registerList(route);
   registerAdd(route);
   registerUpdate(route);
@@ -33,6 +37,7 @@ function registerList(route: Command): void {
     .command('list')
     .description('the routes in the order they are tried, and the default action')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  relaygate route list\n  relaygate route list --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const page = await run(command, (routes) => routes.list({ limit: 500, offset: 0 }));
       if (opts.json) return printJson({ items: page.items.map(toJson), defaultAction: page.defaultAction });
@@ -103,6 +108,7 @@ function registerRemove(route: Command): void {
     .description('remove a route; the ones after it move up')
     .argument('<id>', 'route id (see route list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate route remove rte_0123456789abcdef')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const removed = await run(command, (routes, actor) => routes.remove(id, actor));
       if (opts.json) return printJson(toJson(removed));

@@ -7,7 +7,13 @@ import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerSandbox(program: Command): void {
-  const sandbox = program.command('sandbox').description('the sandbox mailbox: what the gateway would have sent (start --sandbox)');
+  const sandbox = program
+    .command('sandbox')
+    .description('the sandbox mailbox: what the gateway would have sent (start --sandbox)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate sandbox list\n  relaygate sandbox raw sbx_2m4q8t0v3x6z9c1e5g7j > message.eml\n  relaygate sandbox inject --to support@example.test message.eml',
+    );
 
   const mailboxOf = (command: Command) => (work: (mailbox: ReturnType<typeof sandboxMailbox>) => Promise<void>) =>
     withStore(command, (store, config) => work(sandboxMailbox({ db: store.db, dataDir: config.dataDir }))).catch((err: unknown) => {
@@ -19,6 +25,7 @@ export function registerSandbox(program: Command): void {
     .description('captured messages, newest first')
     .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate sandbox list --limit 10')
     .action(async (opts: { limit: number; json?: boolean }, command: Command) => {
       await mailboxOf(command)(async (mailbox) => {
         const page = await mailbox.list({ limit: opts.limit, offset: 0 });
@@ -41,8 +48,9 @@ export function registerSandbox(program: Command): void {
   sandbox
     .command('show')
     .description('one captured message: envelope, headers, DKIM result and the delivery decision')
-    .argument('<id>')
+    .argument('<id>', 'captured message id (see sandbox list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate sandbox show sbx_2m4q8t0v3x6z9c1e5g7j')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       await mailboxOf(command)(async (mailbox) => {
         const captured = await mailbox.show(id);
@@ -66,7 +74,8 @@ export function registerSandbox(program: Command): void {
   sandbox
     .command('raw')
     .description('the captured message exactly as it would have been sent (a webhook: its headers and JSON)')
-    .argument('<id>')
+    .argument('<id>', 'captured message id (see sandbox list)')
+    .addHelpText('after', '\nExample:\n  relaygate sandbox raw sbx_2m4q8t0v3x6z9c1e5g7j > captured.eml')
     .action(async (id: string, _opts: unknown, command: Command) => {
       await mailboxOf(command)(async (mailbox) => {
         process.stdout.write(await mailbox.raw(id));
@@ -77,6 +86,7 @@ export function registerSandbox(program: Command): void {
     .command('clear')
     .description('empty the sandbox mailbox')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate sandbox clear')
     .action(async (opts: { json?: boolean }, command: Command) => {
       await mailboxOf(command)(async (mailbox) => {
         const removed = await mailbox.clear();
@@ -92,6 +102,10 @@ export function registerSandbox(program: Command): void {
     .requiredOption('--to <address...>', 'an address of a verified domain (repeatable)')
     .option('--from <address>', 'the envelope sender', 'someone@example.net')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate sandbox inject --to support@example.test message.eml\n  relaygate sandbox inject --to support@example.test --from customer@example.net < message.eml',
+    )
     .action(async (file: string | undefined, opts: { to: string[]; from: string; json?: boolean }, command: Command) => {
       const raw = file ? await readFile(file) : Buffer.concat(await process.stdin.toArray());
       const accepted = await withStore(command, (store, config) =>

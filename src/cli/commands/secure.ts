@@ -10,13 +10,20 @@ import { CliError, formatTime, printJson, printTable } from '../output.js';
 const SETTING_FLAGS: Record<string, string> = { retentionDays: '--retention-days', readReceipts: '--read-receipts', neutralSubject: '--neutral-subject' };
 
 export function registerSecure(program: Command): void {
-  const secure = program.command('secure').description("secure messages: each recipient's status, revoke, delete (shred), organisation settings");
+  const secure = program
+    .command('secure')
+    .description("secure messages: each recipient's status, revoke, delete (shred), organisation settings")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate secure list\n  relaygate secure show 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate secure settings --retention-days 90',
+    );
 
   secure
     .command('list')
     .description('secure messages, newest first')
     .option('--limit <n>', 'at most this many', (v) => wholeNumber(v, '--limit', 1, 500), 50)
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate secure list --limit 20')
     .action(async (opts: { limit: number; json?: boolean }, command: Command) => {
       const page = await run(command, (s) => s.secureMessages.list({ limit: opts.limit, offset: 0 }));
       if (opts.json) return printJson({ ...page, items: page.items.map(toJson) });
@@ -39,6 +46,7 @@ export function registerSecure(program: Command): void {
     .description('one secure message with the status of each recipient')
     .argument('<id>', 'message id (see secure list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate secure show 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const message = await run(command, (s) => s.secureMessages.show(id));
       printDetail(message, opts.json);
@@ -50,6 +58,10 @@ export function registerSecure(program: Command): void {
     .argument('<id>', 'message id')
     .option('--recipient <address>', 'revoke only this recipient')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate secure revoke 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate secure revoke 01JD3V6Q9ZK5M2X8T4R7W1B0CE --recipient customer@example.net',
+    )
     .action(async (id: string, opts: { recipient?: string; json?: boolean }, command: Command) => {
       const message = await run(command, (s, actor) =>
         opts.recipient === undefined ? s.secureMessages.revoke(id, actor) : s.secureMessages.revokeRecipient(id, opts.recipient, actor),
@@ -64,6 +76,7 @@ export function registerSecure(program: Command): void {
     .description('delete a message by crypto-shredding: its data key is destroyed, then the ciphertext')
     .argument('<id>', 'message id')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate secure delete 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const message = await run(command, (s, actor) => s.secureMessages.shred(id, actor));
       if (opts.json) return printJson(detailJson(message));

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { type Gateway, startGateway } from '../../app/gateway.js';
 import type { Config } from '../../config/index.js';
 import { configFrom } from '../context.js';
@@ -6,11 +6,24 @@ import { configFrom } from '../context.js';
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('start the gateway: SMTP submission, delivery workers and HTTP, on the embedded store')
+    .description('start the gateway: SMTP submission, delivery workers and HTTP, on the embedded store or on PostgreSQL')
     .option('--sandbox', 'capture every outgoing mail in the local sandbox mailbox instead of sending it (sandbox: true)')
-    .addHelpText('after', '\nExamples:\n  relaygate start --sandbox\n  RELAYGATE_SMARTHOST=smtp://user:pass@mail.example.com:587 relaygate start')
-    .action(async (opts: { sandbox?: boolean }, command: Command) => {
-      const config = configFrom(command, opts.sandbox ? { sandbox: true } : {});
+    .addOption(
+      new Option('--role <role>', 'run one part only, sharing the queue with the other instances through PostgreSQL (role; RELAYGATE_ROLE)').choices([
+        'all',
+        'smtp',
+        'worker',
+        'http',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate start --sandbox\n  RELAYGATE_SMARTHOST=smtp://user:pass@mail.example.com:587 relaygate start\n' +
+        '  RELAYGATE_DATABASE_URL=postgres://relaygate:secret@db.example.com/relaygate relaygate start --role smtp\n' +
+        '  RELAYGATE_DATABASE_URL=postgres://relaygate:secret@db.example.com/relaygate relaygate start --role worker',
+    )
+    .action(async (opts: { sandbox?: boolean; role?: string }, command: Command) => {
+      const config = configFrom(command, { ...(opts.sandbox ? { sandbox: true } : {}), ...(opts.role ? { role: opts.role } : {}) });
       const gateway = await startGateway(config);
       process.stdout.write(banner(config, gateway));
       let stopping = false;
@@ -39,15 +52,26 @@ function banner(config: Config, gateway: Gateway): string {
   const smarthost = gateway.sandbox
     ? 'none: SANDBOX MODE, every outgoing mail is captured, nothing is sent'
     : (gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set');
+  const smtp = config.role === 'all' || config.role === 'smtp';
   const rows: [string, string][] = [
-    ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],
-    ['SMTP submission (TLS)', `${host}:${gateway.ports.smtps}`],
-    ['HTTP health and admin API', `http://${config.http.listenHost}:${gateway.ports.http}/healthz, /api/docs`],
+    ['Role', config.role === 'all' ? 'all (SMTP, delivery workers, HTTP)' : config.role],
+    ['Store', config.databaseUrl ? `PostgreSQL ${config.databaseUrl.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}` : 'embedded SQLite in the data directory'],
+    ...(smtp
+      ? ([
+          ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],
+          ['SMTP submission (TLS)', `${host}:${gateway.ports.smtps}`],
+        ] as [string, string][])
+      : []),
+    [
+      config.role === 'all' || config.role === 'http' ? 'HTTP health and admin API' : 'HTTP health and metrics',
+      `http://${config.http.listenHost}:${gateway.ports.http}/healthz${config.role === 'all' || config.role === 'http' ? ', /api/docs' : ', /metrics'}`,
+    ],
     ['Data directory', config.dataDir],
     ['TLS certificate', certificate],
     ['Smarthost', smarthost],
   ];
   const table = rows.map(([label, value]) => `  ${label.padEnd(28)} ${value}`).join('\n');
+  if (config.role !== 'all') return `\nRelaygate is running (role ${config.role})\n${table}\n\n`;
   if (gateway.sandbox) return `${SANDBOX_BANNER}${table}\n${sandboxSteps(config, gateway)}`;
   return `
 Relaygate is running

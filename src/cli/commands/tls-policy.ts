@@ -17,7 +17,8 @@ export function registerTlsPolicy(program: Command): void {
   const policy = program
     .command('tls-policy')
     .description('TLS requirements per recipient domain for direct MX delivery')
-    .addHelpText('after', `\n${REQUIRE_HELP}`);
+    .addHelpText('after', `\n${REQUIRE_HELP}`)
+    .addHelpText('after', '\nExamples:\n  relaygate tls-policy set partner.example --require dane\n  relaygate tls-policy list');
 
   policy
     .command('set')
@@ -39,6 +40,7 @@ export function registerTlsPolicy(program: Command): void {
     .command('list')
     .description('the TLS requirements set, by domain')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate tls-policy list --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const page = await run(command, (policies) => policies.list({ limit: 500, offset: 0 }));
       if (opts.json) return printJson(page.items.map(toJson));
@@ -53,6 +55,7 @@ export function registerTlsPolicy(program: Command): void {
     .description("remove a recipient domain's TLS requirement; its own DANE or MTA-STS policy still applies")
     .argument('<domain>', 'recipient domain')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate tls-policy remove partner.example')
     .action(async (domain: string, opts: { json?: boolean }, command: Command) => {
       const removed = await run(command, (policies, actor) => policies.remove(domain, actor));
       if (opts.json) return printJson(toJson(removed));

@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import type { AdminServices } from '../../api/api-context.js';
 import type { ApiToken } from '../../directory/api-tokens.js';
+import type { Actor } from '../../directory/context.js';
+import { DirectoryError } from '../../directory/errors.js';
 import { withServices } from '../context.js';
-import { formatTime, printJson, printTable } from '../output.js';
+import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerToken(program: Command): void {
-  const token = program.command('token').description('bearer tokens for the admin API');
+  const token = program
+    .command('token')
+    .description('bearer tokens for the admin API')
+    .addHelpText('after', '\nExamples:\n  relaygate token create --description "Ops scripts"\n  relaygate token list');
 
   token
     .command('create')
@@ -16,7 +22,7 @@ export function registerToken(program: Command): void {
       '\nExample:\n  relaygate token create --description "Ops scripts"\n  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8025/api/v1/domains',
     )
     .action(async (opts: { description: string; json?: boolean }, command: Command) => {
-      const { token: created, secret } = await withServices(command, (services, actor) => services.tokens.create(opts.description, actor));
+      const { token: created, secret } = await run(command, (services, actor) => services.tokens.create(opts.description, actor));
       if (opts.json) return printJson({ ...toJson(created), secret });
       process.stdout.write(
         `Created API token ${created.id} (${created.description})\n\n  ${secret}\n\nIt is shown only this once. Send it as "Authorization: Bearer <token>".\n`,
@@ -27,6 +33,7 @@ export function registerToken(program: Command): void {
     .command('list')
     .description('list API tokens (never their secrets)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate token list --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const page = await withServices(command, (services) => services.tokens.list({ limit: 500, offset: 0 }));
       if (opts.json) return printJson(page.items.map(toJson));
@@ -48,11 +55,22 @@ export function registerToken(program: Command): void {
     .description('revoke an API token at once')
     .argument('<id>', 'token id (see token list)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate token revoke tok_0123456789abcdef')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const revoked = await withServices(command, (services, actor) => services.tokens.revoke(id, actor));
+      const revoked = await run(command, (services, actor) => services.tokens.revoke(id, actor));
       if (opts.json) return printJson(toJson(revoked));
       process.stdout.write(`Revoked ${revoked.id} (${revoked.description})\n`);
     });
+}
+
+/** The directory's refusals as one line with the next step, instead of a stack trace. */
+async function run<T>(command: Command, work: (services: AdminServices, actor: Actor) => Promise<T>): Promise<T> {
+  try {
+    return await withServices(command, work);
+  } catch (err) {
+    if (!(err instanceof DirectoryError)) throw err;
+    throw new CliError(err.code === 'not_found' ? `${err.message}; see "relaygate token list"` : err.message);
+  }
 }
 
 function toJson(t: ApiToken) {
