@@ -2,6 +2,7 @@ import { buildProgram } from './cli/index.js';
 import { CliError } from './cli/output.js';
 import { ConfigError, EX_CONFIG } from './config/index.js';
 import { DirectoryError } from './directory/errors.js';
+import { KeyMismatch } from './store/shared-keys.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
@@ -13,6 +14,10 @@ try {
   if (err instanceof CliError) {
     process.stderr.write(`relaygate: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  if (err instanceof KeyMismatch) {
+    process.stderr.write(`relaygate: ${err.message}\n`);
+    process.exit(EX_CONFIG);
   }
   if (err instanceof DirectoryError) {
     const field = err.field ? ` (${err.field})` : '';

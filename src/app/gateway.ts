@@ -50,6 +50,7 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
@@ -139,6 +140,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const direct = { resolver, requirements, log };
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
+  if (store.engine === 'postgres') await checkKeyEncryptionKey(store.db, kek, clock.now());
   const vault = secureVault({ db: store.db, kek, spool });
   const courier = directionalCourier({
     outbound,

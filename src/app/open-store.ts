@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { loadOrCreateKey } from '../lib/key-file.js';
 import type { Engine } from '../store/engine.js';
 import { openPostgres } from '../store/postgres/open.js';
+import { checkCredentialHashKey } from '../store/shared-keys.js';
 import { openSqlite } from '../store/sqlite/open.js';
 import type { Db } from '../store/tables.js';
 
@@ -25,6 +26,12 @@ export async function openStore(config: Config): Promise<OpenStore> {
     : loadOrCreateKey(join(config.dataDir, 'keys', 'credential-hash.key'));
   if (config.databaseUrl) {
     const postgres = await openPostgres(config.databaseUrl);
+    try {
+      await checkCredentialHashKey(postgres.db, hashKey, Date.now());
+    } catch (err) {
+      await postgres.close();
+      throw err;
+    }
     return { ...postgres, engine: 'postgres', hashKey };
   }
   const sqlite = await openSqlite(join(config.dataDir, 'relaygate.db'));

@@ -1,3 +1,4 @@
+import { recordKeyEncryptionKey } from '../store/shared-keys.js';
 import type { Db } from '../store/tables.js';
 import { type KeyRing, UnsealError } from './key-encryption.js';
 import { columnName, replaceSealed, SEALED_COLUMNS, type SealedColumn, type SealedValue, sealedBatches } from './sealed-columns.js';
@@ -33,6 +34,8 @@ export const REWRAP_BATCH = 200;
 export async function rewrapAll(db: Db, ring: KeyRing, options: { batchSize?: number } = {}): Promise<RewrapReport> {
   const columns: ColumnRewrap[] = [];
   for (const column of SEALED_COLUMNS) columns.push(await rewrapColumn(db, ring, column, options.batchSize ?? REWRAP_BATCH));
+  // Instances sharing the store now need the new key (src/store/shared-keys.ts).
+  await recordKeyEncryptionKey(db, ring.currentKeyId, Date.now());
   return {
     keyId: ring.currentKeyId,
     columns,

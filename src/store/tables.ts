@@ -401,6 +401,13 @@ export interface RateCountersTable {
   count: number;
 }
 
+/** Which keys the instances sharing this store must hold (src/store/shared-keys.ts): a check value or a key id, never a key. */
+export interface KeyChecksTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -429,6 +436,7 @@ export interface Database {
   health_heartbeat: HealthHeartbeatTable;
   message_bodies: MessageBodiesTable;
   rate_counters: RateCountersTable;
+  key_checks: KeyChecksTable;
 }
 
 export type Db = Kysely<Database>;

@@ -142,14 +142,18 @@ export async function spawnGateway(env: NodeJS.ProcessEnv, options: { fileSizeLi
   void exited.then(() => {
     gone = true;
   });
-  const listeners = await waitFor(
+  // A gateway that exits during start fails the wait at once, with what it said.
+  const died = exited.then((code) => Promise.reject(new Error(`gateway exited (${code}) during start:\n${output}`)));
+  died.catch(() => undefined);
+  const started = waitFor(
     async () => {
-      if (gone) throw new Error(`gateway exited during start:\n${output}`);
+      if (gone) return undefined;
       const text = await readFile(join(dataDir, 'listeners.json'), 'utf8').catch(() => '');
       const parsed = text ? (JSON.parse(text) as { pid: number; smtp: number; smtps: number; http: number }) : undefined;
       return parsed?.pid === child.pid ? parsed : undefined;
     },
     { what: 'the gateway to listen', timeoutMs: 30_000 },
   );
+  const listeners = await Promise.race([started, died]);
   return { child, ports: { smtp: listeners.smtp, smtps: listeners.smtps, http: listeners.http }, output: () => output, exited };
 }

@@ -3,8 +3,9 @@ import { bytesType } from './portable.js';
 
 /**
  * Message bodies in the store itself, for PostgreSQL, where instances on several machines
- * share no disk (the embedded engine keeps them as files in the spool); and counters that
- * rate limits and AUTH throttling share across instances.
+ * share no disk (the embedded engine keeps them as files in the spool); counters that
+ * rate limits and AUTH throttling share across instances; and what proves that instances
+ * sharing the store hold the same keys.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -24,4 +25,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('rate_counters_pk', ['scope', 'key', 'bucket'])
     .execute();
   await db.schema.createIndex('rate_counters_bucket').on('rate_counters').column('bucket').execute();
+  await db.schema
+    .createTable('key_checks')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .execute();
 }
