@@ -22,7 +22,12 @@ export function buildProgram(): Command {
   const program = new Command('relaygate')
     .description('Relaygate: a secure mail gateway for business applications')
     .option('-c, --config <file>', 'YAML configuration file (RELAYGATE_* environment variables override it)')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate start\n  relaygate domain add example.com\n  relaygate credential create --kind submission --description "Helpdesk"\n  relaygate queue list\n' +
+        'Every command has its own --help, e.g. relaygate queue --help. Guides: docs/guides/.',
+    );
   registerStart(program);
   registerMigrate(program);
   registerDomain(program);

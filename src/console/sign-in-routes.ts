@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { DirectoryError } from '../directory/errors.js';
-import { FailureThrottle } from '../smtp/auth-throttle.js';
+import { authThrottle } from '../smtp/auth-throttle.js';
 import { csrfToken, csrfValid } from '../web/csrf.js';
 import { html } from '../web/html.js';
 import { MIN_PASSWORD_LENGTH } from './admin-accounts.js';
@@ -18,7 +18,8 @@ const FAILURES_PER_IP = 20;
 
 /** Sign-in, sign-out and the password change that a one-time password requires. */
 export function registerSignIn(app: FastifyInstance, deps: ConsoleDeps): void {
-  const throttle = new FailureThrottle(FAILURES_PER_IP, 15 * 60_000, deps.clock);
+  // Counted in the store on PostgreSQL, so every instance serving the console sees the same failures.
+  const throttle = authThrottle(deps.db, 'console-sign-in-ip', FAILURES_PER_IP, 15 * 60_000, deps.clock);
 
   app.get<{ Querystring: { next?: string } }>('/sign-in', HIDDEN, async (request, reply) => {
     const next = safeNext(request.query.next);
@@ -41,13 +42,13 @@ ${csrfField(csrfToken(deps.hashKey, SIGN_IN_SCOPE))}<input type="hidden" name="n
     const body = request.body ?? {};
     if (!csrfValid(deps.hashKey, SIGN_IN_SCOPE, body.csrf)) return forbidden(reply);
     const next = safeNext(body.next);
-    if (throttle.blocked(request.ip)) {
+    if (await throttle.isBlocked(request.ip)) {
       deps.log.warn({ ip: request.ip, event: 'console.sign-in.throttled' }, 'console sign-in throttled');
       return sendPage(reply, 429, pageFor(next, 'Too many failed sign-ins from this address. Wait a few minutes and try again.'));
     }
     const result = await deps.accounts.signIn(body.email ?? '', body.password ?? '', request.ip);
     if (!result.ok) {
-      throttle.fail(request.ip);
+      await throttle.recordFailure(request.ip);
       deps.log.warn({ ip: request.ip, email: body.email, reason: result.reason, event: 'console.sign-in.failed' }, 'console sign-in failed');
       // The same words whatever went wrong: a guesser learns nothing about which accounts exist.
       const text =

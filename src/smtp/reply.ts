@@ -65,6 +65,10 @@ export class SmtpReply extends Error {
   static authThrottled(): SmtpReply {
     return new SmtpReply(454, '7.0', 'Too many failed authentication attempts, try again later');
   }
+  /** RFC 4954 §6: the check could not be made just now (the store did not answer). */
+  static authUnavailable(): SmtpReply {
+    return new SmtpReply(454, '7.0', 'Temporary authentication failure, try again later');
+  }
   static messageTooBig(limitBytes: number): SmtpReply {
     return new SmtpReply(552, '3.4', `Message size exceeds fixed maximum message size of ${limitBytes} bytes`);
   }

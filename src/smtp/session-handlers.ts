@@ -130,7 +130,7 @@ export function sessionHandlers(deps: SessionDeps) {
         // Fails closed: without the count, a guesser would get unlimited attempts while the store is down.
         log.error({ ip, username, session: session.id, err }, 'auth refused for now: failed attempts could not be read');
         observe?.auth(auth.method, 'error');
-        callback(SmtpReply.authThrottled());
+        callback(SmtpReply.authUnavailable());
       },
     );
   }
