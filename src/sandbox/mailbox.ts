@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page, PageRequest } from '../directory/context.js';
 import { newId } from '../lib/ids.js';
+import { engineOf } from '../store/engine.js';
 import type { Db, SandboxMessagesTable } from '../store/tables.js';
 
 /** Where the delivery would have gone, decided exactly as delivery decides it, without connecting. */
@@ -54,25 +55,20 @@ export class CaptureNotFound extends Error {
 }
 
 /**
- * The sandbox's mailbox: what would have been sent, kept in the data directory. A capture is
- * what the gateway counts as delivered, so its file is synced before its row is written: a
- * crash never leaves a delivered message that the mailbox lost.
+ * The sandbox's mailbox: what would have been sent, kept in the data directory, or in its
+ * row on PostgreSQL, where the instance showing the mailbox may not be the one that
+ * captured. A capture is what the gateway counts as delivered, so its file is synced before
+ * its row is written: a crash never leaves a delivered message that the mailbox lost.
  */
 export function sandboxMailbox(o: { db: Db; dataDir: string }) {
   const dir = join(o.dataDir, 'sandbox');
+  const inRows = engineOf(o.db) === 'postgres';
   const pathOf = (id: string, kind: SandboxMessagesTable['kind']) => join(dir, `${id}.${kind === 'webhook' ? 'json' : 'eml'}`);
 
   return {
     async capture(c: NewCapture): Promise<CapturedMessage> {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
       const id = newId('sbx');
-      const file = await open(pathOf(id, c.kind), 'wx', 0o600);
-      try {
-        await file.writeFile(c.raw);
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
+      if (!inRows) await writeSynced(dir, pathOf(id, c.kind), c.raw);
       const row: SandboxMessagesTable = {
         id,
         captured_at: c.now,
@@ -84,6 +80,7 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
         size_bytes: c.raw.length,
         decision: JSON.stringify(c.decision),
         dkim: JSON.stringify(c.dkim),
+        raw: inRows ? c.raw : null,
       };
       await o.db.insertInto('sandbox_messages').values(row).execute();
       return toCaptured(row);
@@ -96,7 +93,7 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
         .executeTakeFirst();
       const rows = await o.db
         .selectFrom('sandbox_messages')
-        .selectAll()
+        .select(LISTED)
         .orderBy('captured_at', 'desc')
         .orderBy('id', 'desc')
         .limit(page.limit)
@@ -106,14 +103,15 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
     },
 
     async show(id: string): Promise<CapturedMessage> {
-      const row = await o.db.selectFrom('sandbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await o.db.selectFrom('sandbox_messages').select(LISTED).where('id', '=', id).executeTakeFirst();
       if (!row) throw new CaptureNotFound(id);
       return toCaptured(row);
     },
 
     async raw(id: string): Promise<Buffer> {
-      const captured = await this.show(id);
-      return readFile(pathOf(captured.id, captured.kind));
+      const row = await o.db.selectFrom('sandbox_messages').select(['id', 'kind', 'raw']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new CaptureNotFound(id);
+      return row.raw ? Buffer.from(row.raw) : readFile(pathOf(row.id, row.kind));
     },
 
     /** Empties the mailbox; returns how many messages were removed. */
@@ -127,7 +125,21 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
 
 export type SandboxMailbox = ReturnType<typeof sandboxMailbox>;
 
-function toCaptured(row: SandboxMessagesTable): CapturedMessage {
+async function writeSynced(dir: string, path: string, raw: Buffer): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await file.writeFile(raw);
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Everything but the bytes, which only raw() reads. */
+const LISTED = ['id', 'captured_at', 'kind', 'queue_id', 'mail_from', 'recipients', 'subject', 'size_bytes', 'decision', 'dkim'] as const;
+
+function toCaptured(row: Omit<SandboxMessagesTable, 'raw'>): CapturedMessage {
   return {
     id: row.id,
     capturedAt: Number(row.captured_at),

@@ -353,6 +353,8 @@ export interface SandboxMessagesTable {
   decision: string;
   /** JSON: the DKIM signatures and their verdict against the gateway's own keys. */
   dkim: string;
+  /** The captured bytes where the store holds bodies (PostgreSQL); a file in the data directory otherwise. */
+  raw: Uint8Array | null;
 }
 
 export interface AdminsTable {

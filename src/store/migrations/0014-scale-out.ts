@@ -25,6 +25,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('rate_counters_pk', ['scope', 'key', 'bucket'])
     .execute();
   await db.schema.createIndex('rate_counters_bucket').on('rate_counters').column('bucket').execute();
+  await db.schema.alterTable('sandbox_messages').addColumn('raw', bytesType(db)).execute();
   await db.schema
     .createTable('key_checks')
     .addColumn('name', 'text', (c) => c.primaryKey())
