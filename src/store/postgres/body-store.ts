@@ -113,6 +113,8 @@ class ChunkWriter extends Writable {
   private pendingBytes = 0;
   private seq = 0;
   private captured: Buffer[] | undefined = [];
+  /** The chunk insert under way: a discarded transfer's rows are deleted only after it, or one would outlive the delete. */
+  private inserting: Promise<unknown> = Promise.resolve();
   bytesWritten = 0;
 
   constructor(db: Db, id: string, createdAt: number) {
@@ -155,6 +157,15 @@ class ChunkWriter extends Writable {
     const rest = all.subarray(offset);
     this.pending = rest.length > 0 ? [rest] : [];
     this.pendingBytes = rest.length;
-    if (rows.length > 0) await this.db.insertInto('message_bodies').values(rows).execute();
+    if (rows.length === 0) return;
+    this.inserting = this.db.insertInto('message_bodies').values(rows).execute();
+    await this.inserting;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inserting.then(
+      () => callback(error),
+      () => callback(error),
+    );
   }
 }
