@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
+import { exclusively } from '../src/store/exclusive-job.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../src/store/sql-queue-store.js';
 import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
 import { startSmtpSink } from './support/smtp-sink.js';
@@ -169,5 +170,30 @@ test('an instance whose keys differ from those the shared store was set up with 
     first.child.kill('SIGTERM');
     await first.exited;
     for (const dir of dirs) await dir.cleanup();
+  }
+});
+
+test('a sweep runs on one instance at a time: the second instance skips the round the first is running', NEEDS_POSTGRES, async () => {
+  const config = loadConfig({ env: { RELAYGATE_DATABASE_URL: schemaUrl(`exclusive-${randomBytes(6).toString('hex')}`) } });
+  const [one, two] = await Promise.all([openStore(config), openStore(config)]);
+  try {
+    const ran: string[] = [];
+    let finishFirst: () => void = () => undefined;
+    const first = exclusively(one.db, 'maintenance', async () => {
+      ran.push('first');
+      await new Promise<void>((resolve) => {
+        finishFirst = resolve;
+      });
+    });
+    await waitFor(() => ran.length === 1, { what: 'the first sweep to start' });
+    await exclusively(two.db, 'maintenance', async () => void ran.push('second, meanwhile'));
+    await exclusively(two.db, 'dkim-checks', async () => void ran.push('another job'));
+    finishFirst();
+    await first;
+    await exclusively(two.db, 'maintenance', async () => void ran.push('second, afterwards'));
+    assert.deepEqual(ran, ['first', 'another job', 'second, afterwards']);
+  } finally {
+    await one.close();
+    await two.close();
   }
 });

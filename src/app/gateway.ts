@@ -49,6 +49,7 @@ import { sweepSecureRetention } from '../secure/retention.js';
 import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
@@ -343,15 +344,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     runs.worker && config.dkim.checkInterval > 0
       ? every(
           config.dkim.checkInterval,
-          async () => {
-            for (const domain of await dkimKeeper.domainsToCheck()) {
-              const checked = await dkimKeeper.check(domain, { name: 'system:dkim-schedule', ip: null }, { quiet: true }).catch((err: unknown) => {
-                log.warn({ domain, err: (err as Error).message }, 'scheduled DKIM check failed; it runs again at the next interval');
-                return undefined;
-              });
-              for (const change of checked?.changes ?? []) log.info({ event: 'dkim.key.state', domain, ...change }, 'DKIM key moved on');
-            }
-          },
+          () =>
+            exclusively(store.db, 'dkim-checks', async () => {
+              for (const domain of await dkimKeeper.domainsToCheck()) {
+                const checked = await dkimKeeper.check(domain, { name: 'system:dkim-schedule', ip: null }, { quiet: true }).catch((err: unknown) => {
+                  log.warn({ domain, err: (err as Error).message }, 'scheduled DKIM check failed; it runs again at the next interval');
+                  return undefined;
+                });
+                for (const change of checked?.changes ?? []) log.info({ event: 'dkim.key.state', domain, ...change }, 'DKIM key moved on');
+              }
+            }),
           log,
         )
       : undefined;
@@ -359,13 +361,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     ? undefined
     : every(
         Math.max(200, Math.min(5000, config.verification.timeout / 4)),
-        async () => {
-          await connectorService.sweep();
-          const now = clock.now();
-          await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
-          const swept = await sweepSecureRetention({ db: store.db, vault, now });
-          if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
-        },
+        () =>
+          exclusively(store.db, 'maintenance', async () => {
+            await connectorService.sweep();
+            const now = clock.now();
+            await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
+            const swept = await sweepSecureRetention({ db: store.db, vault, now });
+            if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
+          }),
         log,
       );
 

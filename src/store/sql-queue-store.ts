@@ -20,7 +20,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
   const shared = engineOf(db) === 'postgres';
   /** Delivered to every listening instance when the transaction commits, and not before. */
   const announce = async (trx: Transaction<Database>) => {
-    if (shared) await sql`select pg_notify(${QUEUE_CHANNEL}, '')`.execute(trx);
+    if (shared) await sql`select pg_notify(${QUEUE_CHANNEL} || ':' || current_schema(), '')`.execute(trx);
   };
   const lease = shared ? leaseSkippingLocked : leaseRechecking;
   return {

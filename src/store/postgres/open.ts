@@ -7,7 +7,7 @@ export interface PostgresStore {
   db: Db;
   /** A commit PostgreSQL acknowledged is already durable (synchronous_commit); nothing to wait for. */
   syncCommitted(): Promise<void>;
-  /** Calls `onNotify` on every NOTIFY on `channel`, from any instance, over one dedicated connection. */
+  /** Calls `onNotify` on every NOTIFY on `channel` in this store's schema (`channel:schema`), from any instance, over one dedicated connection. */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
@@ -53,10 +53,13 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
       const client = new pg.Client({ ...settings, application_name: 'relaygate-listen' });
       client.on('error', () => undefined);
       await client.connect();
+      // Channels are per database; the schema in the name keeps deployments sharing one database apart.
+      const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
+      const scoped = `${channel}:${rows[0]?.schema ?? 'public'}`;
       client.on('notification', (message) => {
-        if (message.channel === channel) onNotify();
+        if (message.channel === scoped) onNotify();
       });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      await client.query(`LISTEN ${pg.escapeIdentifier(scoped)}`);
       listeners.add(client);
       return async () => {
         listeners.delete(client);
