@@ -372,6 +372,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         log,
       );
 
+  // Instances on PostgreSQL run for months: bodies of transfers cut short by a crash elsewhere go hourly, not only at a start.
+  const orphanSweep =
+    runs.worker && store.engine === 'postgres'
+      ? every(60 * 60_000, () => exclusively(store.db, 'orphan-bodies', () => removeOrphans(spool, queue, log)), log)
+      : undefined;
+
   const ports = { smtp: smtp?.ports.smtp ?? 0, smtps: smtp?.ports.smtps ?? 0, http: http.port };
   const listenersPath = join(config.dataDir, LISTENERS_FILE);
   writeFileSync(listenersPath, `${JSON.stringify({ pid: process.pid, host: config.smtp.listenHost, ...ports })}\n`);
@@ -403,6 +409,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await courier.close();
       clearInterval(usageTimer);
       await maintenance?.stop();
+      await orphanSweep?.stop();
       await eventJob?.stop();
       await dkimJob?.stop();
       await networkClient.close();
