@@ -14,6 +14,7 @@ import { gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
+import { testDatabaseUrl } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 type Json = Record<string, unknown>;
@@ -193,18 +194,20 @@ describe('sandbox: nothing leaves the machine', () => {
 
   test('auto: on while no smarthost and no outbound connection is configured; `sandbox: true` in the file turns it on regardless', async () => {
     const dir = await tempDir('relaygate-auto-');
-    const config = loadConfig({ env: {}, overrides: { dataDir: dir.path } });
+    const databaseUrl = testDatabaseUrl(dir.path);
+    const overrides = { dataDir: dir.path, ...(databaseUrl ? { databaseUrl } : {}) };
+    const config = loadConfig({ env: {}, overrides });
     const store = await openStore(config);
     try {
       assert.equal(config.sandbox, 'auto');
       assert.equal(await sandboxEnabled(config, store.db), true);
       assert.equal(await sandboxEnabled({ ...config, sandbox: false }, store.db), false);
       const smarthost = 'smtp://127.0.0.1:2525?tls=none';
-      const withSmarthost = loadConfig({ env: { RELAYGATE_SMARTHOST: smarthost }, overrides: { dataDir: dir.path } });
+      const withSmarthost = loadConfig({ env: { RELAYGATE_SMARTHOST: smarthost }, overrides });
       assert.equal(await sandboxEnabled(withSmarthost, store.db), false);
       const file = join(dir.path, 'relaygate.yaml');
       await writeFile(file, `sandbox: true\nsmarthost: "${smarthost}"\n`);
-      assert.equal(await sandboxEnabled(loadConfig({ file, env: {}, overrides: { dataDir: dir.path } }), store.db), true);
+      assert.equal(await sandboxEnabled(loadConfig({ file, env: {}, overrides }), store.db), true);
     } finally {
       await store.close();
     }
