@@ -79,6 +79,19 @@ export interface GatewayOptions {
   profileDir?: string | undefined;
   /** `secure`: example.com is routed secure (relaygate route add example.com secure). */
   route?: 'secure' | undefined;
+  /**
+   * Several gateways on one PostgreSQL store (--instances): the URL (with its schema) and the
+   * keys every instance must share, so that a credential made through one works on all.
+   */
+  shared?: SharedStore | undefined;
+  /** Already made through another instance on the same store: skip the domain and credential set-up. */
+  credential?: { user: string; pass: string } | undefined;
+}
+
+export interface SharedStore {
+  databaseUrl: string;
+  masterKey: string;
+  credentialHashKey: string;
 }
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
@@ -95,30 +108,12 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
   try {
     const listeners = await waitForListeners(o.dataDir, child, stderrLog);
     if (listeners.pid !== child.pid) throw new Error(`listeners.json names pid ${listeners.pid}, but the child is ${child.pid}`);
-    // The load generator sends as bench@example.com: claim the domain as an operator would,
-    // verified by hand (no DNS here), or every message is refused 550 5.7.1.
-    for (const verb of [
-      ['domain', 'add', 'example.com'],
-      ['domain', 'verify', 'example.com', '--force'],
-      ...(o.route === 'secure' ? [['route', 'add', 'example.com', 'secure']] : []),
-    ]) {
-      await execFileAsync(process.execPath, [...o.entry.args, ...verb, '--json'], { cwd: REPO_ROOT, env, timeout: 30_000 });
-    }
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [...o.entry.args, 'credential', 'create', '--kind', 'submission', '--description', 'bench', '--json'],
-      {
-        cwd: REPO_ROOT,
-        env,
-        timeout: 30_000,
-      },
-    );
-    const credential = JSON.parse(stdout) as { username: string; secret: string };
+    const credential = o.credential ?? (await provision(o, env));
     return {
       pid: listeners.pid,
       smtpPort: listeners.smtp,
-      user: credential.username,
-      pass: credential.secret,
+      user: credential.user,
+      pass: credential.pass,
       stdoutLog,
       stderrLog,
       alive: () => child.exitCode === null && child.signalCode === null,
@@ -131,6 +126,26 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     await stopChild(child, 5000);
     throw err;
   }
+}
+
+/** The operator's set-up, through the CLI against the gateway's store: sender domain, route, submission credential. */
+async function provision(o: GatewayOptions, env: NodeJS.ProcessEnv): Promise<{ user: string; pass: string }> {
+  // The load generator sends as bench@example.com: claim the domain as an operator would,
+  // verified by hand (no DNS here), or every message is refused 550 5.7.1.
+  for (const verb of [
+    ['domain', 'add', 'example.com'],
+    ['domain', 'verify', 'example.com', '--force'],
+    ...(o.route === 'secure' ? [['route', 'add', 'example.com', 'secure']] : []),
+  ]) {
+    await execFileAsync(process.execPath, [...o.entry.args, ...verb, '--json'], { cwd: REPO_ROOT, env, timeout: 30_000 });
+  }
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [...o.entry.args, 'credential', 'create', '--kind', 'submission', '--description', 'bench', '--json'],
+    { cwd: REPO_ROOT, env, timeout: 30_000 },
+  );
+  const credential = JSON.parse(stdout) as { username: string; secret: string };
+  return { user: credential.username, pass: credential.secret };
 }
 
 function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
@@ -150,6 +165,13 @@ function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
     RELAYGATE_SMTP_MAX_MESSAGE_BYTES: String(40 * 1024 * 1024),
     // Short, so that stopping between scenarios does not wait on stragglers for the default 30 s.
     RELAYGATE_SHUTDOWN_TIMEOUT: '5s',
+    ...(o.shared
+      ? {
+          RELAYGATE_DATABASE_URL: o.shared.databaseUrl,
+          RELAYGATE_MASTER_KEY: o.shared.masterKey,
+          RELAYGATE_CREDENTIAL_HASH_KEY: o.shared.credentialHashKey,
+        }
+      : {}),
   };
 }
 

@@ -4,9 +4,10 @@
 // one connection per message (like the shared loadgen; --reuse keeps one per worker).
 // Bounded: stops starting messages at --count or --max-seconds, and at --hard-seconds
 // closes whatever is still in flight (counted as failed). Loopback targets only.
-// Prints one JSON line (LoadResult) on stdout.
+// With several ports (--port P1,P2,...: one gateway each, sharing one store), the sessions
+// go round-robin over them. Prints one JSON line (LoadResult) on stdout.
 //
-//   node --import tsx bench/loadgen.ts --port P --auth USER:PASS [--count N] [--concurrency C]
+//   node --import tsx bench/loadgen.ts --port P[,P...] --auth USER:PASS [--count N] [--concurrency C]
 //        [--size BYTES] [--max-seconds S] [--hard-seconds S] [--reuse] [--go-on-stdin]
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
@@ -31,9 +32,11 @@ const { values: o } = parseArgs({
   },
 });
 if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.host)) throw new Error(`refusing non-loopback target ${o.host}`);
-const port = Number(o.port);
+const ports = (o.port ?? '').split(',').map(Number);
 const [user, pass] = (o.auth ?? '').split(':');
-if (!port || !user || !pass) throw new Error('--port and --auth USER:PASS are required');
+if (!ports.every((p) => Number.isInteger(p) && p > 0) || !user || !pass) throw new Error('--port P[,P...] and --auth USER:PASS are required');
+/** Sessions opened so far: the next one goes to ports[opened % ports.length]. */
+let opened = 0;
 const count = Number(o.count);
 const concurrency = Number(o.concurrency);
 const maxSeconds = Number(o['max-seconds']);
@@ -66,7 +69,7 @@ class Session {
   constructor() {
     this.conn = new SMTPConnection({
       host: o.host,
-      port,
+      port: ports[opened++ % ports.length],
       secure: false,
       requireTLS: true,
       name: 'loadgen.bench.invalid',

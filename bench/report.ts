@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './child.js';
+import type { InstancesResult } from './instances.js';
 import type { ScenarioResult } from './scenario.js';
 
 const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
@@ -38,7 +39,73 @@ export function scenarioTable(results: ScenarioResult[]): string {
   return markdownTable(header, rows);
 }
 
-function errorText(r: ScenarioResult): string {
+/** --instances: one row per n; CPU in cores over the load window, by process group. */
+export function instancesTable(results: InstancesResult[]): string {
+  const header = [
+    'instances',
+    'sent',
+    'accepted msg/s',
+    'delivered msg/s',
+    'p50 ms',
+    'p99 ms',
+    'gateway CPU',
+    'postgres CPU (for gateways)',
+    'loadgen CPU',
+    'sink CPU',
+    'others',
+    'box busy %',
+    'errors',
+  ];
+  const rows = results.map((r) => [
+    String(r.instances),
+    `${r.sent}${r.failed ? ` (+${r.failed} failed)` : ''}`,
+    f(r.acceptedPerSec),
+    `${f(r.deliveredPerSec)}${r.delivered < r.sent ? ` (${r.delivered}/${r.sent})` : ''}`,
+    f(r.latencyMs.p50),
+    f(r.latencyMs.p99),
+    f(r.cores.gateways, 2),
+    `${f(r.cores.postgres, 2)} (${f(r.cores.postgresForGateways, 2)})`,
+    f(r.cores.loadgen, 2),
+    f(r.cores.sink, 2),
+    f(r.cores.others, 2),
+    f(r.cores.boxBusyPct, 0),
+    errorText(r),
+  ]);
+  return markdownTable(header, rows);
+}
+
+/** Growth against the 1-instance row, then per run what the table leaves out. */
+export function instancesDetails(results: InstancesResult[]): string {
+  const out: string[] = [];
+  const one = results.find((r) => r.instances === 1);
+  if (one && results.length > 1) {
+    const growth = results
+      .filter((r) => r !== one)
+      .map((r) => `${r.instances}: accepted x${f(r.acceptedPerSec / one.acceptedPerSec, 2)}, delivered x${f(r.deliveredPerSec / one.deliveredPerSec, 2)}`);
+    out.push(`Against 1 instance: ${growth.join('; ')}`);
+  }
+  for (const r of results) {
+    out.push(
+      `${r.instances} instance(s), ${r.scenario}, schema ${r.schema}: load ${f(r.loadSeconds)}s, sink had ${r.delivered} of ${r.sent} after ${f(r.deliverySeconds)}s; ` +
+        `latency p50/p90/p99/max ${r.latencyMs.p50}/${r.latencyMs.p90}/${r.latencyMs.p99}/${r.latencyMs.max} ms, of which connect+STARTTLS+AUTH p50/p99 ${r.setupMs.p50}/${r.setupMs.p99} ms; ` +
+        `CPU ms per message (load+drain) gateways ${f(r.msPerMessage.gateways, 2)}, postgres ${f(r.msPerMessage.postgres, 2)}; ` +
+        `idle before the load: gateways ${f(r.idleCores.gateways, 3)}, postgres ${f(r.idleCores.postgres, 3)} cores; ` +
+        `cores over load+drain (${f(r.totalCores.seconds)}s) gateways ${f(r.totalCores.gateways, 2)}, postgres ${f(r.totalCores.postgres, 2)}; ` +
+        `runner ${f(r.cores.runner, 2)}, irq/softirq ${f(r.cores.irq, 2)}, steal ${f(r.cores.steal, 2)} cores; ${r.postgresBackends} backends served the gateways; ` +
+        `disk writes ${f(r.disk.writtenMB, 0)} MB (${f(r.disk.mbPerSec, 1)} MB/s), iowait ${f(r.disk.iowaitPct, 0)}% of the box`,
+    );
+    out.push(
+      `  per gateway (cores during load, VmHWM MB, exit): ${r.gateways.map((g, i) => `#${i + 1} ${f(g.loadCores, 2)} / ${f(g.vmHwmMB, 0)} / ${g.exit}`).join(', ')}`,
+    );
+    const work = r.storeWork.slice(0, 6).map((t) => `${t.table} ${f(t.scansPerMessage, 1)}/${f(t.rowWritesPerMessage, 1)}`);
+    if (work.length) out.push(`  store work per message (table scans/row writes): ${work.join(', ')}`);
+    for (const e of r.firstErrors) out.push(`  client error: ${e}`);
+    for (const e of r.gatewayProblems.first) out.push(`  gateway log: ${e}`);
+  }
+  return out.join('\n');
+}
+
+function errorText(r: Pick<ScenarioResult, 'errors' | 'gatewayProblems' | 'notes'>): string {
   const parts = Object.entries(r.errors).map(([k, n]) => `${n}x ${k}`);
   if (r.gatewayProblems.count) parts.push(`gateway logged ${r.gatewayProblems.count} warning(s)/error(s)`);
   parts.push(...r.notes);

@@ -15,8 +15,8 @@ import type { Sink } from './sink.js';
 
 const MB = 1024 * 1024;
 /** After the last 250: how long the queue may take to drain into the sink, and how long it may stall. */
-const DRAIN_MAX_MS = 120_000;
-const DRAIN_IDLE_MS = 15_000;
+export const DRAIN_MAX_MS = 120_000;
+export const DRAIN_IDLE_MS = 15_000;
 
 export interface ScenarioResult {
   id: string;
@@ -97,7 +97,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
     let disk0 = 0;
     let runner0 = process.cpuUsage();
     let runner1 = { user: 0, system: 0 };
-    const load = await runLoadgen(sc, gateway.smtpPort, `${gateway.user}:${gateway.pass}`, {
+    const load = await runLoadgen(sc, [gateway.smtpPort], `${gateway.user}:${gateway.pass}`, {
       ready() {
         base = ctx.sink.count();
         t0 = epochMs();
@@ -184,11 +184,12 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
 
 /**
  * The load generator as a child process, killed by PID if it overstays its own hard bound. It
- * says "ready" once loaded; onReady takes the baselines, then it is told to go.
+ * says "ready" once loaded; onReady takes the baselines, then it is told to go. Its sessions
+ * go round-robin over `ports`.
  */
-async function runLoadgen(sc: Scenario, port: number, auth: string, on: { ready(): void; result(): void }): Promise<LoadResult> {
+export async function runLoadgen(sc: Scenario, ports: number[], auth: string, on: { ready(): void; result(): void }): Promise<LoadResult> {
   const args = tsxArgs('loadgen.ts', [
-    ...['--port', String(port), '--auth', auth, '--count', String(sc.count), '--concurrency', String(sc.concurrency)],
+    ...['--port', ports.join(','), '--auth', auth, '--count', String(sc.count), '--concurrency', String(sc.concurrency)],
     ...['--size', String(sc.size), '--max-seconds', String(sc.maxSeconds), '--hard-seconds', String(sc.hardSeconds), '--go-on-stdin'],
   ]);
   const child = startChild(process.execPath, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });

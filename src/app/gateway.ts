@@ -75,6 +75,9 @@ export interface GatewayOptions {
   clock?: Clock;
 }
 
+/** How much later than the accepting instance's own worker the other instances react to new work. */
+const PEER_WAKE_DELAY_MS = 50;
+
 /** Written once every listener is up, for scripts and tests that start on port 0. */
 export const LISTENERS_FILE = 'listeners.json';
 
@@ -274,8 +277,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       })
     : undefined;
   wakeWorker = () => worker?.wake();
-  // Work queued by another instance (its SMTP, portal or console) wakes this worker at once.
-  const stopListening = worker && store.listen ? await store.listen(QUEUE_CHANNEL, () => worker.wake()) : undefined;
+  // Work queued by another instance (its SMTP, portal or console) wakes this worker, a moment
+  // later than the accepting instance wakes its own: that one holds the body in memory and
+  // usually takes the message, and the others take what it cannot (measured: without the
+  // delay, every instance raced for every message, and bodies were read back from the store).
+  let notified: NodeJS.Timeout | undefined;
+  const stopListening =
+    worker && store.listen
+      ? await store.listen(QUEUE_CHANNEL, () => {
+          notified ??= setTimeout(() => {
+            notified = undefined;
+            worker.wake();
+          }, PEER_WAKE_DELAY_MS);
+        })
+      : undefined;
 
   const acceptance = {
     spool,
@@ -405,6 +420,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       rmSync(listenersPath, { force: true });
       await smtp?.close(config.shutdownTimeout);
       await stopListening?.();
+      clearTimeout(notified);
       await worker?.stop();
       await courier.close();
       clearInterval(usageTimer);

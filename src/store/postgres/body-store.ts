@@ -10,6 +10,7 @@ const CHUNK_BYTES = 256 * 1024;
  * it: its rows are committed chunk by chunk before the message row that owns them.
  */
 const ORPHAN_AFTER_MS = 60 * 60 * 1000;
+const ROWS_PER_READ = 4;
 
 /**
  * Message bodies as rows of the shared store, for instances that share no disk. Each chunk
@@ -91,15 +92,23 @@ export class DatabaseSpool implements Spool {
 
   async syncDirectory(): Promise<void> {}
 
-  /** One row at a time, so a large body is never read whole; a body without rows reads as missing. */
+  /**
+   * A few rows per query (1 MiB), so a large body is never read whole and a small one takes
+   * one round trip; a body without rows reads as missing.
+   */
   private async *chunks(id: string): AsyncGenerator<Buffer> {
-    for (let seq = 0; ; seq++) {
-      const row = await this.db.selectFrom('message_bodies').select('chunk').where('message_id', '=', id).where('seq', '=', seq).executeTakeFirst();
-      if (!row) {
-        if (seq === 0) throw Object.assign(new Error(`no stored body for message ${id}`), { code: 'ENOENT' });
-        return;
-      }
-      if (row.chunk.length > 0) yield Buffer.from(row.chunk.buffer, row.chunk.byteOffset, row.chunk.byteLength);
+    for (let from = 0; ; from += ROWS_PER_READ) {
+      const rows = await this.db
+        .selectFrom('message_bodies')
+        .select('chunk')
+        .where('message_id', '=', id)
+        .where('seq', '>=', from)
+        .where('seq', '<', from + ROWS_PER_READ)
+        .orderBy('seq')
+        .execute();
+      if (rows.length === 0 && from === 0) throw Object.assign(new Error(`no stored body for message ${id}`), { code: 'ENOENT' });
+      for (const { chunk } of rows) if (chunk.length > 0) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (rows.length < ROWS_PER_READ) return;
     }
   }
 }
