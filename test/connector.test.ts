@@ -116,7 +116,8 @@ describe('connector: verification of both legs, forward, disconnect', () => {
     const submitter = await s.gw.createCredential('helpdesk');
     s.smarthost.behaviour = { data: () => '451 4.3.0 try again later' };
     const { queueId } = await submit(s.gw.gateway.ports.smtp, submitter, {
-      from: 'support@example.com',
+      // The envelope keeps its case: the queued mail counts for example.com all the same.
+      from: 'Support@Example.COM',
       to: ['customer@customer.example'],
       raw: 'From: support@example.com\r\nTo: customer@customer.example\r\nSubject: Queued before the disconnect\r\n\r\nHi\r\n',
     });

@@ -11,6 +11,7 @@ import { openDialog } from './support/smtp-dialog.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { send, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
+import { TEST_ENGINE } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
@@ -20,6 +21,10 @@ interface Credential {
   username: string;
   secret: string;
 }
+
+// On PostgreSQL bodies and commits go to the database server, not to files of this process:
+// neither its file-size limit nor the data directory's filesystem reaches them.
+const FILES_OF_THE_STORE = TEST_ENGINE === 'sqlite' ? {} : { skip: 'only the embedded engine keeps bodies and commits in files of the data directory' };
 
 /** EHLO, STARTTLS, AUTH (when given), then MAIL FROM: its whole reply. */
 async function mailFromReply(port: number, credential: Credential | null, from = 'app@example.com'): Promise<string> {
@@ -148,7 +153,7 @@ function integrityOf(dataDir: string): string {
 
 // The file-size limit needs no privileges, so this runs everywhere: a write past RLIMIT_FSIZE
 // fails with EFBIG exactly as a full disk fails with ENOSPC, at the same point of DATA.
-test('a message larger than the file-size limit gets 452 4.3.1, leaves nothing behind, and is taken once the limit is gone', async () => {
+test('a message larger than the file-size limit gets 452 4.3.1, leaves nothing behind, and is taken once the limit is gone', FILES_OF_THE_STORE, async () => {
   const dir = await tempDir('relaygate-fsize-');
   const peer = await closedSink();
   let gateway: GatewayProcess | undefined;
@@ -190,7 +195,7 @@ test('a message larger than the file-size limit gets 452 4.3.1, leaves nothing b
 // The store check commits for real (store/heartbeat.ts), so it fails the way acceptance would.
 // Made real without privileges: under a file-size limit the WAL, which grows by at least one
 // 4 KiB frame per commit until its checkpoint at about 4 MiB, soon can grow no further.
-test('/readyz names the store once it can no longer commit, and the gateway stays up', async (t) => {
+test('/readyz names the store once it can no longer commit, and the gateway stays up', FILES_OF_THE_STORE, async (t) => {
   const dir = await tempDir('relaygate-store-');
   const peer = await closedSink();
   let gateway: GatewayProcess | undefined;
@@ -248,7 +253,7 @@ async function fill(path: string, dir: string, leaveBytes = 0): Promise<void> {
 // A real full filesystem, where the machine lets us mount one (root, CAP_SYS_ADMIN): first too
 // little room for one message (ENOSPC in DATA), then none at all (below the threshold at MAIL
 // FROM, and the store itself can no longer commit), then room again.
-test('disk full on a small tmpfs: temporary refusals, nothing corrupted, mail taken again once space returns', async (t) => {
+test('disk full on a small tmpfs: temporary refusals, nothing corrupted, mail taken again once space returns', FILES_OF_THE_STORE, async (t) => {
   const dir = await tempDir('relaygate-diskfull-');
   const mountPoint = join(dir.path, 'mnt');
   const unavailable = await mountTmpfs(mountPoint, 24 * 1024 * 1024);

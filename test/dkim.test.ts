@@ -33,6 +33,7 @@ import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
+import { testDatabaseUrl } from './support/test-database.js';
 import { sleep, waitFor } from './support/wait-for.js';
 
 const DKIMPY_MISSING = dkimpyUnavailable();
@@ -386,7 +387,15 @@ describe('key rotation in stages, confirmed by DNS', () => {
   before(async () => {
     dns = await startDnsServer();
     dir = await tempDir('relaygate-dkim-');
-    const config = loadConfig({ env: {}, overrides: { dataDir: dir.path, dnsResolver: dns.address, hostname: 'gateway.test' } });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        dataDir: dir.path,
+        ...(testDatabaseUrl(dir.path) ? { databaseUrl: testDatabaseUrl(dir.path) } : {}),
+        dnsResolver: dns.address,
+        hostname: 'gateway.test',
+      },
+    });
     store = await openStore(config);
     await insertDomain(store.db, 'example.com');
     const ctx = { db: store.db, clock: { now: () => now }, hashKey: store.hashKey, syncCommitted: store.syncCommitted };

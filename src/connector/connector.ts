@@ -114,7 +114,10 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
       .innerJoin('messages', 'messages.id', 'recipients.message_id')
       .select((eb) => eb.fn.count<number>('messages.id').distinct().as('n'))
       .where('recipients.status', 'in', ['queued', 'deferred'])
-      .where((eb) => eb.or([eb('recipients.address', 'like', suffix), eb('messages.mail_from', 'like', suffix)]))
+      // Envelope addresses keep the case they arrived in; LIKE ignores it on SQLite but not on PostgreSQL.
+      .where((eb) =>
+        eb.or([eb(eb.fn<string>('lower', ['recipients.address']), 'like', suffix), eb(eb.fn<string>('lower', ['messages.mail_from']), 'like', suffix)]),
+      )
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }
