@@ -163,7 +163,7 @@ test('three instances on one PostgreSQL queue, one killed with kill -9 mid-deliv
           const rows = await store.db
             .selectFrom('recipients')
             .select('lease_owner')
-            .where('lease_owner', 'like', `${victim.child.pid}-%`)
+            .where('lease_owner', 'like', `%:${victim.child.pid}-%`)
             .where('status', 'in', ['queued', 'deferred'])
             .execute();
           return sink.waiting > 0 && rows.length > 0 ? rows.length : undefined;

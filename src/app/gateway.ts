@@ -55,6 +55,7 @@ import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
+import { instanceIdOf } from './instance-id.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { readinessProbe, storageShortage } from './readiness.js';
@@ -92,8 +93,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await spool.init();
   if (runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
-  // PostgreSQL other instances may hold live leases: a dead one's run out instead.
-  if (store.engine === 'sqlite') await queue.releaseLeases('all');
+  // PostgreSQL other instances hold live leases: only this instance's own, from its previous
+  // run, are void at once; those of an instance that does not come back run out.
+  const instance = instanceIdOf(config.dataDir);
+  await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const tls = await loadTlsMaterial(config);
@@ -269,7 +272,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         concurrency: config.queue.concurrency,
         leaseMs: config.queue.lease,
         hostname: config.hostname,
-        owner: `${process.pid}-${randomBytes(4).toString('hex')}`,
+        owner: `${instance}:${process.pid}-${randomBytes(4).toString('hex')}`,
         readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
         // Delivery events are stored only when some webhook could receive them.
         deliveryEvents: deliveryEvents({ wanted: () => targets.anyWebhook(), expireAfterMs: config.queue.expireAfter }),

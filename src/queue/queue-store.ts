@@ -138,8 +138,11 @@ export interface QueueStore {
   commit(messages: NewMessage[]): Promise<void>;
   claimDue(owner: string, now: number, maxMessages: number, leaseMs: number): Promise<DueMessage[]>;
   recordOutcomes(attempts: AttemptRecord[], now: number): Promise<Set<string>>;
-  /** 'all' is for a single-instance store at start: no other live process can hold a lease. */
-  releaseLeases(owner: string | 'all'): Promise<void>;
+  /**
+   * 'all' is for a single-instance store at start: no other live process can hold a lease.
+   * `{ instance }`: the leases of every earlier run of this instance (owners `instance:…`).
+   */
+  releaseLeases(owner: string | 'all' | { instance: string }): Promise<void>;
   /** Extends the owner's leases on these messages while their deliveries are still running. */
   renewLeases(owner: string, messageIds: string[], until: number): Promise<void>;
   /** When the next recipient becomes claimable: due, and not leased past that time. */

@@ -99,7 +99,9 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     async releaseLeases(owner) {
       await db.transaction().execute(async (trx) => {
         const query = trx.updateTable('recipients').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null);
-        await (owner === 'all' ? query : query.where('lease_owner', '=', owner)).execute();
+        if (owner === 'all') await query.execute();
+        else if (typeof owner === 'string') await query.where('lease_owner', '=', owner).execute();
+        else await query.where('lease_owner', 'like', `${owner.instance}:%`).execute();
         // What this worker gave back is due now for the others.
         await announce(trx);
       });
