@@ -1,6 +1,7 @@
 import { close, fdatasync, write } from 'node:fs';
 import { Writable } from 'node:stream';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
+import { BodyCapture } from './body-cache.js';
 
 /**
  * A file writer whose 'finish' means "on disk": _final runs fdatasync before the stream
@@ -10,27 +11,18 @@ import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
  */
 export class DurableWriter extends Writable {
   private readonly fd: number;
-  private readonly captureLimit: number;
-  private captured: Buffer[] | undefined = [];
+  /** A copy of the bytes while they stay within captureLimit (see Spool's body cache). */
+  readonly capture: BodyCapture;
   bytesWritten = 0;
 
-  /** Keeps a copy of the bytes while they stay within captureLimit (see Spool's body cache). */
   constructor(fd: number, captureLimit = 0) {
     super({ highWaterMark: STREAM_BUFFER_BYTES });
     this.fd = fd;
-    this.captureLimit = captureLimit;
-  }
-
-  /** The whole content, when it was small enough to keep. */
-  capturedBody(): Buffer | undefined {
-    return this.captured && Buffer.concat(this.captured);
+    this.capture = new BodyCapture(captureLimit);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.captured) {
-      if (this.bytesWritten + chunk.length <= this.captureLimit) this.captured.push(chunk);
-      else this.captured = undefined;
-    }
+    this.capture.add(chunk);
     this.writeAll(chunk, 0, callback);
   }
 

@@ -2,10 +2,10 @@ import { createReadStream, open as openCallback } from 'node:fs';
 import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { fsyncDirectory } from '../lib/durable-file.js';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
+import { BodyCache, CACHE_BODY_BYTES, finishInto } from './body-cache.js';
 import { DurableWriter } from './durable-writer.js';
 
 /** A raw descriptor, owned by the DurableWriter that closes it (a FileHandle would close it again when collected). */
@@ -37,37 +37,6 @@ export interface Spool {
 }
 
 /**
- * Bodies up to this size stay in memory from acceptance to delivery, so the worker does not
- * read back what was just written (measured: the open/read/close of the read-back were a
- * tenth of the gateway's main-thread time with 10 KiB messages). Bounded in total.
- */
-export const CACHE_BODY_BYTES = 256 * 1024;
-const CACHE_TOTAL_BYTES = 64 * 1024 * 1024;
-
-/** The bounded in-memory copies of small bodies, oldest dropped first. */
-export class BodyCache {
-  private readonly bodies = new Map<string, Buffer>();
-  private bytes = 0;
-
-  get(id: string): Buffer | undefined {
-    return this.bodies.get(id);
-  }
-
-  remember(id: string, body: Buffer): void {
-    while (this.bytes + body.length > CACHE_TOTAL_BYTES && this.bodies.size > 0) this.forget(this.bodies.keys().next().value as string);
-    this.bodies.set(id, body);
-    this.bytes += body.length;
-  }
-
-  forget(id: string): void {
-    const body = this.bodies.get(id);
-    if (!body) return;
-    this.bodies.delete(id);
-    this.bytes -= body.length;
-  }
-}
-
-/**
  * Message bodies, one file per queue id. A file is durable once finish() resolved and
  * syncDirectory() ran after it; the queue row is committed only after both, so a row never
  * points at a file that a crash could take away. A file without a row is an aborted
@@ -94,12 +63,7 @@ export class FileSpool implements Spool {
     const stream = new DurableWriter(await openFd(path, 'wx', 0o600), CACHE_BODY_BYTES);
     return {
       stream,
-      finish: async () => {
-        await finished(stream);
-        const body = stream.capturedBody();
-        if (body) this.cache.remember(id, body);
-        return stream.bytesWritten;
-      },
+      finish: () => finishInto(this.cache, id, stream),
       async discard() {
         stream.destroy();
         await unlink(path).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { BodyCache, CACHE_BODY_BYTES, type Spool, type SpoolWriter } from '../../queue/spool.js';
+import { BodyCache, BodyCapture, CACHE_BODY_BYTES, finishInto } from '../../queue/body-cache.js';
+import type { Spool, SpoolWriter } from '../../queue/spool.js';
 import type { Db } from '../tables.js';
 
 /** Rows of this size keep a 50 MB message at 200 rows while each stays far below PostgreSQL's 1 GB bytea limit. */
@@ -33,12 +34,7 @@ export class DatabaseSpool implements Spool {
     const stream = new ChunkWriter(this.db, id, this.now());
     return {
       stream,
-      finish: async () => {
-        await finished(stream);
-        const body = stream.capturedBody();
-        if (body) this.cache.remember(id, body);
-        return stream.bytesWritten;
-      },
+      finish: () => finishInto(this.cache, id, stream),
       discard: async () => {
         stream.destroy();
         await finished(stream).catch(() => undefined);
@@ -121,7 +117,7 @@ class ChunkWriter extends Writable {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private seq = 0;
-  private captured: Buffer[] | undefined = [];
+  readonly capture = new BodyCapture(CACHE_BODY_BYTES);
   /** The chunk insert under way: a discarded transfer's rows are deleted only after it, or one would outlive the delete. */
   private inserting: Promise<unknown> = Promise.resolve();
   bytesWritten = 0;
@@ -133,15 +129,8 @@ class ChunkWriter extends Writable {
     this.createdAt = createdAt;
   }
 
-  capturedBody(): Buffer | undefined {
-    return this.captured && Buffer.concat(this.captured);
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.captured) {
-      if (this.bytesWritten + chunk.length <= CACHE_BODY_BYTES) this.captured.push(chunk);
-      else this.captured = undefined;
-    }
+    this.capture.add(chunk);
     this.bytesWritten += chunk.length;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
