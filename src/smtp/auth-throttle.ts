@@ -23,10 +23,7 @@ export function authThrottle(db: Db, scope: string, limit: number, windowMs: num
   return engineOf(db) === 'postgres' ? new SharedFailureThrottle(db, scope, limit, windowMs, clock) : new FailureThrottle(limit, windowMs, clock);
 }
 
-/**
- * In this process's memory, in a fixed window from a key's first failure. Also answers
- * synchronously (blocked/fail), for callers that throttle within one process.
- */
+/** In this process's memory, in a fixed window from a key's first failure. */
 export class FailureThrottle implements AuthThrottle {
   private readonly failures = new Map<string, { count: number; since: number }>();
   private readonly limit: number;
@@ -42,19 +39,11 @@ export class FailureThrottle implements AuthThrottle {
   }
 
   async isBlocked(key: string): Promise<boolean> {
-    return this.blocked(key);
-  }
-
-  async recordFailure(key: string): Promise<void> {
-    this.fail(key);
-  }
-
-  blocked(key: string): boolean {
     const entry = this.current(key);
     return entry !== undefined && entry.count >= this.limit;
   }
 
-  fail(key: string): void {
+  async recordFailure(key: string): Promise<void> {
     const entry = this.current(key);
     if (entry) entry.count += 1;
     else {
