@@ -33,6 +33,24 @@ test('a role other than all on the embedded store is a configuration error namin
   assert.equal(loadConfig({ env: { RELAYGATE_ROLE: 'smtp', RELAYGATE_DATABASE_URL: 'postgres://db.example/relaygate' } }).role, 'smtp');
 });
 
+test('a database that cannot be opened is named, password hidden, with what to check; a bad schema name is a configuration error', async () => {
+  const dir = await tempDir('relaygate-nodb-');
+  try {
+    const refused = await runCli(['migrate'], gatewayEnv(dir.path, { RELAYGATE_DATABASE_URL: 'postgres://relay:s3cret@127.0.0.1:1/relaygate' }));
+    assert.equal(refused.code, 69, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /PostgreSQL at postgres:\/\/relay:\*\*\*@127\.0\.0\.1:1\/relaygate could not be opened: connect ECONNREFUSED.*Check RELAYGATE_DATABASE_URL/,
+    );
+    assert.doesNotMatch(refused.stderr, /s3cret/);
+    const badSchema = await runCli(['migrate'], gatewayEnv(dir.path, { RELAYGATE_DATABASE_URL: 'postgres://relay:s3cret@127.0.0.1:1/relaygate?schema=1-x' }));
+    assert.equal(badSchema.code, 78, badSchema.stderr);
+    assert.match(badSchema.stderr, /databaseUrl .*schema=1-x, which is not a plain schema name\n\s+fix: use letters, digits and _/);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
 test('a message committed through one connection wakes a listener on another (LISTEN/NOTIFY), and a rolled-back one does not', NEEDS_POSTGRES, async () => {
   const config = loadConfig({ env: { RELAYGATE_DATABASE_URL: schemaUrl(`notify-${randomBytes(6).toString('hex')}`) } });
   const listening = await openStore(config);

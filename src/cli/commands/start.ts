@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type Gateway, startGateway } from '../../app/gateway.js';
 import type { Config } from '../../config/index.js';
+import { redactedUrl } from '../../store/postgres/open.js';
 import { configFrom } from '../context.js';
 
 export function registerStart(program: Command): void {
@@ -55,7 +56,7 @@ function banner(config: Config, gateway: Gateway): string {
   const smtp = config.role === 'all' || config.role === 'smtp';
   const rows: [string, string][] = [
     ['Role', config.role === 'all' ? 'all (SMTP, delivery workers, HTTP)' : config.role],
-    ['Store', config.databaseUrl ? `PostgreSQL ${config.databaseUrl.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}` : 'embedded SQLite in the data directory'],
+    ['Store', config.databaseUrl ? `PostgreSQL ${redactedUrl(config.databaseUrl)}` : 'embedded SQLite in the data directory'],
     ...(smtp
       ? ([
           ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],

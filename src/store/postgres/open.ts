@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { ConfigError } from '../../config/config-error.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { Database, Db } from '../tables.js';
 
@@ -31,11 +32,11 @@ const types = {
  * Relaygate's tables in a schema of their own, created if missing, in a database that
  * others share.
  */
-export async function openPostgres(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+export async function openPostgres(url: string): Promise<PostgresStore> {
   const { connectionString, schema } = splitSchema(url);
   const settings = { connectionString, types, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
-  if (schema) await createSchema(settings, schema);
-  const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10, application_name: 'relaygate' });
+  if (schema) await createSchema(settings, schema).catch((err: unknown) => Promise.reject(unreachable(url, err)));
+  const pool = new pg.Pool({ ...settings, max: 10, application_name: 'relaygate' });
   // An idle client that loses its server must not take the process down with it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -43,7 +44,7 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
     await migrateToLatest(db as unknown as Kysely<unknown>, schema);
   } catch (err) {
     await db.destroy();
-    throw err;
+    throw unreachable(url, err);
   }
   const listeners = new Set<pg.Client>();
   return {
@@ -74,13 +75,43 @@ export async function openPostgres(url: string, options: { poolSize?: number } =
   };
 }
 
+/** The database could not be reached or set up: said with the URL (password hidden) and what the server answered. */
+export class StoreUnavailable extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'StoreUnavailable';
+  }
+}
+
+function unreachable(url: string, err: unknown): Error {
+  if (err instanceof ConfigError) return err;
+  const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause : err) : new Error(String(err));
+  return new StoreUnavailable(
+    `PostgreSQL at ${redactedUrl(url)} could not be opened: ${cause.message || (cause as { code?: string }).code || 'no answer'}. Check RELAYGATE_DATABASE_URL, that the server runs and that this user may create tables there`,
+    err,
+  );
+}
+
+export function redactedUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function splitSchema(url: string): { connectionString: string; schema?: string } {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   if (schema === null) return { connectionString: url };
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`databaseUrl: schema=${schema} is not a plain schema name (letters, digits and _, not starting with a digit)`);
+  if (!SCHEMA_NAME.test(schema))
+    throw new ConfigError([
+      {
+        key: 'databaseUrl',
+        source: 'configuration',
+        value: redactedUrl(url),
+        problem: `has schema=${schema}, which is not a plain schema name`,
+        fix: 'use letters, digits and _ (not starting with a digit), e.g. ?schema=relaygate',
+      },
+    ]);
   parsed.searchParams.delete('schema');
   return { connectionString: parsed.toString(), schema };
 }
