@@ -34,10 +34,10 @@ interface HoldingSink {
   port: number;
   /** `tag rcpt` of every recipient the sink answered 250 for, in order. */
   accepted: string[];
-  /** Transfers waiting for their final reply. */
-  waiting: number;
-  /** Some transfer waiting for its final reply has lost its client. */
-  waitingHungUp(): boolean;
+  /** Tags of the messages whose transfers wait for their final reply. */
+  waitingTags(): string[];
+  /** The transfer of `tag` waiting for its final reply has lost its client. */
+  hungUp(tag: string): boolean;
   hold(): void;
   release(): void;
   stop(): Promise<void>;
@@ -51,7 +51,6 @@ async function holdingSink(acceptFirst: number): Promise<HoldingSink> {
   const sink: HoldingSink = {
     port: 0,
     accepted: [],
-    waiting: 0,
     hold() {
       open = false;
       gate = new Promise((resolve) => {
@@ -62,11 +61,13 @@ async function holdingSink(acceptFirst: number): Promise<HoldingSink> {
       open = true;
       opened();
     },
-    waitingHungUp: () => [...waitingPorts].some((port) => closedPorts.has(port)),
+    waitingTags: () => [...waiting.values()],
+    hungUp: (tag) => [...waiting].some(([port, waitingTag]) => waitingTag === tag && closedPorts.has(port)),
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
   let deliveries = 0;
-  const waitingPorts = new Set<number>();
+  /** Remote port → tag of the transfer waiting on that connection. */
+  const waiting = new Map<number, string>();
   const closedPorts = new Set<number>();
   const server = new SMTPServer({
     logger: false,
@@ -80,13 +81,11 @@ async function holdingSink(acceptFirst: number): Promise<HoldingSink> {
       stream.once('end', async () => {
         deliveries += 1;
         if (deliveries === acceptFirst) sink.hold();
-        sink.waiting += 1;
-        waitingPorts.add(session.remotePort);
-        while (!open) await gate;
-        sink.waiting -= 1;
-        waitingPorts.delete(session.remotePort);
-        if (closedPorts.has(session.remotePort)) return callback(new Error('client gone'));
         const tag = /^X-Tag: (\S+)/m.exec(Buffer.concat(chunks).toString())?.[1] ?? 'untagged';
+        waiting.set(session.remotePort, tag);
+        while (!open) await gate;
+        waiting.delete(session.remotePort);
+        if (closedPorts.has(session.remotePort)) return callback(new Error('client gone'));
         for (const rcpt of session.envelope.rcptTo) sink.accepted.push(`${tag} ${rcpt.address}`);
         callback(null, 'accepted');
       });
@@ -140,14 +139,16 @@ test('three instances on one PostgreSQL queue, one killed with kill -9 mid-deliv
 
     // Round robin over the three front ends, a few transactions at a time.
     const accepted: string[] = [];
+    const tagOf = new Map<string, string>();
     for (let first = 0; first < MESSAGES; first += 6) {
       await Promise.all(
         Array.from({ length: Math.min(6, MESSAGES - first) }, async (_, k) => {
           const n = first + k;
           const tag = `m${String(n).padStart(3, '0')}`;
           const gateway = gateways[n % INSTANCES] as GatewayProcess;
-          await submit(gateway.ports.smtp, credential, { from: 'app@example.com', to: RECIPIENTS, raw: taggedMessage(tag) });
+          const { queueId } = await submit(gateway.ports.smtp, credential, { from: 'app@example.com', to: RECIPIENTS, raw: taggedMessage(tag) });
           accepted.push(tag);
+          tagOf.set(queueId, tag);
         }),
       );
     }
@@ -158,24 +159,30 @@ test('three instances on one PostgreSQL queue, one killed with kill -9 mid-deliv
     const config = loadConfig({ env: firstEnv });
     const store = await openStore(config);
     try {
-      const held = await waitFor(
-        async () => {
-          const rows = await store.db
-            .selectFrom('recipients')
-            .select('lease_owner')
-            .where('lease_owner', 'like', `%:${victim.child.pid}-%`)
-            .where('status', 'in', ['queued', 'deferred'])
-            .execute();
-          return sink.waiting > 0 && rows.length > 0 ? rows.length : undefined;
-        },
-        { what: 'the second instance to be in the middle of deliveries', timeoutMs: 60_000 },
-      );
+      // Its transfers waiting at the sink: those of the messages it holds leases on.
+      const victimWaiting = async () => {
+        const rows = await store.db
+          .selectFrom('recipients')
+          .select('message_id')
+          .where('lease_owner', 'like', `%:${victim.child.pid}-%`)
+          .where('status', 'in', ['queued', 'deferred'])
+          .execute();
+        const leased = new Set(rows.map((r) => tagOf.get(r.message_id)));
+        return sink.waitingTags().filter((tag) => leased.has(tag));
+      };
+      const inFlight = await waitFor(async () => ((await victimWaiting()).length > 0 ? victimWaiting() : undefined), {
+        what: 'the second instance to be in the middle of deliveries',
+        timeoutMs: 60_000,
+      });
       t.diagnostic(
-        `killing instance 2 (pid ${victim.child.pid}) while it holds ${held} recipient lease(s); ${sink.accepted.length} recipient(s) accepted so far`,
+        `killing instance 2 (pid ${victim.child.pid}) while its transfers of ${inFlight.join(', ')} wait for the final reply; ${sink.accepted.length} recipient(s) accepted so far`,
       );
       victim.child.kill('SIGKILL');
       await victim.exited;
-      await waitFor(() => sink.waitingHungUp(), { what: 'the sink to see the killed instance hang up mid-transfer' });
+      // Every one of its waiting transfers (more may have arrived since) must be seen as cut off, or the sink would accept one.
+      await waitFor(async () => (await victimWaiting()).every((tag) => sink.hungUp(tag)), {
+        what: 'the sink to see the killed instance hang up on each transfer',
+      });
     } finally {
       await store.close();
     }
