@@ -138,8 +138,11 @@ test(
       });
       const [delivered] = await sink.waitForMessages(1, 30_000);
       assert.match(delivered?.raw.toString() ?? '', /Subject: roles/);
-      const metrics = await (await fetch(`http://127.0.0.1:${worker.ports.http}/metrics`)).text();
-      assert.match(metrics, /relaygate_delivery_attempts_total\{[^}]*outcome="delivered"[^}]*\} 1/, 'the worker instance delivered it');
+      // The worker counts the delivery when it records the outcome, just after the sink's 250.
+      const counted = /relaygate_delivery_attempts_total\{[^}]*outcome="delivered"[^}]*\} 1/;
+      await waitFor(async () => counted.test(await (await fetch(`http://127.0.0.1:${worker.ports.http}/metrics`)).text()), {
+        what: 'the worker instance to count the delivery in its /metrics',
+      });
 
       const token = await runCli(['token', 'create', '--description', 'roles', '--json'], envs.http as NodeJS.ProcessEnv);
       assert.equal(token.code, 0, token.stderr);
