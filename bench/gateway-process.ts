@@ -43,7 +43,9 @@ function compileInto(dir: string): string {
   // tsc still emits when there are type errors (src/ mid-change): measure that, but say so.
   if (!existsSync(join(dir, 'dist/main.js'))) throw new Error(`compiling src/ failed (tsc exit ${result.status})`);
   if (result.status !== 0) process.stderr.write(`[bench] tsc reported errors in src/ (exit ${result.status}); measuring what it emitted\n`);
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  // The CLI reads its version from the package.json beside dist/ (src/cli/version.ts).
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ type: 'module', version })}\n`);
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   return join(dir, 'dist/main.js');
 }
@@ -158,6 +160,7 @@ function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
     RELAYGATE_HOSTNAME: 'relaygate.bench.invalid',
     RELAYGATE_SMTP_PORT: '0',
     RELAYGATE_SMTPS_PORT: '0',
+    RELAYGATE_SMTP_RELAY_PORT: '0',
     RELAYGATE_HTTP_PORT: '0',
     RELAYGATE_SMARTHOST: `smtp://127.0.0.1:${o.smarthostPort}?tls=none`,
     RELAYGATE_LOG_LEVEL: 'warn',
@@ -165,6 +168,8 @@ function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
     RELAYGATE_SMTP_MAX_MESSAGE_BYTES: String(40 * 1024 * 1024),
     // Short, so that stopping between scenarios does not wait on stragglers for the default 30 s.
     RELAYGATE_SHUTDOWN_TIMEOUT: '5s',
+    // Every load generator session comes from 127.0.0.1, up to 50 at once.
+    RELAYGATE_SMTP_MAX_CONNECTIONS_PER_IP: '0',
     ...(o.shared
       ? {
           RELAYGATE_DATABASE_URL: o.shared.databaseUrl,

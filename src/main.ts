@@ -1,12 +1,12 @@
+import { EnvironmentError, EX_UNAVAILABLE, fileErrorOf } from './app/environment-error.js';
 import { buildProgram } from './cli/index.js';
-import { CliError } from './cli/output.js';
-import { ConfigError, EX_CONFIG } from './config/index.js';
+import { CliError, endQuietlyOnClosedPipe } from './cli/output.js';
+import { ConfigError, EX_CONFIG } from './config/config-error.js';
 import { DirectoryError } from './directory/errors.js';
-import { StoreUnavailable } from './store/postgres/open.js';
+import { StoreUnavailable } from './store/postgres/store-unavailable.js';
 import { KeyMismatch } from './store/shared-keys.js';
 
-/** sysexits.h: a service this needs is not available (the database). */
-const EX_UNAVAILABLE = 69;
+endQuietlyOnClosedPipe();
 
 try {
   await buildProgram().parseAsync(process.argv);
@@ -31,6 +31,11 @@ try {
     const field = err.field ? ` (${err.field})` : '';
     process.stderr.write(`relaygate: ${err.message}${field}\n`);
     process.exit(1);
+  }
+  const environment = err instanceof EnvironmentError ? err : fileErrorOf(err);
+  if (environment) {
+    process.stderr.write(`relaygate: ${environment.message}\n`);
+    process.exit(environment.exitCode);
   }
   throw err;
 }

@@ -237,7 +237,7 @@ describe('addresses and aliases over the admin API', () => {
     );
     assert.match(
       await cli('address', 'list', '--domain', 'other.example'),
-      /^ADDRESS\s+KIND\s+ALIASES\s+DESCRIPTION\ndesk@other\.example\s+functional\s+desk@secure\.acme\.example\s+Help desk\n$/,
+      /^ADDRESS\s+KIND\s+SOURCE\s+ALIASES\s+DESCRIPTION\ndesk@other\.example\s+functional\s+manual\s+desk@secure\.acme\.example\s+Help desk\n$/,
     );
     const updated = JSON.parse(await cli('address', 'alias-remove', 'desk@other.example', 'desk@secure.acme.example', '--json')) as AddressJson;
     assert.deepEqual(updated.aliases, []);

@@ -73,11 +73,13 @@ describe('admin API: tokens, problems, OpenAPI and the audit log', () => {
     assert.equal(latest.action, 'token.create');
     assert.match(latest.actor as string, /^token:tok_[0-9a-z]+ \(suite\)$/);
     assert.equal(latest.actorIp, '127.0.0.1');
-    assert.deepEqual(latest.detail, { description: 'audited' });
+    assert.deepEqual(latest.detail, { description: 'audited', scope: 'admin' });
 
     const all = (await gw.api('/api/v1/audit', { token })).body as { total: number };
-    assert.equal(all.total, 4, 'three tokens created, one revoked');
-    assert.deepEqual((await gw.api('/api/v1/audit/verify', { token })).body, { ok: true, checked: 4 });
+    assert.equal(all.total, 6, 'three tokens created, one revoked, and the two refused calls of the first test (no token, a wrong one)');
+    const verified = (await gw.api('/api/v1/audit/verify', { token })).body as Json;
+    assert.deepEqual([verified.ok, verified.checked], [true, 6]);
+    assert.ok(Number(verified.anchoredSeq) >= 3, 'the head in the data directory vouches for the records the harness wrote');
     const exported = await gw.api('/api/v1/audit/export', { token });
     const lines = exported.text
       .trim()
@@ -93,7 +95,8 @@ describe('admin API: tokens, problems, OpenAPI and the audit log', () => {
     assert.deepEqual((await gw.api('/api/v1/audit/verify', { token })).body, {
       ok: false,
       checked: 1,
-      problem: { seq: 2, reason: 'its content does not match its hash (altered)' },
+      anchoredSeq: null,
+      problem: { seq: 2, reason: 'its content does not match its hash under the audit key (altered, or re-chained without the key)' },
     });
   });
 });

@@ -9,9 +9,10 @@ import { openStore } from '../src/app/open-store.js';
 import { loadConfig } from '../src/config/index.js';
 import { DatabaseSpool } from '../src/store/postgres/body-store.js';
 import type { Db } from '../src/store/tables.js';
-import { NO_POSTGRES, postgresTestUrl, schemaUrl } from './support/test-database.js';
+import { needsPeer } from './support/peers.js';
+import { postgresUnavailable, schemaUrl } from './support/test-database.js';
 
-const NEEDS_POSTGRES = { skip: postgresTestUrl() ? false : NO_POSTGRES };
+const NEEDS_POSTGRES = needsPeer(postgresUnavailable());
 
 async function withSpool(
   work: (spool: DatabaseSpool, rows: (id: string) => Promise<number[]>, clock: { now: number }, db: Db) => Promise<void>,
@@ -72,5 +73,18 @@ test('only bodies older than an hour are offered as orphans, since another insta
     assert.deepEqual(await spool.list(), ['OLD1']);
     await spool.remove('OLD1');
     assert.deepEqual(await spool.list(), []);
+  });
+});
+
+test('storedBytes sums every row of a body, counts an empty body as 0 and a missing one as none, for another reader too', NEEDS_POSTGRES, async () => {
+  await withSpool(async (spool, _rows, _clock, db) => {
+    const body = randomBytes(600 * 1024);
+    await write(spool, 'SIZED1', [body]);
+    await write(spool, 'SIZED0', []);
+    const other = new DatabaseSpool(db);
+    assert.equal(await other.storedBytes('SIZED1'), body.length);
+    assert.equal(await spool.storedBytes('SIZED1'), body.length);
+    assert.equal(await other.storedBytes('SIZED0'), 0);
+    assert.equal(await other.storedBytes('NOSUCH'), undefined);
   });
 });

@@ -134,23 +134,20 @@ test('kill -9 at random moments under load, repeated: every message answered 250
 
 // --- the smarthost gone for a while ---------------------------------------------------------
 
-async function recipientOf(tg: TestGateway, queueId: string) {
-  const queue = await tg.queue();
-  try {
-    return (await queue.show(queueId))?.recipients[0];
-  } finally {
-    await queue.close();
-  }
+type QueueView = Awaited<ReturnType<TestGateway['queue']>>;
+
+// One store for the whole test: opening one per poll (and per message) contends with the
+// gateway's own writes for the SQLite lock, which is not what this test is about.
+function statusesOf(queue: QueueView, ids: string[]) {
+  return Promise.all(ids.map(async (id) => (await queue.show(id))?.recipients[0]));
 }
 
-function allDeferred(tg: TestGateway, ids: string[], reason: RegExp, what: string) {
-  return waitFor(
-    async () => {
-      const recipients = await Promise.all(ids.map((id) => recipientOf(tg, id)));
-      return recipients.every((r) => r?.status === 'deferred' && reason.test(r.lastReply ?? ''));
-    },
-    { what, timeoutMs: 60_000, intervalMs: 100 },
-  );
+function allDeferred(queue: QueueView, ids: string[], reason: RegExp, what: string) {
+  return waitFor(async () => (await statusesOf(queue, ids)).every((r) => r?.status === 'deferred' && reason.test(r.lastReply ?? '')), {
+    what,
+    timeoutMs: 60_000,
+    intervalMs: 250,
+  });
 }
 
 // Mail keeps being accepted while the smarthost first answers every connection with 421 and
@@ -161,6 +158,7 @@ test('smarthost refusing, then down, then back: accepted mail waits deferred wit
   const port = sink.port;
   const tg = await startTestGateway({ smarthost: `smtp://127.0.0.1:${port}?tls=none`, 'queue.retryInitial': '200ms', 'queue.retryMax': '1s' });
   let revived: Awaited<ReturnType<typeof startSmtpSink>> | undefined;
+  const queue = await tg.queue();
   try {
     const credential = await tg.createCredential('outage');
     const send = (tag: string) => submit(tg.gateway.ports.smtp, credential, { from: 'load@example.com', to: [`${tag}@example.net`], raw: tagged(tag) });
@@ -175,12 +173,12 @@ test('smarthost refusing, then down, then back: accepted mail waits deferred wit
     sink.behaviour.mail = closed;
     const refusedTags = Array.from({ length: 8 }, (_, i) => `refused${i}`);
     const refusedIds = (await Promise.all(refusedTags.map(send))).map((r) => r.queueId);
-    await allDeferred(tg, refusedIds, /421/, 'mail deferred with the smarthost 421');
+    await allDeferred(queue, refusedIds, /421/, 'mail deferred with the smarthost 421');
 
     await sink.stop();
     const downTags = Array.from({ length: 8 }, (_, i) => `down${i}`);
     const downIds = (await Promise.all(downTags.map(send))).map((r) => r.queueId);
-    await allDeferred(tg, downIds, /ECONNREFUSED|connect/i, 'mail deferred with a connection reason');
+    await allDeferred(queue, downIds, /ECONNREFUSED|connect/i, 'mail deferred with a connection reason');
     assert.equal(sink.messages.length, 1, 'nothing reached the smarthost while it refused or was down');
 
     revived = await startSmtpSink({ tls: 'none', port });
@@ -192,10 +190,13 @@ test('smarthost refusing, then down, then back: accepted mail waits deferred wit
       [...counts.values()].every((n) => n === 1),
       `each delivered once: ${JSON.stringify([...counts])}`,
     );
-    await waitFor(async () => (await Promise.all([...refusedIds, ...downIds].map((id) => recipientOf(tg, id)))).every((r) => r?.status === 'delivered'), {
+    await waitFor(async () => (await statusesOf(queue, [...refusedIds, ...downIds])).every((r) => r?.status === 'delivered'), {
       what: 'every outage message recorded as delivered',
+      timeoutMs: 60_000,
+      intervalMs: 250,
     });
   } finally {
+    await queue.close();
     await tg.stop();
     await sink.stop();
     await revived?.stop();

@@ -72,6 +72,27 @@ describe('configuration', () => {
     );
   });
 
+  test('a bare 0 turns off the durations documented with "0 turns it off", from the environment and from YAML', async () => {
+    const off = loadConfig({ env: { RELAYGATE_VERIFICATION_INTERVAL: '0', RELAYGATE_DKIM_CHECK_INTERVAL: '0', RELAYGATE_HEALTH_MIN_FREE_DISK: '0' } });
+    assert.equal(off.verification.interval, 0);
+    assert.equal(off.dkim.checkInterval, 0);
+    assert.equal(off.health.minFreeDisk, 0);
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, 'relaygate.yaml');
+      await writeFile(file, 'verification:\n  interval: 0\ndkim:\n  checkInterval: 0\n');
+      const fromYaml = loadConfig({ file, env: {} });
+      assert.equal(fromYaml.verification.interval, 0);
+      assert.equal(fromYaml.dkim.checkInterval, 0);
+    } finally {
+      await dir.cleanup();
+    }
+    assert.equal(
+      problemsOf(() => loadConfig({ env: { RELAYGATE_QUEUE_RETRY_MAX: '30' } })),
+      '  queue.retryMax = "30" (from environment variable RELAYGATE_QUEUE_RETRY_MAX): has no unit (only 0 may be written without one)\n    fix: set queue.retryMax to a duration such as 30s, 5m or 5d (units ms, s, m, h, d)',
+    );
+  });
+
   // Each file in test/bad-configs/ is a broken configuration; its "# expect:" lines are
   // fragments the error must contain (FILE stands for the file's path).
   for (const name of readdirSync(BAD_CONFIGS).filter((f) => f.endsWith('.yaml'))) {

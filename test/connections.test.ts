@@ -93,7 +93,10 @@ describe('outbound connections', () => {
         port: domainSink.port,
         tlsMode: 'starttls',
         username: DOMAIN_AUTH.user,
+        auth: 'password',
+        oauth2: null,
         hasSecret: true,
+        clientCert: null,
         createdAt: undefined,
         updatedAt: undefined,
       },
@@ -126,6 +129,9 @@ describe('outbound connections', () => {
       port: domainSink.port,
       tlsMode: 'starttls',
       username: DOMAIN_AUTH.user,
+      auth: 'password',
+      oauth2: null,
+      clientCert: null,
       secretChanged: true,
     });
     const removedAuth = await api(`/api/v1/connections/${id}`, 'PATCH', { username: null });
@@ -349,7 +355,10 @@ describe('outbound connections', () => {
     const id = created.id as string;
 
     const listed = await cli('connection', 'list');
-    assert.match(listed.stdout, new RegExp(`${id}\\s+cli\\.example\\.test\\s+127\\.0\\.0\\.1:${domainSink.port}\\s+starttls\\s+${DOMAIN_AUTH.user}\\s+set\\s`));
+    assert.match(
+      listed.stdout,
+      new RegExp(`${id}\\s+cli\\.example\\.test\\s+127\\.0\\.0\\.1:${domainSink.port}\\s+starttls\\s+${DOMAIN_AUTH.user}\\s+password\\s+set\\s`),
+    );
     const shown = await cli('connection', 'show', id);
     assert.match(shown.stdout, /secret: {4}set \(sealed\)/);
     for (const out of [added.stdout, listed.stdout, shown.stdout]) assert.doesNotMatch(out, new RegExp(DOMAIN_AUTH.pass));

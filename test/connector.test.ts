@@ -60,7 +60,7 @@ describe('connector: verification of both legs, forward, disconnect', () => {
     const mails = await s.smarthost.waitForMessages(2);
     for (const mail of mails) {
       assert.deepEqual(mail.rcptTo, ['support@example.com']);
-      assert.match(mail.raw.toString(), /^X-Relaygate-Verification: [A-Za-z0-9_-]{43}\r$/m);
+      assert.match(mail.raw.toString(), /^X-Relaygate-Verification: chk_[0-9a-z]+\.[A-Za-z0-9_-]{43}\r$/m);
       assert.match(mail.raw.toString(), /^Auto-Submitted: auto-generated\r$/m);
       assert.equal(await relayBack(s.gw.gateway.ports.smtp, s.inbound, mail), '250 2.0.0 Ok: verification received');
     }

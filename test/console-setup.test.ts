@@ -5,6 +5,7 @@ import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './support/console.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { needsPeer } from './support/peers.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { send, submit } from './support/submit.js';
 import { waitFor } from './support/wait-for.js';
@@ -13,7 +14,6 @@ const SLOW_OK = { timeout: 180_000 };
 const DOMAIN = 'clinic.example';
 const SUPPORT = `support@${DOMAIN}`;
 const unavailable = browserUnavailable();
-if (unavailable) console.log(`# skipping the console setup browser test: ${unavailable}`);
 
 /** What a copy button would put on the clipboard: the exact value the page shows. */
 const copied = (page: Page, label: string) => page.locator(`button[aria-label="Copy ${label}"]`).getAttribute('data-copy');
@@ -23,7 +23,7 @@ async function press(page: Page, name: string): Promise<void> {
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name, exact: true }).click()]);
 }
 
-describe('console setup flow in Chromium', { skip: unavailable }, () => {
+describe('console setup flow in Chromium', needsPeer(unavailable), () => {
   let dns: TestDnsServer;
   let sink: SmtpSink;
   let gw: TestGateway;
@@ -299,6 +299,24 @@ describe('console setup forms over HTTP', () => {
     assert.ok(!answer.text.includes('<script>x</script>'));
     assert.match(answer.text, /id="route-match" name="match"[^>]*value="&#60;script&#62;x&#60;\/script&#62;"/);
     assert.match(answer.text, /id="route-match-error"/);
+  });
+
+  test('an inbound credential with a client certificate name: no secret to show, the name on its page; a wildcard is refused by field', async () => {
+    const page = await request(consoleUrl(gw, '/credentials'), { cookie });
+    assert.match(page.text, /id="credential-tlsClientName"/);
+    const form = { csrf: csrfIn(page.text), kind: 'inbound', domain: 'example.com', description: 'Exchange Online connector' };
+    const refused = await request(consoleUrl(gw, '/credentials'), { cookie, form: { ...form, tlsClientName: '*.example.com' } });
+    assert.equal(refused.status, 422);
+    assert.match(refused.text, /id="credential-tlsClientName-error">&#34;\*\.example\.com&#34; is a wildcard/);
+    const created = await request(consoleUrl(gw, '/credentials'), { cookie, form: { ...form, tlsClientName: 'mail.example.com' } });
+    assert.equal(created.status, 303);
+    const shown = await request(new URL(created.location ?? '', consoleUrl(gw)).href, { cookie });
+    assert.match(shown.text, /This credential has no secret/);
+    assert.match(shown.text, /valid for <code>mail\.example\.com<\/code>/);
+    const [made] = (await gw.services((s) => s.credentials.list({ limit: 50, offset: 0, kind: 'inbound' }))).items;
+    assert.equal(made?.tlsClientName, 'mail.example.com');
+    const detail = await request(consoleUrl(gw, `/credentials/${made?.id}`), { cookie });
+    assert.match(detail.text, /<dt>Client certificate for<\/dt><dd><code>mail\.example\.com<\/code> \(relay port, no secret\)<\/dd>/);
   });
 
   test('a POST without the CSRF token changes nothing', async () => {

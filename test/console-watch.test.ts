@@ -8,6 +8,7 @@ import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './support/console.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
+import { needsPeer } from './support/peers.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { waitFor } from './support/wait-for.js';
@@ -15,7 +16,6 @@ import { waitFor } from './support/wait-for.js';
 const SLOW_OK = { timeout: 90_000 };
 const DEFER_REPLY = '451 4.3.0 mailbox busy, try later';
 const unavailable = browserUnavailable();
-if (unavailable) console.log(`# skipping the console watching browser test: ${unavailable}`);
 
 describe('subjectOf: the Subject as the message log shows it', () => {
   const cases: [string, string, string | null][] = [
@@ -335,7 +335,7 @@ describe('console: watching the gateway', () => {
     }
   });
 
-  describe('in Chromium', { skip: unavailable }, () => {
+  describe('in Chromium', needsPeer(unavailable), () => {
     let browser: Browser;
     let page: Page;
     before(async () => {

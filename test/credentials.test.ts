@@ -117,6 +117,7 @@ describe('SMTP credentials', () => {
       domainId: null,
       domain: null,
       allowedSenders: ['support@example.com', '@example.test'],
+      tlsClientName: null,
       allowedNetworks: ['127.0.0.1/32', '2001:db8::/32'],
       expiresAt: '2099-01-01T00:00:00.000Z',
       maxMessagesPerHour: 500,

@@ -11,10 +11,16 @@ type Case = { url: string; allowPrivate?: boolean; expect: { addresses: string[]
 const cases: Case[] = [
   // The shape of the URL, before any address is looked at.
   { url: 'hooks.example/inbound', expect: /^"hooks\.example\/inbound" is not an absolute URL$/ },
-  { url: 'http://public.example/', expect: /^the scheme must be https, not http$/ },
+  {
+    url: 'http://public.example/',
+    expect: /^the scheme must be https, not http \(http only with inbound\.allowPrivateWebhooks, for tests and closed networks\)$/,
+  },
   { url: 'ftp://public.example/', allowPrivate: true, expect: /^the scheme must be https or http, not ftp$/ },
   { url: 'https://app:secret@public.example/', expect: /must not carry a user name or password/ },
   { url: 'https://app@public.example/', allowPrivate: true, expect: /must not carry a user name or password/ },
+  // A fragment is never sent; even an empty one is refused, with or without allowPrivate.
+  { url: 'https://public.example/hook#ticket', expect: /^the URL must not have a fragment \(#…\): it is never sent to the server$/ },
+  { url: 'https://public.example/hook#', allowPrivate: true, expect: /must not have a fragment/ },
   // RFC 6761 loopback names are refused by name, whatever a resolver says about them.
   { url: 'https://localhost:8443/', expect: /^localhost is a loopback name/ },
   { url: 'https://api.localhost./', expect: /^api\.localhost\. is a loopback name/ },
@@ -22,7 +28,11 @@ const cases: Case[] = [
   { url: 'https://public.example/hook?x=1', expect: { addresses: ['8.8.8.8', '1.1.1.1', '2606:4700::1111'] } },
   { url: 'https://PUBLIC.example./hook', expect: { addresses: ['8.8.8.8', '1.1.1.1', '2606:4700::1111'] } },
   // One bad address among good ones refuses the name: any of them could be dialled.
-  { url: 'https://mixed.example/', expect: /^mixed\.example resolves to 10\.0\.0\.7 is private \(10\.0\.0\.0\/8, RFC 1918\)$/ },
+  {
+    url: 'https://mixed.example/',
+    expect:
+      /^mixed\.example resolves to 10\.0\.0\.7 is private \(10\.0\.0\.0\/8, RFC 1918\); a webhook must be on a public address \(inbound\.allowPrivateWebhooks allows private ones, for tests and closed networks\)$/,
+  },
   { url: 'https://v6-ula.example/', expect: /^v6-ula\.example resolves to fd00::1 is unique local \(fc00::\/7/ },
   { url: 'https://v6-mapped.example/', expect: /^v6-mapped\.example resolves to ::ffff:7f00:1 is the IPv4-mapped form of 127\.0\.0\.1, which is loopback/ },
   { url: 'https://metadata.example/', expect: /resolves to 169\.254\.169\.254 is link-local/ },
@@ -34,7 +44,11 @@ const cases: Case[] = [
   // A family that fails while the other answers: only the answered addresses are used.
   { url: 'https://v4-only.example/', expect: { addresses: ['9.9.9.9'] } },
   // IPv4 literals, as WHATWG URL normalises them (decimal and hex forms become dotted quads).
-  { url: 'https://127.0.0.1/', expect: /^127\.0\.0\.1 is loopback \(127\.0\.0\.0\/8\)$/ },
+  {
+    url: 'https://127.0.0.1/',
+    expect:
+      /^127\.0\.0\.1 is loopback \(127\.0\.0\.0\/8\); a webhook must be on a public address \(inbound\.allowPrivateWebhooks allows private ones, for tests and closed networks\)$/,
+  },
   { url: 'https://2130706433/', expect: /^127\.0\.0\.1 is loopback/ },
   { url: 'https://0x7f.1/', expect: /^127\.0\.0\.1 is loopback/ },
   { url: 'https://10.1.2.3/', expect: /is private \(10\.0\.0\.0\/8/ },
@@ -59,7 +73,11 @@ const cases: Case[] = [
   { url: 'https://192.0.0.8/', expect: /IETF protocol assignments/ },
   { url: 'https://8.8.8.8:8443/hook', expect: { addresses: ['8.8.8.8'] } },
   // IPv6 literals, and the forms that carry an IPv4 address inside.
-  { url: 'https://[::1]/', expect: /^::1 is loopback \(::1\)$/ },
+  {
+    url: 'https://[::1]/',
+    expect:
+      /^::1 is loopback \(::1\); a webhook must be on a public address \(inbound\.allowPrivateWebhooks allows private ones, for tests and closed networks\)$/,
+  },
   { url: 'https://[::]/', expect: /^:: is unspecified/ },
   { url: 'https://[fc00::1]/', expect: /is unique local/ },
   { url: 'https://[fd12:3456::1]/', expect: /is unique local/ },
@@ -72,7 +90,9 @@ const cases: Case[] = [
   { url: 'https://[2001::1]/', expect: /is Teredo/ },
   { url: 'https://[::ffff:127.0.0.1]/', expect: /^::ffff:7f00:1 is the IPv4-mapped form of 127\.0\.0\.1, which is loopback/ },
   { url: 'https://[::ffff:192.168.0.1]/', expect: /IPv4-mapped form of 192\.168\.0\.1, which is private/ },
-  { url: 'https://[::ffff:8.8.8.8]/', expect: { addresses: ['::ffff:808:808'] } },
+  // Mapped forms are refused even for a public IPv4 address: the address itself is asked for (RFC 4291 §2.5.5.2).
+  { url: 'https://[::ffff:8.8.8.8]/', expect: /^::ffff:808:808 is IPv4-mapped \(::ffff:0:0\/96, RFC 4291 §2\.5\.5\.2\): write 8\.8\.8\.8 itself/ },
+  { url: 'https://[::ffff:7f00:1]/', expect: /^::ffff:7f00:1 is the IPv4-mapped form of 127\.0\.0\.1, which is loopback/ },
   { url: 'https://[::10.0.0.1]/', expect: /IPv4-compatible form of 10\.0\.0\.1, which is private/ },
   { url: 'https://[::8.8.8.8]/', expect: /IPv4-compatible, deprecated/ },
   { url: 'https://[64:ff9b::10.0.0.1]/', expect: /NAT64 form of 10\.0\.0\.1, which is private/ },

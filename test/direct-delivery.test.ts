@@ -15,6 +15,8 @@ import { makeLeafCert, makeTestCa } from './support/certs.js';
 import { type DnssecLab, type DnssecLabOptions, startDnssecLab } from './support/dnssec-lab.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
+import { type MxHosts, startMxHosts } from './support/mx-hosts.js';
+import { skipWithoutPeer } from './support/peers.js';
 import { routeSecure, SECURE_SENDER } from './support/secure.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { submit } from './support/submit.js';
@@ -49,12 +51,11 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
   let token: string;
   let credential: { username: string; secret: string };
   let tlsa: { server: string; other: string };
+  let certs: { server: { cert: string; key: string }; other: { cert: string; key: string } };
+  let mxHosts: MxHosts;
   const mx = new Map<string, SmtpSink>();
 
-  const skipped = (t: TestContext) => {
-    if (skipReason) t.skip(skipReason);
-    return skipReason !== undefined;
-  };
+  const skipped = (t: TestContext) => skipWithoutPeer(t, skipReason);
 
   before(async () => {
     dir = await tempDir('relaygate-idd-');
@@ -63,24 +64,26 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
       ca,
       Object.keys(ZONES).map((zone) => `mx1.${zone}`),
     );
-    tlsa = { server: `3 1 1 ${spkiSha256(server.cert)}`, other: `3 1 1 ${spkiSha256((await makeLeafCert(ca, ['elsewhere.test'])).cert)}` };
+    const other = await makeLeafCert(ca, ['elsewhere.test']);
+    tlsa = { server: `3 1 1 ${spkiSha256(server.cert)}`, other: `3 1 1 ${spkiSha256(other.cert)}` };
+    certs = { server: { cert: server.chain, key: server.key }, other: { cert: other.chain, key: other.key } };
     await writeZones();
     labOptions = { zonesDir: join(dir.path, 'zones'), stateDir: STATE_DIR, resolverAddress: LAB.resolver, authAddress: LAB.auth };
     const started = await startDnssecLab(labOptions);
     if ('skip' in started) {
       skipReason = started.skip;
-      process.stdout.write(`# direct-delivery tests skipped: ${skipReason}\n`);
       return;
     }
     lab = started;
-    await startMxServers({ cert: server.chain, key: server.key });
+    mxHosts = await startMxHosts(Object.entries(ZONES).map(([zone, z]) => ({ name: `mx1.${zone}`, address: z.mx, cert: certs.server })));
+    for (const zone of Object.keys(ZONES)) mx.set(zone, mxHosts.sinks.get(`mx1.${zone}`) as SmtpSink);
     smarthost = await startSmtpSink({ tls: 'none' });
     gw = await startTestGateway({
       smarthost: `smtp://127.0.0.1:${smarthost.port}?tls=none`,
       dnsResolver: lab.resolver,
       // Plain mail keeps going through the smarthost: IDD goes direct on its own.
       'delivery.direct': false,
-      'delivery.mxPort': [...mx.values()][0]?.port,
+      'delivery.mxPort': mxHosts.port,
       'delivery.connectTimeout': '5s',
       'queue.retryInitial': '1h',
       'queue.retryMax': '1h',
@@ -97,7 +100,7 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
   after(async () => {
     await gw?.stop();
     await smarthost?.stop();
-    await Promise.all([...mx.values()].map((s) => s.stop()));
+    await mxHosts?.stop();
     await lab?.stop();
     await dir?.cleanup();
   });
@@ -119,25 +122,6 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
         '',
       ].join('\n');
       await writeFile(join(zonesDir, `${zone}.zone`), text);
-    }
-  }
-
-  /** One port on every MX address; if another process holds it on one of them, start over on another. */
-  async function startMxServers(cert: { cert: string; key: string }): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        let port = 0;
-        for (const [zone, z] of Object.entries(ZONES)) {
-          const sink = await startSmtpSink({ tls: 'starttls', cert, host: z.mx, port, name: `mx1.${zone}` });
-          mx.set(zone, sink);
-          port = sink.port;
-        }
-        return;
-      } catch (err) {
-        await Promise.all([...mx.values()].map((s) => s.stop()));
-        mx.clear();
-        if (attempt === 5) throw err;
-      }
     }
   }
 
@@ -203,7 +187,7 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
 
   test('CLI: on for a DANE domain prints the verdict; refused for an unsigned one with the reasons; off always', async (t) => {
     if (skipped(t)) return;
-    const env = gatewayEnv(gw.dataDir, { RELAYGATE_DNS_RESOLVER: lab?.resolver ?? '' });
+    const env = gatewayEnv(gw.dataDir, { RELAYGATE_DNS_RESOLVER: lab?.resolver ?? '', RELAYGATE_DELIVERY_MX_PORT: String(mxHosts.port) });
     const on = await runCli(['domain', 'direct-delivery', 'iddflip.test', '--enable'], env);
     assert.equal(on.code, 0, on.stderr);
     assert.match(on.stdout, /^Inbound direct delivery is on for iddflip\.test \(DNS check: DNSSEC \+ DANE\)\.\n/);
@@ -256,7 +240,19 @@ describe('inbound direct delivery of secure messages (DNSSEC lab)', () => {
 
   test('the TLSA record stops matching the MX certificate → portal notification, the reason names DANE, nothing reaches the MX', async (t) => {
     if (skipped(t)) return;
-    assert.equal((await setDirect('iddswap.test', true)).status, 200, 'the DNS alone still proves DNSSEC + DANE');
+    // The DNS alone proves DNSSEC + DANE, but the MX presents another key: the check probes it and refuses.
+    const refused = await setDirect('iddswap.test', true);
+    assert.equal(refused.status, 409, refused.text);
+    assert.deepEqual((refused.body as { errors: unknown }).errors, [
+      {
+        field: 'enabled',
+        problem: 'mx1.iddswap.test: its certificate matches none of its TLSA records (no TLSA record matched the certificate of mx1.iddswap.test)',
+      },
+    ]);
+    // With the key its TLSA record names, it is enabled; then the server's key changes again.
+    mx.set('iddswap.test', await mxHosts.recertify('mx1.iddswap.test', certs.other));
+    assert.equal((await setDirect('iddswap.test', true)).status, 200, 'the probe matches the TLSA record');
+    mx.set('iddswap.test', await mxHosts.recertify('mx1.iddswap.test', certs.server));
     const queueId = await sendSecure(['carol@iddswap.test'], 'Results of 13 March');
     const carol = await settled(queueId, 'carol@iddswap.test');
     assert.deepEqual([carol.status, carol.delivered_via], ['notified', 'portal']);

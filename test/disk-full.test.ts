@@ -4,14 +4,15 @@ import { mkdir, open, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { BetterSqlite3 } from '../src/store/sqlite/driver.js';
 import { startTestGateway } from './support/gateway.js';
 import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
+import { skipWithoutPeer } from './support/peers.js';
 import { openDialog } from './support/smtp-dialog.js';
-import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
+import { closedSink } from './support/smtp-sink.js';
+import { integrityOf } from './support/sqlite-integrity.js';
 import { send, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
-import { TEST_ENGINE } from './support/test-database.js';
+import { onlyOn } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
@@ -24,7 +25,7 @@ interface Credential {
 
 // On PostgreSQL bodies and commits go to the database server, not to files of this process:
 // neither its file-size limit nor the data directory's filesystem reaches them.
-const FILES_OF_THE_STORE = TEST_ENGINE === 'sqlite' ? {} : { skip: 'only the embedded engine keeps bodies and commits in files of the data directory' };
+const FILES_OF_THE_STORE = onlyOn('sqlite', 'only the embedded engine keeps bodies and commits in files of the data directory');
 
 /** EHLO, STARTTLS, AUTH (when given), then MAIL FROM: its whole reply. */
 async function mailFromReply(port: number, credential: Credential | null, from = 'app@example.com'): Promise<string> {
@@ -97,7 +98,9 @@ test('health.minFreeDisk above the free space: MAIL FROM gets 452 4.3.1 and /rea
     const credential = await normal.createCredential();
     const ready = await readyz(normal.gateway.ports.http);
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', checks: { store: 'ok', smtp: 'ok', disk: 'ok' } });
+    // On PostgreSQL the worker's LISTEN connection is reported too.
+    const wakeups = normal.config.databaseUrl ? { queueWakeups: 'ok' } : {};
+    assert.deepEqual(ready.body, { status: 'ready', checks: { store: 'ok', smtp: 'ok', disk: 'ok', ...wakeups } });
     assert.match(await mailFromReply(normal.gateway.ports.smtp, credential), /^250 /);
     const { response } = await submit(normal.gateway.ports.smtp, credential, tagged('normal'));
     assert.match(response, /^250 2\.0\.0 Ok: queued as /);
@@ -105,19 +108,6 @@ test('health.minFreeDisk above the free space: MAIL FROM gets 452 4.3.1 and /rea
     await normal.stop();
   }
 });
-
-/** A sink that refuses every connection until `open()`: what the gateway accepted stays queued meanwhile. */
-async function closedSink(): Promise<{ sink: SmtpSink; open(): void; tags(): string[] }> {
-  const sink = await startSmtpSink({ tls: 'none' });
-  sink.behaviour.connect = () => '421 4.3.2 not yet';
-  return {
-    sink,
-    open: () => {
-      sink.behaviour.connect = undefined;
-    },
-    tags: () => sink.messages.map((m) => /X-Tag: (\S+)/.exec(m.raw.toString())?.[1] ?? '?'),
-  };
-}
 
 async function setUpChild(dataDir: string, sinkPort: number, extra: Record<string, string>) {
   const env = gatewayEnv(dataDir, {
@@ -139,16 +129,6 @@ async function setUpChild(dataDir: string, sinkPort: number, extra: Record<strin
 async function stopChild(gateway: GatewayProcess): Promise<void> {
   gateway.child.kill('SIGTERM');
   assert.equal(await gateway.exited, 0, gateway.output());
-}
-
-/** After a clean stop: SQLite's own check of every page and index. */
-function integrityOf(dataDir: string): string {
-  const db = new BetterSqlite3(join(dataDir, 'relaygate.db'), { readonly: true });
-  try {
-    return String(db.pragma('integrity_check', { simple: true }));
-  } finally {
-    db.close();
-  }
 }
 
 // The file-size limit needs no privileges, so this runs everywhere: a write past RLIMIT_FSIZE
@@ -224,6 +204,7 @@ test('/readyz names the store once it can no longer commit, and the gateway stay
 /** Mounts a tmpfs of `bytes`; undefined (with the reason) where this process may not mount. */
 async function mountTmpfs(path: string, bytes: number): Promise<string | undefined> {
   if (process.platform !== 'linux') return 'tmpfs mounts need Linux';
+  // A CI machine runs as root, so a missing root is a missing peer here (test/support/peers.ts).
   if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
   await mkdir(path, { recursive: true });
   return run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0700`, 'tmpfs', path]).then(
@@ -258,9 +239,9 @@ test('disk full on a small tmpfs: temporary refusals, nothing corrupted, mail ta
   const mountPoint = join(dir.path, 'mnt');
   const unavailable = await mountTmpfs(mountPoint, 24 * 1024 * 1024);
   if (unavailable) {
-    t.diagnostic(`skipped: ${unavailable}; the file-size limit test above covers the refusal in DATA`);
     await dir.cleanup();
-    return t.skip(unavailable);
+    skipWithoutPeer(t, `${unavailable}; the file-size limit test above covers the refusal in DATA`);
+    return;
   }
   const dataDir = join(mountPoint, 'data');
   const filler = join(mountPoint, 'filler');
@@ -285,9 +266,10 @@ test('disk full on a small tmpfs: temporary refusals, nothing corrupted, mail ta
     const starved = await waitFor(
       async () => {
         const r = await readyz(gw.ports.http);
-        return r.status === 503 && r.body.checks.disk !== 'ok' ? r : undefined;
+        // The store's heartbeat may still commit into room the WAL already has: wait until it cannot.
+        return r.status === 503 && r.body.checks.disk !== 'ok' && r.body.checks.store !== 'ok' ? r : undefined;
       },
-      { what: '/readyz to report the full disk' },
+      { what: '/readyz to report the full disk and the store unable to commit' },
     );
     assert.match(starved.body.checks.disk as string, /^only [\d.]+ [kM]?B free, below health\.minFreeDisk 2 MB$/);
     assert.match(starved.body.checks.store as string, /^not writable: SQLITE_FULL /);

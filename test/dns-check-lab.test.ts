@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { mxTlsProber } from '../src/delivery/mx-tls-probe.js';
 import { cachingResolver } from '../src/dns/caching-resolver.js';
 import { checkDomain, type DomainCheckerDeps } from '../src/dns/check/index.js';
 import { mtaStsFetcher } from '../src/dns/mta-sts-fetch.js';
@@ -19,6 +20,8 @@ import { stubResolver } from '../src/dns/stub-resolver.js';
 import { makeLeafCert, makeTestCa } from './support/certs.js';
 import { type DnssecLab, startDnssecLab } from './support/dnssec-lab.js';
 import { type MtaStsServer, policyText, startMtaStsServer } from './support/mta-sts-server.js';
+import { type MxHosts, startMxHosts } from './support/mx-hosts.js';
+import { skipWithoutPeer } from './support/peers.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
 
 // This file's own lab, beside any other test file's (the lab's defaults are 127.0.0.53/54).
@@ -55,12 +58,14 @@ describe('DNS checker against the DNSSEC lab', () => {
   let skip: string | undefined;
   let policies: MtaStsServer;
   let resolver: DnsResolver;
+  let mxHost: MxHosts | undefined;
   let deps: DomainCheckerDeps;
 
   before(async () => {
     dir = await tempDir('relaygate-dns-check-lab-');
     const ca = await makeTestCa();
-    const mx = await makeLeafCert(ca, ['mx.secure.test']);
+    // Every zone's MX is 127.0.0.1: one server, with a certificate for each name, answers the probes.
+    const mx = await makeLeafCert(ca, ['mx.secure.test', 'mx.stsonly.test', 'mx.insecure.test', 'mx.badtlsa.test']);
     const spki = new X509Certificate(mx.cert).publicKey.export({ type: 'spki', format: 'der' });
     const tlsa = `_25._tcp.mx IN TLSA 3 1 1 ${createHash('sha256').update(spki).digest('hex')}`;
     const zones = join(dir.path, 'zones');
@@ -74,7 +79,6 @@ describe('DNS checker against the DNSSEC lab', () => {
     const started = await startDnssecLab({ zonesDir: zones, stateDir: STATE_DIR, resolverAddress: RESOLVER_ADDRESS, authAddress: AUTH_ADDRESS });
     if ('skip' in started) {
       skip = started.skip;
-      process.stderr.write(`dns-check-lab: skipped: ${skip}\n`);
       return;
     }
     lab = started;
@@ -84,22 +88,26 @@ describe('DNS checker against the DNSSEC lab', () => {
     policies = await startMtaStsServer(dir.path, ['mta-sts.secure.test', 'mta-sts.stsonly.test', 'mta-sts.insecure.test', 'mta-sts.badtlsa.test']);
     for (const domain of ['secure.test', 'stsonly.test', 'insecure.test', 'badtlsa.test'])
       policies.set(`mta-sts.${domain}`, { body: policyText('enforce', [`mx.${domain}`]) });
+    mxHost = await startMxHosts([{ name: 'mx.secure.test', address: '127.0.0.1', cert: { cert: mx.chain, key: mx.key } }]);
     deps = {
       resolver,
       fetchMtaStsPolicy: mtaStsFetcher({ resolver, caFile: policies.caFile, port: policies.port }),
+      probeMx: mxTlsProber({ port: mxHost.port, heloName: 'relay.example.net', ca: ca.caCert, connectMs: 5_000, sessionMs: 20_000 }),
+      isClaimed: async () => true,
       dkimSelectorsFor: async () => [{ selector: 'rg1', algorithm: 'ed25519-sha256', record: DKIM, state: 'active' }],
       gatewayHostname: 'relay.example.net',
       clock: { now: () => Date.now() },
     };
   });
   after(async () => {
+    await mxHost?.stop();
     await lab?.stop();
     await policies?.stop();
     await dir?.cleanup();
   });
 
   test('the AD bit: set on validated answers and denials, not on an unsigned zone; SERVFAIL on bogus data', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipWithoutPeer(t, skip)) return;
     const cases: [string, () => Promise<unknown>, unknown][] = [
       ['signed MX', async () => brief(await lookUpMx(resolver, 'secure.test')), ['ok', true]],
       ['signed TLSA', async () => brief(await lookUpTlsa(resolver, 'mx.secure.test')), ['ok', true]],
@@ -125,7 +133,7 @@ describe('DNS checker against the DNSSEC lab', () => {
   });
 
   test('the verdict per zone', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipWithoutPeer(t, skip)) return;
     const cases: [string, string][] = [
       ['secure.test', 'DNSSEC + DANE'],
       ['stsonly.test', 'DNSSEC + PKIX'],
@@ -137,12 +145,13 @@ describe('DNS checker against the DNSSEC lab', () => {
   });
 
   test('the findings of the secure zone all pass; the others fail where they break', async (t) => {
-    if (skip) return t.skip(skip);
+    if (skipWithoutPeer(t, skip)) return;
     const statuses = async (domain: string) => (await checkDomain(deps, domain)).findings.map((f) => `${f.check} ${f.status}`);
     assert.deepEqual(await statuses('secure.test'), [
       'dnssec pass',
       'mx pass',
       'tlsa pass',
+      'starttls pass',
       'mta-sts pass',
       'tls-rpt pass',
       'spf pass',
@@ -163,6 +172,7 @@ describe('DNS checker against the DNSSEC lab', () => {
       'dnssec pass',
       'mx pass',
       'tlsa fail',
+      'starttls pass',
       'mta-sts pass',
       'tls-rpt pass',
       'spf pass',

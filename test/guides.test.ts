@@ -1,8 +1,9 @@
 /**
  * The operator documentation checked against the code it describes: every `relaygate …` line
  * in a shell block is a command the CLI accepts with the options shown, every RELAYGATE_*
- * variable is one the configuration reads, every relative link resolves, and the Postfix
- * settings the guide shows are the ones the Postfix interop harness runs.
+ * variable is one the configuration reads, every relative link resolves, every path
+ * ARCHITECTURE.md names exists, and the Postfix settings the guide shows are the ones the
+ * Postfix interop harness runs.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -12,17 +13,18 @@ import { fileURLToPath } from 'node:url';
 import type { Command, Option } from 'commander';
 import { buildProgram } from '../src/cli/index.js';
 import { ENV_KEYS } from '../src/config/env.js';
+import { SmtpReply } from '../src/smtp/reply.js';
 import { mainCf } from './support/postfix.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const GUIDES = join(ROOT, 'docs', 'guides');
 
-/** Every document an operator reads, as paths relative to the repository. */
+/** Every document an operator or a newcomer to the code reads, as paths relative to the repository. */
 function documents(): string[] {
   const guides = readdirSync(GUIDES)
     .filter((name) => name.endsWith('.md'))
     .map((name) => join('docs', 'guides', name));
-  return ['README.md', 'deploy/README.md', 'docs/configuration.md', ...guides];
+  return ['README.md', 'ARCHITECTURE.md', 'deploy/README.md', 'docs/configuration.md', ...guides];
 }
 
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -165,7 +167,7 @@ describe('the command lines in the documentation', () => {
     assert.match(problem('relaygate domain add') ?? '', /argument/);
     assert.match(problem('relaygate queue list --everything') ?? '', /no option --everything/);
     assert.match(problem('relaygate credential create --kind outbound --description x') ?? '', /--kind takes submission, inbound/);
-    assert.match(problem('relaygate credential create --kind inbound') ?? '', /missing --description/);
+    assert.match(problem('relaygate credential retire cred_0123') ?? '', /missing --at/);
     assert.deepEqual(invocations('relaygate secure revoke ID [--recipient ADDR]   # one recipient'), [['secure', 'revoke', 'ID', '--recipient', 'ADDR']]);
     assert.deepEqual(invocations('relaygate audit export > audit.jsonl && relaygate \\\n  audit verify'), [
       ['audit', 'export'],
@@ -238,12 +240,15 @@ describe('the command lines in the documentation', () => {
   });
 });
 
+/** Variables of the test harness, not of the gateway, that the development docs name. */
+const HARNESS_VARIABLES = new Set(['RELAYGATE_DNSSEC_LAB']);
+
 describe('the rest of what the documentation names', () => {
   test('every RELAYGATE_* variable named in the documentation is one the configuration reads', () => {
     const unknown = documents().flatMap((doc) =>
       [...read(doc).matchAll(/\bRELAYGATE_[A-Z0-9_]+/g)]
         .map((m) => m[0])
-        .filter((name) => !(name in ENV_KEYS) && !name.startsWith('RELAYGATE_TEST_'))
+        .filter((name) => !(name in ENV_KEYS) && !name.startsWith('RELAYGATE_TEST_') && !HARNESS_VARIABLES.has(name))
         .map((name) => `${doc}: ${name}`),
     );
     assert.deepEqual([...new Set(unknown)], []);
@@ -265,6 +270,24 @@ describe('the rest of what the documentation names', () => {
       }
     }
     assert.deepEqual(broken, []);
+  });
+
+  // The map is followed file by file: a path that moved, or a folder without its line, sends a newcomer nowhere.
+  test('ARCHITECTURE.md: every path it names exists, and every folder of src/ has its line', () => {
+    const map = read('ARCHITECTURE.md');
+    const named = [...map.matchAll(/`((?:src|test|scripts)\/[^`\s*]+)`/g)].map((m) => m[1] ?? '');
+    assert.ok(named.length > 50, 'the map names the files of its walks');
+    assert.deepEqual(
+      named.filter((path) => !existsSync(join(ROOT, path))),
+      [],
+    );
+    const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => `src/${entry.name}`);
+    assert.deepEqual(
+      folders.filter((folder) => !map.includes(`| \`${folder}\` |`)),
+      [],
+    );
   });
 
   test('README.md links every guide in docs/guides/', () => {
@@ -333,5 +356,19 @@ describe('docs/guides/postfix-inbound-relay.md', () => {
       relaySettings.filter((name) => !shown.has(name)),
       [],
     );
+  });
+});
+
+describe('docs/guides/helpdesk-connector.md, the disconnect', () => {
+  test('the replies it quotes during and after a drain are the ones the gateway sends (README agrees on the codes)', () => {
+    const guide = readFileSync(join(ROOT, 'docs/guides/helpdesk-connector.md'), 'utf8').replace(/\s*\n\s*/g, ' ');
+    const replies = [
+      SmtpReply.senderNotAllowed('support@example.com', 'domain-disconnected'),
+      SmtpReply.domainDisconnecting('example.com'),
+      SmtpReply.domainDisconnected('example.com'),
+    ].map((reply) => reply.toString());
+    for (const reply of replies) assert.ok(guide.includes(`\`${reply}\``), `the guide quotes: ${reply}`);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').replace(/\s*\n\s*/g, ' ');
+    assert.match(readme, /new outbound mail from the domain is refused \(`550 5\.7\.1`\) and new inbound mail for it deferred \(`450 4\.7\.1`\)/);
   });
 });

@@ -65,7 +65,16 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       const set = await api('/api/v1/inbound-targets/organisation', 'PUT', { kind: 'webhook', url });
       assert.equal(set.status, 200, set.text);
       const created = set.body as Target;
-      const expected = { domain: null, kind: 'webhook', url, forwardTo: null, synchronous: false, previousSecretUntil: null };
+      const expected = {
+        domain: null,
+        kind: 'webhook',
+        url,
+        forwardTo: null,
+        synchronous: false,
+        previousSecretUntil: null,
+        disabledAt: null,
+        disabledReason: null,
+      };
       assert.match(created.secret ?? '', WHSEC);
       assertTarget(created, { ...expected, secret: created.secret });
       assert.deepEqual(await signingSecrets('example.com'), [created.secret], 'a domain without its own target uses the organisation’s');
@@ -102,7 +111,7 @@ describe('inbound targets and domain connections, over the admin API and the CLI
           'organisation',
           { kind: 'webhook', url: 'http://app.example.test/hooks' },
           422,
-          'the webhook URL must use https:// (http:// only with inbound.allowPrivateWebhooks, for local tests)',
+          'webhook URL refused: the scheme must be https, not http (http only with inbound.allowPrivateWebhooks, for tests and closed networks)',
           'url',
         ],
         ['organisation', { kind: 'webhook' }, 422, 'a webhook target needs url, e.g. https://app.example.com/hooks/mail', 'url'],
@@ -110,7 +119,7 @@ describe('inbound targets and domain connections, over the admin API and the CLI
           'organisation',
           { kind: 'webhook', url: 'https://user:pw@app.example.test/' },
           422,
-          'the webhook URL must not carry a user name or password; the requests are signed instead',
+          'webhook URL refused: the URL must not carry a user name or password; the requests are signed instead',
           'url',
         ],
         [
@@ -187,6 +196,8 @@ describe('inbound targets and domain connections, over the admin API and the CLI
         forwardTo: 'invoices@erp.example.net',
         synchronous: false,
         previousSecretUntil: null,
+        disabledAt: null,
+        disabledReason: null,
       });
       assertProblem(await api(path), 404, 'no inbound target for example.com');
       assertProblem(await api(path, 'DELETE'), 404, 'no inbound target for example.com');
@@ -221,21 +232,27 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       const times = shown.stdout.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g) ?? [];
       assert.equal(
         shown.stdout,
-        `Inbound target ${target.id}\n  for:          example.test\n  kind:         webhook\n  url:          https://hooks.example.test/mail\n` +
+        `Inbound target ${target.id}\n  for:          example.test\n  kind:         webhook\n  state:        enabled\n  url:          https://hooks.example.test/mail\n` +
           `  synchronous:  yes\n  secret:       set (sealed)\n  created:      ${times[0]}\n  updated:      ${times[1]}\n`,
       );
 
       const list = await cli('inbound', 'list');
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, /^ID\s+FOR\s+KIND\s+DESTINATION\s+SYNC\s+PREVIOUS SECRET UNTIL\s+UPDATED\n/);
-      assert.match(list.stdout, new RegExp(`\\n${target.id}\\s+example\\.test\\s+webhook\\s+https://hooks\\.example\\.test/mail\\s+yes\\s+-\\s+\\S+Z\\n`));
-      assert.match(list.stdout, /\nitg_\w+\s+\(organisation\)\s+webhook\s+https:\/\/app2\.example\.test\/mail\s+yes\s+-\s+\S+Z\n/);
+      assert.match(list.stdout, /^ID\s+FOR\s+KIND\s+DESTINATION\s+SYNC\s+STATE\s+PREVIOUS SECRET UNTIL\s+UPDATED\n/);
+      assert.match(
+        list.stdout,
+        new RegExp(`\\n${target.id}\\s+example\\.test\\s+webhook\\s+https://hooks\\.example\\.test/mail\\s+yes\\s+enabled\\s+-\\s+\\S+Z\\n`),
+      );
+      assert.match(list.stdout, /\nitg_\w+\s+\(organisation\)\s+webhook\s+https:\/\/app2\.example\.test\/mail\s+yes\s+enabled\s+-\s+\S+Z\n/);
       assert.doesNotMatch(shown.stdout + list.stdout, /whsec_/);
 
       const plain = await cli('inbound', 'set', '--domain', 'example.test', '--webhook', 'http://127.0.0.1:8080/hook');
       assert.deepEqual(
         [plain.code, plain.stderr],
-        [1, 'relaygate: the webhook URL must use https:// (http:// only with inbound.allowPrivateWebhooks, for local tests) (--webhook)\n'],
+        [
+          1,
+          'relaygate: webhook URL refused: the scheme must be https, not http (http only with inbound.allowPrivateWebhooks, for tests and closed networks) (--webhook)\n',
+        ],
       );
       // With inbound.allowPrivateWebhooks (tests, closed networks) http:// is taken; the target keeps its secret.
       const local = await runCli(['inbound', 'set', '--domain', 'example.test', '--webhook', 'http://127.0.0.1:8080/hook', '--json'], {
@@ -253,6 +270,8 @@ describe('inbound targets and domain connections, over the admin API and the CLI
         forwardTo: null,
         synchronous: false,
         previousSecretUntil: null,
+        disabledAt: null,
+        disabledReason: null,
         createdAt: localTarget.createdAt,
         updatedAt: localTarget.updatedAt,
       });
@@ -347,7 +366,8 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       assert.equal(Date.parse(outbound.deadlineAt as string) - Date.parse(outbound.startedAt as string), 2000);
       assert.deepEqual(status, {
         domain: 'legs.example',
-        state: 'connected',
+        // Not connected until both legs were verified once.
+        state: 'pending',
         changedAt: null,
         legs: {
           outbound: { ...outbound, leg: 'outbound', trigger: 'setup', status: 'pending', reason: null, finishedAt: null },
@@ -404,7 +424,7 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       assert.match(
         head ?? '',
         new RegExp(
-          `^Connection of legs\\.example\\n {2}connector: {4}connected\\n {2}outbound leg: failed \\S+Z: .+\\n {2}inbound leg: {2}failed \\S+Z: ${escapeRegExp(NO_INBOUND_CREDENTIAL('legs.example'))}$`,
+          `^Connection of legs\\.example\\n {2}connector: {4}pending, until both legs are verified \\("relaygate domain verify-connection legs\\.example"\\)\\n {2}outbound leg: failed \\S+Z: .+\\n {2}inbound leg: {2}failed \\S+Z: ${escapeRegExp(NO_INBOUND_CREDENTIAL('legs.example'))}$`,
         ),
       );
       assert.match(table ?? '', /^STARTED\s+LEG\s+TRIGGER\s+STATUS\s+FINISHED\s+REASON\n(\S+Z\s+(outbound|inbound)\s+setup\s+failed\s+\S+Z\s+.+\n){2}$/);
@@ -420,7 +440,7 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       assert.equal(slow.code, 75, slow.stderr);
       assert.equal(slow.stderr, 'relaygate: the outbound and inbound legs of slow.example are still pending; see "relaygate domain connection slow.example"\n');
       const status = JSON.parse(slow.stdout) as Status;
-      assert.deepEqual([status.state, status.queued, status.legs.outbound?.status, status.legs.inbound?.status], ['connected', 2, 'pending', 'pending']);
+      assert.deepEqual([status.state, status.queued, status.legs.outbound?.status, status.legs.inbound?.status], ['pending', 2, 'pending', 'pending']);
     });
 
     test('disconnect answers 202 draining with what is still queued; domain show and GET …/connection say so; a second is a conflict', async () => {
@@ -444,7 +464,11 @@ describe('inbound targets and domain connections, over the admin API and the CLI
         ['inbound', 'failed'],
         ['outbound', 'failed'],
       ]);
-      assertProblem(await api('/api/v1/domains/slow.example/connection/disconnect', 'POST'), 409, 'slow.example is already draining');
+      assertProblem(
+        await api('/api/v1/domains/slow.example/connection/disconnect', 'POST'),
+        409,
+        'slow.example is already draining; wait for the disconnect with "relaygate domain disconnect slow.example --wait"',
+      );
       assertProblem(
         await api('/api/v1/domains/slow.example/connection/verify', 'POST'),
         409,
@@ -458,14 +482,17 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       assert.ok(
         shown.stdout.endsWith(
           `  last check:   -\n  connector:    draining since ${at(status.changedAt)}, 2 messages still queued\n` +
-            `  outbound leg: failed ${at(status.changedAt)}: the domain is being disconnected\n` +
-            `  inbound leg:  failed ${at(status.changedAt)}: the domain is being disconnected\n`,
+            `  outbound leg: not checked since the disconnect (before it: failed ${at(status.changedAt)}: the domain is being disconnected)\n` +
+            `  inbound leg:  not checked since the disconnect (before it: failed ${at(status.changedAt)}: the domain is being disconnected)\n`,
         ),
         shown.stdout,
       );
 
       const again = await cli('domain', 'disconnect', 'slow.example');
-      assert.deepEqual([again.code, again.stderr], [1, 'relaygate: slow.example is already draining\n']);
+      assert.deepEqual(
+        [again.code, again.stderr],
+        [1, 'relaygate: slow.example is already draining; wait for the disconnect with "relaygate domain disconnect slow.example --wait"\n'],
+      );
       const records = await audit('domain.disconnect', 'slow.example');
       assert.deepEqual(
         records.map((r) => [r.actor, r.detail]),
@@ -506,13 +533,14 @@ describe('inbound targets and domain connections, over the admin API and the CLI
       ((paths[path]?.[method]?.responses as Json | undefined)?.[status] as { content?: Record<string, { schema: Json }> } | undefined)?.content?.[
         'application/json'
       ]?.schema;
-    const target = ['id', 'domain', 'kind', 'url', 'forwardTo', 'synchronous', 'previousSecretUntil', 'createdAt', 'updatedAt'];
+    const target = ['id', 'domain', 'kind', 'url', 'forwardTo', 'synchronous', 'previousSecretUntil', 'disabledAt', 'disabledReason', 'createdAt', 'updatedAt'];
     assert.deepEqual(Object.keys((answer('/api/v1/inbound-targets', 'get', '200')?.properties as Json) ?? {}), ['items']);
     for (const path of ['/api/v1/inbound-targets/organisation', '/api/v1/domains/{name}/inbound-target']) {
       const set = answer(path, 'put', '200');
       assert.deepEqual([Object.keys((set?.properties as Json) ?? {}), set?.required], [[...target, 'secret'], target], `${path}: the secret only when created`);
       for (const method of ['get', 'delete']) assert.deepEqual(answer(path, method, '200')?.required, target, `${method} ${path}`);
       assert.deepEqual(answer(`${path}/rotate-secret`, 'post', '200')?.required, [...target, 'secret'], path);
+      assert.deepEqual(answer(`${path}/enable`, 'post', '200')?.required, target, `enable ${path}`);
     }
     const connection = answer('/api/v1/domains/{name}/connection', 'get', '200');
     assert.deepEqual(connection?.required, ['domain', 'state', 'changedAt', 'legs', 'queued', 'history']);

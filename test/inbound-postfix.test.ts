@@ -11,11 +11,12 @@ import nodemailer from 'nodemailer';
 import { makeLeafCert, makeTestCa } from './support/certs.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
-import { type PostfixRelay, postfixAvailable, startPostfixRelay } from './support/postfix.js';
+import { needsPeer } from './support/peers.js';
+import { type PostfixRelay, postfixUnavailable, startPostfixRelay } from './support/postfix.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
 import { type InboundPayload, startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
-const skip = postfixAvailable() ?? false;
+const POSTFIX_MISSING = postfixUnavailable();
 
 describe('Postfix as the organisation mail server', () => {
   let gw: TestGateway | undefined;
@@ -27,7 +28,7 @@ describe('Postfix as the organisation mail server', () => {
   let credentialId = '';
 
   before(async () => {
-    if (skip) return;
+    if (POSTFIX_MISSING) return;
     dir = await tempDir('relaygate-postfix-');
     const ca = await makeTestCa();
     const leaf = await makeLeafCert(ca, ['localhost']);
@@ -70,7 +71,10 @@ describe('Postfix as the organisation mail server', () => {
     await postfixDir?.cleanup();
   });
 
-  test('mail handed to Postfix reaches the application webhook, authenticated over verified TLS', { skip, timeout: 60_000 }, async () => {
+  test('mail handed to Postfix reaches the application webhook, authenticated over verified TLS', {
+    ...needsPeer(POSTFIX_MISSING),
+    timeout: 60_000,
+  }, async () => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: postfix?.port ?? 0, secure: false, ignoreTLS: true });
     try {
       await transport.sendMail({
@@ -96,7 +100,7 @@ describe('Postfix as the organisation mail server', () => {
   });
 
   // The operator guide shows these settings; they must be the ones this test ran with.
-  test('docs/guides/postfix-inbound-relay.md shows the main.cf lines this test runs', { skip }, async () => {
+  test('docs/guides/postfix-inbound-relay.md shows the main.cf lines this test runs', needsPeer(POSTFIX_MISSING), async () => {
     const guide = await readFile(new URL('../docs/guides/postfix-inbound-relay.md', import.meta.url), 'utf8');
     const block = /```main\.cf\n([\s\S]*?)```/.exec(guide)?.[1] ?? '';
     const lines = block.split('\n').filter((line) => line.includes(' = '));

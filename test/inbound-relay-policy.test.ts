@@ -5,12 +5,13 @@ import { type InboundSender, inboundRecipientObjection } from '../src/policy/inb
 
 const credentialFor: InboundSender = { kind: 'inbound-credential', domainId: 'dom_a', domain: 'a.example' };
 const anonymous: InboundSender = { kind: 'unauthenticated' };
-const known = (domainId: string, state: 'connected' | 'draining' | 'disconnected' = 'connected'): InboundRecipient => ({
+const known = (domainId: string, state: 'connected' | 'draining' | 'disconnected' = 'connected', targetDisabled = false): InboundRecipient => ({
   kind: 'known',
   domainId,
   domain: domainId === 'dom_a' ? 'a.example' : 'b.example',
   connectorState: state,
   organisationId: 'org_default',
+  targetDisabled,
 });
 
 const cases: Array<{ name: string; sender: InboundSender; recipient: InboundRecipient; reply: string | undefined }> = [
@@ -35,6 +36,11 @@ const cases: Array<{ name: string; sender: InboundSender; recipient: InboundReci
   { name: 'anonymous, known after disconnect', sender: anonymous, recipient: known('dom_a', 'disconnected'), reply: undefined },
   { name: 'anonymous, unknown address', sender: anonymous, recipient: { kind: 'unknown-address', domainId: 'dom_a', domain: 'a.example' }, reply: '550 5.1.1' },
   { name: 'anonymous, foreign: no open relay', sender: anonymous, recipient: { kind: 'foreign' }, reply: '550 5.7.1' },
+  // The domain's inbound target is disabled (its webhook answered 410 Gone): temporary, the organisation's server keeps the mail.
+  { name: 'own domain, target disabled', sender: credentialFor, recipient: known('dom_a', 'connected', true), reply: '450 4.2.1' },
+  { name: 'anonymous, target disabled', sender: anonymous, recipient: known('dom_b', 'connected', true), reply: '450 4.2.1' },
+  // A relay refusal still wins over the held answer: the other domain is not this credential's to reach at all.
+  { name: 'other domain, target disabled', sender: credentialFor, recipient: known('dom_b', 'connected', true), reply: '550 5.7.1' },
 ];
 
 for (const c of cases) {

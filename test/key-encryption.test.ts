@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 import { keyEncryption, keyIdOf, keyRing, UnsealError } from '../src/secure/key-encryption.js';
@@ -147,14 +147,20 @@ describe('the key-encryption key', () => {
     }
   });
 
-  test('without it, a key is generated into data/keys/master.key (mode 0600) on first use and kept', async () => {
+  test('without it, keys/master.key is read and never made here: a missing one is a configuration error naming the file and the fix', async () => {
     const dir = await tempDir('relaygate-kek-');
     try {
-      const first = loadKeyEncryptionKey({ masterKey: undefined, dataDir: dir.path });
+      const config = { masterKey: undefined, dataDir: dir.path };
       const path = join(dir.path, MASTER_KEY_FILE);
-      assert.equal(first.length, 32);
-      assert.equal(statSync(path).mode & 0o777, 0o600);
-      assert.deepEqual(loadKeyEncryptionKey({ masterKey: undefined, dataDir: dir.path }), first);
+      assert.throws(
+        () => loadKeyEncryptionKey(config),
+        (err: Error) => err instanceof ConfigError && /keys\/master\.key .*is missing.*\n {4}fix: restore keys\/ from the backup/.test(err.message),
+      );
+      assert.equal(existsSync(path), false, 'no key was made (only an empty store gets one: test/start-key-check.test.ts)');
+      const key = randomBytes(32);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${key.toString('base64')}\n`);
+      assert.deepEqual(loadKeyEncryptionKey(config), key);
     } finally {
       await dir.cleanup();
     }
@@ -167,6 +173,7 @@ describe('the key-encryption key', () => {
       mkdirSync(join(dir.path, PREVIOUS_KEYS_DIR), { recursive: true });
       writeFileSync(join(dir.path, PREVIOUS_KEYS_DIR, 'old.key'), `${fromFile.toString('base64')}\n`);
       writeFileSync(join(dir.path, PREVIOUS_KEYS_DIR, 'notes.txt'), 'not a key file, not read');
+      writeFileSync(join(dir.path, MASTER_KEY_FILE), `${randomBytes(32).toString('base64')}\n`);
       const config = loadConfig({ env: { RELAYGATE_DATA_DIR: dir.path, RELAYGATE_PREVIOUS_MASTER_KEYS: ` ${fromEnv.toString('base64')} ,` } });
       assert.deepEqual(config.previousMasterKeys, [fromEnv.toString('base64')]);
 
@@ -200,6 +207,7 @@ describe('the key-encryption key', () => {
     try {
       mkdirSync(join(dir.path, PREVIOUS_KEYS_DIR), { recursive: true });
       writeFileSync(join(dir.path, PREVIOUS_KEYS_DIR, 'broken.key'), 'not a key\n');
+      writeFileSync(join(dir.path, MASTER_KEY_FILE), `${randomBytes(32).toString('base64')}\n`);
       const fileMessage = configProblems(() => loadKeys({ masterKey: undefined, dataDir: dir.path }));
       assert.match(fileMessage, /keys\/previous\/broken\.key \(from the data directory .*\): is not a readable key-encryption key/);
       assert.match(fileMessage, /fix: restore it from backup \(base64 of 32 bytes on one line\)/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -418,6 +418,9 @@ describe('relaygate key: rotating the key-encryption key', () => {
         current: { key: newKey, keyId: keyIdOf(newKey), source: 'test' },
         previous: [{ key: oldKey, keyId: keyIdOf(oldKey), source: 'test' }],
       });
+      // Every opening of the store checks that the configured keys open what it holds (key-guard.ts): the new key is one of them.
+      mkdirSync(join(dir.path, PREVIOUS_KEYS_DIR), { recursive: true });
+      writeFileSync(join(dir.path, PREVIOUS_KEYS_DIR, 'new.key'), `${newKey.toString('base64')}\n`);
       const concurrent = keyEncryption(oldKey).seal('rotated meanwhile', { purpose: 'connection-secret', id: 'conn_a' });
       // Another writer (the gateway rotating this secret) commits between the rewrap's read and its write.
       const other = await openStore(config);
@@ -484,7 +487,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
     try {
       const config = loadConfig({ env: gatewayEnv(dir.path) });
       // Sealed under the message's own data key, not the key-encryption key.
-      const notUnderKek = ['secure_messages.meta_sealed'];
+      const notUnderKek = ['secure_messages.meta_sealed', 'secure_portal_replies.content_sealed'];
       const columns = await withOpenStore(config, async ({ db, engine }) => {
         const { rows } =
           engine === 'postgres'

@@ -12,6 +12,7 @@ import { makeLeafCert, makeTestCa, type TestCa } from './support/certs.js';
 import { type DnssecLab, startDnssecLab } from './support/dnssec-lab.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
+import { skipWithoutPeer } from './support/peers.js';
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage } from './support/submit.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
@@ -123,10 +124,7 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
       }),
     );
 
-  const skipped = (t: TestContext) => {
-    if (skipReason) t.skip(skipReason);
-    return skipReason !== undefined;
-  };
+  const skipped = (t: TestContext) => skipWithoutPeer(t, skipReason);
 
   before(async () => {
     dir = await tempDir('relaygate-mx-');
@@ -145,7 +143,6 @@ describe('direct MX delivery with DANE, MTA-STS and TLS policies (DNSSEC lab)', 
     });
     if ('skip' in started) {
       skipReason = started.skip;
-      process.stdout.write(`# mx-delivery tests skipped: ${skipReason}\n`);
       return;
     }
     lab = started;

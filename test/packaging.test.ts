@@ -29,6 +29,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const FULL = process.env.RELAYGATE_TEST_PACKAGING_FULL === '1';
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
+  version: string;
   bin: Record<string, string>;
   files: string[];
   dependencies: Record<string, string>;
@@ -97,7 +98,9 @@ describe(`npm pack: the relaygate bin from a clean directory (${FULL ? 'full ins
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'relaygate-operator', private: true }));
     const scripts = FULL ? [] : ['--ignore-scripts'];
-    mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...scripts, tarball], app);
+    const install = mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...scripts, tarball], app);
+    // Every supported Node installs the package quietly: no dependency may declare an engine it does not run on.
+    assert.doesNotMatch(`${install.stdout}${install.stderr}`, /EBADENGINE/, 'the install printed an engine warning');
     if (!FULL) reuseSqliteAddon(app);
     bin = join(app, 'node_modules', '.bin', 'relaygate');
   });
@@ -132,6 +135,12 @@ describe(`npm pack: the relaygate bin from a clean directory (${FULL ? 'full ins
     const result = mustRun('npx', ['--no', '--', 'relaygate', '--help'], app);
     assert.match(result.stdout, /^Usage: relaygate /m);
     for (const command of ['start', 'migrate', 'domain', 'credential', 'queue']) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  // The version is read from package.json beside dist/ (src/cli/version.ts): the installed layout must have it there.
+  test('relaygate --version prints the version of the installed package', () => {
+    const result = mustRun(bin, ['--version'], app);
+    assert.equal(result.stdout, `${pkg.version}\n`);
   });
 
   test('relaygate migrate creates the store in an empty data directory, and runs again as a no-op', async () => {

@@ -4,11 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { composeMail } from '../src/secure/compose.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
+import { needsPeer } from './support/peers.js';
 import { type PortalLab, SECURE_SENDER, startPortalLab } from './support/secure.js';
 
 const SLOW_OK = { timeout: 90_000 };
 const unavailable = browserUnavailable();
-if (unavailable) console.log(`# skipping the portal browser tests: ${unavailable}`);
 
 const REPORT = Buffer.from('%PDF-1.4\n% lab report for the browser test\n');
 
@@ -22,7 +22,7 @@ async function signIn(page: Page, lab: PortalLab, link: string, recipient: strin
   await page.getByRole('button', { name: 'Open the message' }).click();
 }
 
-describe('recipient portal in Chromium', { skip: unavailable }, () => {
+describe('recipient portal in Chromium', needsPeer(unavailable), () => {
   let lab: PortalLab;
   let browser: Browser;
   let context: BrowserContext;

@@ -11,14 +11,15 @@ import { describe, test } from 'node:test';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { makeLeafCert, makeTestCa } from './support/certs.js';
-import { type PostfixRelay, postfixAvailable, startPostfixRelay } from './support/postfix.js';
+import { needsPeer } from './support/peers.js';
+import { type PostfixRelay, postfixUnavailable, startPostfixRelay } from './support/postfix.js';
 import { tempDir } from './support/temp-dir.js';
 import { waitFor } from './support/wait-for.js';
 
 const USER = 'org-example';
 const PASS = 'correct horse battery staple';
 // Each case, not the suite, carries the reason, so the runner counts them as skipped.
-const skip = postfixAvailable() ?? false;
+const NEEDS_POSTFIX = needsPeer(postfixUnavailable());
 
 interface Received {
   mailFrom: string;
@@ -136,7 +137,7 @@ async function withRelay(
 }
 
 describe('private Postfix relay harness', { concurrency: true }, () => {
-  test('relays over verified STARTTLS with AUTH, body intact, queue empty after', { skip }, async () => {
+  test('relays over verified STARTTLS with AUTH, body intact, queue empty after', NEEDS_POSTFIX, async () => {
     await withRelay({}, async (relay, gateway) => {
       const token = randomUUID();
       const raw = message(token);
@@ -163,7 +164,7 @@ describe('private Postfix relay harness', { concurrency: true }, () => {
     });
   });
 
-  test('a wrong password leaves the message deferred in the queue and logs the 535', { skip }, async () => {
+  test('a wrong password leaves the message deferred in the queue and logs the 535', NEEDS_POSTFIX, async () => {
     await withRelay({ password: 'wrong password' }, async (relay, gateway) => {
       await submitTo(relay, message(randomUUID()));
 
@@ -188,7 +189,7 @@ describe('private Postfix relay harness', { concurrency: true }, () => {
     });
   });
 
-  test('a certificate without the expected name is refused: deferred, no AUTH sent', { skip }, async () => {
+  test('a certificate without the expected name is refused: deferred, no AUTH sent', NEEDS_POSTFIX, async () => {
     // The gateway's certificate names 'localhost'; the organisation expects another name.
     await withRelay({ tlsServerName: 'gateway.org.test' }, async (relay, gateway) => {
       await submitTo(relay, message(randomUUID()));

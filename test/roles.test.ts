@@ -11,13 +11,14 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 import { exclusively } from '../src/store/exclusive-job.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../src/store/sql-queue-store.js';
 import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
+import { needsPeer } from './support/peers.js';
 import { startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, type SubmitCredential, submit } from './support/submit.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
-import { NO_POSTGRES, postgresTestUrl, schemaUrl } from './support/test-database.js';
+import { postgresUnavailable, schemaUrl } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
-const NEEDS_POSTGRES = { skip: postgresTestUrl() ? false : NO_POSTGRES, timeout: 120_000 };
+const NEEDS_POSTGRES = { ...needsPeer(postgresUnavailable()), timeout: 120_000 };
 
 test('a role other than all on the embedded store is a configuration error naming the key and the fix', () => {
   assert.throws(
@@ -57,7 +58,7 @@ test('a message committed through one connection wakes a listener on another (LI
   const writing = await openStore(config);
   try {
     let wakes = 0;
-    const stop = await (listening.listen as NonNullable<typeof listening.listen>)(QUEUE_CHANNEL, () => {
+    const listener = await (listening.listen as NonNullable<typeof listening.listen>)(QUEUE_CHANNEL, () => {
       wakes += 1;
     });
     const queue = sqlQueueStore(writing.db, writing.syncCommitted);
@@ -83,7 +84,7 @@ test('a message committed through one connection wakes a listener on another (LI
     ]);
     await waitFor(() => wakes > 0, { what: 'the NOTIFY of the commit' });
     assert.equal(wakes, 1);
-    await stop();
+    await listener.stop();
   } finally {
     await listening.close();
     await writing.close();
@@ -101,6 +102,7 @@ test(
       RELAYGATE_DATABASE_URL: schemaUrl(`roles-${randomBytes(6).toString('hex')}`),
       RELAYGATE_MASTER_KEY: randomBytes(32).toString('base64'),
       RELAYGATE_CREDENTIAL_HASH_KEY: randomBytes(32).toString('base64'),
+      RELAYGATE_AUDIT_KEY: randomBytes(32).toString('base64'),
       RELAYGATE_SMARTHOST: `smtp://127.0.0.1:${sink.port}?tls=none`,
       RELAYGATE_LOG_LEVEL: 'warn',
     };
@@ -167,7 +169,11 @@ test(
 
 test('an instance whose keys differ from those the shared store was set up with refuses to start and says which to fix', NEEDS_POSTGRES, async () => {
   const databaseUrl = schemaUrl(`keys-${randomBytes(6).toString('hex')}`);
-  const keys = { RELAYGATE_MASTER_KEY: randomBytes(32).toString('base64'), RELAYGATE_CREDENTIAL_HASH_KEY: randomBytes(32).toString('base64') };
+  const keys = {
+    RELAYGATE_MASTER_KEY: randomBytes(32).toString('base64'),
+    RELAYGATE_CREDENTIAL_HASH_KEY: randomBytes(32).toString('base64'),
+    RELAYGATE_AUDIT_KEY: randomBytes(32).toString('base64'),
+  };
   const dirs = await Promise.all([1, 2, 3].map((n) => tempDir(`relaygate-keys-${n}-`)));
   const first = await spawnGateway(gatewayEnv((dirs[0] as TempDir).path, { RELAYGATE_DATABASE_URL: databaseUrl, ...keys }));
   try {

@@ -133,7 +133,8 @@ describe('routes through the admin API and the CLI', () => {
     ]);
     const updated = await api(`/api/v1/routes/${b.id as string}`, 'PATCH', { action: 'relay', description: 'subsidiaries' });
     assert.deepEqual([(updated.body as Json).action, (updated.body as Json).description, (updated.body as Json).position], ['relay', 'subsidiaries', 2]);
-    const removed = await api(`/api/v1/routes/${(a.body as Json).id as string}`, 'DELETE');
+    // Removing the secure route takes secure.example.com out of secure: confirmed (test/route-confirmation.test.ts).
+    const removed = await api(`/api/v1/routes/${(a.body as Json).id as string}?confirm=true`, 'DELETE');
     assert.equal(removed.status, 200);
     assert.deepEqual(await order(), [
       [1, '*.example.com'],
@@ -192,7 +193,7 @@ describe('routes through the admin API and the CLI', () => {
     assert.equal((await api('/api/v1/routes/test')).status, 400);
 
     await api('/api/v1/routes/default', 'PUT', { action: 'relay' });
-    await api(`/api/v1/routes/${r.id as string}`, 'DELETE');
+    await api(`/api/v1/routes/${r.id as string}?confirm=true`, 'DELETE');
   });
 
   test('every change is in the audit log, with who made it', async () => {
@@ -255,8 +256,8 @@ describe('routes enforced at MAIL FROM', () => {
   afterEach(async () => {
     for (const d of dialogs.splice(0)) d.close();
     const listed = (await api('/api/v1/routes')).body as { items: Json[] };
-    for (const r of listed.items) await api(`/api/v1/routes/${r.id as string}`, 'DELETE');
-    await api('/api/v1/routes/default', 'PUT', { action: 'relay' });
+    for (const r of listed.items) await api(`/api/v1/routes/${r.id as string}?confirm=true`, 'DELETE');
+    await api('/api/v1/routes/default?confirm=true', 'PUT', { action: 'relay' });
   });
   after(() => gw.stop());
 

@@ -11,6 +11,7 @@ import { consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './sup
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway } from './support/gateway.js';
 import { gatewayEnv, runCli, spawnGateway } from './support/gateway-process.js';
+import { needsPeer } from './support/peers.js';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.js';
 import { applicationMessage, submit } from './support/submit.js';
 import { tempDir } from './support/temp-dir.js';
@@ -223,6 +224,9 @@ describe('sandbox: nothing leaves the machine', () => {
       assert.match(banner, /SANDBOX MODE: NOTHING LEAVES THIS MACHINE/);
       assert.match(banner, new RegExp(`swaks --server 127\\.0\\.0\\.1:${gateway.ports.smtp} --tls`));
       assert.match(banner, /relaygate sandbox list/);
+      assert.match(banner, /\n {2}Outgoing mail goes +nowhere: SANDBOX MODE, every outgoing mail is captured in the sandbox mailbox/);
+      assert.match(banner, new RegExp(`sign in at http://127\\.0\\.0\\.1:${gateway.ports.http}/console\\n`), 'the console, in the sandbox too');
+      assert.doesNotMatch(banner, /--tls-verify/, "Debian 12's swaks has no --tls-verify=no");
     } finally {
       gateway.child.kill('SIGTERM');
       await gateway.exited;
@@ -230,7 +234,7 @@ describe('sandbox: nothing leaves the machine', () => {
   });
 });
 
-describe('sandbox in the console', { skip: browserUnavailable() }, () => {
+describe('sandbox in the console', needsPeer(browserUnavailable()), () => {
   test('the sandbox page says the mode loudly, lists what was captured and shows the decision, DKIM result and raw message', async () => {
     const gw = await startTestGateway({ sandbox: true });
     const browser = await launchBrowser();

@@ -18,9 +18,10 @@ import { SMTPServer } from 'smtp-server';
 import { openStore } from '../src/app/open-store.js';
 import { loadConfig } from '../src/config/index.js';
 import { type GatewayProcess, gatewayEnv, runCli, spawnGateway, verifyTestDomainsIn } from './support/gateway-process.js';
+import { needsPeer } from './support/peers.js';
 import { type SubmitCredential, submit } from './support/submit.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
-import { NO_POSTGRES, postgresTestUrl, schemaUrl } from './support/test-database.js';
+import { postgresUnavailable, schemaUrl } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const INSTANCES = 3;
@@ -109,7 +110,7 @@ function taggedMessage(tag: string): string {
 
 test('three instances on one PostgreSQL queue, one killed with kill -9 mid-delivery: every accepted message delivered exactly once per recipient', {
   ...SLOW_OK,
-  skip: postgresTestUrl() ? false : NO_POSTGRES,
+  ...needsPeer(postgresUnavailable()),
 }, async (t) => {
   const databaseUrl = schemaUrl(`scale-out-${randomBytes(6).toString('hex')}`);
   const sink = await holdingSink(ACCEPTED_BEFORE_KILL);
@@ -119,6 +120,7 @@ test('three instances on one PostgreSQL queue, one killed with kill -9 mid-deliv
     RELAYGATE_DATABASE_URL: databaseUrl,
     RELAYGATE_MASTER_KEY: randomBytes(32).toString('base64'),
     RELAYGATE_CREDENTIAL_HASH_KEY: randomBytes(32).toString('base64'),
+    RELAYGATE_AUDIT_KEY: randomBytes(32).toString('base64'),
     RELAYGATE_SMARTHOST: `smtp://127.0.0.1:${sink.port}?tls=none`,
     RELAYGATE_LOG_LEVEL: 'warn',
     // Short enough that the dead instance's work comes back within the test.

@@ -13,14 +13,16 @@ import type { SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
 import { MessageRate, messageRate, SharedMessageRate } from '../src/directory/message-rate.js';
 import type { Clock } from '../src/lib/clock.js';
 import { authThrottle, FailureThrottle, SharedFailureThrottle } from '../src/smtp/auth-throttle.js';
+import { type AuthAttempt, userLock } from '../src/smtp/auth-user-lock.js';
 import type { SmtpReply } from '../src/smtp/reply.js';
 import { type SessionDeps, sessionHandlers } from '../src/smtp/session-handlers.js';
 import { openPostgres, type PostgresStore } from '../src/store/postgres/open.js';
 import { addToCounter, pruneCounters, SharedWindow, sumCounter } from '../src/store/shared-counters.js';
 import { openSqlite } from '../src/store/sqlite/open.js';
 import type { Db } from '../src/store/tables.js';
+import { needsPeer } from './support/peers.js';
 import { tempDir } from './support/temp-dir.js';
-import { NO_POSTGRES, postgresTestUrl, schemaUrl } from './support/test-database.js';
+import { postgresUnavailable, schemaUrl } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 const MINUTE = 60_000;
@@ -92,6 +94,63 @@ function counterTests(storeOf: () => Db): void {
     // The add prunes without making its caller wait.
     await waitFor(async () => (await rowCount(db, 'slide')) === 2, { what: 'the bucket outside the window pruned' });
   });
+
+  test('a full window says how long until it has room again: until enough of its oldest buckets have left it', async () => {
+    const db = storeOf();
+    const clock = manualClock();
+    const window = new SharedWindow(db, { scope: 'room', bucketMs: MINUTE, buckets: 3 }, clock);
+    await window.add('k', 2);
+    clock.advance(MINUTE);
+    await window.add('k', 2);
+    clock.advance(MINUTE / 2);
+    assert.equal(await window.msUntilBelow('k', 5), 0, 'a window below its limit has room now');
+    // Below 4 once the first bucket leaves (3 minutes after it began); below 2 only once the second does too.
+    assert.equal(await window.msUntilBelow('k', 4), 3 * MINUTE - 1.5 * MINUTE);
+    assert.equal(await window.msUntilBelow('k', 2), 4 * MINUTE - 1.5 * MINUTE);
+    assert.equal(await window.msUntilBelow('other', 1), 0);
+  });
+}
+
+/**
+ * The per-user-name AUTH lock (auth-user-lock.ts). `one` and `two` are two instances on one
+ * store; on SQLite `two` is the same store after a restart, which forgets the failure counts
+ * (memory) but not the known sources (the store).
+ */
+function userLockTests(one: () => Db, two: () => Db): void {
+  const options = { failuresPerUser: 3, failureWindowMs: 15 * MINUTE, knownSourceWindowMs: 24 * HOUR };
+  const attempt = (username: string, ip: string, outsideAllowedNetworks = false): AuthAttempt => ({ username, ip, outsideAllowedNetworks });
+  const unique = `${process.pid}_${Date.now()}`;
+
+  test('the user-name lock spares an address that authenticated as it, at every instance, for the known-source window', async () => {
+    const clock = manualClock();
+    const username = `sub_known_${unique}`;
+    await userLock(one(), options, clock).recordSuccess(attempt(username, '192.0.2.10'));
+    const atTwo = userLock(two(), options, clock);
+    for (let i = 0; i < 3; i++) await atTwo.recordFailure(attempt(username, '203.0.113.66'));
+    assert.equal(await atTwo.isLocked(attempt(username, '203.0.113.66')), true, 'the guesser');
+    assert.equal(await atTwo.isLocked(attempt(username, '192.0.2.11')), true, 'an address that never authenticated');
+    assert.equal(await atTwo.isLocked(attempt(username, '192.0.2.10')), false, 'the known source');
+    clock.advance(24 * HOUR);
+    for (let i = 0; i < 3; i++) await atTwo.recordFailure(attempt(username, '203.0.113.66'));
+    assert.equal(await atTwo.isLocked(attempt(username, '192.0.2.10')), true, 'a day on, the source is no longer known');
+  });
+
+  test('a known source is written once per hour, not at every AUTH', async () => {
+    const clock = manualClock();
+    const lock = userLock(one(), options, clock);
+    const before = await rowCount(one(), 'smtp-auth-known-source');
+    for (let i = 0; i < 5; i++) await lock.recordSuccess(attempt(`sub_once_${unique}`, '192.0.2.20'));
+    assert.equal(await rowCount(one(), 'smtp-auth-known-source'), before + 1);
+  });
+
+  test('failures from outside the allowed networks lock only clients outside them', async () => {
+    const clock = manualClock();
+    const username = `sub_zone_${unique}`;
+    const lock = userLock(two(), options, clock);
+    for (let i = 0; i < 3; i++) await lock.recordFailure(attempt(username, '203.0.113.66', true));
+    assert.equal(await lock.isLocked(attempt(username, '203.0.113.67', true)), true, 'another address outside');
+    assert.equal(await lock.isLocked(attempt(username, '192.0.2.10')), false, 'an address inside, never authenticated');
+  });
 }
 
 describe('shared counters on SQLite', () => {
@@ -109,6 +168,10 @@ describe('shared counters on SQLite', () => {
   after(() => close());
 
   counterTests(() => db);
+  userLockTests(
+    () => db,
+    () => db,
+  );
 
   test('one instance owns the store: throttle and message rate stay in memory, with no write per AUTH', async () => {
     const clock = manualClock();
@@ -128,7 +191,7 @@ describe('shared counters on SQLite', () => {
   });
 });
 
-describe('shared limits on PostgreSQL, two instances', { skip: postgresTestUrl() ? false : NO_POSTGRES }, () => {
+describe('shared limits on PostgreSQL, two instances', needsPeer(postgresUnavailable()), () => {
   let one: PostgresStore;
   let two: PostgresStore;
   before(async () => {
@@ -143,6 +206,10 @@ describe('shared limits on PostgreSQL, two instances', { skip: postgresTestUrl()
   });
 
   counterTests(() => one.db);
+  userLockTests(
+    () => one.db,
+    () => two.db,
+  );
 
   test('failed AUTHs recorded at one instance count at the other, and the window lets them go', async () => {
     const clock = manualClock();
@@ -228,11 +295,16 @@ describe('SMTP handlers when the store behind the limits fails', () => {
   const auth = { method: 'PLAIN', username: 'sub_x', password: 'secret' } as SMTPServerAuthentication;
   function handlers(overrides: Partial<SessionDeps>): ReturnType<typeof sessionHandlers> {
     const never = { isBlocked: async () => false, recordFailure: async () => undefined };
+    const unlocked = { isLocked: async () => false, recordFailure: async () => undefined, recordSuccess: async () => undefined };
+    // The credential's allowed networks are read first: a store with no such user name.
+    const db = { selectFrom: () => ({ select: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) };
     const deps = {
       log: pino({ level: 'silent' }),
+      db,
       throttleByIp: never,
-      throttleByUser: never,
+      userLock: unlocked,
       storageShortage: async () => undefined,
+      storeNotDurable: () => undefined,
       senderPolicy: { checkMailFrom: async () => undefined },
       ...overrides,
     } as unknown as SessionDeps;
@@ -249,8 +321,8 @@ describe('SMTP handlers when the store behind the limits fails', () => {
         return { ok: false, reason: 'unknown-user', detail: '' };
       },
     };
-    const down = { isBlocked: storeDown, recordFailure: storeDown };
-    const onAuth = handlers({ throttleByUser: down, credentials } as unknown as Partial<SessionDeps>).onAuth;
+    const down = { isLocked: storeDown, recordFailure: storeDown, recordSuccess: storeDown };
+    const onAuth = handlers({ userLock: down, credentials } as unknown as Partial<SessionDeps>).onAuth;
     const reply = await replyOf((done) => onAuth(auth, session(false), done));
     assert.match(reply, /^454 4\.7\.0 /);
     assert.equal(verified, false);

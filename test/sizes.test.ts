@@ -27,14 +27,17 @@ test('sizes as operators write them', () => {
   assert.equal(formatSizeBytes(512), '512 B');
 });
 
-test('out of space, from the filesystem, SQLite or PostgreSQL (53100 disk_full), is 452 4.3.1; any other local failure 451 4.3.0', () => {
+test('out of space, from the filesystem, SQLite or PostgreSQL (53100 disk_full), is 452 4.3.1; a busy store (SQLITE_BUSY, 55P03) and any other local failure 451 4.3.0', () => {
   const errno = (code: string) => Object.assign(new Error(code), { code });
   for (const code of ['ENOSPC', 'EDQUOT', 'EFBIG', 'SQLITE_FULL', '53100']) {
     assert.equal(isStorageFull(errno(code)), true, code);
     assert.equal(SmtpReply.forLocalFailure(errno(code)).toString(), '452 4.3.1 Insufficient system storage, try again later', code);
   }
   assert.equal(isStorageFull(new Error('wrapped', { cause: errno('ENOSPC') })), true, 'found in the cause chain');
-  for (const code of ['EIO', 'EACCES', 'SQLITE_BUSY', 'SQLITE_IOERR_WRITE', '40001']) {
+  for (const code of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', '55P03']) {
+    assert.equal(SmtpReply.forLocalFailure(errno(code)).toString(), '451 4.3.0 Queue storage is busy, try again later', code);
+  }
+  for (const code of ['EIO', 'EACCES', 'SQLITE_IOERR_WRITE', '40001']) {
     assert.equal(SmtpReply.forLocalFailure(errno(code)).toString(), '451 4.3.0 Local error in processing, try again later', code);
   }
   assert.equal(isStorageFull('ENOSPC'), false, 'only errors carry codes');

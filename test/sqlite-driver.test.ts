@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { BetterSqlite3, SQLITE_DRIVER } from '../src/store/sqlite/driver.js';
-import { openSqlite } from '../src/store/sqlite/open.js';
+import { openSqlite, SQLITE_BUSY_TIMEOUT_MS } from '../src/store/sqlite/open.js';
 import { tempDir } from './support/temp-dir.js';
 
 const require = createRequire(import.meta.url);
@@ -43,7 +43,7 @@ test('the store opens with the same durability settings on either line', async (
       assert.equal(await pragma('journal_mode'), 'wal');
       assert.equal(await pragma('synchronous'), 1); // NORMAL; syncCommitted() fdatasyncs the WAL
       assert.equal(await pragma('foreign_keys'), 1);
-      assert.equal(await pragma('busy_timeout'), 10_000);
+      assert.equal(await pragma('busy_timeout'), SQLITE_BUSY_TIMEOUT_MS);
       await store.syncCommitted();
     } finally {
       await store.close();
@@ -67,4 +67,37 @@ test('nothing but driver.ts loads better-sqlite3 itself (12.x would load, and ab
     .filter((path) => /^\s*import\s+(?!type\b)[^;]*?from\s+['"]better-sqlite3['"]|require\(\s*['"]better-sqlite3['"]\s*\)/m.test(readFileSync(path, 'utf8')))
     .map((path) => relative(root, path));
   assert.deepEqual(offenders, [], 'import { BetterSqlite3 } from src/store/sqlite/driver.ts instead');
+});
+
+test('a transaction that reads, then writes after another process committed, waits for its turn instead of failing SQLITE_BUSY_SNAPSHOT', async () => {
+  const dir = await tempDir();
+  const path = join(dir.path, 'relaygate.db');
+  const mine = await openSqlite(path);
+  const other = await openSqlite(path);
+  try {
+    await sql`create table tally (who text not null)`.execute(mine.db);
+    let otherDone = false;
+    let otherWrite: Promise<unknown> = Promise.resolve();
+    await mine.db.transaction().execute(async (trx) => {
+      await sql`select count(*) from tally`.execute(trx);
+      // The other connection (the CLI, a second gateway) writes between this read and the
+      // write below. With a deferred BEGIN it commits at once and the write below fails.
+      otherWrite = sql`insert into tally (who) values ('other')`.execute(other.db).then(() => {
+        otherDone = true;
+      });
+      await Promise.race([otherWrite, new Promise((resolve) => setTimeout(resolve, 300))]);
+      assert.equal(otherDone, false, 'the other write waited for this transaction');
+      await sql`insert into tally (who) values ('mine')`.execute(trx);
+    });
+    await otherWrite;
+    const { rows } = await sql<{ who: string }>`select who from tally order by rowid`.execute(mine.db);
+    assert.deepEqual(
+      rows.map((row) => row.who),
+      ['mine', 'other'],
+    );
+  } finally {
+    await other.close();
+    await mine.close();
+    await dir.cleanup();
+  }
 });

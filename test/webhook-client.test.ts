@@ -152,17 +152,21 @@ describe('webhook client against a real HTTPS receiver on 127.0.0.1', () => {
   });
 
   test('without allowPrivate, loopback is refused before any connection, by literal or by name', async () => {
+    const PRIVATE_HINT = 'a webhook must be on a public address (inbound.allowPrivateWebhooks allows private ones, for tests and closed networks)';
     const strict = clientWith({ allowPrivate: false, ca: ca.caCert });
     const before = received.length;
     assert.deepEqual(await signedPost(strict, `https://127.0.0.1:${port}/ok`), {
       kind: 'refused-destination',
-      problem: '127.0.0.1 is loopback (127.0.0.0/8)',
+      problem: `127.0.0.1 is loopback (127.0.0.0/8); ${PRIVATE_HINT}`,
     });
     assert.deepEqual(await signedPost(strict, `https://inside.test:${port}/ok`), {
       kind: 'refused-destination',
-      problem: 'inside.test resolves to 127.0.0.1 is loopback (127.0.0.0/8)',
+      problem: `inside.test resolves to 127.0.0.1 is loopback (127.0.0.0/8); ${PRIVATE_HINT}`,
     });
-    assert.deepEqual(await signedPost(strict, `http://127.0.0.1:${port}/ok`), { kind: 'refused-destination', problem: 'the scheme must be https, not http' });
+    assert.deepEqual(await signedPost(strict, `http://127.0.0.1:${port}/ok`), {
+      kind: 'refused-destination',
+      problem: 'the scheme must be https, not http (http only with inbound.allowPrivateWebhooks, for tests and closed networks)',
+    });
     assert.equal(received.length, before);
   });
 

@@ -104,7 +104,15 @@ test('webhook payload: envelope, relay facts and the parsed message', async () =
     receivedAt: '2026-03-02T10:00:00.000Z',
     envelope: { mailFrom: 'bounces@shop.example', recipients: ['ann@customer.example'] },
     authenticated: true,
-    relay: { credentialId: 'cred_7', domain: 'shop.example', clientIp: '192.0.2.10', tlsVersion: 'TLSv1.3', tlsCipher: 'TLS_AES_256_GCM_SHA384' },
+    // A record stored before the relay port existed has no clientCertificate: the payload says null.
+    relay: {
+      credentialId: 'cred_7',
+      domain: 'shop.example',
+      clientIp: '192.0.2.10',
+      tlsVersion: 'TLSv1.3',
+      tlsCipher: 'TLS_AES_256_GCM_SHA384',
+      clientCertificate: null,
+    },
     authentication: { spf: { result: 'pass' }, dkim: [] },
     authenticationResults: 'relaygate.test; spf=pass smtp.mailfrom=shop.example',
     messageId: '<m1042@shop.example>',

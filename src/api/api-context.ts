@@ -1,7 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { auditLog } from '../audit/audit-log.js';
+import type { DeniedAttempts } from '../audit/denied-attempts.js';
 import type { Connector } from '../connector/connector.js';
+import type { AddressSync } from '../directory/address-sync.js';
 import type { addressDirectory } from '../directory/addresses.js';
 import type { ApiTokens } from '../directory/api-tokens.js';
 import type { connectionDirectory } from '../directory/connections.js';
@@ -24,8 +26,12 @@ export interface AdminServices {
   messages: Pick<QueueStore, 'list' | 'show'>;
   tokens: ApiTokens;
   audit: ReturnType<typeof auditLog>;
+  /** Refused requests (401, 403, failed sign-ins, refused forms) into the audit log, coalesced. */
+  denials: DeniedAttempts;
   domains: ReturnType<typeof domainDirectory>;
   addresses: ReturnType<typeof addressDirectory>;
+  /** The addresses the SCIM endpoint provisions (source `scim`), never a manual one. */
+  scimUsers: AddressSync;
   credentials: CredentialDirectory;
   routes: ReturnType<typeof routeDirectory>;
   connections: ReturnType<typeof connectionDirectory>;

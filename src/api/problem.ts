@@ -20,6 +20,7 @@ const STATUS: Record<DirectoryError['code'], { status: number; title: string }> 
   conflict: { status: 409, title: 'Conflict' },
   limit: { status: 409, title: 'Limit reached' },
   invalid: { status: 422, title: 'Invalid value' },
+  unconfirmed: { status: 409, title: 'Confirmation required' },
 };
 
 export function sendProblem(reply: FastifyReply, problem: Omit<Problem, 'type'> & { type?: string }): FastifyReply {

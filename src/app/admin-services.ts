@@ -1,7 +1,9 @@
 import type { AdminServices } from '../api/api-context.js';
 import { auditLog } from '../audit/audit-log.js';
+import { deniedAttempts } from '../audit/denied-attempts.js';
 import type { Config } from '../config/schema.js';
 import { type Connector, connector } from '../connector/connector.js';
+import { addressSync } from '../directory/address-sync.js';
 import { addressDirectory } from '../directory/addresses.js';
 import { apiTokens } from '../directory/api-tokens.js';
 import { connectionDirectory } from '../directory/connections.js';
@@ -15,7 +17,9 @@ import { routeDirectory } from '../directory/routes.js';
 import { dkimDirectory } from '../dkim/index.js';
 import { spoolFor } from '../queue/open-spool.js';
 import { sandboxMailbox } from '../sandbox/mailbox.js';
+import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
@@ -23,10 +27,16 @@ import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
-export function adminServices(ctx: DirectoryContext, config: Config, shared: { connector?: Connector; vault?: SecureVault } = {}): AdminServices {
+export function adminServices(
+  ctx: DirectoryContext,
+  config: Config,
+  shared: { connector?: Connector; vault?: SecureVault; onDenialError?: (err: unknown) => void } = {},
+): AdminServices {
   // Built on first use: only the secure verbs need the key-encryption key (loading it may create it).
   let vault = shared.vault;
-  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: keyEncryptionFor(config), spool: spoolFor(ctx.db, config.dataDir) }));
+  let kek: KeyRing | undefined;
+  const loadKek = () => (kek ??= keyEncryptionFor(config));
+  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: loadKek(), spool: spoolFor(ctx.db, config.dataDir) }));
   const dnsCheck = configuredDomainChecker(ctx, config);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
@@ -35,8 +45,10 @@ export function adminServices(ctx: DirectoryContext, config: Config, shared: { c
     connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),
     audit: auditLog(ctx),
+    denials: deniedAttempts(ctx, shared.onDenialError),
     domains: domainDirectory(ctx, config),
     addresses: addressDirectory(ctx, config),
+    scimUsers: addressSync(ctx, config, 'scim'),
     credentials: credentialDirectory(ctx, ctx.clock),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
@@ -46,6 +58,6 @@ export function adminServices(ctx: DirectoryContext, config: Config, shared: { c
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages(ctx, openVault),
     secureSettings: secureSettings(ctx),
-    sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir }),
+    sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
   };
 }

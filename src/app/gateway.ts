@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -26,16 +26,28 @@ import { configuredResolver } from '../dns/index.js';
 import { deliveryEvents } from '../events/delivery-events.js';
 import { eventDispatcher } from '../events/event-dispatcher.js';
 import { registerInboundDownloads } from '../http/inbound-downloads.js';
-import { countDeliveryAttempt, dnsResultOf, gatewayMetrics, sessionCounter, smtpObserver, webhookOutcomeOf } from '../http/metrics.js';
+import {
+  countDeliveryAttempt,
+  dnsResultOf,
+  gatewayMetrics,
+  queueListenMetrics,
+  sessionCounter,
+  smtpObserver,
+  storeDurabilityMetrics,
+  webhookOutcomeOf,
+} from '../http/metrics.js';
 import { startHttp, VERSION } from '../http/server.js';
 import { purgeRetainedBodies } from '../inbound/body-retention.js';
 import { countingWebhookClient } from '../inbound/counting-webhook-client.js';
 import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
+import { goneTarget } from '../inbound/gone-target.js';
 import { synchronousHandoff } from '../inbound/synchronous-handoff.js';
 import { webhookClient } from '../inbound/webhook-client.js';
 import { webhookDelivery } from '../inbound/webhook-delivery.js';
+import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
+import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
 import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
@@ -46,27 +58,40 @@ import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sweepSecureRetention } from '../secure/retention.js';
+import { sealedCopies } from '../secure/sealed-captures.js';
+import { sealingSpool } from '../secure/sealing-spool.js';
+import { secureReplies } from '../secure/secure-replies.js';
 import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
+import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import type { Listening } from '../store/postgres/listen-connection.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
+import { auditRefusedForms } from '../web/csrf.js';
 import { adminServices } from './admin-services.js';
+import { endOnDamagedWal } from './damaged-wal.js';
+import { prepareDataDir } from './data-dir.js';
+import { logDurability } from './durability-log.js';
 import { instanceIdOf } from './instance-id.js';
+import { listenFailed } from './listen-error.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { readinessProbe, storageShortage } from './readiness.js';
-import { loadTlsMaterial, type TlsMaterial } from './tls-material.js';
+import { loadClientCa, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface Gateway {
-  ports: { smtp: number; smtps: number; http: number };
+  ports: { smtp: number; smtps: number; relay: number; http: number };
   tls: TlsMaterial;
   smarthost: string | undefined;
   /** Every outgoing mail is captured in the sandbox mailbox instead of sent. */
   sandbox: boolean;
+  /** Said at start and in the banner, e.g. that sign-in cannot work at a plain-HTTP public URL. */
+  warnings: string[];
   /** SIGTERM semantics: stop accepting, let sessions finish, leave the queue intact. */
   stop(): Promise<void>;
 }
@@ -85,21 +110,33 @@ export const LISTENERS_FILE = 'listeners.json';
 export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = options.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config);
+  prepareDataDir(config.dataDir);
+  // Before the store: a certificate that cannot be used stops the start at once.
+  const tls = await loadTlsMaterial(config);
+  const clientCa = loadClientCa(config);
+  // Named before the store opens: its sessions in pg_stat_activity carry the name.
+  const instance = instanceIdOf(config.dataDir);
+  const store = await openStore(config, { applicationName: `relaygate:${instance}`, log, proveLeftoverWal: true });
+  // The head goes to the log stream too: a copy outside this host that truncation cannot reach.
+  store.audit.onHead((head) => log.info({ event: 'audit.head', seq: head.seq, hash: head.hash }, 'audit log head'));
+  store.durability.onChange(logDurability(log));
+  store.durability.onChange(endOnDamagedWal(log));
+  const storeNotDurable = () => {
+    const failure = store.durability.failure();
+    return failure && describeDurabilityFailure(failure);
+  };
   const runs = partsOf(config.role);
-  const queue = sqlQueueStore(store.db, store.syncCommitted);
-  const spool = spoolFor(store.db, config.dataDir);
+  const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
+  // The key-encryption key is asked for only once a body is sealed or opened, after start.
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { db: store.db, kek: () => kek, now: () => clock.now() });
   await spool.init();
   if (runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
   // PostgreSQL other instances hold live leases: only this instance's own, from its previous
   // run, are void at once; those of an instance that does not come back run out.
-  const instance = instanceIdOf(config.dataDir);
   await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-  const tls = await loadTlsMaterial(config);
   const credentials = credentialDirectory(store, clock);
   const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
@@ -126,6 +163,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         clock,
         requirements,
         verificationArrived: (token, relay) => connectorService.arrived(token, relay),
+        sealing: sealedCopies({ db: store.db, kek: () => kek, now: () => clock.now() }),
       })
     : undefined;
   const networkClient = webhookClient({
@@ -136,8 +174,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const countedClient = countingWebhookClient(networkClient, (answer) => metrics.webhookRequests.inc({ outcome: webhookOutcomeOf(answer) }));
   const client = sandbox ? sandbox.webhookClient(countedClient) : countedClient;
+  const gone = goneTarget({ targets, log });
   const webhooks = webhookDelivery({
     client,
+    gone,
     clock,
     links: downloadLinks({ baseUrl: () => publicUrl, key: linkKey, clock, validForMs: config.inbound.retainBodies }),
     timeoutMs: config.inbound.webhookTimeout,
@@ -156,6 +196,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       db: store.db,
       vault,
       kek,
+      hashKey: store.hashKey,
       outbound,
       direct: configuredDirectSecureDelivery(config, {
         db: store.db,
@@ -195,10 +236,16 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const minFreeBytes = config.health.minFreeDisk;
   const diskShortage = storageShortage(freeSpace(config.dataDir), minFreeBytes);
   let smtpNotListening = (): string[] => ['the SMTP listeners have not started yet'];
-  const services = adminServices(directoryContext, config, { connector: connectorService, vault });
+  const services = adminServices(directoryContext, config, {
+    connector: connectorService,
+    vault,
+    onDenialError: (err) => log.error({ err }, 'a refused request could not be written to the audit log'),
+  });
   // Codes, replies and read receipts are queued like accepted mail; until the worker below
   // exists they wait for its first poll.
   let wakeWorker = (): void => undefined;
+  // The worker's NOTIFY wake-ups (PostgreSQL only), once the worker below exists.
+  let listening: Listening | undefined;
   const portal: PortalDeps = {
     db: store.db,
     vault,
@@ -241,23 +288,33 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     readinessProbe({
       accepting: () => accepting,
       writeHeartbeat: () => writeHeartbeat(store.db, store.syncCommitted, clock.now()),
+      storeNotDurable,
       smtpNotListening: () => smtpNotListening(),
       diskShortage,
       minFreeBytes,
+      queueWakeups: () => listening?.state(),
+      pollMs: config.queue.pollInterval,
     }),
     // Every role answers health and metrics; the API, portal and console belong to the http role.
     runs.http ? services : undefined,
     {
       metrics: metrics.registry,
+      trustedProxies: config.http.trustedProxies,
       register: runs.http
         ? (app) => {
             registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+            auditRefusedForms(app, {
+              prefix: '/m/',
+              surface: 'portal',
+              publicUrl: () => publicUrl,
+              record: (attempt) => services.denials.record(attempt),
+            });
             registerPortal(app, portal);
             registerConsole(app, consoleDeps, CONSOLE_PAGES);
           }
         : undefined,
     },
-  );
+  ).catch(listenFailed(config, 'http'));
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
 
   const worker = runs.worker
@@ -271,6 +328,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         expireAfterMs: config.queue.expireAfter,
         concurrency: config.queue.concurrency,
         leaseMs: config.queue.lease,
+        pollMs: config.queue.pollInterval,
         hostname: config.hostname,
         owner: `${instance}:${process.pid}-${randomBytes(4).toString('hex')}`,
         readHead: (message, maxBytes) => (message.direction === 'secure' ? vault.readHead(message.id, maxBytes) : spool.readHead(message.id, maxBytes)),
@@ -285,7 +343,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // usually takes the message, and the others take what it cannot (measured: without the
   // delay, every instance raced for every message, and bodies were read back from the store).
   let notified: NodeJS.Timeout | undefined;
-  const stopListening =
+  listening =
     worker && store.listen
       ? await store.listen(QUEUE_CHANNEL, () => {
           notified ??= setTimeout(() => {
@@ -294,6 +352,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           }, PEER_WAKE_DELAY_MS);
         })
       : undefined;
+  if (listening) queueListenMetrics(metrics.registry, listening.state);
+  storeDurabilityMetrics(metrics.registry, store.durability);
 
   const acceptance = {
     spool,
@@ -301,7 +361,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     clock,
     hostname: config.hostname,
     maxMessageBytes: config.smtp.maxMessageBytes,
+    maxReceived: config.smtp.maxReceived,
     expireAfterMs: config.queue.expireAfter,
+    verificationArrived: (token: string, relay: RelayFacts) => connectorService.arrived(token, relay),
   };
   const smtp = runs.smtp
     ? await startSmtpListeners(
@@ -309,13 +371,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           host: config.smtp.listenHost,
           port: config.smtp.port,
           smtpsPort: config.smtp.smtpsPort,
+          relayPort: config.smtp.relayPort,
+          clientCa,
           hostname: config.hostname,
           tls,
           maxMessageBytes: config.smtp.maxMessageBytes,
           maxRecipients: config.smtp.maxRecipients,
           maxConnections: config.smtp.maxConnections,
+          maxConnectionsPerIp: config.smtp.maxConnectionsPerIp,
           idleTimeoutMs: config.smtp.idleTimeout,
-          budgets: { commandTimeoutMs: config.smtp.commandTimeout, dataTimeoutMs: config.smtp.dataTimeout },
+          budgets: {
+            commandTimeoutMs: config.smtp.commandTimeout,
+            dataTimeoutMs: config.smtp.dataTimeout,
+            tlsHandshakeTimeoutMs: config.smtp.tlsHandshakeTimeout,
+          },
           authOptional: config.inbound.allowUnauthenticated,
           log,
           sessions: sessionCounter(metrics),
@@ -327,20 +396,29 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           acceptInbound: {
             ...acceptance,
             resolver,
-            verificationArrived: (token, relay) => connectorService.arrived(token, relay),
             synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
+            secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
           },
           accept: { ...acceptance, senderPolicy },
-          acceptSecure: { ...acceptance, senderPolicy, kek },
+          acceptSecure: { ...acceptance, senderPolicy, kek, hashKey: store.hashKey },
           throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
-          throttleByUser: authThrottle(store.db, 'smtp-auth-user', config.smtp.authFailuresPerUser, config.smtp.authFailureWindow, clock),
+          userLock: userLock(
+            store.db,
+            {
+              failuresPerUser: config.smtp.authFailuresPerUser,
+              failureWindowMs: config.smtp.authFailureWindow,
+              knownSourceWindowMs: config.smtp.authKnownSourceWindow,
+            },
+            clock,
+          ),
           senderPolicy,
           log,
           onQueued: () => wakeWorker(),
           observe: smtpObserver(metrics),
           storageShortage: diskShortage,
+          storeNotDurable,
         },
-      )
+      ).catch(listenFailed(config, 'smtp'))
     : undefined;
   smtpNotListening = () => smtp?.notListening() ?? [];
   openSmtpSessions = async () => (smtp ? smtp.openSessions() : {});
@@ -354,6 +432,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     retry: { initialMs: config.queue.retryInitial, maxMs: config.queue.retryMax },
     timeoutMs: config.inbound.webhookTimeout,
     log,
+    gone,
   });
   const eventJob = runs.worker ? every(1000, async () => void (await events.dispatch()), log) : undefined;
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
@@ -396,9 +475,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       ? every(60 * 60_000, () => exclusively(store.db, 'orphan-bodies', () => removeOrphans(spool, queue, log)), log)
       : undefined;
 
-  const ports = { smtp: smtp?.ports.smtp ?? 0, smtps: smtp?.ports.smtps ?? 0, http: http.port };
+  const ports = { smtp: smtp?.ports.smtp ?? 0, smtps: smtp?.ports.smtps ?? 0, relay: smtp?.ports.relay ?? 0, http: http.port };
   const listenersPath = join(config.dataDir, LISTENERS_FILE);
-  writeFileSync(listenersPath, `${JSON.stringify({ pid: process.pid, host: config.smtp.listenHost, ...ports })}\n`);
+  writeFileSync(listenersPath, `${JSON.stringify({ pid: process.pid, host: config.smtp.listenHost, ...ports })}\n`, { mode: 0o600 });
   log.info(
     {
       role: config.role,
@@ -412,17 +491,21 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   );
   if (sandbox)
     log.warn({ event: 'sandbox.on' }, 'SANDBOX MODE: every outgoing mail is captured in the sandbox mailbox and nothing is sent (relaygate sandbox list)');
+  // Only the http role serves the console and the portal, where people sign in.
+  const plainHttp = runs.http ? plainHttpSignInWarning(publicUrl) : undefined;
+  if (plainHttp) log.warn({ event: 'http.plain-http-sign-in', publicUrl }, plainHttp);
 
   return {
     ports,
     tls,
     smarthost: config.smarthost ? describeSmarthost(config.smarthost) : undefined,
     sandbox: sandbox !== undefined,
+    warnings: plainHttp ? [plainHttp] : [],
     async stop() {
       accepting = false;
       rmSync(listenersPath, { force: true });
       await smtp?.close(config.shutdownTimeout);
-      await stopListening?.();
+      await listening?.stop();
       clearTimeout(notified);
       await worker?.stop();
       await courier.close();
@@ -470,5 +553,5 @@ async function removeOrphans(spool: Spool, queue: ReturnType<typeof sqlQueueStor
   const active = await queue.activeIds(files);
   const orphans = files.filter((f) => !active.has(f));
   for (const file of orphans) await spool.remove(file);
-  if (orphans.length > 0) log.info({ count: orphans.length }, 'removed spool files without an active message');
+  if (orphans.length > 0) log.info({ count: orphans.length, ids: orphans }, `removed spool files without an active message: ${orphans.join(', ')}`);
 }

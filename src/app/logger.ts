@@ -21,6 +21,7 @@ export const REDACTED_PATHS = [
     'masterKey',
     'previousMasterKeys',
     'credentialHashKey',
+    'auditKey',
     'databaseUrl',
     'body',
     'raw',

@@ -1,10 +1,12 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { generate } from 'selfsigned';
 import { ConfigError } from '../config/config-error.js';
 import type { Config } from '../config/schema.js';
+import { errnoInWords } from '../lib/system-error.js';
+import { runningUser } from './environment-error.js';
 
 export interface TlsMaterial {
   key: string;
@@ -56,36 +58,97 @@ export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
   return { cert: generated.cert, key: generated.private, generated: true, path: certPath };
 }
 
+const SETTINGS = {
+  'tls.certFile': { env: 'RELAYGATE_TLS_CERT', what: 'the certificate (PEM, leaf first, then the intermediates)' },
+  'tls.keyFile': { env: 'RELAYGATE_TLS_KEY', what: 'its private key (PEM)' },
+  'inbound.clientCa': { env: 'RELAYGATE_INBOUND_CLIENT_CA', what: "the CA certificates (PEM) that issue your mail servers' client certificates" },
+} as const;
+type TlsKey = keyof typeof SETTINGS;
+
+function tlsProblem(key: TlsKey, path: string, problem: string, fix: string): ConfigError {
+  return new ConfigError([{ key, source: `environment variable ${SETTINGS[key].env} or the configuration file`, value: path, problem, fix }]);
+}
+
+function readPem(key: TlsKey, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? `let the user running relaygate (${runningUser()}) read it, e.g. chgrp relaygate ${path} && chmod 640 ${path}`
+        : `set ${SETTINGS[key].env} to the path of ${SETTINGS[key].what}`;
+    throw tlsProblem(key, path, `cannot be read: ${errnoInWords(code)}`, fix);
+  }
+}
+
+/**
+ * The trust anchors of client certificates on the relay port (inbound.clientCa), read and
+ * parsed before any listener starts; undefined when unset: the system store then.
+ */
+export function loadClientCa(config: Config): string | undefined {
+  const path = config.inbound.clientCa;
+  if (path === undefined) return undefined;
+  const pem = readPem('inbound.clientCa', path);
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw tlsProblem(
+      'inbound.clientCa',
+      path,
+      'is not a PEM certificate (no -----BEGIN CERTIFICATE----- block that parses)',
+      `set RELAYGATE_INBOUND_CLIENT_CA to ${SETTINGS['inbound.clientCa'].what}`,
+    );
+  }
+  return pem;
+}
+
+/**
+ * The operator's certificate and key, each proven before any listener starts: readable, PEM,
+ * and the key the one the certificate was issued for.
+ */
 function readConfigured(certFile: string, keyFile: string): TlsMaterial {
-  const read = (key: string, path: string) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new ConfigError([
-        {
-          key,
-          source: 'configuration',
-          value: path,
-          problem: `cannot be read (${(err as NodeJS.ErrnoException).code})`,
-          fix: 'give the path of a readable PEM file',
-        },
-      ]);
-    }
-  };
-  const cert = read('tls.certFile', certFile);
-  const key = read('tls.keyFile', keyFile);
+  const cert = readPem('tls.certFile', certFile);
+  const key = readPem('tls.keyFile', keyFile);
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch {
+    throw tlsProblem(
+      'tls.certFile',
+      certFile,
+      'is not a PEM certificate (no -----BEGIN CERTIFICATE----- block that parses)',
+      `set RELAYGATE_TLS_CERT to ${SETTINGS['tls.certFile'].what}`,
+    );
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw tlsProblem(
+      'tls.keyFile',
+      keyFile,
+      'is not a PEM private key (no -----BEGIN … PRIVATE KEY----- block that parses, or it is encrypted)',
+      `set RELAYGATE_TLS_KEY to ${SETTINGS['tls.keyFile'].what}, unencrypted`,
+    );
+  }
+  if (!leaf.checkPrivateKey(privateKey)) {
+    throw tlsProblem(
+      'tls.keyFile',
+      keyFile,
+      `does not belong to the certificate in ${certFile} (${leaf.subject.replaceAll('\n', ', ')})`,
+      `give the key the certificate was issued for: openssl x509 -noout -pubkey -in ${certFile} and openssl pkey -pubout -in ${keyFile} print the same`,
+    );
+  }
   try {
     createSecureContext({ cert, key });
   } catch (err) {
-    throw new ConfigError([
-      {
-        key: 'tls.keyFile',
-        source: 'configuration',
-        value: keyFile,
-        problem: `does not fit tls.certFile: ${(err as Error).message}`,
-        fix: 'give the private key that belongs to the certificate (PEM), and the certificate chain leaf first',
-      },
-    ]);
+    throw tlsProblem(
+      'tls.keyFile',
+      keyFile,
+      `cannot be used with tls.certFile: ${(err as Error).message}`,
+      'give the certificate chain leaf first, and the key of the leaf',
+    );
   }
   return { cert, key, generated: false, path: certFile };
 }

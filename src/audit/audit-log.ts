@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
+import { engineOf } from '../store/engine.js';
 import type { Database } from '../store/tables.js';
+import { auditChainOf, type ChainedContent } from './audit-chain.js';
 import { canonicalJson } from './canonical-json.js';
+import { GENESIS_HASH, type VerifyResult, verifyChain } from './verify-chain.js';
 
 export interface AuditEntry {
   action: string;
@@ -11,27 +13,24 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-export interface AuditRecord {
-  seq: number;
-  at: number;
-  actor: string;
-  actorIp: string | null;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  detail: Record<string, unknown>;
+export interface AuditRecord extends ChainedContent {
   prevHash: string;
   hash: string;
 }
 
-export const GENESIS_HASH = '0'.repeat(64);
-
 /**
  * Appends to the audit log inside the caller's transaction, so a change and its record
- * commit together. Each record's hash covers the previous record's hash: altering,
- * removing or reordering any record breaks every hash after it (see verifyAudit).
+ * commit together. Each record's hash is an HMAC, under a key kept outside the database, of
+ * the previous record's hash and its own content: altering, removing or reordering any
+ * record breaks the chain, and without the key it cannot be rebuilt. The newest record is
+ * anchored outside the database once committed (see AuditChain), so cutting off the end
+ * shows too.
  */
 export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: AuditEntry, at: number): Promise<void> {
+  // On PostgreSQL transactions of several instances append at once: one chain needs one order,
+  // so they queue on a transaction-scoped advisory lock (released at commit) instead of two
+  // taking the same number and one failing.
+  if (engineOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('relaygate.audit_log'))`.execute(trx);
   const last = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
   const record = {
     seq: (last?.seq ?? 0) + 1,
@@ -44,6 +43,8 @@ export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: Au
     detail: entry.detail ?? {},
   };
   const prevHash = last?.hash ?? GENESIS_HASH;
+  const chain = auditChainOf(trx);
+  const hash = chain.mac(prevHash, record);
   await trx
     .insertInto('audit_log')
     .values({
@@ -56,15 +57,10 @@ export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: Au
       target_id: record.targetId,
       detail: canonicalJson(record.detail),
       prev_hash: prevHash,
-      hash: chainHash(prevHash, record),
+      hash,
     })
     .execute();
-}
-
-export function chainHash(prevHash: string, record: Omit<AuditRecord, 'prevHash' | 'hash'>): string {
-  return createHash('sha256')
-    .update(`${prevHash}\n${canonicalJson(record)}`)
-    .digest('hex');
+  chain.appended({ seq: record.seq, hash });
 }
 
 export interface AuditQuery extends PageRequest {
@@ -86,24 +82,14 @@ export function auditLog(ctx: Pick<DirectoryContext, 'db'>) {
       return { items: rows.map(toRecord), total: Number(total?.n ?? 0), limit: query.limit, offset: query.offset };
     },
 
-    /** Recomputes the chain from the first record; names the first record that does not fit. */
-    async verify(): Promise<{ ok: boolean; checked: number; problem?: { seq: number; reason: string } }> {
-      let prevHash = GENESIS_HASH;
-      let expectedSeq = 1;
-      let checked = 0;
-      for (const row of await db.selectFrom('audit_log').selectAll().orderBy('seq').execute()) {
-        const record = toRecord(row);
-        if (record.seq !== expectedSeq)
-          return { ok: false, checked, problem: { seq: expectedSeq, reason: `record ${expectedSeq} is missing (next is ${record.seq})` } };
-        if (record.prevHash !== prevHash) return { ok: false, checked, problem: { seq: record.seq, reason: 'its link to the previous record is broken' } };
-        const { prevHash: _p, hash: _h, ...content } = record;
-        if (chainHash(prevHash, content) !== record.hash)
-          return { ok: false, checked, problem: { seq: record.seq, reason: 'its content does not match its hash (altered)' } };
-        prevHash = record.hash;
-        expectedSeq += 1;
-        checked += 1;
-      }
-      return { ok: true, checked };
+    /**
+     * Recomputes the chain with the audit key from the first record, then checks that it
+     * reaches the anchored head of this data directory and every head in `headFiles` (those
+     * of other instances); names the first record that does not fit.
+     */
+    async verify(options: { headFiles?: readonly string[] } = {}): Promise<VerifyResult> {
+      const rows = await db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
+      return verifyChain(auditChainOf(db), rows.map(toRecord), options.headFiles ?? []);
     },
 
     /** Every record, oldest first, one JSON object per line (JSON Lines). */

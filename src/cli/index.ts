@@ -17,12 +17,18 @@ import { registerSecure } from './commands/secure.js';
 import { registerStart } from './commands/start.js';
 import { registerTlsPolicy } from './commands/tls-policy.js';
 import { registerToken } from './commands/token.js';
+import { packageVersion } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('relaygate')
     .description('Relaygate: a secure mail gateway for business applications')
+    .version(packageVersion(), '-V, --version', 'print the version of Relaygate')
     .option('-c, --config <file>', 'YAML configuration file (RELAYGATE_* environment variables override it)')
     .showHelpAfterError('(run with --help for usage)')
+    // A command's help lists its subcommands as `name <args>`: each has its own --help for its
+    // options. With `[options]` in every term, the longest (domain direct-delivery) left
+    // commander less than its 40 columns to wrap descriptions in, so it wrapped none.
+    .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage().replace(/^\[options\]\s*/, '')}`.trim() })
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate start\n  relaygate domain add example.com\n  relaygate credential create --kind submission --description "Helpdesk"\n  relaygate queue list\n' +

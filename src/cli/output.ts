@@ -31,3 +31,24 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+let closedPipe: 'exit' | 'ignore' = 'exit';
+
+/**
+ * `relaygate queue list | head -1`: once the reader has gone (EPIPE), the rest of the output
+ * has nowhere to go, and the command ends quietly with status 0, as `yes | head -1` does.
+ * Set once, in main.ts, for stdout and stderr.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      if (closedPipe === 'exit') process.exit(0);
+    });
+  }
+}
+
+/** A running gateway keeps delivering mail when whoever read its output has gone. */
+export function keepServingOnClosedPipe(): void {
+  closedPipe = 'ignore';
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { ENV_KEYS, isConfigVariable } from './env.js';
@@ -73,6 +74,9 @@ function readYamlFile(path: string, problems: ConfigProblem[]): Record<string, u
     return {};
   }
   try {
+    // Required here, with a file to read, not imported at the top: yaml would cost every
+    // command ~25 ms (its CommonJS build is what Node's import loads too: one instance).
+    const { parse: parseYaml } = createRequire(import.meta.url)('yaml') as typeof Yaml;
     const parsed: unknown = parseYaml(text);
     if (parsed === null || parsed === undefined) return {};
     if (typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
@@ -122,7 +126,7 @@ function problemText(issue: z.core.$ZodIssue): string {
 
 function allowedFor(key: string): string {
   if (ALLOWED[key]) return ALLOWED[key];
-  if (/timeout|expire|retry|lease|window/i.test(key)) return DURATION_HINT;
+  if (/timeout|expire|retry|lease|window|interval|retain/i.test(key)) return DURATION_HINT;
   return 'a valid value (see docs/configuration.md)';
 }
 
@@ -163,7 +167,7 @@ function sourceOf(key: string, origin: Map<string, string>): string {
 }
 
 function redact(key: string, value: unknown): unknown {
-  if (key === 'masterKey' || key === 'previousMasterKeys' || key === 'credentialHashKey') return '***';
+  if (key === 'masterKey' || key === 'previousMasterKeys' || key === 'credentialHashKey' || key === 'auditKey') return '***';
   if (key === 'databaseUrl' && typeof value === 'string') return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   if (key === 'smarthost' && typeof value === 'string') return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   return value;

@@ -5,6 +5,22 @@ export interface SmarthostTarget {
   port: number;
   tls: SmarthostTls;
   auth?: { user: string; pass: string };
+  /** Presented when the server asks for a client certificate (Exchange Online connectors check its name). */
+  clientCert?: { cert: string; key: string };
+  /** OAuth 2.0 instead of a password (RFC 7628; Google's XOAUTH2); excludes `auth`. */
+  oauth?: OAuthTarget;
+}
+
+export type OAuthMechanism = 'XOAUTH2' | 'OAUTHBEARER';
+
+export interface OAuthTarget {
+  mechanism: OAuthMechanism;
+  /** The mailbox the token acts for (user= in XOAUTH2, a= in OAUTHBEARER). */
+  user: string;
+  /** Where tokens come from, for reports; never carries a secret. */
+  tokenUrl: string;
+  /** A current access token; `fresh` discards the cached one (after the server refused it). Rejects with the endpoint's reason. */
+  token(fresh: boolean): Promise<string>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
@@ -10,9 +10,11 @@ import { newId, newQueueId } from '../lib/ids.js';
 import type { QueueStore } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
 import type { ConnectorState, Database, Leg, LegChecksTable } from '../store/tables.js';
+import { LEGS } from './legs.js';
 import { verificationMail } from './verification-mail.js';
+import { isOwnVerificationToken, verificationKey, verificationToken } from './verification-token.js';
 
-export const LEGS: readonly Leg[] = ['outbound', 'inbound'];
+export { LEGS } from './legs.js';
 
 export interface LegCheck {
   id: string;
@@ -24,11 +26,19 @@ export interface LegCheck {
   startedAt: number;
   deadlineAt: number;
   finishedAt: number | null;
+  /** Started before the domain's last disconnect (or reconnect): it says nothing of the connection now. */
+  beforeDisconnect: boolean;
 }
+
+/**
+ * The stored state, except that a connected domain whose two legs were not both verified since
+ * it was (re)connected is `pending`: "connected" is only shown once the round trip was proven.
+ */
+export type ConnectorSummary = 'pending' | ConnectorState;
 
 export interface ConnectorStatus {
   domain: string;
-  state: ConnectorState;
+  state: ConnectorSummary;
   changedAt: number | null;
   /** The latest check of each leg, null when never checked. */
   legs: Record<Leg, LegCheck | null>;
@@ -61,6 +71,7 @@ const tokenHash = (token: string) => createHash('sha256').update(token).digest('
  */
 export function connector({ ctx, config, spool, queue, events = {} }: ConnectorDeps) {
   const { db, clock } = ctx;
+  const markerKey = verificationKey(ctx.hashKey);
   let spoolReady: Promise<void> | undefined;
 
   async function domainRow(name: string) {
@@ -102,7 +113,7 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) === 0) return;
     const domain = await db.selectFrom('domains').select('name').where('id', '=', check.domain_id).executeTakeFirst();
-    const view = toLegCheck({ ...check, status, reason, finished_at: now });
+    const view = toLegCheck({ ...check, status, reason, finished_at: now }, null);
     if (status === 'failed') events.legFailed?.(domain?.name ?? check.domain_id, view);
     else events.legVerified?.(domain?.name ?? check.domain_id, view);
   }
@@ -172,13 +183,14 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
       const inboundCredentials = await liveInboundCredentials(db, domain.id, now);
       await failPending(db, domain.id, 'superseded by a newer check', now);
       for (const leg of LEGS) {
-        const token = randomBytes(32).toString('base64url');
+        const id = newId('chk');
+        const token = verificationToken(markerKey, id);
         const unusable = leg === 'inbound' && inboundCredentials.length === 0;
         const queueId = unusable ? null : await enqueueVerification(leg, domain.name, address.address, token, now);
         await db
           .insertInto('leg_checks')
           .values({
-            id: newId('chk'),
+            id,
             domain_id: domain.id,
             leg,
             trigger,
@@ -211,34 +223,24 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
     /**
      * A token came back. The outbound leg is proven by its return at all; the inbound leg only
      * by a return through an authenticated, encrypted session of the domain's own credential.
-     * True when the token was ours (the mail is consumed), whatever the check's state.
+     * True when the token was ours (the mail is consumed), whatever the check's state, and
+     * even when the check is gone: our own mail is never relayed round again.
      */
     async arrived(token: string, relay: RelayFacts): Promise<boolean> {
       const check = await db.selectFrom('leg_checks').selectAll().where('token_hash', '=', tokenHash(token)).executeTakeFirst();
-      if (!check) return false;
+      if (!check) return isOwnVerificationToken(markerKey, token);
       const now = clock.now();
       if (check.leg === 'outbound') {
         await finish(check, 'verified', null, now);
         return true;
       }
-      const own = relay.credentialId
-        ? await db
-            .selectFrom('credentials')
-            .select('id')
-            .where('id', '=', relay.credentialId)
-            .where('kind', '=', 'inbound')
-            .where('domain_id', '=', check.domain_id)
-            .executeTakeFirst()
+      const used = relay.credentialId
+        ? await db.selectFrom('credentials').select(['kind', 'domain_id']).where('id', '=', relay.credentialId).executeTakeFirst()
         : undefined;
       if (!relay.authenticated)
         await finish(check, 'failed', "the inbound verification mail came back without SMTP authentication; relay with the domain's inbound credential", now);
-      else if (!own)
-        await finish(
-          check,
-          'failed',
-          `the inbound verification mail came back authenticated as ${relay.credentialId}, which is not an inbound credential of this domain`,
-          now,
-        );
+      else if (used?.kind !== 'inbound' || used.domain_id !== check.domain_id)
+        await finish(check, 'failed', await notOwnCredentialReason(check.domain_id, relay.credentialId ?? '', used?.kind), now);
       else if (!relay.tlsVersion) await finish(check, 'failed', 'the inbound verification mail came back without TLS', now);
       else await finish(check, 'verified', null, now);
       return true;
@@ -246,7 +248,9 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
 
     async status(name: string): Promise<ConnectorStatus> {
       const domain = await domainRow(name);
+      const changedAt = domain.connector_changed_at === null ? null : Number(domain.connector_changed_at);
       const legs: Record<Leg, LegCheck | null> = { outbound: null, inbound: null };
+      let proven = 0;
       for (const leg of LEGS) {
         const latest = await db
           .selectFrom('leg_checks')
@@ -257,15 +261,20 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
           .orderBy('id', 'desc')
           .limit(1)
           .executeTakeFirst();
-        legs[leg] = latest ? toLegCheck(latest) : null;
+        legs[leg] = latest ? toLegCheck(latest, changedAt) : null;
+        const verified = await db
+          .selectFrom('leg_checks')
+          .select('id')
+          .where('domain_id', '=', domain.id)
+          .where('leg', '=', leg)
+          .where('status', '=', 'verified')
+          .where('started_at', '>=', changedAt ?? 0)
+          .limit(1)
+          .executeTakeFirst();
+        if (verified) proven += 1;
       }
-      return {
-        domain: domain.name,
-        state: domain.connector_state,
-        changedAt: domain.connector_changed_at === null ? null : Number(domain.connector_changed_at),
-        legs,
-        queued: await queuedFor(domain.name),
-      };
+      const state = domain.connector_state === 'connected' && proven < LEGS.length ? 'pending' : domain.connector_state;
+      return { domain: domain.name, state, changedAt, legs, queued: await queuedFor(domain.name) };
     },
 
     async history(name: string, limit: number): Promise<LegCheck[]> {
@@ -278,13 +287,20 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();
-      return rows.map(toLegCheck);
+      const changedAt = domain.connector_changed_at === null ? null : Number(domain.connector_changed_at);
+      return rows.map((row) => toLegCheck(row, changedAt));
     },
 
     /** Stops new mail for the domain now; the sweep revokes its credentials once its queue is empty. */
     async disconnect(name: string, actor: Actor): Promise<ConnectorStatus> {
       const domain = await domainRow(name);
-      if (domain.connector_state !== 'connected') throw new DirectoryError('conflict', `${domain.name} is already ${domain.connector_state}`);
+      if (domain.connector_state !== 'connected')
+        throw new DirectoryError(
+          'conflict',
+          domain.connector_state === 'draining'
+            ? `${domain.name} is already draining; wait for the disconnect with "relaygate domain disconnect ${domain.name} --wait"`
+            : `${domain.name} is already disconnected; connect it again with "relaygate domain reconnect ${domain.name}"`,
+        );
       const now = clock.now();
       // Counted before the transaction: SQLite has one connection, so a query on db inside it would wait forever.
       const queued = await queuedFor(domain.name);
@@ -292,6 +308,36 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
         await trx.updateTable('domains').set({ connector_state: 'draining', connector_changed_at: now }).where('id', '=', domain.id).execute();
         await failPending(trx, domain.id, 'the domain is being disconnected', now);
         await appendAudit(trx, actor, { action: 'domain.disconnect', targetType: 'domain', targetId: domain.name, detail: { queued } }, now);
+      });
+      await ctx.syncCommitted();
+      return api.status(domain.name);
+    },
+
+    /**
+     * Takes a disconnected domain back: its DKIM keys, addresses and inbound target were never
+     * touched by the disconnect, so they serve again. Its inbound credentials and outbound
+     * connection were revoked and removed; new ones are needed, then a connection check.
+     */
+    async reconnect(name: string, actor: Actor): Promise<ConnectorStatus> {
+      const domain = await domainRow(name);
+      if (domain.connector_state === 'connected') throw new DirectoryError('conflict', `${domain.name} is connected; there is nothing to reconnect`);
+      if (domain.connector_state === 'draining')
+        throw new DirectoryError(
+          'conflict',
+          `${domain.name} is still draining; wait until it is disconnected ("relaygate domain disconnect ${domain.name} --wait"), then reconnect it`,
+        );
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        const updated = await trx
+          .updateTable('domains')
+          .set({ connector_state: 'connected', connector_changed_at: now })
+          .where('id', '=', domain.id)
+          .where('connector_state', '=', 'disconnected')
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0)
+          throw new DirectoryError('conflict', `${domain.name} changed meanwhile; see "relaygate domain connection ${domain.name}"`);
+        const disconnectedAt = domain.connector_changed_at === null ? null : Number(domain.connector_changed_at);
+        await appendAudit(trx, actor, { action: 'domain.reconnect', targetType: 'domain', targetId: domain.name, detail: { disconnectedAt } }, now);
       });
       await ctx.syncCommitted();
       return api.status(domain.name);
@@ -317,6 +363,14 @@ export function connector({ ctx, config, spool, queue, events = {} }: ConnectorD
     },
   };
   return api;
+
+  /** The copy-paste mistake the guide lists: the mail server relays with the application's submission credential. */
+  async function notOwnCredentialReason(domainId: string, credentialId: string, kind: string | undefined): Promise<string> {
+    const reason = `the inbound verification mail came back authenticated as ${credentialId}, which is not an inbound credential of this domain`;
+    if (kind !== 'submission') return reason;
+    const domain = await db.selectFrom('domains').select('name').where('id', '=', domainId).executeTakeFirst();
+    return `${reason}; it is a submission credential (the application's), so your mail server relays with the wrong one: give it an inbound credential of ${domain?.name ?? 'the domain'} ("relaygate credential create --kind inbound --domain ${domain?.name ?? 'DOMAIN'}")`;
+  }
 
   /** Domains that were verified once (a setup check exists) get a round trip every interval, never over one still pending. */
   async function startScheduled(now: number): Promise<void> {
@@ -356,7 +410,7 @@ function timeoutReason(check: LegChecksTable, sent: { status: string; last_reply
   return `the token did not come back through ${path} within ${waited}`;
 }
 
-function toLegCheck(row: LegChecksTable): LegCheck {
+function toLegCheck(row: LegChecksTable, connectorChangedAt: number | null): LegCheck {
   return {
     id: row.id,
     leg: row.leg,
@@ -367,5 +421,6 @@ function toLegCheck(row: LegChecksTable): LegCheck {
     startedAt: Number(row.started_at),
     deadlineAt: Number(row.deadline_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+    beforeDisconnect: connectorChangedAt !== null && Number(row.started_at) < connectorChangedAt,
   };
 }

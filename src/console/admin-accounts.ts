@@ -5,12 +5,10 @@ import type { Actor, DirectoryContext } from '../directory/context.js';
 import { DirectoryError } from '../directory/errors.js';
 import { newId } from '../lib/ids.js';
 import type { AdminsTable } from '../store/tables.js';
+import { FAILURES_PER_ACCOUNT, FAILURES_PER_ACCOUNT_AND_IP, LOCK_WINDOW_MS, type Lock, type SignInLocks } from './sign-in-locks.js';
 
 /** OWASP's minimum for argon2id (19 MiB, 2 passes): about 80 ms here, slow enough to make guessing expensive. */
 const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
-/** Consecutive failures that lock an account, and for how long. */
-export const LOCKOUT_FAILURES = 5;
-export const LOCKOUT_MS = 15 * 60_000;
 export const MIN_PASSWORD_LENGTH = 12;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
@@ -26,16 +24,36 @@ export interface Admin {
 
 export type SignIn =
   | { ok: true; admin: Admin }
-  /** `locked` is said only to whoever already knows the password's owner: the reply text stays the same. */
-  | { ok: false; reason: 'unknown' | 'wrong-password' | 'locked' | 'disabled' };
+  /** The reason is for the audit log; the person signing in is told the same whatever it is. */
+  | { ok: false; reason: 'unknown' | 'wrong-password' | 'disabled' }
+  | { ok: false; reason: 'locked'; lock: Lock };
 
 /**
  * Administrator accounts of the web console. Passwords are stored as argon2id hashes only;
  * `create` and `resetPassword` hand out a one-time password that must be changed at the first
- * sign-in. Five wrong passwords in a row lock the account for a quarter of an hour.
+ * sign-in. Repeated wrong passwords lock an address out of the account (sign-in-locks.ts).
  */
 export function adminAccounts(ctx: DirectoryContext) {
   const { db, clock } = ctx;
+
+  /** The account-wide lock shows in `relaygate admin list`; an address lock concerns one address only. */
+  async function lockedOut(row: AdminsTable, lock: Lock, ip: string, now: number): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      if (lock === 'account')
+        await trx
+          .updateTable('admins')
+          .set({ locked_until: now + LOCK_WINDOW_MS })
+          .where('id', '=', row.id)
+          .execute();
+      const failures = lock === 'account' ? FAILURES_PER_ACCOUNT : FAILURES_PER_ACCOUNT_AND_IP;
+      await appendAudit(
+        trx,
+        { name: 'system:console', ip },
+        { action: 'admin.lockout', targetType: 'admin', targetId: row.email, detail: { lock, failures, minutes: LOCK_WINDOW_MS / 60_000 } },
+        now,
+      );
+    });
+  }
 
   async function byEmail(email: string): Promise<AdminsTable | undefined> {
     return db.selectFrom('admins').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
@@ -78,43 +96,33 @@ export function adminAccounts(ctx: DirectoryContext) {
       return row && toAdmin(row);
     },
 
-    async signIn(email: string, password: string, ip: string): Promise<SignIn> {
+    /**
+     * The slow hash runs whatever the account (unknown, disabled, locked), and the caller gives
+     * one answer for every failure: neither its words nor its timing tell which addresses exist
+     * or are locked. Locks are per (account, address) first; see sign-in-locks.ts.
+     */
+    async signIn(email: string, password: string, ip: string, locks: SignInLocks): Promise<SignIn> {
       const row = await byEmail(email);
       const now = clock.now();
-      if (!row) {
-        // The same work as for a real account: timing does not tell which addresses exist.
-        await verify(await dummy(), password).catch(() => false);
-        return { ok: false, reason: 'unknown' };
+      const target = row && { id: row.id, passwordHash: row.password_hash, lastSignInIp: row.last_sign_in_ip };
+      const held = target ? await locks.lockOf(target, ip) : undefined;
+      const passwordOk = await verify(row?.password_hash ?? (await dummy()), password).catch(() => false);
+      if (!row || !target || row.disabled_at !== null) {
+        await locks.failed(undefined, ip);
+        return { ok: false, reason: row ? 'disabled' : 'unknown' };
       }
-      if (row.disabled_at !== null) return { ok: false, reason: 'disabled' };
-      if (row.locked_until !== null && row.locked_until > now) return { ok: false, reason: 'locked' };
-      if (!(await verify(row.password_hash, password).catch(() => false))) {
-        const failures = row.failed_attempts + 1;
-        const locked = failures >= LOCKOUT_FAILURES;
-        await db
-          .updateTable('admins')
-          .set({ failed_attempts: locked ? 0 : failures, locked_until: locked ? now + LOCKOUT_MS : row.locked_until })
-          .where('id', '=', row.id)
-          .execute();
-        if (locked)
-          await db
-            .transaction()
-            .execute((trx) =>
-              appendAudit(
-                trx,
-                { name: 'system:console', ip },
-                { action: 'admin.lockout', targetType: 'admin', targetId: row.email, detail: { failures } },
-                now,
-              ),
-            );
-        return { ok: false, reason: locked ? 'locked' : 'wrong-password' };
+      if (held) return { ok: false, reason: 'locked', lock: held };
+      if (!passwordOk) {
+        const lock = await locks.failed(target, ip);
+        if (lock) await lockedOut(row, lock, ip, now);
+        return lock ? { ok: false, reason: 'locked', lock } : { ok: false, reason: 'wrong-password' };
       }
-      await db
-        .updateTable('admins')
-        .set({ failed_attempts: 0, locked_until: null, last_sign_in_at: now, last_sign_in_ip: ip })
-        .where('id', '=', row.id)
-        .execute();
-      return { ok: true, admin: toAdmin({ ...row, last_sign_in_at: now }) };
+      const admin = toAdmin({ ...row, last_sign_in_at: now, last_sign_in_ip: ip });
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('admins').set({ last_sign_in_at: now, last_sign_in_ip: ip }).where('id', '=', row.id).execute();
+        await appendAudit(trx, { name: `admin:${row.email}`, ip }, { action: 'admin.sign-in', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      });
+      return { ok: true, admin };
     },
 
     async changePassword(id: string, current: string, next: string, actor: Actor): Promise<void> {

@@ -44,10 +44,22 @@ export async function signedIn(
     return undefined;
   }
   if (request.method === 'POST' && !csrfValid(deps.hashKey, scope(session), (request.body as Record<string, unknown> | undefined)?.csrf)) {
+    refusedForm(deps, request, `admin:${admin.email}`, 'missing or invalid form token');
     forbidden(reply);
     return undefined;
   }
   return { admin, session, csrf: csrfToken(deps.hashKey, scope(session)), actor: { name: `admin:${admin.email}`, ip: request.ip } };
+}
+
+/** A refused console form into the audit log (coalesced): who, if known, from where, on which route; never the form's content. */
+export function refusedForm(deps: Pick<ConsoleDeps, 'services'>, request: FastifyRequest, actor: string, reason: string): void {
+  deps.services.denials.record({
+    action: 'form.refused',
+    actor,
+    ip: request.ip,
+    reason,
+    detail: { surface: 'console', route: request.routeOptions.url ?? 'unknown route' },
+  });
 }
 
 export function forbidden(reply: FastifyReply): FastifyReply {

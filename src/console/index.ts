@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { originAllowed } from '../web/csrf.js';
 import { html } from '../web/html.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
-import { forbidden, sendPage } from './console-auth.js';
+import { forbidden, refusedForm, sendPage } from './console-auth.js';
 import { type ConsoleDeps, HIDDEN } from './console-deps.js';
 import { layout } from './layout.js';
 import { registerSignIn } from './sign-in-routes.js';
@@ -26,6 +26,10 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps, pages: 
   app.register(
     async (console) => {
       await console.register(formbody, { bodyLimit: 64 * 1024 });
+      // Every other type reaches the handlers unparsed (no body): sign-in then names the type
+      // it expects (400) and the other forms fail their token check (403), never a 415 or 500.
+      console.removeContentTypeParser(['application/json', 'text/plain']);
+      console.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
       console.addHook('onSend', async (_request, reply, payload) => {
         reply
           .header('content-security-policy', CONSOLE_CSP)
@@ -36,7 +40,10 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps, pages: 
         return payload;
       });
       console.addHook('preHandler', async (request, reply) => {
-        if (request.method === 'POST' && !originAllowed(request.headers.origin, request.headers.host, deps.publicUrl())) return forbidden(reply);
+        if (request.method === 'POST' && !originAllowed(request.headers.origin, request.headers.host, deps.publicUrl())) {
+          refusedForm(deps, request, 'anonymous', 'form posted from another site');
+          return forbidden(reply);
+        }
       });
       console.get('/assets/console.css', HIDDEN, async (_request, reply) =>
         reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=300').send(CONSOLE_CSS),
@@ -53,7 +60,9 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps, pages: 
         const text =
           status === 500
             ? 'Something went wrong on the gateway; the log has the details.'
-            : 'The request could not be understood. Go back, reload the page and try again.';
+            : status === 413
+              ? 'The form is larger than the console accepts (64 KiB). Go back, reload the page and try again.'
+              : 'The request could not be understood. Go back, reload the page and try again.';
         return sendPage(reply, status, layout({ title: status === 500 ? 'Something went wrong' : 'Request not accepted', body: html`<p>${text}</p>` }));
       });
       registerSignIn(console, deps);

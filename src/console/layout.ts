@@ -1,7 +1,7 @@
 import { html, type SafeHtml } from '../web/html.js';
 import type { Admin } from './admin-accounts.js';
 
-export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'messages' | 'audit' | 'sandbox';
+export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'inbound' | 'secure' | 'messages' | 'audit' | 'sandbox';
 
 const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'dashboard', href: '/console', label: 'Dashboard' },
@@ -9,6 +9,8 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'credentials', href: '/console/credentials', label: 'Credentials' },
   { key: 'routes', href: '/console/routes', label: 'Routes' },
   { key: 'connections', href: '/console/connections', label: 'Connections' },
+  { key: 'inbound', href: '/console/inbound', label: 'Inbound' },
+  { key: 'secure', href: '/console/secure', label: 'Secure messages' },
   { key: 'messages', href: '/console/messages', label: 'Messages' },
   { key: 'audit', href: '/console/audit', label: 'Audit log' },
   { key: 'sandbox', href: '/console/sandbox', label: 'Sandbox' },

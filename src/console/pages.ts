@@ -1,5 +1,13 @@
 import type { ConsolePages } from './index.js';
-import { registerConnectionPages, registerCredentialPages, registerDomainList, registerDomainPages, registerRoutePages } from './setup/index.js';
+import {
+  registerConnectionPages,
+  registerCredentialPages,
+  registerDomainList,
+  registerDomainPages,
+  registerInboundPages,
+  registerRoutePages,
+  registerSecureSettingsPages,
+} from './setup/index.js';
 import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerSandboxPages } from './watch/index.js';
 
 /** Every page group of the console, in the order of the navigation. */
@@ -15,4 +23,6 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   registerCredentialPages,
   registerRoutePages,
   registerConnectionPages,
+  registerInboundPages,
+  registerSecureSettingsPages,
 ];

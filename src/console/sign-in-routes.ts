@@ -1,36 +1,41 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DirectoryError } from '../directory/errors.js';
-import { authThrottle } from '../smtp/auth-throttle.js';
 import { csrfToken, csrfValid } from '../web/csrf.js';
 import { html } from '../web/html.js';
+import { browserOnPlainHttp } from '../web/plain-http.js';
 import { MIN_PASSWORD_LENGTH } from './admin-accounts.js';
-import { forbidden, sendPage, signedIn } from './console-auth.js';
+import { forbidden, refusedForm, sendPage, signedIn } from './console-auth.js';
 import { type ConsoleDeps, HIDDEN } from './console-deps.js';
 import { consoleCookie } from './console-session.js';
 import { csrfField, layout } from './layout.js';
+import { readSignInForm } from './sign-in-form.js';
+import { signInLocks } from './sign-in-locks.js';
 
 type Form = Record<string, string | undefined>;
 
 /** Before sign-in the form's token is bound to nothing secret; the Origin check and SameSite carry the weight, and this stops blind posts. */
 const SIGN_IN_SCOPE = 'console-sign-in';
-/** Per client address, on top of the per-account lockout: one address cannot try many accounts quickly. */
-const FAILURES_PER_IP = 20;
+/** One answer for an unknown account, a wrong password, a locked or a disabled account: a guesser learns nothing about which exist. */
+const NOT_SIGNED_IN =
+  'The email or the password is not right. After repeated failures from one address, sign-in from it pauses for 15 minutes; another administrator can reset a password with: relaygate admin reset-password.';
 
 /** Sign-in, sign-out and the password change that a one-time password requires. */
 export function registerSignIn(app: FastifyInstance, deps: ConsoleDeps): void {
-  // Counted in the store on PostgreSQL, so every instance serving the console sees the same failures.
-  const throttle = authThrottle(deps.db, 'console-sign-in-ip', FAILURES_PER_IP, 15 * 60_000, deps.clock);
+  const locks = signInLocks(deps.db, deps.clock);
+  const denied = (request: FastifyRequest, reason: string, targetId: string | null = null) =>
+    deps.services.denials.record({ action: 'admin.sign-in-failed', actor: 'anonymous', ip: request.ip, reason, targetType: 'admin', targetId });
 
   app.get<{ Querystring: { next?: string } }>('/sign-in', HIDDEN, async (request, reply) => {
-    const next = safeNext(request.query.next);
-    return sendPage(reply, 200, pageFor(next));
+    const next = safeNext(typeof request.query.next === 'string' ? request.query.next : undefined);
+    return sendPage(reply, 200, pageFor(request, next));
   });
 
-  function pageFor(next: string, error?: string): string {
+  function pageFor(request: FastifyRequest, next: string, error?: string): string {
+    const plain = browserOnPlainHttp(request.headers, deps.publicUrl());
     return layout({
       title: 'Sign in',
       flash: error ? { kind: 'error', text: error } : undefined,
-      body: html`<form method="post" action="/console/sign-in" class="card">
+      body: html`${plain ? plainHttpNotice(request.hostname) : ''}<form method="post" action="/console/sign-in" class="card">
 ${csrfField(csrfToken(deps.hashKey, SIGN_IN_SCOPE))}<input type="hidden" name="next" value="${next}">
 <label for="email">Email</label><input type="email" id="email" name="email" autocomplete="username" required autofocus>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
@@ -38,24 +43,30 @@ ${csrfField(csrfToken(deps.hashKey, SIGN_IN_SCOPE))}<input type="hidden" name="n
 <p class="muted">No account yet? On the gateway's host: <code>relaygate admin create you@example.com</code></p>`,
     });
   }
-  app.post<{ Body: Form }>('/sign-in', HIDDEN, async (request, reply) => {
-    const body = request.body ?? {};
-    if (!csrfValid(deps.hashKey, SIGN_IN_SCOPE, body.csrf)) return forbidden(reply);
-    const next = safeNext(body.next);
-    if (await throttle.isBlocked(request.ip)) {
-      deps.log.warn({ ip: request.ip, event: 'console.sign-in.throttled' }, 'console sign-in throttled');
-      return sendPage(reply, 429, pageFor(next, 'Too many failed sign-ins from this address. Wait a few minutes and try again.'));
+
+  app.post('/sign-in', HIDDEN, async (request, reply) => {
+    const form = readSignInForm(request);
+    if (!form.ok) return sendPage(reply, 400, pageFor(request, '/console', form.problem));
+    const { email, password, csrf } = form.fields;
+    const next = safeNext(form.fields.next);
+    if (!csrfValid(deps.hashKey, SIGN_IN_SCOPE, csrf)) {
+      refusedForm(deps, request, 'anonymous', 'missing or invalid form token');
+      return forbidden(reply);
     }
-    const result = await deps.accounts.signIn(body.email ?? '', body.password ?? '', request.ip);
+    if (await locks.addressThrottled(request.ip)) {
+      denied(request, 'too many failed sign-ins from this address');
+      deps.log.warn({ ip: request.ip, event: 'console.sign-in.throttled' }, 'console sign-in throttled');
+      return sendPage(reply, 429, pageFor(request, next, 'Too many failed sign-ins from this address. Wait a few minutes and try again.'));
+    }
+    const result = await deps.accounts.signIn(email, password, request.ip, locks);
     if (!result.ok) {
-      await throttle.recordFailure(request.ip);
-      deps.log.warn({ ip: request.ip, email: body.email, reason: result.reason, event: 'console.sign-in.failed' }, 'console sign-in failed');
-      // The same words whatever went wrong: a guesser learns nothing about which accounts exist.
-      const text =
-        result.reason === 'locked'
-          ? 'This account is locked for a while after repeated failed sign-ins. Try again later, or ask another administrator to reset it (relaygate admin reset-password).'
-          : 'The email or the password is not right.';
-      return sendPage(reply, 401, pageFor(next, text));
+      // The typed name of an unknown account is not kept: it may be a password typed in the wrong field.
+      const known = result.reason === 'unknown' ? null : email.trim().toLowerCase();
+      const reason =
+        result.reason === 'locked' ? `locked (${result.lock === 'address' ? 'this address' : 'every address but the last good one'})` : result.reason;
+      denied(request, reason, known);
+      deps.log.warn({ ip: request.ip, reason, event: 'console.sign-in.failed' }, 'console sign-in failed');
+      return sendPage(reply, 401, pageFor(request, next, NOT_SIGNED_IN));
     }
     const session = await deps.sessions.create(result.admin.id, deps.clock.now());
     deps.log.info({ ip: request.ip, admin: result.admin.email, event: 'console.sign-in' }, 'console sign-in');
@@ -105,4 +116,9 @@ ${csrfField(csrfToken(deps.hashKey, SIGN_IN_SCOPE))}<input type="hidden" name="n
 /** Only a path inside the console: never an open redirect to another site. */
 function safeNext(next: string | undefined): string {
   return next && /^\/console(\/[A-Za-z0-9._~\-/%?=&]*)?$/.test(next) && !next.startsWith('//') ? next : '/console';
+}
+
+function plainHttpNotice(host: string) {
+  return html`<div class="flash error" role="alert" id="plain-http"><p><strong>Sign-in cannot work over plain HTTP here.</strong> This page was reached at <code>http://${host}</code>. The console's session cookie is marked Secure, so your browser will not keep it on a plain http:// address other than the gateway's own host, and signing in would bring you straight back to this page.</p>
+<p>Reach the console over HTTPS: put the gateway behind a TLS proxy and set <code>RELAYGATE_HTTP_PUBLIC_URL</code> (http.publicUrl) to its https:// address, then open that address. On the gateway's host itself (or through an SSH tunnel to it), <code>http://127.0.0.1:PORT/console</code> works too.</p></div>`;
 }

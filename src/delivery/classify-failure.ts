@@ -7,6 +7,8 @@ interface SmtpClientError {
   responseCode?: number;
   response?: string;
   message?: string;
+  /** Set by watchFinalDot (smtp-timeouts.ts): the whole body had been sent. */
+  afterFinalDot?: boolean;
 }
 
 const CONNECTION_CODES = new Set([
@@ -21,6 +23,12 @@ const CONNECTION_CODES = new Set([
   'ENETUNREACH',
   'EPROTOCOL',
 ]);
+
+/**
+ * RFC 5321 §4.5.3.2.6 and §6.1: the message may have been taken even though its reply never
+ * came; retrying may deliver it twice, which is still better than losing it.
+ */
+export const FINAL_DOT_TIMEOUT = 'timeout after the final dot: the remote may have the message';
 
 /** Replies about the message itself; a 5xx to anything else (EHLO, STARTTLS, AUTH) is about our link to the next hop. */
 const MESSAGE_COMMANDS = /^(MAIL FROM|RCPT TO|DATA)\b/;
@@ -37,6 +45,7 @@ export function classifyFailure(err: unknown): Exclude<DeliveryOutcome, { kind: 
   // Name the step when it was not about the message, so "500 command not recognized" reads as a STARTTLS problem.
   const reply = e.command && !MESSAGE_COMMANDS.test(e.command) && e.command !== 'CONN' ? `${e.command}: ${text}` : text;
   // RFC 8689 §4.2.1: a REQUIRETLS message whose next hop cannot take it over TLS is returned, not retried.
+  if (e.afterFinalDot && e.code === 'ETIMEDOUT') return { kind: 'deferred', reason: 'final-dot-timeout', reply: `${FINAL_DOT_TIMEOUT} (${text})` };
   if (e.code === 'EREQUIRETLS') return { kind: 'bounced', reason: 'tls-policy', reply: `550 5.7.30 REQUIRETLS support required: ${text}`, status: '5.7.30' };
   if (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600 && MESSAGE_COMMANDS.test(e.command ?? '')) {
     return { kind: 'bounced', reason: 'remote-reply', reply, status: enhancedStatusOf(reply, '5.0.0') };

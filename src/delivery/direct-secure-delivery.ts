@@ -11,6 +11,7 @@ import { mtaStsPolicies } from './mta-sts.js';
 import { mxCourier } from './mx-courier.js';
 import type { DirectAttempt, DirectDelivery } from './secure-courier.js';
 import { smarthostTrust } from './smarthost-trust.js';
+import { deliveryTimeouts } from './smtp-timeouts.js';
 
 export interface DirectSecureDeliveryOptions {
   db: Db;
@@ -126,7 +127,7 @@ export function configuredDirectSecureDelivery(
             port: config.delivery.mxPort,
             heloName: config.hostname,
             ca,
-            connectTimeoutMs: config.delivery.connectTimeout,
+            timeouts: deliveryTimeouts(config),
             requirements: { requirementFor: async () => requirement },
             mtaSts,
             log,

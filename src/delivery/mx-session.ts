@@ -8,6 +8,7 @@ import type { OutboundMessage } from './courier.js';
 import { daneVerify, peerChain, spkiSha256, type Tlsa } from './dane-match.js';
 import { Transcript } from './probe-transcript.js';
 import { connectTcp, openSession } from './smarthost-probe.js';
+import { clientTimeouts, type DeliveryTimeouts, watchFinalDot } from './smtp-timeouts.js';
 
 /** Why one MX host (or one of its addresses) could not take the message; `permanent` only for REQUIRETLS (RFC 8689 §4.2.1). */
 export interface HostFailure {
@@ -34,14 +35,11 @@ export interface SessionOptions {
   heloName: string;
   /** Trust anchors (PEM) for PKIX checks; Node's default store when undefined. */
   ca: string | undefined;
-  connectTimeoutMs: number;
+  timeouts: DeliveryTimeouts;
 }
 
 type TlsFacts = Pick<DeliveryEvidence, 'tls' | 'peerAuthentication' | 'tlsaMatch' | 'spkiSha256' | 'policyFailures'>;
 
-/** RFC 5321 §4.5.3.2: 5 minutes for the greeting and each command, 10 for the end of DATA. */
-const COMMAND_TIMEOUT_MS = 300_000;
-const DATA_TIMEOUT_MS = 600_000;
 const QUIT_WAIT_MS = 2_000;
 
 const REASON: Record<TlsCheck, FailureReason> = { dane: 'dane', 'mta-sts': 'mta-sts', 'tls-policy': 'tls-policy', requiretls: 'tls-policy' };
@@ -54,7 +52,8 @@ const REASON: Record<TlsCheck, FailureReason> = { dane: 'dane', 'mta-sts': 'mta-
  * recipient, classified by classifyFailure().
  */
 export async function mxSession(req: SessionRequest, o: SessionOptions): Promise<SessionResult> {
-  const socket = await connectTcp(req.address, req.port, o.connectTimeoutMs).catch((err: Error) => err);
+  const { timeouts } = o;
+  const socket = await connectTcp(req.address, req.port, timeouts.connectMs).catch((err: Error) => err);
   if (socket instanceof Error) return failed('connection', `${where(req)}: ${socket.message}`);
   const transcript = new Transcript();
   const conn = new SMTPConnection({
@@ -67,16 +66,15 @@ export async function mxSession(req: SessionRequest, o: SessionOptions): Promise
     // Not rejected in the handshake: Node still records whether the chain and the MX name verify
     // (`authorized`), and DANE-EE certificates are usually self-signed (libraries.md §5).
     tls: { servername: req.host, minVersion: 'TLSv1.2', rejectUnauthorized: false, ...(o.ca ? { ca: o.ca } : {}) },
-    connectionTimeout: COMMAND_TIMEOUT_MS,
-    greetingTimeout: COMMAND_TIMEOUT_MS,
-    socketTimeout: DATA_TIMEOUT_MS,
+    ...clientTimeouts(timeouts),
     socketCloseTimeout: 0,
     logger: transcript.logger,
     transactionLog: true,
   });
   conn.on('error', () => undefined); // reported through openSession and send
   try {
-    const error = await openSession(conn, COMMAND_TIMEOUT_MS * 2);
+    // A backstop over the greeting, EHLO, STARTTLS and EHLO again, each bounded by its own timer.
+    const error = await openSession(conn, timeouts.greetingMs + 3 * timeouts.commandMs);
     if (error) {
       const classified = classifyFailure(error);
       return failed(classified.reason, `${where(req)}: ${classified.reply}`);
@@ -86,7 +84,7 @@ export async function mxSession(req: SessionRequest, o: SessionOptions): Promise
       await quit(conn);
       return { kind: 'failed', failure: tls.failure };
     }
-    const result = await send(conn, req, tls);
+    const result = await send(conn, req, tls, timeouts.dataMs);
     await quit(conn);
     return result;
   } finally {
@@ -150,12 +148,17 @@ interface SendInfo {
   response?: string;
 }
 
-function send(conn: SMTPConnection, req: SessionRequest, facts: TlsFacts): Promise<SessionResult> {
+function send(conn: SMTPConnection, req: SessionRequest, facts: TlsFacts, dataTimeoutMs: number): Promise<SessionResult> {
   const { message, recipients, plan } = req;
   return new Promise((resolve) => {
     const body = message.openBody();
+    // Once the final dot is out, the reply gets the DATA timeout instead of the command timeout.
+    const finalDot = watchFinalDot(body, () => {
+      if (conn._socket) conn._socket.setTimeout(dataTimeoutMs);
+    });
     const envelope = { from: message.mailFrom, to: recipients, size: message.sizeBytes, requireTLSExtensionEnabled: plan.requireTlsExtension };
-    conn.send(envelope, body, (err, info) => {
+    conn.send(envelope, body, (failure, info) => {
+      const err = finalDot(failure) as typeof failure;
       body.destroy();
       if (err && (err as { code?: string }).code === 'EREQUIRETLS') {
         // Checked by nodemailer before MAIL FROM is sent: nothing reached this host.
@@ -179,7 +182,7 @@ function send(conn: SMTPConnection, req: SessionRequest, facts: TlsFacts): Promi
   });
 }
 
-async function quit(conn: SMTPConnection): Promise<void> {
+export async function quit(conn: SMTPConnection): Promise<void> {
   if (conn.destroyed) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, QUIT_WAIT_MS);

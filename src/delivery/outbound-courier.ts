@@ -10,6 +10,7 @@ import { mtaStsPolicies } from './mta-sts.js';
 import { mxCourier, type TlsRequirementSource } from './mx-courier.js';
 import { smarthostCourier, unconfiguredCourier } from './smarthost.js';
 import { smarthostTrust } from './smarthost-trust.js';
+import { deliveryTimeouts } from './smtp-timeouts.js';
 
 /** What direct MX delivery needs from the running gateway. */
 export interface DirectDeliveryDeps {
@@ -36,7 +37,7 @@ export function outboundCourier(
   const ca = smarthostTrust(config.smarthostCaFile);
   const smarthostFor = (target: SmarthostTarget) =>
     nextHop?.({ kind: 'smarthost', target }) ??
-    smarthostCourier({ target, heloName: config.hostname, ca, maxConnections: Math.min(config.queue.concurrency, 8) });
+    smarthostCourier({ target, heloName: config.hostname, ca, maxConnections: Math.min(config.queue.concurrency, 8), timeouts: deliveryTimeouts(config) });
   const fallback = config.smarthost
     ? smarthostFor(config.smarthost)
     : config.delivery.direct && direct
@@ -56,7 +57,7 @@ function directCourier(config: Config, deps: DirectDeliveryDeps, clock: Clock): 
     port: config.delivery.mxPort,
     heloName: config.hostname,
     ca: smarthostTrust(config.delivery.caFile),
-    connectTimeoutMs: config.delivery.connectTimeout,
+    timeouts: deliveryTimeouts(config),
     requirements: deps.requirements,
     mtaSts: mtaStsPolicies({ resolver, fetch, clock, log }),
     log,

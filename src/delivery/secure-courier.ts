@@ -1,8 +1,11 @@
 import { Readable } from 'node:stream';
+import { mailLocale } from '../i18n/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { DeliveryEvidence, DeliveryOutcome } from '../model/outcome.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
-import { notificationMail } from '../secure/notification.js';
+import { notificationMail, notificationMessageId } from '../secure/notification.js';
+import { replyRefHash } from '../secure/secure-replies.js';
+import { loadBranding } from '../secure/secure-settings.js';
 import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from '../secure/vault.js';
 import type { Db, SecureRecipientsTable } from '../store/tables.js';
 import type { Courier, OutboundMessage } from './courier.js';
@@ -29,6 +32,8 @@ export interface SecureCourierOptions {
   /** Where the portal is reached from outside, without a trailing slash. */
   portalUrl(): string;
   hostname: string;
+  /** Keys the hashes that link a notification's Message-ID to its secure message. */
+  hashKey: Buffer;
   clock: Clock;
 }
 
@@ -95,13 +100,24 @@ export function secureCourier(o: SecureCourierOptions): Courier {
     if (row.token_sealed === null) return { kind: 'delivered', reply: 'nothing sent: the portal link of this recipient is gone' };
     const token = o.kek.open(row.token_sealed, { purpose: PORTAL_TOKEN_PURPOSE, id: row.id }).toString('utf8');
     const now = o.clock.now();
+    // A recipient who answers the notification by mail answers the secure message: the reply is
+    // then linked to it, sealed, and shredded with it (secure-replies.ts), like one to the message itself.
+    const messageId = notificationMessageId(o.hostname);
+    await o.db
+      .insertInto('secure_message_refs')
+      .values({ ref_hash: replyRefHash(o.hashKey, messageId), secure_message_id: message.id })
+      .onConflict((oc) => oc.column('ref_hash').doNothing())
+      .execute();
+    const brand = await loadBranding(o.db, unlocked.row.organisation_id);
     const body = await notificationMail({
+      locale: mailLocale(unlocked.row.language, brand.locale),
+      brand,
       meta: unlocked.meta,
       recipient: row.address,
       link: `${o.portalUrl()}/m/${token}`,
       neutralSubject: how.neutralSubject,
       retainUntil: unlocked.row.retain_until,
-      hostname: o.hostname,
+      messageId,
       now,
     });
     const outcomes = await o.outbound.deliver({

@@ -1,11 +1,13 @@
+import { X509Certificate } from 'node:crypto';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, TLSSocket, connect as tlsConnect } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmarthostTarget, SmarthostTls } from '../config/smarthost-url.js';
+import { oauthLogin } from './oauth-sasl.js';
 import { type Exchange, Transcript } from './probe-transcript.js';
 import { describeTls, type TlsReport, tlsReport } from './tls-report.js';
 
-export type ProbeStepName = 'connect' | 'tls' | 'greeting' | 'ehlo' | 'starttls' | 'auth' | 'quit';
+export type ProbeStepName = 'connect' | 'tls' | 'greeting' | 'ehlo' | 'starttls' | 'token' | 'auth' | 'quit';
 
 export interface ProbeStep {
   step: ProbeStepName;
@@ -37,6 +39,10 @@ const PLAN: Record<SmarthostTls, ProbeStepName[]> = {
   none: ['connect', 'greeting', 'ehlo', 'auth', 'quit'],
 };
 
+/** With OAuth 2.0 the token is fetched just before AUTH, the way delivery does it. */
+const planOf = (target: SmarthostTarget): ProbeStepName[] =>
+  target.oauth ? PLAN[target.tls].flatMap((step) => (step === 'auth' ? ['token', 'auth'] : [step])) : PLAN[target.tls];
+
 /**
  * Tries a smarthost the way delivery would use it and reports each step with the server's
  * reply. The certificate is checked by us after the handshake (rejectUnauthorized: false so
@@ -47,23 +53,23 @@ export async function probeSmarthost(target: SmarthostTarget, options: ProbeOpti
   const timeoutMs = options.timeoutMs ?? 10_000;
   const steps: ProbeStep[] = [];
   const socket = await connectTcp(target.host, target.port, timeoutMs).catch((err: Error) => err);
-  if (socket instanceof Error) return finish(target.tls, [fail('connect', socket.message)]);
+  if (socket instanceof Error) return finish(target, [fail('connect', socket.message)]);
   steps.push(pass('connect', `connected to ${socket.remoteAddress}:${socket.remotePort}`));
   let transport: Socket = socket;
   if (target.tls === 'implicit') {
-    const secured = await handshake(socket, target.host, options.ca, timeoutMs).catch((err: Error) => err);
-    const step = secured instanceof Error ? fail('tls', `TLS handshake failed: ${secured.message}`) : tlsStep(tlsReport(secured));
+    const secured = await handshake(socket, target, options.ca, timeoutMs).catch((err: Error) => err);
+    const step = secured instanceof Error ? fail('tls', `TLS handshake failed: ${secured.message}`) : tlsStep(tlsReport(secured), target);
     steps.push(step);
     if (step.status === 'fail') {
       if (secured instanceof TLSSocket) secured.destroy();
       socket.destroy();
-      return finish(target.tls, steps);
+      return finish(target, steps);
     }
     transport = secured as TLSSocket;
   }
   steps.push(...(await smtpSteps(target, transport, options, timeoutMs)));
   socket.destroy();
-  return finish(target.tls, steps);
+  return finish(target, steps);
 }
 
 /** Greeting to QUIT over a connected socket; closes the SMTP session (and any TLS over the socket) before returning. */
@@ -79,7 +85,8 @@ async function smtpSteps(target: SmarthostTarget, transport: Socket, options: Pr
     requireTLS: target.tls === 'starttls',
     ignoreTLS: target.tls === 'none',
     name: options.heloName,
-    tls: { ...tlsOptions(target.host, options.ca), rejectUnauthorized: false },
+    tls: { ...tlsOptions(target, options.ca), rejectUnauthorized: false },
+    ...(target.oauth ? { customAuth: { [target.oauth.mechanism]: oauthLogin(target.oauth) } } : {}),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
@@ -90,8 +97,9 @@ async function smtpSteps(target: SmarthostTarget, transport: Socket, options: Pr
   conn.on('error', () => undefined); // reported through openSession and the transcript
   try {
     const error = await openSession(conn, timeoutMs * 2);
-    const steps = handshakeSteps(target.tls, transcript, error, conn);
+    const steps = handshakeSteps(target, transcript, error, conn);
     if (!error) {
+      if (target.oauth) steps.push(await tokenStep(target, steps));
       steps.push(await authStep(conn, target, transcript, steps));
       steps.push(await quitStep(conn, transcript, timeoutMs));
     }
@@ -102,7 +110,8 @@ async function smtpSteps(target: SmarthostTarget, transport: Socket, options: Pr
 }
 
 /** Greeting, EHLO and, with STARTTLS, the upgrade, as far as the session got. */
-function handshakeSteps(mode: SmarthostTls, transcript: Transcript, error: Error | undefined, conn: SMTPConnection): ProbeStep[] {
+function handshakeSteps(target: SmarthostTarget, transcript: Transcript, error: Error | undefined, conn: SMTPConnection): ProbeStep[] {
+  const mode = target.tls;
   const steps: ProbeStep[] = [];
   const add = (step: ProbeStepName, exchange: Exchange | undefined) => {
     const reported = replyStep(step, exchange, steps.some((s) => s.status === 'fail') ? undefined : error);
@@ -116,7 +125,7 @@ function handshakeSteps(mode: SmarthostTls, transcript: Transcript, error: Error
     steps.push(fail('tls', `TLS handshake failed: ${error?.message ?? 'the connection was not upgraded'}`));
     return steps;
   }
-  steps.push(tlsStep(tlsReport(socket)));
+  steps.push(tlsStep(tlsReport(socket), target));
   add('ehlo', transcript.find('EHLO', 1));
   return steps;
 }
@@ -130,8 +139,22 @@ function replyStep(step: ProbeStepName, exchange: Exchange | undefined, error: E
   return error ? { ...fail(step, error.message), reply: exchange?.reply ?? null } : undefined;
 }
 
+/** The client-credentials grant, only over a session whose TLS passed: the token is sent nowhere else. */
+async function tokenStep(target: SmarthostTarget, before: ProbeStep[]): Promise<ProbeStep> {
+  const oauth = target.oauth;
+  if (!oauth) return skip('token', 'no OAuth 2.0 client configured');
+  if (before.some((s) => s.status === 'fail')) return skip('token', 'not attempted: an earlier step failed');
+  try {
+    const token = await oauth.token(false);
+    return pass('token', `access token (${token.length} characters) from ${oauth.tokenUrl} by the client-credentials grant`);
+  } catch (err) {
+    return fail('token', (err as Error).message);
+  }
+}
+
 async function authStep(conn: SMTPConnection, target: SmarthostTarget, transcript: Transcript, before: ProbeStep[]): Promise<ProbeStep> {
   if (before.some((s) => s.status === 'fail')) return skip('auth', 'not attempted: credentials are only sent once every step before passed');
+  if (target.oauth) return oauthStep(conn, target.oauth, transcript);
   if (!target.auth) return skip('auth', 'no username configured');
   if (!conn.allowsAuth) return fail('auth', 'the server does not offer AUTH (RFC 4954) on this connection');
   const auth = target.auth;
@@ -140,6 +163,20 @@ async function authStep(conn: SMTPConnection, target: SmarthostTarget, transcrip
   const reply = exchange?.reply ?? null;
   if (error) return { ...fail('auth', `authentication as ${auth.user} failed`), reply: reply ?? error.message };
   return { ...pass('auth', `authenticated as ${auth.user} (${exchange?.command ?? 'AUTH'})`), reply };
+}
+
+async function oauthStep(conn: SMTPConnection, oauth: NonNullable<SmarthostTarget['oauth']>, transcript: Transcript): Promise<ProbeStep> {
+  if (!conn.allowsAuth) return fail('auth', 'the server does not offer AUTH (RFC 4954) on this connection');
+  const error = await new Promise<Error | null>((resolve) => conn.login({ user: oauth.user, method: oauth.mechanism }, (err) => resolve(err)));
+  const tries = transcript.exchanges.filter((e) => e.command.startsWith('AUTH')).length;
+  const reply = transcript.find('AUTH', tries - 1)?.reply ?? null;
+  const retried = tries > 1 ? ' after a retry with a fresh token' : '';
+  if (error)
+    return {
+      ...fail('auth', `AUTH ${oauth.mechanism} as ${oauth.user} refused${retried}`),
+      reply: (error as Error & { response?: string }).response ?? reply ?? error.message,
+    };
+  return { ...pass('auth', `authenticated as ${oauth.user} (AUTH ${oauth.mechanism}${retried})`), reply };
 }
 
 async function quitStep(conn: SMTPConnection, transcript: Transcript, timeoutMs: number): Promise<ProbeStep> {
@@ -156,18 +193,38 @@ async function quitStep(conn: SMTPConnection, transcript: Transcript, timeoutMs:
 }
 
 /** Fills in the steps never reached, so every report lists the whole plan of its mode. */
-function finish(mode: SmarthostTls, steps: ProbeStep[]): ProbeReport {
-  const all = [...steps, ...PLAN[mode].slice(steps.length).map((step) => skip(step, 'not attempted: an earlier step failed'))];
+function finish(target: SmarthostTarget, steps: ProbeStep[]): ProbeReport {
+  const all = [
+    ...steps,
+    ...planOf(target)
+      .slice(steps.length)
+      .map((step) => skip(step, 'not attempted: an earlier step failed')),
+  ];
   return { ok: all.every((s) => s.status !== 'fail'), steps: all };
 }
 
-function tlsStep(report: TlsReport): ProbeStep {
-  return { step: 'tls', status: report.verified ? 'pass' : 'fail', detail: describeTls(report), reply: null, tls: report };
+function tlsStep(report: TlsReport, target: SmarthostTarget): ProbeStep {
+  const client = target.clientCert ? `; our client certificate ${clientSubject(target.clientCert.cert)} offered if asked` : '';
+  return { step: 'tls', status: report.verified ? 'pass' : 'fail', detail: `${describeTls(report)}${client}`, reply: null, tls: report };
 }
 
-function tlsOptions(host: string, ca: string | undefined): ConnectionOptions {
+function clientSubject(pem: string): string {
+  try {
+    return new X509Certificate(pem).subject.replace(/\n/g, ', ');
+  } catch {
+    return '(unreadable)';
+  }
+}
+
+function tlsOptions(target: SmarthostTarget, ca: string | undefined): ConnectionOptions {
+  const { host, clientCert } = target;
   // RFC 6066 §3: SNI carries host names only; an IP-literal host is checked against its IP SAN.
-  return { minVersion: 'TLSv1.2', ...(isIP(host) ? {} : { servername: host }), ...(ca ? { ca } : {}) };
+  return {
+    minVersion: 'TLSv1.2',
+    ...(isIP(host) ? {} : { servername: host }),
+    ...(ca ? { ca } : {}),
+    ...(clientCert ? { cert: clientCert.cert, key: clientCert.key } : {}),
+  };
 }
 
 /** Resolves once the session is ready to send (greeting, EHLO, STARTTLS done) or broke: with the error then. */
@@ -199,9 +256,9 @@ export function connectTcp(host: string, port: number, timeoutMs: number): Promi
   });
 }
 
-function handshake(socket: Socket, host: string, ca: string | undefined, timeoutMs: number): Promise<TLSSocket> {
+function handshake(socket: Socket, target: SmarthostTarget, ca: string | undefined, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secured = tlsConnect({ socket, host, ...tlsOptions(host, ca), rejectUnauthorized: false });
+    const secured = tlsConnect({ socket, host: target.host, ...tlsOptions(target, ca), rejectUnauthorized: false });
     const timer = setTimeout(() => secured.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)), timeoutMs);
     secured.once('error', (err) => {
       clearTimeout(timer);

@@ -4,6 +4,8 @@ import type { SmarthostTarget } from '../config/smarthost-url.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import { classifyFailure } from './classify-failure.js';
 import type { Courier, OutboundMessage } from './courier.js';
+import { oauthLogin } from './oauth-sasl.js';
+import { clientTimeouts, type DeliveryTimeouts, watchFinalDot } from './smtp-timeouts.js';
 
 export interface SmarthostOptions {
   target: SmarthostTarget;
@@ -12,6 +14,7 @@ export interface SmarthostOptions {
   /** Extra trust anchors (PEM) for a smarthost with a private CA. */
   ca?: string | undefined;
   maxConnections: number;
+  timeouts: DeliveryTimeouts;
 }
 
 interface SendInfo {
@@ -37,12 +40,18 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
     requireTLS: target.tls === 'starttls',
     ignoreTLS: target.tls === 'none',
     name: options.heloName,
-    auth: target.auth,
+    ...authOptions(target),
     // RFC 6066 §3: SNI carries host names only; an IP-literal smarthost is checked against its IP SAN.
-    tls: { minVersion: 'TLSv1.2', ...(isIP(target.host) ? {} : { servername: target.host }), ...(options.ca ? { ca: options.ca } : {}) },
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 300_000,
+    tls: {
+      minVersion: 'TLSv1.2',
+      ...(isIP(target.host) ? {} : { servername: target.host }),
+      ...(options.ca ? { ca: options.ca } : {}),
+      // Offered only when the server sends a CertificateRequest (Exchange Online's inbound connector, Postfix's smtpd_tls_ask_ccert).
+      ...(target.clientCert ? { cert: target.clientCert.cert, key: target.clientCert.key } : {}),
+    },
+    // A pooled connection has one idle timer for every phase (nodemailer sets it on the socket
+    // it owns), so it must be the longest: the wait for the reply to the final dot.
+    ...clientTimeouts(options.timeouts, Math.max(options.timeouts.commandMs, options.timeouts.dataMs)),
     disableFileAccess: true,
     disableUrlAccess: true,
   });
@@ -53,6 +62,7 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
     async deliver(message: OutboundMessage) {
       const outcomes = new Map<string, DeliveryOutcome>();
       const body = message.openBody();
+      const finalDot = watchFinalDot(body);
       try {
         const info = (await transport.sendMail({
           envelope: { from: message.mailFrom, to: message.recipients },
@@ -71,7 +81,7 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
         for (const rejected of perRecipient ?? []) {
           if (rejected.recipient) outcomes.set(rejected.recipient, classifyFailure(rejected));
         }
-        const shared = classifyFailure(err);
+        const shared = classifyFailure(finalDot(err));
         for (const address of message.recipients) if (!outcomes.has(address)) outcomes.set(address, shared);
       } finally {
         body.destroy();
@@ -86,6 +96,15 @@ export function smarthostCourier(options: SmarthostOptions): Courier {
       transport.close();
     },
   };
+}
+
+/** SMTP AUTH with a password, or OAuth 2.0 through our own SASL handler (retry with a fresh token, the provider's reason kept). */
+export function authOptions(target: SmarthostTarget): Record<string, unknown> {
+  if (target.oauth) {
+    const { mechanism, user } = target.oauth;
+    return { auth: { type: 'custom', method: mechanism, user }, customAuth: { [mechanism]: oauthLogin(target.oauth) } };
+  }
+  return target.auth ? { auth: target.auth } : {};
 }
 
 /** Used when no smarthost is configured and direct delivery is off: mail waits in the queue, and says why. */

@@ -4,11 +4,11 @@ import type { Config } from '../config/schema.js';
 import { domainNameProblem } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
 import type { Database } from '../store/tables.js';
+import { ADDRESS_KINDS, type AddressKind } from './address-kinds.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import { DirectoryError, invalid } from './errors.js';
 
-export type AddressKind = Database['addresses']['kind'];
-export const ADDRESS_KINDS: readonly AddressKind[] = ['support', 'functional'];
+export { ADDRESS_KINDS, type AddressKind } from './address-kinds.js';
 
 export interface Address {
   id: string;
@@ -19,7 +19,15 @@ export interface Address {
   /** Other addresses that reach the same mailbox, in any verified domain of the organisation. */
   aliases: string[];
   createdAt: number;
+  /** `manual` (console, CLI, API) or the sync that owns it (`scim`, `ldap`): a sync never touches a manual one. */
+  source: AddressSource;
+  /** The directory's id for the user that owns a synced address. */
+  externalId: string | null;
+  /** Set while the directory user is deactivated: the address is kept but does not send. */
+  suspendedAt: number | null;
 }
+
+export type AddressSource = AddressRow['source'];
 
 export interface NewAddress {
   address: string;
@@ -48,9 +56,11 @@ type AddressRow = Database['addresses'];
  * Support addresses and functional accounts with their aliases, only in verified domains.
  * An address and an alias are one namespace: each mailbox string exists once in either.
  */
+export const claimRules = (config: Config): ClaimRules => ({ ownHostname: config.hostname.toLowerCase(), perDomain: config.limits.addressesPerDomain });
+
 export function addressDirectory(ctx: DirectoryContext, config: Config) {
   const { db, clock } = ctx;
-  const rules: ClaimRules = { ownHostname: config.hostname.toLowerCase(), perDomain: config.limits.addressesPerDomain };
+  const rules = claimRules(config);
   const changed = async <T>(work: (trx: Trx, now: number) => Promise<T>): Promise<T> => {
     const now = clock.now();
     const result = await db.transaction().execute((trx) => work(trx, now));
@@ -69,6 +79,9 @@ export function addressDirectory(ctx: DirectoryContext, config: Config) {
           kind: input.kind,
           description: input.description?.trim() ?? '',
           created_at: now,
+          source: 'manual',
+          external_id: null,
+          suspended_at: null,
         };
         await trx.insertInto('addresses').values(row).execute();
         for (const [i, alias] of (input.aliases ?? []).entries()) await insertAlias(trx, rules, row, alias, `aliases.${i}`, now);
@@ -78,26 +91,20 @@ export function addressDirectory(ctx: DirectoryContext, config: Config) {
       });
     },
 
-    async list(page: PageRequest, filter: AddressFilter = {}): Promise<Page<Address>> {
-      let query = db.selectFrom('addresses').innerJoin('domains', 'domains.id', 'addresses.domain_id');
-      if (filter.domain) query = query.where('domains.name', '=', filter.domain.trim().toLowerCase());
-      if (filter.kind) query = query.where('addresses.kind', '=', filter.kind);
-      const total = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await query
-        .selectAll('addresses')
-        .select('domains.name as domain')
-        .orderBy('addresses.address')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute();
-      return { items: await withAliases(db, rows), total: Number(total?.n ?? 0), ...page };
-    },
+    list: (page: PageRequest, filter: AddressFilter = {}): Promise<Page<Address>> =>
+      pageOfAddresses(db, page, (query) => {
+        let narrowed = query;
+        if (filter.domain) narrowed = narrowed.where('domains.name', '=', filter.domain.trim().toLowerCase());
+        if (filter.kind) narrowed = narrowed.where('addresses.kind', '=', filter.kind);
+        return narrowed;
+      }),
 
     get: (address: string): Promise<Address> => findAddress(db, address),
 
     remove(address: string, actor: Actor): Promise<Address> {
       return changed(async (trx, now) => {
         const removed = await findAddress(trx, address);
+        refuseSynced(removed);
         // The aliases go with it (ON DELETE CASCADE); the audit record lists them.
         await trx.deleteFrom('addresses').where('id', '=', removed.id).execute();
         const detail = { id: removed.id, aliases: removed.aliases };
@@ -109,6 +116,7 @@ export function addressDirectory(ctx: DirectoryContext, config: Config) {
     addAlias(address: string, alias: string, actor: Actor): Promise<Address> {
       return changed(async (trx, now) => {
         const owner = await findRow(trx, address);
+        refuseSynced(owner);
         await insertAlias(trx, rules, owner, alias, 'alias', now);
         await appendAudit(trx, actor, { action: 'address.alias_add', targetType: 'address', targetId: owner.address, detail: { alias } }, now);
         return findAddress(trx, owner.address);
@@ -118,6 +126,7 @@ export function addressDirectory(ctx: DirectoryContext, config: Config) {
     removeAlias(address: string, alias: string, actor: Actor): Promise<Address> {
       return changed(async (trx, now) => {
         const owner = await findRow(trx, address);
+        refuseSynced(owner);
         const key = lookupKey(alias);
         const deleted = await trx
           .deleteFrom('address_aliases')
@@ -135,7 +144,17 @@ export function addressDirectory(ctx: DirectoryContext, config: Config) {
 
 export type AddressDirectory = ReturnType<typeof addressDirectory>;
 
-interface ClaimRules {
+/** The directory owns a synced address: a hand edit would be undone by its next run. */
+function refuseSynced(row: { address: string; source: AddressSource }): void {
+  if (row.source === 'manual') return;
+  throw new DirectoryError(
+    'conflict',
+    `${row.address} is synced from the organisation's directory (${row.source}): change it there, the next sync would undo a change here`,
+    'address',
+  );
+}
+
+export interface ClaimRules {
   ownHostname: string;
   perDomain: number;
 }
@@ -178,7 +197,7 @@ export function lookupKey(address: string): string {
  * The verified domain a new address or alias would live in, after every rule: syntax, not
  * a system address, a verified domain of the organisation, unused, within the limit.
  */
-async function claimable(trx: Trx, rules: ClaimRules, text: string, field: string, organisationId?: string): Promise<DomainRow> {
+export async function claimable(trx: Trx, rules: ClaimRules, text: string, field: string, organisationId?: string): Promise<DomainRow> {
   const parsed = parseMailbox(text);
   const refuse = (problem: string) => invalid(field, `"${text}" ${problem}`);
   if (typeof parsed === 'string') throw refuse(parsed);
@@ -235,7 +254,7 @@ async function enforceLimit(trx: Trx, domain: DomainRow, limit: number, field: s
   );
 }
 
-async function insertAlias(trx: Trx, rules: ClaimRules, owner: AddressRow, alias: string, field: string, now: number): Promise<void> {
+export async function insertAlias(trx: Trx, rules: ClaimRules, owner: AddressRow, alias: string, field: string, now: number): Promise<void> {
   if (alias === owner.address) throw invalid(field, `"${alias}" is the address itself, not an alias of it`);
   const ownerDomain = await trx.selectFrom('domains').select('organisation_id').where('id', '=', owner.domain_id).executeTakeFirstOrThrow();
   await claimable(trx, rules, alias, field, ownerDomain.organisation_id);
@@ -245,7 +264,7 @@ async function insertAlias(trx: Trx, rules: ClaimRules, owner: AddressRow, alias
     .execute();
 }
 
-async function findRow(trx: Trx, address: string): Promise<AddressRow> {
+export async function findRow(trx: Trx, address: string): Promise<AddressRow> {
   const key = lookupKey(address);
   const row = await trx.selectFrom('addresses').selectAll().where('address', '=', key).executeTakeFirst();
   if (row) return row;
@@ -258,14 +277,25 @@ async function findRow(trx: Trx, address: string): Promise<AddressRow> {
   throw new DirectoryError('not_found', alias ? `no address ${key}: it is an alias of ${alias.address}` : `no address ${key}`);
 }
 
-async function findAddress(trx: Trx, address: string): Promise<Address> {
+export async function findAddress(trx: Trx, address: string): Promise<Address> {
   const row = await findRow(trx, address);
   const domain = await trx.selectFrom('domains').select('name').where('id', '=', row.domain_id).executeTakeFirstOrThrow();
   const [view] = await withAliases(trx, [{ ...row, domain: domain.name }]);
   return view as Address;
 }
 
-async function withAliases(trx: Trx, rows: (AddressRow & { domain: string })[]): Promise<Address[]> {
+const addressesWithDomain = (db: Trx) => db.selectFrom('addresses').innerJoin('domains', 'domains.id', 'addresses.domain_id');
+type AddressQuery = ReturnType<typeof addressesWithDomain>;
+
+/** One page of addresses, with their domain and aliases, of those `narrow` keeps; `total` counts them all. */
+export async function pageOfAddresses(db: Trx, page: PageRequest, narrow: (query: AddressQuery) => AddressQuery): Promise<Page<Address>> {
+  const query = narrow(addressesWithDomain(db));
+  const total = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const rows = await query.selectAll('addresses').select('domains.name as domain').orderBy('addresses.address').limit(page.limit).offset(page.offset).execute();
+  return { items: await withAliases(db, rows), total: Number(total?.n ?? 0), ...page };
+}
+
+export async function withAliases(trx: Trx, rows: (AddressRow & { domain: string })[]): Promise<Address[]> {
   const ids = rows.map((r) => r.id);
   const aliases =
     ids.length === 0 ? [] : await trx.selectFrom('address_aliases').select(['address_id', 'alias']).where('address_id', 'in', ids).orderBy('alias').execute();
@@ -277,5 +307,8 @@ async function withAliases(trx: Trx, rows: (AddressRow & { domain: string })[]):
     domain: row.domain,
     aliases: aliases.filter((a) => a.address_id === row.id).map((a) => a.alias),
     createdAt: Number(row.created_at),
+    source: row.source,
+    externalId: row.external_id,
+    suspendedAt: row.suspended_at === null ? null : Number(row.suspended_at),
   }));
 }

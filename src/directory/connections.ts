@@ -4,15 +4,29 @@ import type { Config } from '../config/schema.js';
 import type { SmarthostTarget } from '../config/smarthost-url.js';
 import { normaliseScope, SCOPE_KINDS, type ScopeKind } from '../delivery/connection-scope.js';
 import type { RoutableConnection } from '../delivery/courier-router.js';
+import { type OAuth2TokenCache, oauth2TokenCache } from '../delivery/oauth2-token.js';
 import { type ProbeReport, probeSmarthost } from '../delivery/smarthost-probe.js';
 import { smarthostTrust } from '../delivery/smarthost-trust.js';
 import { newId } from '../lib/ids.js';
 import { normaliseDomain } from '../policy/route-match.js';
 import { type KeyEncryption, UnsealError } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { CONNECTION_CLIENT_KEY_PURPOSE, CONNECTION_SECRET_PURPOSE } from '../secure/seal-purposes.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { ConnectionsTable, Db } from '../store/tables.js';
+import {
+  type AuthFields,
+  type AuthInput,
+  type AuthKind,
+  type ClientCertView,
+  checkAuthFields,
+  checkClientCert,
+  clientCertView,
+  type OAuth2View,
+  oauth2View,
+} from './connection-auth.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
+import { refuseUnlessConnected } from './domains.js';
 import { DirectoryError, invalid } from './errors.js';
 
 export const TLS_MODES = ['starttls', 'implicit', 'none'] as const;
@@ -27,12 +41,16 @@ export interface Connection {
   port: number;
   tlsMode: TlsMode;
   username: string | null;
+  /** none: no AUTH; password: SMTP AUTH PLAIN/LOGIN; xoauth2 / oauthbearer: an OAuth 2.0 token (client credentials). */
+  auth: 'none' | AuthKind;
+  oauth2: OAuth2View | null;
   hasSecret: boolean;
+  clientCert: ClientCertView | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export interface ConnectionInput {
+export interface ConnectionInput extends AuthInput {
   scopeKind: string;
   scope: string;
   host: string;
@@ -41,6 +59,9 @@ export interface ConnectionInput {
   tlsMode?: string | undefined;
   username?: string | null | undefined;
   secret?: string | null | undefined;
+  /** PEM chain presented on STARTTLS, with its unencrypted PEM key (sealed at rest); null removes both. */
+  clientCert?: string | null | undefined;
+  clientKey?: string | null | undefined;
 }
 
 /** Omitted fields stay; `username: null` removes the credentials (and the secret with them). */
@@ -54,7 +75,7 @@ export interface ConnectionTest extends ProbeReport {
 type Row = ConnectionsTable;
 
 const DEFAULT_PORT: Record<TlsMode, number> = { starttls: 587, implicit: 465, none: 25 };
-export const SECRET_PURPOSE = 'connection-secret';
+export const SECRET_PURPOSE = CONNECTION_SECRET_PURPOSE;
 
 /**
  * Outbound connections: the smarthost for a domain or an address (DESIGN.md, concepts).
@@ -65,6 +86,9 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
   const { db, clock } = ctx;
   const kek = keyEncryptionFor(config);
   const sealFor = (id: string, secret: string) => kek.seal(secret, { purpose: SECRET_PURPOSE, id });
+  const sealKey = (id: string, key: string) => kek.seal(key, { purpose: CONNECTION_CLIENT_KEY_PURPOSE, id });
+  // One cache per directory: delivery's and the admin services' each fetch their own tokens.
+  const tokens = oauth2TokenCache({ clock, ca: smarthostTrust(config.smarthostCaFile) });
 
   return {
     async list(page: PageRequest): Promise<Page<Connection>> {
@@ -81,13 +105,16 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
     async create(input: ConnectionInput, actor: Actor): Promise<Connection> {
       const fields = checkFields(input);
       const secret = checkSecret(input.secret);
-      checkCredentials(fields, secret !== null);
+      const client = clientPair(input.clientCert, input.clientKey, clock.now());
+      checkCredentials(fields, secret !== null, client !== null);
       const id = newId('conn');
       const secretSealed = secret === null ? null : sealFor(id, secret);
+      const clientFields = { client_cert: client?.cert ?? null, client_key_sealed: client ? sealKey(id, client.key) : null };
       return db.transaction().execute(async (trx) => {
         await refuseTakenScope(trx, fields.scope, id);
+        await refuseUnlessConnected(trx, scopeDomain(fields.scope), 'scope');
         const now = clock.now();
-        const row: Row = { id, organisation_id: organisationId, ...fields, secret_sealed: secretSealed, created_at: now, updated_at: now };
+        const row: Row = { id, organisation_id: organisationId, ...fields, ...clientFields, secret_sealed: secretSealed, created_at: now, updated_at: now };
         await trx.insertInto('connections').values(row).execute();
         await appendAudit(trx, actor, { action: 'connection.create', targetType: 'connection', targetId: id, detail: auditDetail(row, secret !== null) }, now);
         return toConnection(row);
@@ -97,14 +124,19 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
     async update(id: string, patch: ConnectionPatch, actor: Actor): Promise<Connection> {
       return db.transaction().execute(async (trx) => {
         const current = await findRow(trx, organisationId, id);
-        const { fields, secretSealed, secretChanged } = mergePatch(current, patch, (secret) => sealFor(id, secret));
+        const { fields, secretSealed, secretChanged, clientFields } = mergePatch(current, patch, {
+          secret: (secret) => sealFor(id, secret),
+          key: (key) => sealKey(id, key),
+          now: clock.now(),
+        });
         if (fields.scope !== current.scope) await refuseTakenScope(trx, fields.scope, id);
+        if (fields.scope !== current.scope) await refuseUnlessConnected(trx, scopeDomain(fields.scope), 'scope');
         // Strictly increasing, so two changes within one millisecond still rebuild delivery's pool.
         const now = Math.max(clock.now(), Number(current.updated_at) + 1);
-        const row: Row = { ...current, ...fields, secret_sealed: secretSealed, updated_at: now };
+        const row: Row = { ...current, ...fields, ...clientFields, secret_sealed: secretSealed, updated_at: now };
         await trx
           .updateTable('connections')
-          .set({ ...fields, secret_sealed: secretSealed, updated_at: now })
+          .set({ ...fields, ...clientFields, secret_sealed: secretSealed, updated_at: now })
           .where('id', '=', id)
           .execute();
         await appendAudit(trx, actor, { action: 'connection.update', targetType: 'connection', targetId: id, detail: auditDetail(row, secretChanged) }, now);
@@ -129,7 +161,9 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
     /** Connects, negotiates TLS, authenticates and quits, reporting each step; sends no mail. */
     async test(id: string, actor: Actor): Promise<ConnectionTest> {
       const row = await findRow(db, organisationId, id);
-      const report = await probeSmarthost(openTarget(kek, row), { heloName: config.hostname, ca: smarthostTrust(config.smarthostCaFile) });
+      // A test always fetches a fresh token: the operator wants to know whether the endpoint answers now.
+      tokens.forget(row.id);
+      const report = await probeSmarthost(openTarget(kek, tokens, row), { heloName: config.hostname, ca: smarthostTrust(config.smarthostCaFile) });
       const testedAt = clock.now();
       const failed = report.steps.find((s) => s.status === 'fail')?.step ?? null;
       await db
@@ -143,20 +177,28 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
     /** Every organisation's connections, for the courier router; secrets open only when a pool is built. */
     async routable(): Promise<RoutableConnection[]> {
       const rows = await db.selectFrom('connections').selectAll().execute();
-      return rows.map((row) => ({ id: row.id, scope: row.scope, updatedAt: Number(row.updated_at), target: () => openTarget(kek, row) }));
+      return rows.map((row) => ({ id: row.id, scope: row.scope, updatedAt: Number(row.updated_at), target: () => openTarget(kek, tokens, row) }));
     },
   };
 }
 
 export type ConnectionDirectory = ReturnType<typeof connectionDirectory>;
 
-/** Where delivery goes for this connection, with its secret opened. */
-function openTarget(kek: KeyEncryption, row: Row): SmarthostTarget {
+/** Where delivery goes for this connection, with its secret and client key opened. */
+function openTarget(kek: KeyEncryption, tokens: OAuth2TokenCache, row: Row): SmarthostTarget {
   const target: SmarthostTarget = { host: row.host, port: Number(row.port), tls: row.tls_mode };
-  if (row.username === null || row.secret_sealed === null) return target;
   try {
+    if (row.client_cert !== null && row.client_key_sealed !== null) {
+      const key = kek.open(row.client_key_sealed, { purpose: CONNECTION_CLIENT_KEY_PURPOSE, id: row.id }).toString('utf8');
+      target.clientCert = { cert: row.client_cert, key };
+    }
+    if (row.username === null || row.secret_sealed === null) return target;
     const pass = kek.open(row.secret_sealed, { purpose: SECRET_PURPOSE, id: row.id }).toString('utf8');
-    return { ...target, auth: { user: row.username, pass } };
+    const oauth = oauth2View(row);
+    if (row.auth_kind === null || oauth === null) return { ...target, auth: { user: row.username, pass } };
+    const client = { tokenUrl: oauth.tokenUrl, clientId: oauth.clientId, clientSecret: pass, scope: oauth.scope };
+    const mechanism = row.auth_kind === 'xoauth2' ? 'XOAUTH2' : 'OAUTHBEARER';
+    return { ...target, oauth: { mechanism, user: row.username, tokenUrl: oauth.tokenUrl, token: (fresh) => tokens.token(row.id, client, fresh) } };
   } catch (err) {
     if (!(err instanceof UnsealError)) throw err;
     throw new DirectoryError(
@@ -166,10 +208,20 @@ function openTarget(kek: KeyEncryption, row: Row): SmarthostTarget {
   }
 }
 
-type Fields = Pick<Row, 'scope_kind' | 'scope' | 'host' | 'port' | 'tls_mode' | 'username'>;
+type Fields = Pick<Row, 'scope_kind' | 'scope' | 'host' | 'port' | 'tls_mode' | 'username'> & AuthFields;
 
-function mergePatch(current: Row, patch: ConnectionPatch, seal: (secret: string) => string) {
+interface Sealers {
+  secret(secret: string): string;
+  key(key: string): string;
+  now: number;
+}
+
+function mergePatch(current: Row, patch: ConnectionPatch, seal: Sealers) {
   const removeAuth = patch.username === null || patch.username?.trim() === '';
+  // Moving to password auth drops the OAuth settings unless new ones are given (which is refused).
+  const keepOAuth = !removeAuth && patch.auth !== 'password';
+  const kept = <K extends keyof AuthInput>(key: K, column: keyof AuthFields) =>
+    patch[key] !== undefined ? patch[key] : keepOAuth ? (current[column] ?? undefined) : undefined;
   const fields = checkFields({
     scopeKind: patch.scopeKind ?? current.scope_kind,
     scope: patch.scope ?? current.scope,
@@ -178,11 +230,33 @@ function mergePatch(current: Row, patch: ConnectionPatch, seal: (secret: string)
     // A new TLS mode without a port moves to that mode's port only if the old one was the old mode's default.
     port: patch.port ?? (patch.tlsMode && Number(current.port) === DEFAULT_PORT[current.tls_mode] ? undefined : Number(current.port)),
     username: removeAuth ? null : (patch.username ?? current.username),
+    auth: removeAuth ? undefined : (patch.auth ?? current.auth_kind ?? undefined),
+    oauth2TokenUrl: kept('oauth2TokenUrl', 'oauth2_token_url'),
+    oauth2ClientId: kept('oauth2ClientId', 'oauth2_client_id'),
+    oauth2Scope: kept('oauth2Scope', 'oauth2_scope'),
   });
   const secret = removeAuth ? null : checkSecret(patch.secret);
-  const secretSealed = removeAuth || patch.secret === null ? null : secret !== null ? seal(secret) : current.secret_sealed;
-  checkCredentials(fields, secretSealed !== null);
-  return { fields, secretSealed, secretChanged: secretSealed !== current.secret_sealed };
+  const secretSealed = removeAuth || patch.secret === null ? null : secret !== null ? seal.secret(secret) : current.secret_sealed;
+  const clientFields = mergeClientCert(current, patch, seal);
+  checkCredentials(fields, secretSealed !== null, clientFields.client_cert !== null);
+  return { fields, secretSealed, secretChanged: secretSealed !== current.secret_sealed, clientFields };
+}
+
+function mergeClientCert(current: Row, patch: ConnectionPatch, seal: Sealers): Pick<Row, 'client_cert' | 'client_key_sealed'> {
+  if (patch.clientCert === null) return { client_cert: null, client_key_sealed: null };
+  if (patch.clientCert === undefined && patch.clientKey === undefined)
+    return { client_cert: current.client_cert, client_key_sealed: current.client_key_sealed };
+  const pair = clientPair(patch.clientCert, patch.clientKey, seal.now);
+  return { client_cert: pair?.cert ?? null, client_key_sealed: pair ? seal.key(pair.key) : null };
+}
+
+/** A certificate comes with its key, always: a new certificate means a new key. */
+function clientPair(cert: string | null | undefined, key: string | null | undefined, now: number): { cert: string; key: string } | null {
+  if (!cert && !key) return null;
+  if (!cert) throw invalid('clientCert', 'a client key needs its certificate: give both --client-cert and --client-key');
+  if (!key) throw invalid('clientKey', 'a client certificate needs its private key: give both --client-cert and --client-key');
+  if (cert.length > 64 * 1024 || key.length > 64 * 1024) throw invalid('clientCert', 'clientCert and clientKey must each be at most 64 KiB of PEM');
+  return checkClientCert(cert, key, now);
 }
 
 function checkFields(input: ConnectionInput): Fields {
@@ -198,7 +272,15 @@ function checkFields(input: ConnectionInput): Fields {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid('port', `port must be a whole number from 1 to 65535, not ${port}`);
   const username = input.username?.trim() || null;
   if (username !== null && username.length > 255) throw invalid('username', 'username must be at most 255 characters');
-  return { scope_kind: scopeKind, scope: scope.scope, host: checkHost(input.host), port, tls_mode: mode, username };
+  return {
+    scope_kind: scopeKind,
+    scope: scope.scope,
+    host: checkHost(input.host),
+    port,
+    tls_mode: mode,
+    username,
+    ...checkAuthFields(input, username !== null),
+  };
 }
 
 function checkHost(text: string): string {
@@ -217,13 +299,21 @@ function checkSecret(secret: string | null | undefined): string | null {
 }
 
 /** TLS before AUTH, always (DESIGN.md; RFC 4954 §4): a username and secret come together, and never without TLS. */
-function checkCredentials(fields: Fields, hasSecret: boolean): void {
-  if (fields.username !== null && !hasSecret) throw invalid('secret', 'a username needs its secret: give --secret-stdin (CLI) or "secret" (API)');
+function checkCredentials(fields: Fields, hasSecret: boolean, hasClientCert: boolean): void {
+  if (hasClientCert && fields.tls_mode === 'none')
+    throw invalid('tlsMode', 'a client certificate is presented in the TLS handshake: use tlsMode starttls or implicit');
+  if (fields.username !== null && !hasSecret) {
+    const what = fields.auth_kind === null ? 'its secret' : 'the OAuth 2.0 client secret';
+    throw invalid('secret', `a username needs ${what}: give --secret-stdin (CLI) or "secret" (API)`);
+  }
   if (fields.username === null && hasSecret) throw invalid('username', 'a secret needs the username it belongs to');
   if (fields.username !== null && fields.tls_mode === 'none') {
     throw invalid('tlsMode', 'credentials are never sent over an unencrypted connection: use tlsMode starttls or implicit');
   }
 }
+
+/** The domain a scope belongs to: the scope itself, or an address's domain. */
+const scopeDomain = (scope: string) => scope.slice(scope.lastIndexOf('@') + 1);
 
 async function refuseTakenScope(db: Db, scope: string, id: string): Promise<void> {
   const taken = await db.selectFrom('connections').select('id').where('scope', '=', scope).where('id', '!=', id).executeTakeFirst();
@@ -237,7 +327,18 @@ async function findRow(db: Db, organisationId: string, id: string): Promise<Row>
 }
 
 function auditDetail(row: Row, secretChanged: boolean): Record<string, unknown> {
-  return { scopeKind: row.scope_kind, scope: row.scope, host: row.host, port: row.port, tlsMode: row.tls_mode, username: row.username, secretChanged };
+  return {
+    scopeKind: row.scope_kind,
+    scope: row.scope,
+    host: row.host,
+    port: row.port,
+    tlsMode: row.tls_mode,
+    username: row.username,
+    auth: row.auth_kind ?? 'password',
+    oauth2: oauth2View(row),
+    clientCert: clientCertView(row.client_cert)?.fingerprint256 ?? null,
+    secretChanged,
+  };
 }
 
 function toConnection(row: Row): Connection {
@@ -249,7 +350,10 @@ function toConnection(row: Row): Connection {
     port: Number(row.port),
     tlsMode: row.tls_mode,
     username: row.username,
+    auth: row.username === null ? 'none' : (row.auth_kind ?? 'password'),
+    oauth2: oauth2View(row),
     hasSecret: row.secret_sealed !== null,
+    clientCert: clientCertView(row.client_cert),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

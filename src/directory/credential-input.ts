@@ -13,6 +13,8 @@ export interface NewCredential {
   domain?: string | undefined;
   allowedSenders?: string[] | undefined;
   allowedNetworks?: string[] | undefined;
+  /** Inbound credentials: authenticate by a client certificate valid for this DNS name instead of a secret. */
+  tlsClientName?: string | undefined;
   expiresAt?: number | undefined;
   /** Or: how long from now (the directory's clock) it works. */
   expiresInMs?: number | undefined;
@@ -23,6 +25,7 @@ export interface CheckedCredential {
   description: string;
   allowedSenders: string[] | null;
   allowedNetworks: string[] | null;
+  tlsClientName: string | null;
   expiresAt: number | null;
   maxMessagesPerHour: number | null;
 }
@@ -37,6 +40,8 @@ export function checkNewCredential(input: NewCredential, nowMs: number): Checked
   if (input.kind === 'inbound' && input.domain === undefined) throw invalid('domain', 'an inbound credential belongs to one claimed domain: name it');
   if (input.kind === 'inbound' && input.allowedSenders !== undefined)
     throw invalid('allowedSenders', 'allowed senders narrow what a submission credential may send as; an inbound credential does not submit');
+  if (input.kind === 'submission' && input.tlsClientName !== undefined)
+    throw invalid('tlsClientName', 'only inbound credentials authenticate by client certificate; a submission credential uses AUTH');
   if (input.expiresAt !== undefined && input.expiresInMs !== undefined) throw invalid('expiresIn', 'give an expiry time or a duration, not both');
   const expiresAt = input.expiresInMs === undefined ? input.expiresAt : nowMs + input.expiresInMs;
   if (expiresAt !== undefined && !(expiresAt > nowMs))
@@ -47,9 +52,27 @@ export function checkNewCredential(input: NewCredential, nowMs: number): Checked
     description,
     allowedSenders: checkList('allowedSenders', input.allowedSenders, parseSender),
     allowedNetworks: checkList('allowedNetworks', input.allowedNetworks, parseCidr),
+    tlsClientName: input.tlsClientName === undefined ? null : checkTlsClientName(input.tlsClientName),
     expiresAt: expiresAt ?? null,
     maxMessagesPerHour: max ?? null,
   };
+}
+
+// RFC 1123 labels; at least two, since a client certificate is issued for a host in a domain.
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * The name a certificate must be valid for, as its SAN DNS entries are matched (RFC 6125
+ * §6.4): a concrete host name. A certificate for `*.example.com` is valid for
+ * `mail.example.com`, but the credential names the host, never the wildcard.
+ */
+function checkTlsClientName(value: string): string {
+  const name = value.trim().toLowerCase().replace(/\.$/, '');
+  if (name.includes('*'))
+    throw invalid('tlsClientName', `"${value}" is a wildcard: name the host the certificate is for (a *.example.com certificate matches mail.example.com)`);
+  if (!HOST_NAME.test(name))
+    throw invalid('tlsClientName', `"${value}" is not a DNS host name such as mail.example.com: give the name the mail server's certificate carries as a SAN`);
+  return name;
 }
 
 function checkList(field: string, items: string[] | undefined, parse: (item: string) => { value: string } | { problem: string }): string[] | null {

@@ -1,9 +1,10 @@
+import type { Db } from '../store/tables.js';
 import { networkContains, parseNetwork } from './cidr.js';
 import { type CredentialRow, credentialState, parseList } from './credential-model.js';
 import { secretMatches } from './secret-hash.js';
 
 /** Why an AUTH was refused: for the log only, the client always hears 535 5.7.8 (RFC 4954 §6). */
-export type LoginRefusal = 'unknown-username' | 'wrong-secret' | 'revoked' | 'expired' | 'retired' | 'network-not-allowed';
+export type LoginRefusal = 'unknown-username' | 'wrong-secret' | 'certificate-only' | 'revoked' | 'expired' | 'retired' | 'network-not-allowed';
 
 export type LoginCheck = { ok: true; row: CredentialRow } | { ok: false; reason: LoginRefusal; detail: string };
 
@@ -18,6 +19,8 @@ const NO_HASH = 'A'.repeat(43);
 export function checkLogin(row: CredentialRow | undefined, secret: string, clientIp: string, nowMs: number, hashKey: Buffer): LoginCheck {
   const secretOk = secretMatches(hashKey, secret, row?.secret_hash ?? NO_HASH);
   if (!row) return { ok: false, reason: 'unknown-username', detail: 'no credential has this username' };
+  if (row.tls_client_name !== null && row.tls_client_name !== undefined)
+    return { ok: false, reason: 'certificate-only', detail: `the credential authenticates by a client certificate for ${row.tls_client_name}, never by AUTH` };
   if (!secretOk) return { ok: false, reason: 'wrong-secret', detail: 'the secret does not match' };
   const state = credentialState(row, nowMs);
   if (state === 'revoked') return { ok: false, reason: 'revoked', detail: `revoked at ${iso(row.revoked_at)}` };
@@ -27,6 +30,18 @@ export function checkLogin(row: CredentialRow | undefined, secret: string, clien
   if (networks && !networks.some((text) => inNetwork(text, clientIp)))
     return { ok: false, reason: 'network-not-allowed', detail: `client ${clientIp} is not in the allowed networks ${networks.join(', ')}` };
   return { ok: true, row };
+}
+
+/**
+ * Whether `username` names a credential with allowed networks and `clientIp` is outside
+ * them: where such a client's failed AUTHs are counted, apart from those of clients that
+ * could use the credential, so that guessing from elsewhere does not lock them out. False
+ * for an unknown username, whose failures are all counted together.
+ */
+export async function outsideAllowedNetworks(db: Db, username: string, clientIp: string): Promise<boolean> {
+  const row = await db.selectFrom('credentials').select('allowed_networks').where('username', '=', username).executeTakeFirst();
+  const networks = parseList(row?.allowed_networks ?? null);
+  return networks !== null && !networks.some((text) => inNetwork(text, clientIp));
 }
 
 function inNetwork(text: string, clientIp: string): boolean {

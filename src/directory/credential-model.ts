@@ -19,7 +19,12 @@ export interface Credential {
   domain: string | null;
   /** Addresses and `@domain` entries a submission credential may send as; null: any in its verified domains. */
   allowedSenders: string[] | null;
-  /** CIDRs AUTH is accepted from; null: anywhere. */
+  /**
+   * Inbound only: the DNS name a TLS client certificate must be valid for, on the relay port;
+   * such a credential has no secret and is never used with AUTH. Null: a SASL credential.
+   */
+  tlsClientName: string | null;
+  /** CIDRs AUTH (or the certificate) is accepted from; null: anywhere. */
   allowedNetworks: string[] | null;
   expiresAt: number | null;
   maxMessagesPerHour: number | null;
@@ -61,6 +66,7 @@ export function toCredential(row: CredentialRow, nowMs: number, usage?: Usage): 
     domainId: row.domain_id,
     domain: row.domain_name,
     allowedSenders: parseList(row.allowed_senders),
+    tlsClientName: row.tls_client_name ?? null,
     allowedNetworks: parseList(row.allowed_networks),
     expiresAt: nullableNumber(row.expires_at),
     maxMessagesPerHour: nullableNumber(row.max_messages_per_hour),

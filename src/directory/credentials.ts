@@ -1,14 +1,17 @@
+import type { PeerCertificate } from 'node:tls';
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db } from '../store/tables.js';
+import { type CertificateRefusal, credentialsForCertificate } from './certificate-login.js';
 import type { Actor, Page, PageRequest } from './context.js';
 import { type CheckedCredential, checkNewCredential, type NewCredential } from './credential-input.js';
 import { checkLogin, type LoginRefusal } from './credential-login.js';
 import { type Credential, type CredentialKind, type CredentialRow, parseList, toCredential, type Usage } from './credential-model.js';
 import { findDomain, findOrganisation, liveInboundCredentials } from './credential-queries.js';
+import { refuseUnlessConnected } from './domains.js';
 import { DirectoryError, notFound } from './errors.js';
 import { messageRate } from './message-rate.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
@@ -23,13 +26,18 @@ const PAST_TOLERANCE_MS = 60_000;
 
 export type LoginOutcome = { ok: true; credential: Credential } | { ok: false; reason: LoginRefusal; detail: string };
 
+export type CertificateOutcome = { ok: true; credentials: Credential[] } | { ok: false; reason: CertificateRefusal; detail: string };
+
 export interface CredentialFilter extends PageRequest {
   kind?: CredentialKind | undefined;
 }
 
 export interface CredentialDirectory {
-  /** The secret is returned here once and never again; only its keyed hash is stored. */
-  create(input: NewCredential, actor: Actor): Promise<{ credential: Credential; secret: string }>;
+  /**
+   * The secret is returned here once and never again; only its keyed hash is stored. A
+   * credential with a tlsClientName has none (null): the client certificate is its proof.
+   */
+  create(input: NewCredential, actor: Actor): Promise<{ credential: Credential; secret: string | null }>;
   list(filter: CredentialFilter): Promise<Page<Credential>>;
   get(id: string): Promise<Credential>;
   /** Takes effect for the next AUTH: verification always reads the store. */
@@ -38,6 +46,14 @@ export interface CredentialDirectory {
   retire(id: string, retireAt: number, actor: Actor): Promise<Credential>;
   /** Decides an AUTH; the refusal reason is for the log, never for the client. */
   verify(username: string, secret: string, clientIp: string): Promise<LoginOutcome>;
+  /**
+   * The live inbound credentials a client certificate, already trusted by the TLS layer,
+   * stands for (certificate-login.ts); reads the store every time, so a revocation applies to
+   * the next transaction.
+   */
+  identifyByCertificate(peer: PeerCertificate, clientIp: string): Promise<CertificateOutcome>;
+  /** Records a use that no AUTH recorded: the credential a certificate session relayed with. */
+  recordUse(credentialId: string, clientIp: string): void;
   /**
    * Counts a message against the credential's hourly limit, across every instance on the
    * store; not ok when it is over (see message-rate.ts). Rejects when the count cannot be
@@ -66,10 +82,11 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
     async create(input, actor) {
       const now = clock.now();
       const checked = checkNewCredential(input, now);
-      const secret = generateSecret();
+      // An empty hash, which no secret's HMAC equals; checkLogin refuses such a credential first anyway.
+      const secret = checked.tlsClientName === null ? generateSecret() : null;
       const row = await db.transaction().execute(async (trx) => {
         const scope = await scopeOf(trx, input, now);
-        const created = newRow(input.kind, checked, scope, hashSecret(hashKey, secret), now);
+        const created = newRow(input.kind, checked, scope, secret === null ? '' : hashSecret(hashKey, secret), now);
         const { domain_name: _name, ...values } = created;
         await trx.insertInto('credentials').values(values).execute();
         await appendAudit(trx, actor, { action: 'credential.create', targetType: 'credential', targetId: created.id, detail: creationDetail(created) }, now);
@@ -141,6 +158,17 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
       return { ok: true, credential: toCredential(live, now, usage) };
     },
 
+    async identifyByCertificate(peer, clientIp) {
+      const now = clock.now();
+      const check = await credentialsForCertificate(db, peer, clientIp, now);
+      if (!check.ok) return check;
+      return { ok: true, credentials: check.rows.map((row) => toCredential(row, now, pendingUsage.get(row.id))) };
+    },
+
+    recordUse(credentialId, clientIp) {
+      pendingUsage.set(credentialId, { at: clock.now(), ip: clientIp });
+    },
+
     async admitMessage(credentialId) {
       const limit = hourlyLimits.get(credentialId);
       if (limit === undefined || (await rate.tryAdmit(credentialId, limit))) return { ok: true };
@@ -171,6 +199,7 @@ async function scopeOf(trx: Kysely<Database>, input: NewCredential, now: number)
   if (!domain) throw new DirectoryError('invalid', `no claimed domain ${input.domain}: claim it first, then create its inbound credential`, 'domain');
   if (input.organisationId !== undefined && input.organisationId !== domain.organisation_id)
     throw new DirectoryError('invalid', `domain ${domain.name} belongs to another organisation`, 'organisationId');
+  await refuseUnlessConnected(trx, domain.name, 'domain');
   const live = await liveInboundCredentials(trx, domain.id, now);
   if (live.length >= MAX_LIVE_INBOUND_PER_DOMAIN)
     throw new DirectoryError(
@@ -204,6 +233,7 @@ function newRow(kind: CredentialKind, checked: CheckedCredential, scope: Scope, 
     domain_name: scope.domainName,
     allowed_senders: list(checked.allowedSenders),
     allowed_networks: list(checked.allowedNetworks),
+    tls_client_name: checked.tlsClientName,
     expires_at: checked.expiresAt,
     max_messages_per_hour: checked.maxMessagesPerHour,
     retire_at: null,
@@ -221,6 +251,7 @@ function creationDetail(row: CredentialRow): Record<string, unknown> {
     domain: row.domain_name,
     allowedSenders: parseList(row.allowed_senders),
     allowedNetworks: parseList(row.allowed_networks),
+    tlsClientName: row.tls_client_name,
     expiresAt: isoOrNull(row.expires_at),
     maxMessagesPerHour: row.max_messages_per_hour,
   };

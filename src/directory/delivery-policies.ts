@@ -3,15 +3,9 @@ import { normaliseDomain } from '../policy/route-match.js';
 import type { DeliveryPoliciesTable, TlsRequirement } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import { DirectoryError, invalid } from './errors.js';
+import { TLS_REQUIREMENTS } from './tls-requirements.js';
 
-export const TLS_REQUIREMENTS = ['tls', 'dane', 'verified'] as const satisfies readonly TlsRequirement[];
-
-/** What each requirement demands of direct MX delivery to the domain, for help texts and the API. */
-export const REQUIREMENT_HELP: Record<TlsRequirement, string> = {
-  tls: 'STARTTLS must succeed; any certificate',
-  dane: 'the MX host must have DNSSEC-signed TLSA records that match its certificate (RFC 7672)',
-  verified: 'the certificate must be authenticated: DANE, or a CA chain to the MX host name (PKIX)',
-};
+export { REQUIREMENT_HELP, TLS_REQUIREMENTS } from './tls-requirements.js';
 
 /** The operator's TLS requirement for mail to one recipient domain. */
 export interface DeliveryPolicy {

@@ -163,6 +163,21 @@ export function domainDirectory(ctx: DirectoryContext, config: Config, resolver:
 
 export type DomainDirectory = ReturnType<typeof domainDirectory>;
 
+/**
+ * Refuses a new inbound credential or connection for a domain that is draining or disconnected:
+ * the disconnect would revoke or remove it again, or already did. A name that is no claimed
+ * domain passes: whether it must be one is the caller's rule.
+ */
+export async function refuseUnlessConnected(db: Trx, name: string, field: string): Promise<void> {
+  const row = await db.selectFrom('domains').select(['name', 'connector_state']).where('name', '=', name.trim().toLowerCase()).executeTakeFirst();
+  if (!row || row.connector_state === 'connected') return;
+  const fix =
+    row.connector_state === 'draining'
+      ? `wait until it is disconnected ("relaygate domain disconnect ${row.name} --wait"), then run "relaygate domain reconnect ${row.name}"`
+      : `reconnect it first with "relaygate domain reconnect ${row.name}"`;
+  throw new DirectoryError('conflict', `domain ${row.name} is ${row.connector_state}; ${fix}`, field);
+}
+
 function ownHostnameProblem(name: string): string {
   return `is the gateway's own hostname, where its system addresses (postmaster, bounces) live: it cannot be claimed (hostname setting is ${name})`;
 }

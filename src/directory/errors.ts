@@ -1,4 +1,4 @@
-export type DirectoryErrorCode = 'not_found' | 'conflict' | 'limit' | 'invalid';
+export type DirectoryErrorCode = 'not_found' | 'conflict' | 'limit' | 'invalid' | 'unconfirmed';
 
 /**
  * A refusal of the administrative model, named so that every interface can render it:
@@ -19,3 +19,19 @@ export class DirectoryError extends Error {
 
 export const notFound = (what: string, id: string) => new DirectoryError('not_found', `no ${what} ${id}`);
 export const invalid = (field: string, message: string) => new DirectoryError('invalid', message, field);
+
+/**
+ * A change that would take mail out of `secure` (issue 19: dangerous changes ask first). Nothing
+ * was changed; each interface asks in its own way (CLI --yes or a prompt, API ?confirm=true, a
+ * console confirmation page) and repeats the change confirmed.
+ */
+export class ConfirmationRequired extends DirectoryError {
+  /** The consequence in words, e.g. "mail from secure.example.com will then leave as plain mail, not as secure messages". */
+  readonly consequence: string;
+
+  constructor(consequence: string) {
+    super('unconfirmed', `${consequence}; confirm the change to go ahead`, 'confirm');
+    this.name = 'ConfirmationRequired';
+    this.consequence = consequence;
+  }
+}

@@ -3,11 +3,16 @@ import type { Config } from '../config/schema.js';
 import { generateWebhookSecret } from '../inbound/webhook-signature.js';
 import { newId } from '../lib/ids.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { WEBHOOK_SECRET_PURPOSE } from '../secure/seal-purposes.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Db, InboundTargetKind, InboundTargetsTable } from '../store/tables.js';
+import { makeWebhookWorkDue } from '../store/webhook-work-due.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { findDomain } from './credential-queries.js';
 import { DirectoryError, invalid, notFound } from './errors.js';
+import { checkTargetInput, type InboundTargetInput } from './inbound-target-input.js';
+
+export type { InboundTargetInput } from './inbound-target-input.js';
 
 /** Where inbound mail goes, as the API and CLI show it: never the secret. */
 export interface InboundTarget {
@@ -21,17 +26,12 @@ export interface InboundTarget {
   synchronous: boolean;
   /** While a rotated-out secret still signs alongside the new one. */
   previousSecretUntil: number | null;
+  /** Since when no request is sent (the webhook answered 410 Gone); null while enabled. */
+  disabledAt: number | null;
+  /** The answer that disabled it. */
+  disabledReason: string | null;
   createdAt: number;
   updatedAt: number;
-}
-
-export interface InboundTargetInput {
-  /** A claimed domain; omitted for the organisation's default target. */
-  domain?: string | undefined;
-  kind: string;
-  url?: string | undefined;
-  forwardTo?: string | undefined;
-  synchronous?: boolean | undefined;
 }
 
 /** A target as delivery needs it: with its signing secrets opened. */
@@ -40,10 +40,10 @@ export interface RoutableTarget extends InboundTarget {
   secrets: string[];
 }
 
-export const SECRET_PURPOSE = 'webhook-secret';
-/** Long enough for an application to deploy its new secret. */
-export const DEFAULT_ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
-const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+export const SECRET_PURPOSE = WEBHOOK_SECRET_PURPOSE;
+export { DEFAULT_ROTATION_OVERLAP_MS } from './rotation-overlap.js';
+/** Who disables a target on a 410 Gone, in the audit log. */
+export const WEBHOOK_DELIVERY_ACTOR: Actor = { name: 'system:webhook-delivery', ip: null };
 
 /**
  * Inbound targets: one for the organisation, and one per domain that needs its own. A
@@ -87,7 +87,7 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
      * application need not change anything for a new URL); a new webhook gets one, returned once.
      */
     async set(input: InboundTargetInput, actor: Actor): Promise<{ target: InboundTarget; secret: string | null }> {
-      const fields = checkInput(input, config);
+      const fields = checkTargetInput(input, config);
       return db.transaction().execute(async (trx) => {
         const { scope, domainId, domainName } = await scopeOf(trx, input.domain);
         const current = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
@@ -106,13 +106,23 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
           previous_secret_until: keepSecret ? (current?.previous_secret_until ?? null) : null,
           created_at: current ? Number(current.created_at) : now,
           updated_at: now,
+          // Setting a target is the operator saying where mail goes now: a disabled one is enabled.
+          disabled_at: null,
+          disabled_reason: null,
         };
         if (current) await trx.updateTable('inbound_targets').set(row).where('id', '=', id).execute();
         else await trx.insertInto('inbound_targets').values(row).execute();
+        const enabled = (current?.disabled_at ?? null) !== null;
+        if (enabled) await makeWebhookWorkDue(trx, now);
         await appendAudit(
           trx,
           actor,
-          { action: 'inbound-target.set', targetType: 'inbound-target', targetId: id, detail: { domain: domainName, ...fields, newSecret: secret !== null } },
+          {
+            action: 'inbound-target.set',
+            targetType: 'inbound-target',
+            targetId: id,
+            detail: { domain: domainName, ...fields, newSecret: secret !== null, ...(enabled ? { enabled: true } : {}) },
+          },
           now,
         );
         return { target: toTarget(row, domainName), secret };
@@ -150,6 +160,61 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
       });
     },
 
+    /**
+     * The endpoint answered 410 Gone (RFC 9110 §15.5.11: gone for good): no more requests
+     * until an administrator enables the target. Mail for it waits; see enable(). True when
+     * this call disabled it, false when it was already disabled (or is gone itself).
+     */
+    async disable(id: string, reason: string, actor: Actor): Promise<boolean> {
+      // The reason quotes the application's answer: no control characters reach a terminal or page.
+      const shown = reason.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 500);
+      return db.transaction().execute(async (trx) => {
+        const now = clock.now();
+        const changed = await trx
+          .updateTable('inbound_targets')
+          .set({ disabled_at: now, disabled_reason: shown })
+          .where('id', '=', id)
+          .where('disabled_at', 'is', null)
+          .executeTakeFirst();
+        if (Number(changed.numUpdatedRows) === 0) return false;
+        const target = await trx
+          .selectFrom('inbound_targets')
+          .leftJoin('domains', 'domains.id', 'inbound_targets.domain_id')
+          .select(['domains.name as domain', 'inbound_targets.url'])
+          .where('inbound_targets.id', '=', id)
+          .executeTakeFirst();
+        const detail = { domain: target?.domain ?? null, url: target?.url ?? null, reason: shown };
+        await appendAudit(trx, actor, { action: 'inbound-target.disable', targetType: 'inbound-target', targetId: id, detail }, now);
+        return true;
+      });
+    },
+
+    /** Sends to a disabled target again; the mail and delivery events that waited are made due at once. */
+    async enable(domain: string | undefined, actor: Actor): Promise<InboundTarget> {
+      return db.transaction().execute(async (trx) => {
+        const { scope, domainName } = await scopeOf(trx, domain);
+        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
+        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
+        if (row.disabled_at === null) return toTarget(row, domainName);
+        const now = Math.max(clock.now(), Number(row.updated_at) + 1);
+        const changes = { disabled_at: null, disabled_reason: null, updated_at: now };
+        await trx.updateTable('inbound_targets').set(changes).where('id', '=', row.id).execute();
+        await makeWebhookWorkDue(trx, now);
+        await appendAudit(
+          trx,
+          actor,
+          {
+            action: 'inbound-target.enable',
+            targetType: 'inbound-target',
+            targetId: row.id,
+            detail: { domain: domainName, disabledAt: Number(row.disabled_at), reason: row.disabled_reason },
+          },
+          now,
+        );
+        return toTarget({ ...row, ...changes }, domainName);
+      });
+    },
+
     async remove(domain: string | undefined, actor: Actor): Promise<InboundTarget> {
       return db.transaction().execute(async (trx) => {
         const { scope, domainName } = await scopeOf(trx, domain);
@@ -175,12 +240,7 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
     async forDomain(domainId: string): Promise<RoutableTarget | undefined> {
       const domain = await db.selectFrom('domains').select(['name', 'organisation_id']).where('id', '=', domainId).executeTakeFirst();
       if (!domain) return undefined;
-      const rows = await db
-        .selectFrom('inbound_targets')
-        .selectAll()
-        .where('scope', 'in', [`domain:${domainId}`, `organisation:${domain.organisation_id}`])
-        .execute();
-      const row = rows.find((r) => r.domain_id === domainId) ?? rows[0];
+      const row = await targetRowFor(db, domainId, domain.organisation_id);
       if (!row) return undefined;
       const now = clock.now();
       const secrets = [row.secret_sealed, row.previous_secret_until !== null && Number(row.previous_secret_until) > now ? row.previous_secret_sealed : null]
@@ -193,30 +253,14 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
 
 export type InboundTargetDirectory = ReturnType<typeof inboundTargetDirectory>;
 
-function checkInput(input: InboundTargetInput, config: Config): Pick<InboundTargetsTable, 'kind' | 'url' | 'forward_to' | 'synchronous'> {
-  if (input.kind === 'webhook') {
-    if (!input.url) throw invalid('url', 'a webhook target needs url, e.g. https://app.example.com/hooks/mail');
-    let url: URL;
-    try {
-      url = new URL(input.url);
-    } catch {
-      throw invalid('url', `"${input.url}" is not an absolute URL`);
-    }
-    const plainAllowed = config.inbound.allowPrivateWebhooks;
-    if (url.protocol !== 'https:' && !(plainAllowed && url.protocol === 'http:'))
-      throw invalid('url', `the webhook URL must use https:// (http:// only with inbound.allowPrivateWebhooks, for local tests)`);
-    if (url.username || url.password) throw invalid('url', 'the webhook URL must not carry a user name or password; the requests are signed instead');
-    if (input.forwardTo !== undefined) throw invalid('forwardTo', 'a webhook target has no forwardTo; use kind smtp to forward');
-    return { kind: 'webhook', url: url.href, forward_to: null, synchronous: input.synchronous ? 1 : 0 };
-  }
-  if (input.kind === 'smtp') {
-    if (!input.forwardTo || !ADDRESS.test(input.forwardTo))
-      throw invalid('forwardTo', "an smtp target needs forwardTo, the application's inbound address, e.g. support@helpdesk.example");
-    if (input.url !== undefined) throw invalid('url', 'an smtp target has no url; use kind webhook for a webhook');
-    if (input.synchronous) throw invalid('synchronous', 'synchronous mode needs a webhook: a forward cannot answer for the application');
-    return { kind: 'smtp', url: null, forward_to: input.forwardTo.toLowerCase(), synchronous: 0 };
-  }
-  throw invalid('kind', `kind must be webhook or smtp, not "${input.kind}"`);
+/** The row of the target for mail to a domain: the domain's own, else its organisation's. */
+export async function targetRowFor(db: Db, domainId: string, organisationId: string): Promise<InboundTargetsTable | undefined> {
+  const rows = await db
+    .selectFrom('inbound_targets')
+    .selectAll()
+    .where('scope', 'in', [`domain:${domainId}`, `organisation:${organisationId}`])
+    .execute();
+  return rows.find((r) => r.domain_id === domainId) ?? rows[0];
 }
 
 function toTarget(row: InboundTargetsTable, domain: string | null): InboundTarget {
@@ -228,6 +272,8 @@ function toTarget(row: InboundTargetsTable, domain: string | null): InboundTarge
     forwardTo: row.forward_to,
     synchronous: row.synchronous === 1,
     previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+    disabledReason: row.disabled_reason,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

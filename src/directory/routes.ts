@@ -1,12 +1,13 @@
 import type { Transaction } from 'kysely';
-import { appendAudit } from '../audit/audit-log.js';
+import { type AuditEntry, appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, senderDomain } from '../policy/route-match.js';
+import { describeLosses, secureLosses } from '../policy/route-weakening.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError, invalid, notFound } from './errors.js';
+import { ConfirmationRequired, DirectoryError, invalid, notFound } from './errors.js';
 
 export interface Route extends RouteRule {
   description: string;
@@ -37,6 +38,12 @@ export interface RouteTest {
   rule: Route | null;
 }
 
+/** Every change that can take mail out of `secure` takes this; without it such a change is refused (ConfirmationRequired). */
+export interface ConfirmOption {
+  /** The operator confirmed that the senders named in the ConfirmationRequired may leave `secure`. */
+  confirmed?: boolean | undefined;
+}
+
 export interface RouteTable {
   rules: Route[];
   defaultAction: RouteAction;
@@ -59,6 +66,21 @@ export async function loadRouteTable(db: Db, organisationId: string): Promise<Ro
 export function routeDirectory(ctx: DirectoryContext, _config: Config, organisationId: string = DEFAULT_ORGANISATION_ID) {
   const { db, clock } = ctx;
   const change = <T>(work: (trx: Trx, now: number) => Promise<T>): Promise<T> => db.transaction().execute((trx) => work(trx, clock.now()));
+  /**
+   * A change and its audit record in one transaction, the table compared before and after it:
+   * whatever the change (removed, edited, new or moved rule, the default), one that takes some
+   * senders out of `secure` is rolled back unless confirmed, and its audit record says it was.
+   */
+  const guarded = <T>(actor: Actor, options: ConfirmOption, work: (trx: Trx, now: number) => Promise<{ value: T; audit: AuditEntry }>): Promise<T> =>
+    change(async (trx, now) => {
+      const before = await loadRouteTable(trx, organisationId);
+      const { value, audit } = await work(trx, now);
+      const losses = secureLosses(before, await loadRouteTable(trx, organisationId));
+      if (losses.length > 0 && !options.confirmed) throw new ConfirmationRequired(describeLosses(losses));
+      const confirmation = losses.length > 0 ? { confirmed: true, secureLost: describeLosses(losses) } : {};
+      await appendAudit(trx, actor, { ...audit, detail: { ...audit.detail, ...confirmation } }, now);
+      return value;
+    });
 
   return {
     async list(page: PageRequest): Promise<Page<Route> & { defaultAction: RouteAction }> {
@@ -82,11 +104,11 @@ export function routeDirectory(ctx: DirectoryContext, _config: Config, organisat
       return toRoute(await findRow(db, organisationId, id));
     },
 
-    async add(input: RouteInput, actor: Actor): Promise<Route> {
+    async add(input: RouteInput, actor: Actor, options: ConfirmOption = {}): Promise<Route> {
       const match = checkMatch(input.match);
       const action = checkAction(input.action);
       const description = checkDescription(input.description ?? '');
-      return change(async (trx, now) => {
+      return guarded(actor, options, async (trx, now) => {
         await refuseDuplicate(trx, organisationId, match);
         const count = await countRoutes(trx, organisationId);
         const position = input.position ?? count + 1;
@@ -94,44 +116,43 @@ export function routeDirectory(ctx: DirectoryContext, _config: Config, organisat
         await shift(trx, organisationId, { from: position, to: count, by: 1 });
         const row: RouteRow = { id: newId('rte'), organisation_id: organisationId, position, match, action, description, created_at: now };
         await trx.insertInto('routes').values(row).execute();
-        await appendAudit(trx, actor, { action: 'route.add', targetType: 'route', targetId: row.id, detail: { match, action, position, description } }, now);
-        return toRoute(row);
+        return { value: toRoute(row), audit: { action: 'route.add', targetType: 'route', targetId: row.id, detail: { match, action, position, description } } };
       });
     },
 
-    async update(id: string, patch: RoutePatch, actor: Actor): Promise<Route> {
+    async update(id: string, patch: RoutePatch, actor: Actor, options: ConfirmOption = {}): Promise<Route> {
       const fields = {
         ...(patch.match !== undefined ? { match: checkMatch(patch.match) } : {}),
         ...(patch.action !== undefined ? { action: checkAction(patch.action) } : {}),
         ...(patch.description !== undefined ? { description: checkDescription(patch.description) } : {}),
       };
-      return change(async (trx, now) => {
+      return guarded(actor, options, async (trx) => {
         const row = await findRow(trx, organisationId, id);
         if (fields.match !== undefined && fields.match !== row.match) await refuseDuplicate(trx, organisationId, fields.match);
         if (Object.keys(fields).length > 0) await trx.updateTable('routes').set(fields).where('id', '=', id).execute();
         const position = patch.position === undefined ? row.position : await moveRow(trx, organisationId, row, patch.position);
         const detail = { ...fields, ...(position !== row.position ? { from: row.position, position } : {}) };
-        await appendAudit(trx, actor, { action: 'route.update', targetType: 'route', targetId: id, detail }, now);
-        return toRoute({ ...row, ...fields, position });
+        return { value: toRoute({ ...row, ...fields, position }), audit: { action: 'route.update', targetType: 'route', targetId: id, detail } };
       });
     },
 
-    async move(id: string, position: number, actor: Actor): Promise<Route> {
-      return change(async (trx, now) => {
+    async move(id: string, position: number, actor: Actor, options: ConfirmOption = {}): Promise<Route> {
+      return guarded(actor, options, async (trx) => {
         const row = await findRow(trx, organisationId, id);
         const moved = await moveRow(trx, organisationId, row, position);
-        await appendAudit(trx, actor, { action: 'route.move', targetType: 'route', targetId: id, detail: { from: row.position, position: moved } }, now);
-        return toRoute({ ...row, position: moved });
+        return {
+          value: toRoute({ ...row, position: moved }),
+          audit: { action: 'route.move', targetType: 'route', targetId: id, detail: { from: row.position, position: moved } },
+        };
       });
     },
 
-    async remove(id: string, actor: Actor): Promise<Route> {
-      return change(async (trx, now) => {
+    async remove(id: string, actor: Actor, options: ConfirmOption = {}): Promise<Route> {
+      return guarded(actor, options, async (trx) => {
         const row = await findRow(trx, organisationId, id);
         await trx.deleteFrom('routes').where('id', '=', id).execute();
         await shift(trx, organisationId, { from: row.position + 1, by: -1 });
-        await appendAudit(trx, actor, { action: 'route.remove', targetType: 'route', targetId: id, detail: { match: row.match, action: row.action } }, now);
-        return toRoute(row);
+        return { value: toRoute(row), audit: { action: 'route.remove', targetType: 'route', targetId: id, detail: { match: row.match, action: row.action } } };
       });
     },
 
@@ -139,18 +160,12 @@ export function routeDirectory(ctx: DirectoryContext, _config: Config, organisat
       return defaultActionOf(db, organisationId);
     },
 
-    async setDefault(action: string, actor: Actor): Promise<RouteAction> {
+    async setDefault(action: string, actor: Actor, options: ConfirmOption = {}): Promise<RouteAction> {
       const checked = checkAction(action);
-      return change(async (trx, now) => {
+      return guarded(actor, options, async (trx) => {
         const from = await defaultActionOf(trx, organisationId);
         await trx.updateTable('organisations').set({ default_route_action: checked }).where('id', '=', organisationId).execute();
-        await appendAudit(
-          trx,
-          actor,
-          { action: 'route.default', targetType: 'organisation', targetId: organisationId, detail: { from, action: checked } },
-          now,
-        );
-        return checked;
+        return { value: checked, audit: { action: 'route.default', targetType: 'organisation', targetId: organisationId, detail: { from, action: checked } } };
       });
     },
 

@@ -46,6 +46,8 @@ export async function addressOwner(db: Db, address: string): Promise<AddressOwne
     .select(['addresses.address', 'addresses.kind', 'domains.organisation_id'])
     .where('addresses.address', '=', queried)
     .where('domains.status', '=', 'verified')
+    // A deactivated directory user's address is kept for its return, but owns no mail meanwhile.
+    .where('addresses.suspended_at', 'is', null)
     .executeTakeFirst();
   if (direct) return { queried, address: direct.address, matchedAs: 'address', kind: direct.kind, organisationId: direct.organisation_id };
   const viaAlias = await db
@@ -55,6 +57,8 @@ export async function addressOwner(db: Db, address: string): Promise<AddressOwne
     .select(['addresses.address', 'addresses.kind', 'domains.organisation_id'])
     .where('address_aliases.alias', '=', queried)
     .where('domains.status', '=', 'verified')
+    // A deactivated directory user's address is kept for its return, but owns no mail meanwhile.
+    .where('addresses.suspended_at', 'is', null)
     .executeTakeFirst();
   if (!viaAlias) return undefined;
   // The alias's own domain must be proven too, by the same organisation.

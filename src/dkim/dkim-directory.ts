@@ -7,6 +7,7 @@ import { configuredResolver, type DnsResolver } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
 import { UnsealError } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { DKIM_KEY_PURPOSE } from '../secure/seal-purposes.js';
 import type { Db, DkimKeyState, DkimKeysTable } from '../store/tables.js';
 import { DKIM_ALGORITHMS, type DkimAlgorithm, type GeneratedKey, generateDkimKey, txtStrings } from './keys.js';
 import { checkKeyRecord, type KeyCheck, keyRecordName } from './record-check.js';
@@ -41,7 +42,7 @@ export interface DkimCheck extends DomainDkim {
   changes: { selector: string; from: DkimKeyState; to: DkimKeyState }[];
 }
 
-export const KEY_PURPOSE = 'dkim-private-key';
+export const KEY_PURPOSE = DKIM_KEY_PURPOSE;
 const MAX_GRACE_MS = 90 * 24 * 60 * 60 * 1000;
 type DomainRow = { id: string; name: string };
 

@@ -4,12 +4,15 @@ import type { DueMessage, NewDeliveryEvent, RecipientUpdate } from '../queue/que
 /**
  * The `message.delivered` and `message.bounced` events of one attempt: one per recipient that
  * reached a final state, with the delivery evidence (how TLS and the peer were verified).
- * Only outbound mail from a sender domain reports events; DSNs and inbound mail do not.
+ * Only outbound mail an application submitted reports events; DSNs, inbound mail and the
+ * gateway's own mail (connection checks, portal codes and notifications) do not.
  * `wanted` says whether any webhook would receive them, so a gateway without one stores nothing.
  */
 export function deliveryEvents(o: { wanted(): Promise<boolean>; expireAfterMs: number }) {
   return async (message: DueMessage, updates: RecipientUpdate[], now: number): Promise<NewDeliveryEvent[]> => {
-    if (message.direction !== 'outbound' || message.isDsn || message.mailFrom === '') return [];
+    // The application's own mail only: not the gateway's verification and portal mails, which
+    // it never sent, nor DSNs.
+    if (message.direction !== 'outbound' || message.isDsn || message.mailFrom === '' || message.credentialId === null) return [];
     if (!updates.some((u) => u.status === 'delivered' || u.status === 'bounced') || !(await o.wanted())) return [];
     const senderDomain = message.mailFrom.slice(message.mailFrom.lastIndexOf('@') + 1).toLowerCase();
     return updates

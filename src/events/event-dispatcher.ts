@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
+import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
 import type { WebhookClient } from '../inbound/webhook-client.js';
+import { disabledReply, GONE_STATUS } from '../inbound/webhook-delivery.js';
 import { signatureHeaders } from '../inbound/webhook-signature.js';
 import type { Clock } from '../lib/clock.js';
 import { nextAttemptAt, type RetryPolicy } from '../queue/retry-schedule.js';
@@ -14,6 +15,8 @@ export interface EventDispatcherOptions {
   retry: RetryPolicy;
   timeoutMs: number;
   log: Logger;
+  /** The webhook answered 410 Gone: disables the target (src/inbound/gone-target.ts). */
+  gone(target: RoutableTarget, reply: string): Promise<void>;
 }
 
 const BATCH = 20;
@@ -59,6 +62,15 @@ export function eventDispatcher(o: EventDispatcherOptions) {
           await o.db.deleteFrom('event_deliveries').where('id', '=', event.id).execute();
           continue;
         }
+        if (target.disabledAt !== null) {
+          // Kept, unexpired and uncounted while the target is disabled; enabling it makes it due.
+          await o.db
+            .updateTable('event_deliveries')
+            .set({ next_attempt_at: now + o.retry.maxMs, last_reply: disabledReply(target) })
+            .where('id', '=', event.id)
+            .execute();
+          continue;
+        }
         const headers = { ...signatureHeaders(target.secrets, event.id, Math.floor(now / 1000), event.payload), 'idempotency-key': event.id };
         const answer = await o.client.post({ url: target.url, body: event.payload, headers, timeoutMs: o.timeoutMs });
         if (answer.kind === 'answered' && answer.status >= 200 && answer.status < 300) {
@@ -67,6 +79,7 @@ export function eventDispatcher(o: EventDispatcherOptions) {
         }
         const reply =
           answer.kind === 'answered' ? `webhook answered ${answer.status}` : answer.kind === 'refused-destination' ? answer.problem : `webhook ${answer.kind}`;
+        if (answer.kind === 'answered' && answer.status === GONE_STATUS) await o.gone(target, reply);
         const attempts = event.attempts + 1;
         const expired = o.clock.now() >= Number(event.expires_at);
         await o.db

@@ -4,6 +4,8 @@ import type { WebhookAnswer } from '../inbound/webhook-client.js';
 import type { DueMessage, RecipientUpdate } from '../queue/queue-store.js';
 import type { SessionCounter } from '../smtp/listeners.js';
 import type { SmtpObserver } from '../smtp/session-handlers.js';
+import type { StoreDurability } from '../store/durability.js';
+import type { ListenState } from '../store/postgres/listen-connection.js';
 import type { QueueDepth } from '../store/traffic-stats.js';
 
 export interface MetricsSources {
@@ -35,6 +37,9 @@ const FAILURE_REASONS = new Set([
   'dane',
   'mta-sts',
   'tls-policy',
+  'final-dot-timeout',
+  'body-torn',
+  'body-missing',
   'unknown',
 ]);
 /** Reasons that mean a TLS check (ours, DANE's, MTA-STS's, or the handshake's) stopped a delivery. */
@@ -71,7 +76,7 @@ export function gatewayMetrics(sources?: MetricsSources) {
     }),
     smtpAuth: new Counter({
       name: 'relaygate_smtp_auth_total',
-      help: 'SMTP AUTH attempts, by mechanism and result: success, or why it failed (wrong-secret, unknown-username, revoked, expired, retired, network-not-allowed, throttled, error).',
+      help: 'SMTP AUTH attempts, by mechanism and result: success, or why it failed (wrong-secret, unknown-username, certificate-only, revoked, expired, retired, network-not-allowed, throttled, error). Mechanism EXTERNAL: a client certificate judged at MAIL FROM on the relay port (success, refused, revoked).',
       labelNames: ['mechanism', 'result'] as const,
       registers,
     }),
@@ -83,7 +88,7 @@ export function gatewayMetrics(sources?: MetricsSources) {
     }),
     smtpRefusals: new Counter({
       name: 'relaygate_smtp_refusals_total',
-      help: 'Commands of a mail transaction refused, by stage (mail_from, rcpt_to, data) and reply ("550 5.7.1": basic and enhanced status code).',
+      help: 'Connections turned away and commands of a mail transaction refused, by stage (connect, mail_from, rcpt_to, data) and reply ("550 5.7.1": basic and enhanced status code).',
       labelNames: ['stage', 'status'] as const,
       registers,
     }),
@@ -218,4 +223,51 @@ export function dnsResultOf(type: string, response: DnsResponse): string {
 /** Connections accepted, per listener. */
 export function sessionCounter(m: GatewayMetrics): SessionCounter {
   return { opened: (listener) => m.smtpConnections.inc({ listener }) };
+}
+
+/**
+ * The worker's NOTIFY wake-ups on PostgreSQL: whether the LISTEN connection is up (while it is
+ * down, new work waits for the next poll, queue.pollInterval) and how often it came back.
+ */
+export function queueListenMetrics(registry: Registry, state: () => ListenState): void {
+  new Gauge({
+    name: 'relaygate_queue_listen_connected',
+    help: '1 while the LISTEN connection for queue wake-ups (PostgreSQL) is up, 0 while it is being re-established.',
+    registers: [registry],
+    collect() {
+      this.set(state().connected ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'relaygate_queue_listen_reconnects_total',
+    help: 'Times the LISTEN connection for queue wake-ups was re-established after a loss.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(state().reconnects);
+    },
+  });
+}
+
+/**
+ * Whether the store keeps what it commits: 0 from a failed sync (store/durability.ts) until
+ * a verified checkpoint proves it again, and mail is refused meanwhile.
+ */
+export function storeDurabilityMetrics(registry: Registry, durability: Pick<StoreDurability, 'failure' | 'onChange'>): void {
+  new Gauge({
+    name: 'relaygate_store_durable',
+    help: '1 while the store is durable; 0 from a failed sync of the store until a verified checkpoint proves it again (mail is refused with 451 4.3.0 meanwhile).',
+    registers: [registry],
+    collect() {
+      this.set(durability.failure() ? 0 : 1);
+    },
+  });
+  const failures = new Counter({
+    name: 'relaygate_store_sync_failures_total',
+    help: 'Times the store became not durable: a sync of it failed (fdatasync of the SQLite WAL), or the proof of a WAL left by the last run did.',
+    registers: [registry],
+  });
+  durability.onChange((event) => {
+    if (event.kind === 'lost') failures.inc();
+  });
 }

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { AdminServices } from '../api/api-context.js';
 import { registerApi } from '../api/index.js';
 import { sendProblem } from '../api/problem.js';
+import { registerScim } from '../scim/routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -24,10 +25,13 @@ export async function startHttp(
   probe: Probe,
   /** Without them, health and metrics only (an instance whose role is not http). */
   services: AdminServices | undefined,
-  extras: { metrics?: Registry; register?: (app: FastifyInstance) => void } = {},
+  extras: { metrics?: Registry; register?: (app: FastifyInstance) => void; trustedProxies?: string[] } = {},
 ): Promise<{ app: FastifyInstance; port: number }> {
-  const app = Fastify({ logger: false });
+  // Only the listed proxies' X-Forwarded-For sets request.ip: from anyone else it is ignored.
+  const trusted = extras.trustedProxies ?? [];
+  const app = Fastify({ logger: false, trustProxy: trusted.length > 0 ? trusted : false });
   if (services) await registerApi(app, services, VERSION);
+  if (services) await registerScim(app, services);
   extras.register?.(app);
   const { metrics } = extras;
   if (metrics) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));

@@ -9,16 +9,42 @@ import type { DnsResolver, DnsResponse } from '../dns/resolver.js';
  */
 export type DestinationCheck = { ok: true; url: URL; addresses: string[] } | { ok: false; problem: string };
 
-export async function checkWebhookDestination(url: string, resolver: DnsResolver, options: { allowPrivate: boolean }): Promise<DestinationCheck> {
+export type WebhookUrlCheck = { ok: true; url: URL; host: string } | { ok: false; problem: string };
+
+/** Said after every refused address, so an operator knows the one way to allow it. */
+const PRIVATE_HINT = 'a webhook must be on a public address (inbound.allowPrivateWebhooks allows private ones, for tests and closed networks)';
+
+/**
+ * What can be judged from the URL alone: scheme, credentials, fragment, and a host that is a
+ * loopback name or an address literal. Used when a target is set and again at each delivery;
+ * a host name is judged by its addresses at delivery (checkWebhookDestination), since DNS
+ * answers change. The WHATWG parser has already turned 2130706433 and 0x7f.1 into 127.0.0.1.
+ */
+export function checkWebhookUrl(url: string, options: { allowPrivate: boolean }): WebhookUrlCheck {
   const parsed = URL.canParse(url) ? new URL(url) : undefined;
   if (!parsed) return { ok: false, problem: `"${url}" is not an absolute URL` };
   const schemes = options.allowPrivate ? ['https:', 'http:'] : ['https:'];
-  if (!schemes.includes(parsed.protocol))
-    return { ok: false, problem: `the scheme must be ${schemes.map((s) => s.slice(0, -1)).join(' or ')}, not ${parsed.protocol.slice(0, -1)}` };
+  if (!schemes.includes(parsed.protocol)) {
+    const plain = parsed.protocol === 'http:' ? ' (http only with inbound.allowPrivateWebhooks, for tests and closed networks)' : '';
+    return { ok: false, problem: `the scheme must be ${schemes.map((s) => s.slice(0, -1)).join(' or ')}, not ${parsed.protocol.slice(0, -1)}${plain}` };
+  }
   // Credentials in a URL end up in logs and in Authorization headers nobody meant to send.
-  if (parsed.username !== '' || parsed.password !== '') return { ok: false, problem: 'the URL must not carry a user name or password' };
+  if (parsed.username !== '' || parsed.password !== '')
+    return { ok: false, problem: 'the URL must not carry a user name or password; the requests are signed instead' };
+  // A fragment is never sent (RFC 9110 §7.1): whatever it was meant to carry would be lost.
+  if (parsed.hash !== '' || url.includes('#')) return { ok: false, problem: 'the URL must not have a fragment (#…): it is never sent to the server' };
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!options.allowPrivate && isLocalhostName(host)) return { ok: false, problem: `${host} is a loopback name (RFC 6761 §6.3)` };
+  if (options.allowPrivate) return { ok: true, url: parsed, host };
+  if (isLocalhostName(host)) return { ok: false, problem: `${host} is a loopback name (RFC 6761 §6.3); ${PRIVATE_HINT}` };
+  const why = isIP(host) ? nonPublicReason(host) : undefined;
+  if (why) return { ok: false, problem: `${host} is ${why}; ${PRIVATE_HINT}` };
+  return { ok: true, url: parsed, host };
+}
+
+export async function checkWebhookDestination(url: string, resolver: DnsResolver, options: { allowPrivate: boolean }): Promise<DestinationCheck> {
+  const checked = checkWebhookUrl(url, options);
+  if (!checked.ok) return checked;
+  const { url: parsed, host } = checked;
   const resolved = isIP(host) ? { ok: true as const, addresses: [host] } : await resolve(resolver, host.replace(/\.$/, ''));
   if (!resolved.ok) return resolved;
   if (!options.allowPrivate) {
@@ -26,7 +52,7 @@ export async function checkWebhookDestination(url: string, resolver: DnsResolver
       const why = nonPublicReason(address);
       return why ? [`${address} is ${why}`] : [];
     });
-    if (refused.length > 0) return { ok: false, problem: isIP(host) ? refused.join('; ') : `${host} resolves to ${refused.join('; ')}` };
+    if (refused.length > 0) return { ok: false, problem: `${host} resolves to ${refused.join('; ')}; ${PRIVATE_HINT}` };
   }
   return { ok: true, url: parsed, addresses: resolved.addresses };
 }
@@ -121,6 +147,9 @@ export function nonPublicReason(address: string): string | undefined {
     if (why) return `the ${embedding.name} form of ${v4Text(inner)}, which is ${why}`;
     // RFC 4291 §2.5.5.1 deprecated these; nothing public is reached that way.
     if (embedding.name === 'IPv4-compatible') return 'IPv4-compatible, deprecated (::/96, RFC 4291 §2.5.5.1)';
+    // RFC 4291 §2.5.5.2: a mapped address stands for an IPv4 peer and is not meant for the wire;
+    // how a socket treats one differs by platform, so the plain IPv4 address is asked for instead.
+    if (embedding.name === 'IPv4-mapped') return `IPv4-mapped (::ffff:0:0/96, RFC 4291 §2.5.5.2): write ${v4Text(inner)} itself`;
     return undefined;
   }
   return inRange(value, GLOBAL_UNICAST, 128) ? undefined : 'reserved, outside global unicast (2000::/3, RFC 4291 §2.4)';

@@ -28,10 +28,14 @@ export interface WebhookDeliveryOptions {
   links: DownloadLinks;
   timeoutMs: number;
   inlineAttachmentBytes: number;
+  /** The endpoint answered 410 Gone: disables the target (src/inbound/gone-target.ts). */
+  gone(target: RoutableTarget, reply: string): Promise<void>;
 }
 
 /** HTTP 422 (RFC 9110 §15.5.21) is how an application refuses a message for good. */
 const REFUSAL_STATUS = 422;
+/** HTTP 410 (RFC 9110 §15.5.11): the endpoint is gone for good; the target is disabled rather than retried. */
+export const GONE_STATUS = 410;
 
 /**
  * Posts a `message.received` event. The event id is derived from the message's content hash,
@@ -43,6 +47,7 @@ export function webhookDelivery(o: WebhookDeliveryOptions) {
   return {
     async deliver(target: RoutableTarget, message: InboundMessage): Promise<WebhookVerdict> {
       if (!target.url) return { kind: 'unavailable', reply: `inbound target ${target.id} has no URL` };
+      if (target.disabledAt !== null) return { kind: 'unavailable', reply: disabledReply(target) };
       const eventId = `msg_${message.record.contentHash.slice(0, 32)}`;
       const raw = Buffer.concat([Buffer.from(message.record.authenticationResults), message.stored]);
       let body: string;
@@ -69,9 +74,22 @@ export function webhookDelivery(o: WebhookDeliveryOptions) {
       } catch (err) {
         return { kind: 'unavailable', reply: `inbound target ${target.id} cannot sign: ${(err as Error).message}; set it again or rotate its secret` };
       }
-      return verdictOf(await o.client.post({ url: target.url, body, headers, timeoutMs: o.timeoutMs }));
+      const answer = await o.client.post({ url: target.url, body, headers, timeoutMs: o.timeoutMs });
+      const verdict = verdictOf(answer);
+      if (answer.kind !== 'answered' || answer.status !== GONE_STATUS) return verdict;
+      await o.gone(target, verdict.reply);
+      return { kind: 'unavailable', reply: `${verdict.reply}; ${disabledText(target.id)}` };
     },
   };
+}
+
+/** What mail for a disabled target is told at each attempt, for the message log. */
+export function disabledReply(target: Pick<RoutableTarget, 'id' | 'disabledReason'>): string {
+  return `${disabledText(target.id)} (${target.disabledReason ?? 'disabled'})`;
+}
+
+function disabledText(id: string): string {
+  return `inbound target ${id} is disabled; the message waits until it is enabled again (relaygate inbound enable)`;
 }
 
 export type WebhookDelivery = ReturnType<typeof webhookDelivery>;

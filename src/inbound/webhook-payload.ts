@@ -8,6 +8,12 @@ export interface RelayFacts {
   clientIp: string;
   tlsVersion: string | null;
   tlsCipher: string | null;
+  /**
+   * The client certificate that established the credential on the relay port: the name the
+   * credential gives and the SHA-256 of the certificate's public key (base64). Null (or, in
+   * records stored before it existed, absent) when AUTH did, or nothing did.
+   */
+  clientCertificate?: { name: string; spkiSha256: string } | null;
 }
 
 export interface PayloadInput {
@@ -53,7 +59,7 @@ export async function buildWebhookPayload(input: PayloadInput): Promise<Record<s
     receivedAt: new Date(input.receivedAt).toISOString(),
     envelope: { mailFrom: input.envelope.mailFrom, recipients: [...input.envelope.recipients] },
     authenticated,
-    relay,
+    relay: { ...relay, clientCertificate: relay.clientCertificate ?? null },
     authentication: input.authentication,
     authenticationResults: input.authenticationResults,
     messageId: email.messageId ?? null,

@@ -1,7 +1,9 @@
 /**
  * Why a delivery did not succeed, named so an operator knows where to look: `dns` (MX or
  * address lookups), `dane` and `mta-sts` (the recipient domain's TLS policy was not met),
- * `tls-policy` (our own per-domain requirement or the message's REQUIRETLS was not met).
+ * `tls-policy` (our own per-domain requirement or the message's REQUIRETLS was not met),
+ * `final-dot-timeout` (no reply to the end of the message: the remote may have it, RFC 5321 §6.1).
+ * `body-torn` and `body-missing` (the stored body no longer matches its queue row: parked).
  */
 export type FailureReason =
   | 'remote-reply'
@@ -15,6 +17,9 @@ export type FailureReason =
   | 'dane'
   | 'mta-sts'
   | 'tls-policy'
+  | 'final-dot-timeout'
+  | 'body-torn'
+  | 'body-missing'
   | 'unknown';
 
 /** Which rule decided how the MX host had to be reached. `override` is a per-domain requirement (`relaygate tls-policy`). */

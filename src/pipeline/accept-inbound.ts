@@ -8,16 +8,17 @@ import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
 import type { InboundRecord } from '../queue/queue-store.js';
+import type { SealingSpool } from '../queue/spool.js';
+import type { SecureReplies } from '../secure/secure-replies.js';
 import { DataGuard } from '../smtp/data-guard.js';
 import { type AcceptanceBase, acceptedRecord } from './accept-message.js';
 import { ForgedResultsFilter } from './forged-results-filter.js';
-import { HeaderCapture } from './header-capture.js';
-import { headerFields } from './header-from.js';
+import { HeaderCapture, MAX_HEADER_BYTES } from './header-capture.js';
 import { subjectOf } from './header-subject.js';
 import { receivedHeader, type TraceSession } from './trace-headers.js';
+import { isReturnedVerification, type VerificationReturns } from './verification-header.js';
 
-/** The field our verification mails carry their one-time token in. */
-export const VERIFICATION_HEADER = 'X-Relaygate-Verification';
+export { VERIFICATION_HEADER } from './verification-header.js';
 
 /** An inbound message handed to the application while the client waits (synchronous mode). */
 export interface SynchronousHandoff {
@@ -34,10 +35,11 @@ export interface InboundHandoff {
   record: InboundRecord;
 }
 
-export interface InboundAcceptContext extends AcceptanceBase {
+export interface InboundAcceptContext extends AcceptanceBase, VerificationReturns {
+  spool: SealingSpool;
+  /** Tells replies to secure mail, which are stored sealed and shredded with the message they answer. */
+  secureReplies: SecureReplies;
   resolver: DnsResolver;
-  /** A returning verification token: true when it belonged to a check (the mail is consumed, not delivered). */
-  verificationArrived(token: string, relay: RelayFacts): Promise<boolean>;
   synchronous: SynchronousHandoff;
 }
 
@@ -53,13 +55,16 @@ export type InboundAcceptance = { kind: 'queued'; id: string } | { kind: 'delive
 
 /**
  * Inbound mail from the organisation's server, for the application: read → check → drop
- * forged results → evaluate SPF/DKIM/DMARC while spooling → consume a verification token →
- * hand over now (synchronous webhook) or commit for the worker. Only then the 250.
+ * forged results → evaluate SPF/DKIM/DMARC while spooling (sealed, when it answers secure
+ * mail) → consume a verification token → hand over now (synchronous webhook) or commit for
+ * the worker. Only then the 250.
  */
 export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDraft): Promise<InboundAcceptance> {
   const now = ctx.clock.now();
   const id = newQueueId(now);
-  const writer = await ctx.spool.create(id);
+  const recipients = draft.envelope.recipients.map((r) => r.address);
+  const sealed = (await ctx.secureReplies.sealsFor(recipients)) ? await ctx.spool.createSealed(id, null) : undefined;
+  const writer = sealed ?? (await ctx.spool.create(id));
   const evaluated = new PassThrough();
   const verdict = authenticateMessage({
     body: evaluated,
@@ -72,15 +77,12 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
   });
   try {
     writer.stream.write(receivedHeader(draft.session, ctx.hostname, id, now));
-    const capture = new HeaderCapture();
+    const capture = new HeaderCapture(MAX_HEADER_BYTES, ctx.maxReceived);
     const hash = createHash('sha256').update(envelopeKey(draft.envelope));
     await pipeline(draft.body, new DataGuard(ctx.maxMessageBytes), new ForgedResultsFilter(ctx.hostname), tap(hash, evaluated), capture, writer.stream);
     const { header, facts } = await verdict;
 
-    const token = headerFields(capture.headers)
-      .find((f) => f.name.toLowerCase() === VERIFICATION_HEADER.toLowerCase())
-      ?.value.trim();
-    if (token && (await ctx.verificationArrived(token, draft.relay))) {
+    if (await isReturnedVerification(ctx, capture.headers, draft.relay)) {
       await writer.discard();
       return { kind: 'verification' };
     }
@@ -92,7 +94,8 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
       contentHash: hash.digest('hex'),
     };
     const handoff: InboundHandoff = { queueId: id, receivedAt: now, envelope: draft.envelope, record };
-    const target = await ctx.synchronous.targetFor(draft.envelope.recipients.map((r) => r.address));
+    const target = await ctx.synchronous.targetFor(recipients);
+    sealed?.answers(await ctx.secureReplies.answeredMessage(capture.headers));
     const sizeBytes = await writer.finish();
     // Synchronous: the application answers before we do, so the organisation's server keeps
     // the message until it is taken and nothing is ever bounced later. A message it took is
@@ -103,7 +106,8 @@ export async function acceptInbound(ctx: InboundAcceptContext, draft: InboundDra
       direction: 'inbound',
       inbound: record,
       deliveredWith,
-      subject: subjectOf(capture.headers),
+      // The message log shows no subject of a sealed reply: it would repeat the secure message's.
+      subject: sealed ? null : subjectOf(capture.headers),
     });
     return deliveredWith === undefined ? { kind: 'queued', id } : { kind: 'delivered', id, reply: deliveredWith };
   } catch (err) {

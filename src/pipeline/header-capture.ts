@@ -8,8 +8,13 @@ import { SmtpReply } from '../smtp/reply.js';
  */
 export const MAX_HEADER_BYTES = 64 * 1024;
 
+/** RFC 5321 §6.3 asks for a hop limit of at least 100 in principle; 50 is Postfix's hopcount_limit, which mail in practice meets first. */
+export const DEFAULT_MAX_RECEIVED = 50;
+
 const CRLF = Buffer.from('\r\n');
 const END_OF_HEADERS = Buffer.from('\r\n\r\n');
+// A field name at the start of a line; RFC 5322 §4.5.3 (obsolete syntax) allows blanks before the colon.
+const RECEIVED_FIELD = /^received[ \t]*:/gim;
 
 /**
  * Passes the message through unchanged and keeps a copy of its header section: everything
@@ -19,12 +24,15 @@ const END_OF_HEADERS = Buffer.from('\r\n\r\n');
  */
 export class HeaderCapture extends Transform {
   private readonly maxBytes: number;
+  private readonly maxReceived: number;
   private pending: Buffer = Buffer.alloc(0);
   private section: Buffer | undefined;
 
-  constructor(maxBytes = MAX_HEADER_BYTES) {
+  /** `maxReceived`: more Received fields than this are a loop (smtp.maxReceived), refused 554 5.4.6. */
+  constructor(maxBytes = MAX_HEADER_BYTES, maxReceived = DEFAULT_MAX_RECEIVED) {
     super();
     this.maxBytes = maxBytes;
+    this.maxReceived = maxReceived;
   }
 
   /** The header section without its final CRLF; complete once the stream has finished. */
@@ -41,7 +49,10 @@ export class HeaderCapture extends Transform {
   override _flush(callback: TransformCallback): void {
     // No end marker: the whole message is the header section (see capture for the margin).
     if (this.section === undefined && this.pending.length > this.maxBytes) return callback(SmtpReply.headerSectionTooBig(this.maxBytes));
-    this.section ??= this.pending;
+    if (this.section === undefined) {
+      this.section = this.pending;
+      return callback(this.loopRefusal() ?? null);
+    }
     callback();
   }
 
@@ -57,7 +68,18 @@ export class HeaderCapture extends Transform {
     if (end !== -1) {
       this.section = Buffer.from(this.pending.subarray(0, end));
       this.pending = Buffer.alloc(0);
+      return this.loopRefusal();
     }
     return undefined;
+  }
+
+  /**
+   * Counted once, over the whole section (at most maxBytes): a regular expression over its
+   * latin1 text, one pass, no per-byte work in JavaScript. Folded continuation lines start
+   * with a blank, so only field names at the start of a line match.
+   */
+  private loopRefusal(): SmtpReply | undefined {
+    const received = this.section?.toString('latin1').match(RECEIVED_FIELD)?.length ?? 0;
+    return received > this.maxReceived ? SmtpReply.mailLoop(received, this.maxReceived) : undefined;
   }
 }

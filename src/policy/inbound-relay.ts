@@ -17,10 +17,18 @@ export function inboundRecipientObjection(sender: InboundSender, address: string
     if (recipient.kind === 'unknown-address') return SmtpReply.unknownRecipient(address);
     if (recipient.connectorState === 'draining') return SmtpReply.domainDisconnecting(recipient.domain);
     if (recipient.connectorState === 'disconnected') return SmtpReply.domainDisconnected(recipient.domain);
-    return undefined;
+    return heldForDisabledTarget(recipient);
   }
   if (recipient.kind === 'foreign') return SmtpReply.relayDenied(address, 'an address this gateway receives for');
   if (recipient.kind === 'unknown-address') return SmtpReply.unknownRecipient(address);
   // After a disconnect, mail for known addresses still arrives, marked unauthenticated.
-  return undefined;
+  return heldForDisabledTarget(recipient);
+}
+
+/**
+ * A 4xx, not a 5xx: the organisation's server keeps the mail and retries, so nothing is
+ * bounced while an administrator decides about the application that answered 410 Gone.
+ */
+function heldForDisabledTarget(recipient: Extract<InboundRecipient, { kind: 'known' }>): SmtpReply | undefined {
+  return recipient.targetDisabled ? SmtpReply.applicationDisabled(recipient.domain) : undefined;
 }

@@ -2,11 +2,17 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { originAllowed } from '../web/csrf.js';
-import { errorPage } from './pages.js';
+import { browserOnPlainHttp } from '../web/plain-http.js';
+import { lookFor } from './page-look.js';
+import { errorPage, notFoundPage, plainHttpPage, tooManyRequestsPage } from './pages.js';
 import { registerPortalActions } from './portal-actions.js';
 import { forbiddenForm, PAGE_CSP, sendPage } from './portal-context.js';
 import type { PortalDeps } from './portal-deps.js';
 import { registerPortalViews } from './portal-views.js';
+import { portalAdmission } from './request-limits.js';
+
+/** The posts that sign in: over plain HTTP their cookie would be dropped, so they are answered with why. */
+const SIGN_IN_ROUTES = /\/:token\/(code|verify)$/;
 
 export type { PortalMailQueue } from './mail-queue.js';
 export type { PortalDeps } from './portal-deps.js';
@@ -29,23 +35,34 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         // same-origin, not no-referrer: the link (its token) still never leaves this origin, but
         // Chromium sends `Origin: null` with forms of a no-referrer page, which the Origin check must refuse.
         if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'same-origin');
-        reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+        reply.header('x-content-type-options', 'nosniff');
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
         return payload;
       });
-      portal.addHook('preHandler', async (request, reply) => {
-        if (request.method === 'POST' && !originAllowed(request.headers.origin, request.headers.host, deps.publicUrl())) return forbiddenForm(reply);
+      const admission = portalAdmission(deps.db, deps.clock);
+      // Before any body is read: a flood costs one counter check per request.
+      portal.addHook('onRequest', async (request, reply) => {
+        const waitSeconds = await admission(request);
+        if (waitSeconds !== undefined)
+          return sendPage(reply.header('retry-after', String(waitSeconds)), 429, tooManyRequestsPage(await lookFor(deps.db, request, reply), waitSeconds));
       });
-      portal.setNotFoundHandler((_request, reply) => sendPage(reply, 404, errorPage('Page not found', 'There is nothing at this address.')));
-      portal.setErrorHandler((error: FastifyError, request, reply) => {
+      portal.addHook('preHandler', async (request, reply) => {
+        if (request.method !== 'POST') return;
+        if (!originAllowed(request.headers.origin, request.headers.host, deps.publicUrl())) return forbiddenForm(reply, await lookFor(deps.db, request, reply));
+        if (SIGN_IN_ROUTES.test(request.routeOptions.url ?? '') && browserOnPlainHttp(request.headers, deps.publicUrl()))
+          return sendPage(reply, 403, plainHttpPage(await lookFor(deps.db, request, reply)));
+      });
+      portal.setNotFoundHandler(async (request, reply) => sendPage(reply, 404, notFoundPage(await lookFor(deps.db, request, reply))));
+      portal.setErrorHandler(async (error: FastifyError, request, reply) => {
         const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
         if (status === 500) deps.log.error({ err: error, url: request.url }, 'portal request failed');
-        const text =
-          status === 413
-            ? 'What you sent is too large. Send fewer or smaller attachments.'
-            : status === 500
-              ? 'Something went wrong on our side. Please try again in a moment.'
-              : 'The request could not be understood. Go back, reload the page and try again.';
-        return sendPage(reply, status, errorPage(status === 500 ? 'Something went wrong' : 'Request not accepted', text));
+        const text = status === 413 ? 'error.tooLarge.text' : status === 500 ? 'error.server.text' : 'error.request.text';
+        // The store may be what failed: then the page is drawn without the organisation's branding.
+        const look = await lookFor(deps.db, request, reply).catch(() => undefined);
+        const page = look
+          ? errorPage(look, status === 500 ? 'error.server.title' : 'error.request.title', text)
+          : 'Something went wrong. Please try again in a moment.';
+        return sendPage(reply, status, page);
       });
       registerPortalViews(portal, deps);
       registerPortalActions(portal, deps);

@@ -2,10 +2,10 @@ import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
 import type { GroupCommitter } from '../queue/group-commit.js';
 import type { InboundRecord } from '../queue/queue-store.js';
-import type { Spool } from '../queue/spool.js';
+import type { SealingSpool } from '../queue/spool.js';
 
 export interface PortalMailQueue {
-  spool: Spool;
+  spool: SealingSpool;
   committer: GroupCommitter;
   /** Tells the delivery worker that work was committed; it also finds it at its next poll. */
   wake(): void;
@@ -22,12 +22,17 @@ export interface PortalMail {
   now: number;
   /** Shorter than the queue's expiry when the mail is worthless later (a one-time code). */
   expiresAt?: number | undefined;
+  /**
+   * The secure message this mail answers (a reply, a read receipt): its body is stored sealed
+   * like that message, and shredded with it.
+   */
+  answers?: string | undefined;
 }
 
 /** Stored like accepted mail: body durable in the spool, then the row in a group commit, then the worker woken. */
 export async function queuePortalMail(q: PortalMailQueue, mail: PortalMail): Promise<string> {
   const id = newQueueId(mail.now);
-  const writer = await q.spool.create(id);
+  const writer = mail.answers === undefined ? await q.spool.create(id) : await q.spool.createSealed(id, mail.answers);
   let sizeBytes: number;
   try {
     writer.stream.end(mail.body);

@@ -21,6 +21,8 @@ export interface ShownMessage {
   text: string;
   /** Inline images the HTML shows are not listed again. */
   attachments: ShownAttachment[];
+  /** Images the HTML would have fetched from elsewhere: dropped, and the reader told so. */
+  remoteImagesBlocked: number;
 }
 
 /** The decrypted message as the portal shows it, parsed with postal-mime. */
@@ -37,7 +39,7 @@ export async function showMessage(unlocked: UnlockedMessage): Promise<ShownMessa
   const sanitized = email.html ? sanitizeMessageHtml(email.html, inline) : undefined;
   const date = email.date ? new Date(email.date) : new Date(unlocked.row.created_at);
   return {
-    subject: unlocked.meta.subject || email.subject || '(no subject)',
+    subject: unlocked.meta.subject || email.subject || '',
     fromName: unlocked.meta.fromName,
     fromAddress: unlocked.meta.fromAddress,
     date: Number.isNaN(date.getTime()) ? new Date(unlocked.row.created_at) : date,
@@ -46,6 +48,7 @@ export async function showMessage(unlocked: UnlockedMessage): Promise<ShownMessa
     attachments: all
       .filter((a) => !(a.contentId && sanitized?.usedContentIds.has(a.contentId.toLowerCase())))
       .map((a) => ({ index: a.index, filename: a.filename, contentType: a.contentType, sizeBytes: a.content.length, content: a.content })),
+    remoteImagesBlocked: sanitized?.remoteImagesBlocked ?? 0,
   };
 }
 

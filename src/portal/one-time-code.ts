@@ -3,12 +3,24 @@ import type { Db, SecureRecipientsTable } from '../store/tables.js';
 
 export const CODE_LIFETIME_MS = 10 * 60_000;
 export const CODE_MAX_ATTEMPTS = 5;
+/**
+ * Wrong codes a link may see over its lifetime, across all its codes, before it locks until
+ * the sender or an admin unlocks it: a guesser then has 20 chances in a million, however many
+ * codes are asked for. A recipient who mistypes twice a message never comes near it.
+ */
+export const LINK_MAX_WRONG_CODES = 20;
 /** A mailbox gets at most one code per this interval, whoever asks. */
 export const CODE_RESEND_INTERVAL_MS = 30_000;
 
 export type CodeState = 'none' | 'pending' | 'expired' | 'exhausted';
 export type CodeRequest = { kind: 'issued'; code: string } | { kind: 'too-soon'; waitSeconds: number };
-export type CodeCheck = { kind: 'ok' } | { kind: 'wrong'; attemptsLeft: number } | { kind: 'malformed' } | { kind: Exclude<CodeState, 'pending'> };
+export type CodeCheck =
+  | { kind: 'ok' }
+  /** `wrongCodes`: the link's lifetime count, this one included. */
+  | { kind: 'wrong'; attemptsLeft: number; wrongCodes: number }
+  | { kind: 'locked'; wrongCodes: number }
+  | { kind: 'malformed' }
+  | { kind: Exclude<CodeState, 'pending'> };
 
 type Row = Pick<SecureRecipientsTable, 'id' | 'otp_hash' | 'otp_expires_at' | 'otp_attempts' | 'otp_sent_at'>;
 
@@ -44,22 +56,46 @@ export async function issueCode(db: Db, hashKey: Buffer, row: Row, now: number):
   return { kind: 'issued', code };
 }
 
-/** Single use: a right code is cleared by the same statement that proves it was still there. */
+/**
+ * Single use: a right code is cleared by the same statement that proves it was still there.
+ * Each guess first takes one of the code's attempts and one of the link's lifetime wrong
+ * codes in one conditional update, then compares; a right code gives the wrong code back.
+ * So guesses sent in parallel can never test more than the limits allow, on any instance.
+ */
 export async function checkCode(db: Db, hashKey: Buffer, row: Row, typed: string, now: number): Promise<CodeCheck> {
   const state = codeState(row, now);
   if (state !== 'pending') return { kind: state };
   const code = typed.replace(/[\s-]/g, '');
   if (!/^\d{6}$/.test(code)) return { kind: 'malformed' };
+  const reserved = await db
+    .updateTable('secure_recipients')
+    .set((eb) => ({ otp_attempts: eb('otp_attempts', '+', 1), otp_failures: eb('otp_failures', '+', 1) }))
+    .where('id', '=', row.id)
+    .where('otp_hash', '=', row.otp_hash)
+    .where('otp_attempts', '<', CODE_MAX_ATTEMPTS)
+    .where('otp_failures', '<', LINK_MAX_WRONG_CODES)
+    .where('locked_at', 'is', null)
+    .returning(['otp_attempts', 'otp_failures'])
+    .executeTakeFirst();
+  if (!reserved) return refusedBefore(db, row.id, now);
   const expected = Buffer.from(row.otp_hash ?? '', 'hex');
   const given = Buffer.from(codeHash(hashKey, row.id, code), 'hex');
-  const same = expected.length === given.length && timingSafeEqual(expected, given);
-  const base = db.updateTable('secure_recipients').where('id', '=', row.id).where('otp_hash', '=', row.otp_hash);
-  if (same) {
-    const cleared = await base.set({ otp_hash: null, otp_expires_at: null, otp_attempts: 0 }).where('otp_attempts', '<', CODE_MAX_ATTEMPTS).executeTakeFirst();
+  if (expected.length === given.length && timingSafeEqual(expected, given)) {
+    const cleared = await db
+      .updateTable('secure_recipients')
+      .set((eb) => ({ otp_hash: null, otp_expires_at: null, otp_attempts: 0, otp_failures: eb('otp_failures', '-', 1) }))
+      .where('id', '=', row.id)
+      .where('otp_hash', '=', row.otp_hash)
+      .executeTakeFirst();
     return Number(cleared.numUpdatedRows) === 1 ? { kind: 'ok' } : { kind: 'none' };
   }
-  await base.set((eb) => ({ otp_attempts: eb('otp_attempts', '+', 1) })).execute();
-  const after = await db.selectFrom('secure_recipients').select('otp_attempts').where('id', '=', row.id).executeTakeFirst();
-  const attemptsLeft = Math.max(0, CODE_MAX_ATTEMPTS - (after?.otp_attempts ?? CODE_MAX_ATTEMPTS));
-  return attemptsLeft === 0 ? { kind: 'exhausted' } : { kind: 'wrong', attemptsLeft };
+  return { kind: 'wrong', attemptsLeft: Math.max(0, CODE_MAX_ATTEMPTS - reserved.otp_attempts), wrongCodes: reserved.otp_failures };
+}
+
+/** Why no attempt was left to take: the link is locked (or about to be), or the code was used up or replaced meanwhile. */
+async function refusedBefore(db: Db, id: string, now: number): Promise<CodeCheck> {
+  const fresh = await db.selectFrom('secure_recipients').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  if (fresh.locked_at !== null || fresh.otp_failures >= LINK_MAX_WRONG_CODES) return { kind: 'locked', wrongCodes: fresh.otp_failures };
+  const state = codeState(fresh, now);
+  return state === 'pending' ? { kind: 'exhausted' } : { kind: state };
 }

@@ -1,17 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import { mailLocale, t } from '../i18n/index.js';
 import { gatewayRecord } from '../inbound/gateway-record.js';
+import type { UnlockedMessage } from '../secure/vault.js';
 import { csrfValid } from '../web/csrf.js';
 import { codeMail } from './code-mail.js';
 import { sessionScope, tokenScope } from './csrf.js';
+import { lockedByGuessing } from './link-lock.js';
 import { queuePortalMail } from './mail-queue.js';
 import { CODE_LIFETIME_MS, checkCode, issueCode } from './one-time-code.js';
-import { signedOutPage } from './pages.js';
-import { forbiddenForm, openLink, sendPage, sessionFor, signInAgain, type TokenParams } from './portal-context.js';
+import { lockedPage, signedOutPage } from './pages.js';
+import { forbiddenForm, type Open, openLink, sendPage, sessionFor, signInAgain, type TokenParams } from './portal-context.js';
 import { HIDDEN, type PortalDeps } from './portal-deps.js';
+import { keepPortalReply } from './portal-replies.js';
 import { createSession, endSession, findSession, sessionCookie } from './portal-session.js';
 import { renderMessage, sendLanding } from './portal-views.js';
 import { readReplyForm } from './reply-form.js';
-import { replyMail } from './reply-mail.js';
+import { replyConfirmationMail, replyMail } from './reply-mail.js';
 
 type FormBody = Record<string, string | undefined> | undefined;
 
@@ -20,11 +24,11 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
   portal.post<{ Params: TokenParams; Body: FormBody }>('/:token/code', HIDDEN, async (request, reply) => {
     const open = await openLink(deps, request, reply);
     if (!open) return reply;
-    if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply);
+    if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply, open.look);
     const unlocked = await deps.vault.unlock(open.message.id);
     const now = deps.clock.now();
     const issued = await issueCode(deps.db, deps.hashKey, open.recipient, now);
-    if (issued.kind === 'too-soon') return sendLanding(deps, reply, open, unlocked, 429, issued);
+    if (issued.kind === 'too-soon') return sendLanding(deps, reply.header('retry-after', String(issued.waitSeconds)), open, unlocked, 429, issued);
     const body = await codeMail({
       meta: unlocked.meta,
       recipient: open.recipient.address,
@@ -32,6 +36,7 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
       validMinutes: CODE_LIFETIME_MS / 60_000,
       hostname: deps.hostname,
       now,
+      locale: mailLocale(open.message.language, open.look.brand.locale),
     });
     // From the sending address, so it leaves on that domain's connection, DKIM-signed; no DSN: a late code is worthless.
     await queuePortalMail(deps.queue, {
@@ -49,11 +54,12 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
   portal.post<{ Params: TokenParams; Body: FormBody }>('/:token/verify', HIDDEN, async (request, reply) => {
     const open = await openLink(deps, request, reply);
     if (!open) return reply;
-    if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply);
+    if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply, open.look);
     const now = deps.clock.now();
     const checked = await checkCode(deps.db, deps.hashKey, open.recipient, request.body?.code ?? '', now);
     if (checked.kind !== 'ok') {
       deps.log.info({ event: 'portal.code.refused', recipient: open.recipient.id, result: checked.kind, ip: request.ip }, 'one-time code refused');
+      if (await lockedByGuessing(deps, open, checked, request.ip)) return sendPage(reply, 423, lockedPage(open.look, open.message.sender));
       const fresh = await openLink(deps, request, reply);
       if (!fresh) return reply;
       return sendLanding(deps, reply, fresh, await deps.vault.unlock(open.message.id), 422, checked);
@@ -69,16 +75,21 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
     const open = await openLink(deps, request, reply);
     if (!open) return reply;
     const session = await sessionFor(deps, request, open);
-    if (!session) return signInAgain(reply, request.params.token);
-    if (!request.isMultipart()) return forbiddenForm(reply);
+    if (!session) return signInAgain(reply, open.look, request.params.token);
+    if (!request.isMultipart()) return forbiddenForm(reply, open.look);
     const form = await readReplyForm(request, {
       csrfOk: (value) => csrfValid(deps.hashKey, sessionScope(session.id), value),
       maxBytes: deps.maxMessageBytes,
       maxFiles: deps.maxReplyAttachments,
     });
-    if (form.kind === 'csrf') return forbiddenForm(reply);
+    if (form.kind === 'csrf') return forbiddenForm(reply, open.look);
     const unlocked = await deps.vault.unlock(open.message.id);
-    if (form.kind === 'invalid') return sendPage(reply, 422, await renderMessage(deps, request.params.token, open, unlocked, session, form.problem));
+    if (form.kind === 'invalid')
+      return sendPage(
+        reply,
+        422,
+        await renderMessage(deps, request.params.token, open, unlocked, session, t(open.look.locale, form.problem.key, form.problem.params)),
+      );
     const now = deps.clock.now();
     const sender = open.message.sender;
     const recipient = open.recipient.address;
@@ -91,8 +102,11 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
       inbound: gatewayRecord({ kind: 'secure-reply', hostname: deps.hostname, envelope, body, provedAddress: recipient, clientIp: request.ip }),
       clientIp: request.ip,
       now,
+      answers: open.message.id,
     });
     await deps.db.updateTable('secure_recipients').set({ replied_at: now }).where('id', '=', open.recipient.id).execute();
+    await keepPortalReply(deps.db, unlocked, open.recipient.id, { text: form.text, files: form.attachments.map((a) => a.filename), now });
+    await confirmReply(deps, open, unlocked, { ip: request.ip, now });
     deps.log.info({ event: 'portal.replied', recipient: open.recipient.id, attachments: form.attachments.length, ip: request.ip }, 'secure reply queued');
     return reply.code(303).header('location', `/m/${request.params.token}/sent`).send();
   });
@@ -101,9 +115,31 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
     const open = await openLink(deps, request, reply);
     if (!open) return reply;
     const session = await sessionFor(deps, request, open);
-    if (!session) return signInAgain(reply, request.params.token);
-    if (!csrfValid(deps.hashKey, sessionScope(session.id), request.body?.csrf)) return forbiddenForm(reply);
+    if (!session) return signInAgain(reply, open.look, request.params.token);
+    if (!csrfValid(deps.hashKey, sessionScope(session.id), request.body?.csrf)) return forbiddenForm(reply, open.look);
     await endSession(deps.db, session);
-    return sendPage(reply.header('set-cookie', sessionCookie(undefined)), 200, signedOutPage(request.params.token));
+    return sendPage(reply.header('set-cookie', sessionCookie(undefined)), 200, signedOutPage(open.look, request.params.token));
   });
+}
+
+/**
+ * The recipient is told by mail that the reply left (from the sending address, like the code,
+ * no DSN): a copy of nothing, so a mailbox that is read by others learns only that it happened.
+ */
+async function confirmReply(deps: PortalDeps, open: Open, unlocked: UnlockedMessage, o: { ip: string; now: number }): Promise<void> {
+  const body = await replyConfirmationMail({
+    meta: unlocked.meta,
+    recipient: open.recipient.address,
+    hostname: deps.hostname,
+    now: o.now,
+    locale: mailLocale(open.message.language, open.look.brand.locale),
+    timeZone: open.look.brand.timeZone,
+  });
+  await queuePortalMail(deps.queue, {
+    body,
+    envelope: { mailFrom: open.message.sender, recipients: [{ address: open.recipient.address, notify: ['NEVER'] }] },
+    direction: 'outbound',
+    clientIp: o.ip,
+    now: o.now,
+  }).catch((err: unknown) => deps.log.error({ err, recipient: open.recipient.id }, 'could not queue the reply confirmation'));
 }

@@ -6,9 +6,13 @@ export type PortalAccess =
   | { kind: 'open'; recipient: SecureRecipientsTable; message: SecureMessagesTable }
   | { kind: 'unknown' }
   /** The sender revoked the message or this recipient's access. */
-  | { kind: 'withdrawn' }
+  | { kind: 'withdrawn'; message: SecureMessagesTable }
   /** Retention is over: the message is (or is about to be) shredded. */
-  | { kind: 'expired' };
+  | { kind: 'expired'; message: SecureMessagesTable }
+  /** The sender deleted (shredded) it before its retention ran out. */
+  | { kind: 'deleted'; message: SecureMessagesTable }
+  /** Too many wrong codes: only the sender or an admin opens it again (link-lock.ts). */
+  | { kind: 'locked'; sender: string; message: SecureMessagesTable };
 
 /** The 43 characters of a base64url-encoded 256-bit token. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -20,8 +24,11 @@ export async function portalAccess(db: Db, token: string, now: number): Promise<
   if (!recipient) return { kind: 'unknown' };
   const message = await db.selectFrom('secure_messages').selectAll().where('id', '=', recipient.message_id).executeTakeFirst();
   if (!message) return { kind: 'unknown' };
-  if (message.data_key_sealed === null || message.shredded_at !== null || message.retain_until <= now) return { kind: 'expired' };
-  if (message.revoked_at !== null || recipient.revoked_at !== null) return { kind: 'withdrawn' };
+  // Retention shreds at or after retain_until; a shredding before it was the sender's own deletion.
+  if (message.shredded_at !== null && message.shredded_at < message.retain_until) return { kind: 'deleted', message };
+  if (message.data_key_sealed === null || message.shredded_at !== null || message.retain_until <= now) return { kind: 'expired', message };
+  if (message.revoked_at !== null || recipient.revoked_at !== null) return { kind: 'withdrawn', message };
+  if (recipient.locked_at !== null) return { kind: 'locked', sender: message.sender, message };
   return { kind: 'open', recipient, message };
 }
 

@@ -1,7 +1,11 @@
 import type { FastifyRequest } from 'fastify';
+import type { MessageKey, Params } from '../i18n/index.js';
 import type { ReplyAttachment } from './reply-mail.js';
 
-export type ReplyForm = { kind: 'ok'; text: string; attachments: ReplyAttachment[] } | { kind: 'csrf' } | { kind: 'invalid'; problem: string };
+export type ReplyForm =
+  | { kind: 'ok'; text: string; attachments: ReplyAttachment[] }
+  | { kind: 'csrf' }
+  | { kind: 'invalid'; problem: { key: MessageKey; params?: Params } };
 
 const MIME_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/i;
 
@@ -21,7 +25,7 @@ export async function readReplyForm(request: FastifyRequest, o: { csrfOk(value: 
         if (!o.csrfOk(String(part.value))) return { kind: 'csrf' };
         csrfSeen = true;
       } else if (part.fieldname === 'text') {
-        if (part.valueTruncated) return { kind: 'invalid', problem: 'The reply text is too long.' };
+        if (part.valueTruncated) return { kind: 'invalid', problem: { key: 'reply.tooLong' } };
         text = String(part.value);
       }
       continue;
@@ -31,8 +35,8 @@ export async function readReplyForm(request: FastifyRequest, o: { csrfOk(value: 
     if (!part.filename && content.length === 0) continue;
     total += content.length;
     if (total + text.length > o.maxBytes)
-      return { kind: 'invalid', problem: `The attachments are too large together (at most ${Math.floor(o.maxBytes / 1024 / 1024)} MB).` };
-    if (attachments.length >= o.maxFiles) return { kind: 'invalid', problem: `At most ${o.maxFiles} attachments can be sent with a reply.` };
+      return { kind: 'invalid', problem: { key: 'reply.tooLarge', params: { megabytes: Math.floor(o.maxBytes / 1024 / 1024) } } };
+    if (attachments.length >= o.maxFiles) return { kind: 'invalid', problem: { key: 'reply.tooMany', params: { count: o.maxFiles } } };
     attachments.push({
       filename: part.filename || 'attachment',
       contentType: MIME_TYPE.test(part.mimetype) ? part.mimetype : 'application/octet-stream',
@@ -41,6 +45,6 @@ export async function readReplyForm(request: FastifyRequest, o: { csrfOk(value: 
   }
   if (!csrfSeen) return { kind: 'csrf' };
   const trimmed = text.replace(/\r\n?/g, '\n').trim();
-  if (!trimmed && attachments.length === 0) return { kind: 'invalid', problem: 'Write a reply or attach a file before sending.' };
+  if (!trimmed && attachments.length === 0) return { kind: 'invalid', problem: { key: 'reply.empty' } };
   return { kind: 'ok', text: `${trimmed}\n`, attachments };
 }

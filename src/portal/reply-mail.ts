@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { formatDate, type Locale, t } from '../i18n/index.js';
 import { composeMail } from '../secure/compose.js';
 import type { SecureMeta } from '../secure/vault.js';
 
@@ -39,17 +40,49 @@ export async function replyMail(o: {
   });
 }
 
-/** Written by the gateway when the recipient first opens the message, if the organisation wants them. */
-export async function readReceiptMail(o: { meta: SecureMeta; recipient: string; sender: string; hostname: string; now: number }): Promise<Buffer> {
-  const at = new Date(o.now).toUTCString();
+/** Written by the gateway when the recipient first opens the message, if the organisation wants them; in the message's language. */
+export async function readReceiptMail(o: {
+  meta: SecureMeta;
+  recipient: string;
+  sender: string;
+  hostname: string;
+  now: number;
+  locale: Locale;
+  timeZone?: string | undefined;
+}): Promise<Buffer> {
+  const subject = o.meta.subject || t(o.locale, 'message.noSubject');
   return composeMail({
-    from: { name: 'Secure message portal', address: `postmaster@${o.hostname}` },
+    from: { name: t(o.locale, 'portal.name'), address: `postmaster@${o.hostname}` },
     to: o.sender,
-    subject: `Read: ${o.meta.subject || '(no subject)'}`,
-    text: `${o.recipient} opened your secure message '${o.meta.subject}' at ${at}.\n`,
+    subject: t(o.locale, 'receipt.subject', { subject }),
+    text: `${t(o.locale, 'receipt.text', { recipient: o.recipient, subject, date: formatDate(o.locale, o.now, o.timeZone) })}\n`,
     messageId: `<read.${randomBytes(12).toString('hex')}@${o.hostname}>`,
     date: new Date(o.now),
-    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All' },
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', 'Content-Language': o.locale },
     ...threading(o.meta),
+  });
+}
+
+/**
+ * Tells the recipient their reply left, from the sending address like the code mail. It
+ * repeats nothing of what they wrote (that stays behind the code) nor the subject.
+ */
+export async function replyConfirmationMail(o: {
+  meta: SecureMeta;
+  recipient: string;
+  hostname: string;
+  now: number;
+  locale: Locale;
+  timeZone?: string | undefined;
+}): Promise<Buffer> {
+  const sender = o.meta.fromName || o.meta.fromAddress;
+  return composeMail({
+    from: { name: o.meta.fromName, address: o.meta.fromAddress },
+    to: o.recipient,
+    subject: t(o.locale, 'confirm.subject', { sender }),
+    text: [t(o.locale, 'confirm.text', { sender, date: formatDate(o.locale, o.now, o.timeZone) }), '', t(o.locale, 'confirm.note'), ''].join('\n'),
+    messageId: `<replied.${randomBytes(12).toString('hex')}@${o.hostname}>`,
+    date: new Date(o.now),
+    headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', 'Content-Language': o.locale },
   });
 }

@@ -32,8 +32,9 @@ const STYLE_PROPERTIES = [
  * remote image cannot tell the sender, or anyone, that and where the message was read. The
  * frame it is shown in adds a sandbox and a CSP on top: this is the first of two walls.
  */
-export function sanitizeMessageHtml(input: string, inline: InlineImage[]): { html: string; usedContentIds: Set<string> } {
+export function sanitizeMessageHtml(input: string, inline: InlineImage[]): { html: string; usedContentIds: Set<string>; remoteImagesBlocked: number } {
   const usedContentIds = new Set<string>();
+  let remoteImagesBlocked = 0;
   const images = new Map(inline.filter((i) => INLINE_IMAGE_TYPES.has(i.mimeType)).map((i) => [i.contentId.toLowerCase(), i]));
   const html = sanitizeHtml(input, {
     allowedTags: TAGS,
@@ -61,11 +62,13 @@ export function sanitizeMessageHtml(input: string, inline: InlineImage[]): { htm
         const image = cid ? images.get(decodeURIComponent(cid).toLowerCase()) : undefined;
         if (cid && image) usedContentIds.add(image.contentId.toLowerCase());
         const resolved = image ? `data:${image.mimeType};base64,${image.content.toString('base64')}` : src;
+        // Counted for the notice the page shows: a remote image is what a tracking pixel is.
+        if (/^\s*(?:https?:)?\/\//i.test(src)) remoteImagesBlocked++;
         return { tagName, attribs: { ...attribs, src: /^data:image\/(png|jpeg|gif|webp);base64,/i.test(resolved) ? resolved : '' } };
       },
     },
     // A remote or unknown image leaves no empty box behind.
     exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
   });
-  return { html, usedContentIds };
+  return { html, usedContentIds, remoteImagesBlocked };
 }

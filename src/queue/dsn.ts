@@ -17,8 +17,8 @@ export interface DsnInput {
   arrivalDate: number;
   envId?: string | undefined;
   failed: FailedRecipient[];
-  /** The original header block, CRLF line endings, ending with CRLF. */
-  originalHeaders: Buffer;
+  /** The original header block, CRLF line endings, ending with CRLF; absent when the body could not be read. */
+  originalHeaders?: Buffer | undefined;
   now: number;
 }
 
@@ -60,6 +60,7 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     'Your message could not be delivered to one or more recipients.',
     'It has been given up on; the reasons are below.',
+    ...(input.originalHeaders ? [] : ['The message itself could not be read back, so its header section is not included.']),
     '',
     list,
     '',
@@ -70,9 +71,9 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     perRecipient.join('\r\n\r\n'),
     '',
-    `--${boundary}`,
-    'Content-Type: text/rfc822-headers',
-    '',
   ].join('\r\n');
-  return Buffer.concat([Buffer.from(`${text}\r\n`), input.originalHeaders, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  // RFC 3462 §1: the third part, the returned content, is optional.
+  if (!input.originalHeaders) return Buffer.from(`${text}\r\n--${boundary}--\r\n`);
+  const third = [`--${boundary}`, 'Content-Type: text/rfc822-headers', ''].join('\r\n');
+  return Buffer.concat([Buffer.from(`${text}\r\n${third}\r\n`), input.originalHeaders, Buffer.from(`\r\n--${boundary}--\r\n`)]);
 }

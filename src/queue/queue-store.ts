@@ -31,7 +31,11 @@ export interface NewSecureMessage {
   bodyTag: string;
   metaSealed: string;
   retainUntil: number;
+  /** The portal locale its Content-Language names, if any (src/i18n). */
+  language?: string | null | undefined;
   recipients: { id: string; address: string; tokenHash: string; tokenSealed: string }[];
+  /** Keyed hashes of the Message-IDs its replies will name (src/secure/secure-replies.ts). */
+  replyRefs: string[];
 }
 
 export interface InboundRecord {
@@ -62,6 +66,8 @@ export interface DueMessage {
   isDsn: boolean;
   direction: MessageDirection;
   tlsRequired: TlsRequired | undefined;
+  /** The application's credential that submitted it; null for the gateway's own mail (verification, portal mails, DSNs). */
+  credentialId: string | null;
   /** Only the recipients this claim leased: due, not final, not leased by anyone else. */
   recipients: DueRecipient[];
 }
@@ -126,7 +132,10 @@ export interface EventView {
 
 /**
  * The queue's durable state. Contract for every engine:
- * - commit() stores whole messages with all their recipients in one transaction, or none;
+ * - commit() stores whole messages with all their recipients in one transaction, or none,
+ *   and resolves once they are durable. If it rejects, the client is refused and sends them
+ *   again: claimDue() in this process never returns them, and if the transaction was
+ *   committed but its sync failed, it is undone (store/delete-messages.ts);
  * - claimDue() leases due recipients so that no other worker (in this or another process)
  *   gets them until the lease expires or recordOutcomes()/releaseLeases() clears it;
  * - a message is complete when no recipient is queued, deferred or parked (failed);

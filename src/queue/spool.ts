@@ -1,5 +1,5 @@
 import { createReadStream, open as openCallback } from 'node:fs';
-import { mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -27,6 +27,8 @@ export interface Spool {
   /** The header block of a message (up to maxBytes), for DSNs. */
   readHead(id: string, maxBytes: number): Promise<Buffer>;
   readAll(id: string): Promise<Buffer>;
+  /** The bytes stored for a body (a sealed one with its marker), or undefined when there is none: checked before each delivery. */
+  storedBytes(id: string): Promise<number | undefined>;
   remove(id: string): Promise<void>;
   /** Drops the in-memory copy of a body that stays stored (a delivered inbound message, kept for its links). */
   forget(id: string): void;
@@ -34,6 +36,26 @@ export interface Spool {
   list(): Promise<string[]>;
   /** Makes the bodies finished so far durable as a set (the directory entries of files). */
   syncDirectory(): Promise<void>;
+}
+
+/**
+ * A spool that can also store a body sealed: ciphertext under a data key of its own, the key
+ * kept only sealed by the key-encryption key (src/secure/sealing-spool.ts). read(), readAll()
+ * and readHead() give the plaintext back for delivery, in memory only; remove() deletes the key.
+ */
+export interface SealingSpool extends Spool {
+  /**
+   * For mail about a secure message: `answers` is that message's id (null when not known
+   * yet), whose shredding shreds this body too. The writer's `answers()` sets it later, up
+   * to finish(): an inbound reply names its message only in its header.
+   */
+  createSealed(id: string, answers: string | null): Promise<SealedSpoolWriter>;
+  /** The bytes as the writer counted them, which the queue row recorded: a sealed body without its marker. */
+  storedBytes(id: string): Promise<number | undefined>;
+}
+
+export interface SealedSpoolWriter extends SpoolWriter {
+  answers(secureMessageId: string | null): void;
 }
 
 /**
@@ -64,8 +86,10 @@ export class FileSpool implements Spool {
     return {
       stream,
       finish: () => finishInto(this.cache, id, stream),
-      async discard() {
+      discard: async () => {
         stream.destroy();
+        // Discarded after finish() (its commit failed): the copy kept for its delivery goes too.
+        this.forget(id);
         await unlink(path).catch(() => undefined);
       },
     };
@@ -92,6 +116,15 @@ export class FileSpool implements Spool {
 
   async readAll(id: string): Promise<Buffer> {
     return Buffer.concat(await this.read(id).toArray());
+  }
+
+  async storedBytes(id: string): Promise<number | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) return cached.length;
+    return stat(this.path(id)).then(
+      (s) => s.size,
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)),
+    );
   }
 
   async remove(id: string): Promise<void> {

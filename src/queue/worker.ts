@@ -3,16 +3,18 @@ import type { Courier } from '../delivery/courier.js';
 import { gatewayRecord } from '../inbound/gateway-record.js';
 import type { Clock } from '../lib/clock.js';
 import { newQueueId } from '../lib/ids.js';
+import { retryWithBackoff } from '../lib/retry.js';
 import { type DeliveryOutcome, enhancedStatusOf } from '../model/outcome.js';
+import { type BodyFault, checkBody, verifiedBody } from './body-check.js';
 import { buildDsn, type FailedRecipient } from './dsn.js';
-import { outcomeRecorder } from './outcome-recorder.js';
+import { outcomeRecorder, RECORD_RETRIES } from './outcome-recorder.js';
 import type { DueMessage, DueRecipient, NewDeliveryEvent, NewMessage, QueueStore, RecipientUpdate } from './queue-store.js';
 import { nextAttemptAt, type RetryPolicy } from './retry-schedule.js';
-import type { Spool } from './spool.js';
+import type { SealingSpool } from './spool.js';
 
 export interface WorkerOptions {
   store: QueueStore;
-  spool: Spool;
+  spool: SealingSpool;
   courier: Courier;
   clock: Clock;
   log: Logger;
@@ -98,7 +100,9 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     if (inFlight.size === 0) await scheduleNext();
   }
 
-  function track(work: Promise<void>): void {
+  function track(delivery: Promise<void>): void {
+    // Whatever a delivery could not finish (the store gone mid-way) is retried once its lease runs out; it must not end the process.
+    const work = delivery.catch((err: unknown) => o.log.error({ err }, 'delivery attempt not finished: local error; the lease runs out and it is tried again'));
     inFlight.add(work);
     void work.finally(() => {
       inFlight.delete(work);
@@ -117,6 +121,13 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
 
   async function deliverOne(message: DueMessage): Promise<void> {
     const started = o.clock.now();
+    // Checked before anything is sent: a torn body would reach the recipient looking complete,
+    // and a missing one cannot be delivered by any retry. Either is parked for an operator at once.
+    const fault = await checkBody((id) => o.spool.storedBytes(id), message.id, message.sizeBytes).catch((err: unknown) => {
+      o.log.warn({ err, queueId: message.id }, 'could not check the stored body; delivering with the body verified as it is read');
+      return undefined;
+    });
+    if (fault) return park(message, fault, started);
     const outcomes = await o.courier
       .deliver({
         id: message.id,
@@ -126,7 +137,7 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
         recipients: message.recipients.map((r) => r.address),
         sizeBytes: message.sizeBytes,
         tlsRequired: message.tlsRequired,
-        openBody: () => o.spool.read(message.id),
+        openBody: () => verifiedBody(o.spool.read(message.id), message.id, message.sizeBytes),
       })
       .catch((err: unknown): Map<string, DeliveryOutcome> => {
         const outcome: DeliveryOutcome = { kind: 'deferred', reason: 'unknown', reply: String(err) };
@@ -134,13 +145,34 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       });
     const now = o.clock.now();
     const updates = message.recipients.map((r) => toUpdate(message, r, outcomes.get(r.address), now));
-    const dsn = await prepareDsn(message, updates, now).catch((err: unknown) => {
+    await record(message, updates, now, started);
+  }
+
+  /** Every recipient `failed` with the fault as its reply: kept and shown in `queue list`, made due again by `queue retry`. */
+  async function park(message: DueMessage, fault: BodyFault, started: number): Promise<void> {
+    const now = o.clock.now();
+    o.log.error({ event: 'queue.parked', queueId: message.id, reason: fault.reason }, `queue entry ${message.id} parked: ${fault.reply}`);
+    const updates: RecipientUpdate[] = message.recipients.map((r) => ({
+      id: r.id,
+      address: r.address,
+      status: 'failed',
+      reason: fault.reason,
+      reply: fault.reply,
+      nextAttemptAt: now,
+    }));
+    await record(message, updates, now, started, fault);
+  }
+
+  async function record(message: DueMessage, updates: RecipientUpdate[], now: number, started: number, fault?: BodyFault): Promise<void> {
+    const dsn = await prepareDsn(message, updates, now, fault).catch((err: unknown) => {
       o.log.error({ err, queueId: message.id }, 'could not write the DSN; the bounce is reported at the next attempt');
       return null;
     });
     // Without its DSN on disk, a bounce is not recorded: the lease expires and it is tried again.
     if (dsn === null) return;
-    const completed = await recorder.record({ messageId: message.id, updates, dsn, events: await o.deliveryEvents?.(message, updates, now) });
+    const { deliveryEvents } = o;
+    const events = deliveryEvents ? await retryWithBackoff(() => deliveryEvents(message, updates, now), RECORD_RETRIES) : undefined;
+    const completed = await recorder.record({ messageId: message.id, updates, dsn, events });
     if (completed === undefined) return;
     // The whole evidence (policy, DNSSEC states, MX, TLS, peer authentication, SPKI hash, reply) goes to the log too.
     for (const u of updates) {
@@ -172,17 +204,20 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
     return { ...base, status: 'deferred', reason: result.reason, nextAttemptAt: nextAttemptAt(o.retry, r.attempts + 1, now, message.expiresAt) };
   }
 
-  async function prepareDsn(message: DueMessage, updates: RecipientUpdate[], now: number): Promise<NewMessage | undefined> {
+  async function prepareDsn(message: DueMessage, updates: RecipientUpdate[], now: number, fault?: BodyFault): Promise<NewMessage | undefined> {
     // RFC 3461 §4.1 / RFC 5321 §4.5.5: never for the null sender (no bounce loops), NOTIFY=NEVER opts out.
     if (message.mailFrom === '' || message.isDsn) return undefined;
+    // A missing body never comes back: its sender learns of it like of a bounce (inbound mail
+    // excepted, as for bounces: backscatter). A torn one waits for an operator, who may restore it.
+    const missing = fault?.reason === 'body-missing' && message.direction !== 'inbound';
     const failed: FailedRecipient[] = updates
-      .filter((u) => u.status === 'bounced')
+      .filter((u) => u.status === 'bounced' || (missing && u.status === 'failed'))
       .map((u) => ({ u, r: message.recipients.find((r) => r.id === u.id) }))
       .filter(({ r }) => !r?.notify || (r.notify.includes('FAILURE') && !r.notify.includes('NEVER')))
       .map(({ u, r }) => ({
         address: u.address,
         orcpt: r?.orcpt,
-        status: u.reason === 'expired' ? '4.4.7' : enhancedStatusOf(u.reply, '5.0.0'),
+        status: u.reason === 'expired' ? '4.4.7' : missing ? '5.3.0' : enhancedStatusOf(u.reply, '5.0.0'),
         reply: u.reason === 'expired' ? `delivery time expired; last reply: ${u.reply}` : u.reply,
         remoteMta: u.reason === 'expired' || u.reason === 'remote-reply' ? o.courier.remote : undefined,
       }));
@@ -195,17 +230,19 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
       arrivalDate: message.receivedAt,
       envId: message.envId,
       failed,
-      originalHeaders: await (o.readHead ?? ((m, max) => o.spool.readHead(m.id, max)))(message, DSN_HEADER_LIMIT_BYTES),
+      // Without its body, the report carries the envelope alone.
+      originalHeaders: missing ? undefined : await headerSection(message),
       now,
     });
-    const writer = await o.spool.create(id);
+    // A secure message's sender is an address in its secure subdomain, which the application
+    // reads through the inbound leg: its non-delivery reports go there, like its replies,
+    // sealed like them, as they quote the message's header section.
+    const toApplication = message.direction === 'secure';
+    const writer = toApplication ? await o.spool.createSealed(id, message.id) : await o.spool.create(id);
     writer.stream.end(body);
     const sizeBytes = await writer.finish();
     await o.spool.syncDirectory();
     const envelope = { mailFrom: '', recipients: [{ address: message.mailFrom }] };
-    // A secure message's sender is an address in its secure subdomain, which the application
-    // reads through the inbound leg: its non-delivery reports go there, like its replies.
-    const toApplication = message.direction === 'secure';
     return {
       id,
       envelope,
@@ -227,6 +264,16 @@ export function startQueueWorker(o: WorkerOptions): QueueWorker {
           }
         : {}),
     };
+  }
+
+  /** A header section that cannot be read does not hold the report back: retried, it would fail the same way at every lease. */
+  async function headerSection(message: DueMessage): Promise<Buffer | undefined> {
+    try {
+      return await (o.readHead ?? ((m, max) => o.spool.readHead(m.id, max)))(message, DSN_HEADER_LIMIT_BYTES);
+    } catch (err) {
+      o.log.warn({ err, queueId: message.id }, 'could not read the header section for the DSN; it is sent without it');
+      return undefined;
+    }
   }
 
   function wakeSoon(): void {

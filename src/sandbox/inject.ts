@@ -8,6 +8,10 @@ import type { Clock } from '../lib/clock.js';
 import { acceptInbound, type InboundAcceptance } from '../pipeline/accept-inbound.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { spoolFor } from '../queue/open-spool.js';
+import type { KeyRing } from '../secure/key-encryption.js';
+import { keyEncryptionFor } from '../secure/master-key.js';
+import { sealingSpool } from '../secure/sealing-spool.js';
+import { secureReplies } from '../secure/secure-replies.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -45,7 +49,12 @@ export async function injectInbound(o: {
   }
   const domain = (o.to[0] ?? '').slice((o.to[0] ?? '').lastIndexOf('@') + 1).toLowerCase();
   const relay = await organisationRelay(o.store.db, domain);
-  const spool = spoolFor(o.store.db, o.config.dataDir);
+  let kek: KeyRing | undefined;
+  const spool = sealingSpool(spoolFor(o.store.db, o.config.dataDir), {
+    db: o.store.db,
+    kek: () => (kek ??= keyEncryptionFor(o.config)),
+    now: () => o.clock.now(),
+  });
   await spool.init();
   const queue = sqlQueueStore(o.store.db, o.store.syncCommitted);
   const ctx = { db: o.store.db, clock: o.clock, hashKey: o.store.hashKey, syncCommitted: o.store.syncCommitted };
@@ -57,10 +66,12 @@ export async function injectInbound(o: {
       clock: o.clock,
       hostname: o.config.hostname,
       maxMessageBytes: o.config.smtp.maxMessageBytes,
+      maxReceived: o.config.smtp.maxReceived,
       expireAfterMs: o.config.queue.expireAfter,
       resolver: offline,
       verificationArrived: (token, facts) => checks.arrived(token, facts),
       synchronous: { targetFor: async () => undefined, deliver: async () => '' },
+      secureReplies: secureReplies({ db: o.store.db, hashKey: o.store.hashKey }),
     },
     {
       envelope: { mailFrom: o.from, recipients: o.to.map((address) => ({ address, notify: undefined, orcpt: undefined })), requireTls: false },

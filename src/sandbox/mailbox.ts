@@ -2,6 +2,8 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page, PageRequest } from '../directory/context.js';
 import { newId } from '../lib/ids.js';
+import type { SealedCopies } from '../secure/sealed-captures.js';
+import { SealedBodyGone } from '../secure/sealing-spool.js';
 import { engineOf } from '../store/engine.js';
 import type { Db, SandboxMessagesTable } from '../store/tables.js';
 
@@ -48,8 +50,8 @@ export interface NewCapture {
 }
 
 export class CaptureNotFound extends Error {
-  constructor(id: string) {
-    super(`no captured message ${id} in the sandbox; see "relaygate sandbox list"`);
+  constructor(id: string, message = `no captured message ${id} in the sandbox; see "relaygate sandbox list"`) {
+    super(message);
     this.name = 'CaptureNotFound';
   }
 }
@@ -58,9 +60,11 @@ export class CaptureNotFound extends Error {
  * The sandbox's mailbox: what would have been sent, kept in the data directory, or in its
  * row on PostgreSQL, where the instance showing the mailbox may not be the one that
  * captured. A capture is what the gateway counts as delivered, so its file is synced before
- * its row is written: a crash never leaves a delivered message that the mailbox lost.
+ * its row is written: a crash never leaves a delivered message that the mailbox lost. A
+ * capture of a sealed body (a secure reply) is kept sealed like it, without its subject,
+ * and is shredded with the secure message it answers.
  */
-export function sandboxMailbox(o: { db: Db; dataDir: string }) {
+export function sandboxMailbox(o: { db: Db; dataDir: string; sealing: SealedCopies }) {
   const dir = join(o.dataDir, 'sandbox');
   const inRows = engineOf(o.db) === 'postgres';
   const pathOf = (id: string, kind: SandboxMessagesTable['kind']) => join(dir, `${id}.${kind === 'webhook' ? 'json' : 'eml'}`);
@@ -68,7 +72,9 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
   return {
     async capture(c: NewCapture): Promise<CapturedMessage> {
       const id = newId('sbx');
-      if (!inRows) await writeSynced(dir, pathOf(id, c.kind), c.raw);
+      const sealed = await o.sealing.sealLike(c.queueId, id, c.raw);
+      const stored = sealed ?? c.raw;
+      if (!inRows) await writeSynced(dir, pathOf(id, c.kind), stored);
       const row: SandboxMessagesTable = {
         id,
         captured_at: c.now,
@@ -76,11 +82,11 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
         queue_id: c.queueId,
         mail_from: c.mailFrom,
         recipients: JSON.stringify(c.recipients),
-        subject: c.subject,
+        subject: sealed ? null : c.subject,
         size_bytes: c.raw.length,
         decision: JSON.stringify(c.decision),
         dkim: JSON.stringify(c.dkim),
-        raw: inRows ? c.raw : null,
+        raw: inRows ? stored : null,
       };
       await o.db.insertInto('sandbox_messages').values(row).execute();
       return toCaptured(row);
@@ -111,11 +117,16 @@ export function sandboxMailbox(o: { db: Db; dataDir: string }) {
     async raw(id: string): Promise<Buffer> {
       const row = await o.db.selectFrom('sandbox_messages').select(['id', 'kind', 'raw']).where('id', '=', id).executeTakeFirst();
       if (!row) throw new CaptureNotFound(id);
-      return row.raw ? Buffer.from(row.raw) : readFile(pathOf(row.id, row.kind));
+      const stored = row.raw ? Buffer.from(row.raw) : await readFile(pathOf(row.id, row.kind));
+      return o.sealing.open(row.id, stored).catch((err: unknown) => {
+        throw err instanceof SealedBodyGone ? new CaptureNotFound(id, `captured message ${id} was shredded with the secure message it answers`) : err;
+      });
     },
 
     /** Empties the mailbox; returns how many messages were removed. */
     async clear(): Promise<number> {
+      const ids = await o.db.selectFrom('sandbox_messages').select('id').execute();
+      await o.sealing.forget(ids.map((r) => r.id));
       const deleted = await o.db.deleteFrom('sandbox_messages').executeTakeFirst();
       await rm(dir, { recursive: true, force: true });
       return Number(deleted.numDeletedRows);

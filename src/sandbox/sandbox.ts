@@ -9,6 +9,7 @@ import type { RelayFacts } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
 import { VERIFICATION_HEADER } from '../pipeline/accept-inbound.js';
 import { headerFields } from '../pipeline/header-from.js';
+import type { SealedCopies } from '../secure/sealed-captures.js';
 import type { Db } from '../store/tables.js';
 import { captureCourier } from './capture-courier.js';
 import { type SandboxMailbox, sandboxMailbox } from './mailbox.js';
@@ -45,6 +46,8 @@ export interface SandboxDeps {
   requirements: TlsRequirementSource;
   /** The connector's check for a returning verification token. */
   verificationArrived(token: string, relay: RelayFacts): Promise<boolean>;
+  /** Captures of sealed bodies are kept sealed. */
+  sealing: SealedCopies;
 }
 
 /**
@@ -54,7 +57,7 @@ export interface SandboxDeps {
  * inside the sandbox.
  */
 export function gatewaySandbox(deps: SandboxDeps): GatewaySandbox {
-  const mailbox = sandboxMailbox({ db: deps.db, dataDir: deps.dataDir });
+  const mailbox = sandboxMailbox({ db: deps.db, dataDir: deps.dataDir, sealing: deps.sealing });
   const builtIn: RoutableTarget = {
     id: 'sandbox-capture',
     domain: null,
@@ -63,6 +66,8 @@ export function gatewaySandbox(deps: SandboxDeps): GatewaySandbox {
     forwardTo: null,
     synchronous: false,
     previousSecretUntil: null,
+    disabledAt: null,
+    disabledReason: null,
     createdAt: 0,
     updatedAt: 0,
     secrets: [`whsec_${randomBytes(24).toString('base64')}`],

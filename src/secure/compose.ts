@@ -11,7 +11,8 @@ export interface ComposedMail {
   headers?: Record<string, string> | undefined;
   inReplyTo?: string | undefined;
   references?: string | undefined;
-  attachments?: { filename: string; contentType: string; content: Buffer }[] | undefined;
+  /** With a `cid`, an inline part the HTML shows (`cid:…`, RFC 2392), such as the organisation's logo. */
+  attachments?: { filename: string; contentType: string; content: Buffer; cid?: string | undefined }[] | undefined;
 }
 
 /**
@@ -25,7 +26,7 @@ export async function composeMail(mail: ComposedMail): Promise<Buffer> {
     ...mail,
     disableFileAccess: true,
     disableUrlAccess: true,
-    attachments: mail.attachments?.map((a) => ({ ...a, contentDisposition: 'attachment' })),
+    attachments: mail.attachments?.map((a) => ({ ...a, contentDisposition: a.cid ? 'inline' : 'attachment' })),
   });
   const built = await composer.compile().build();
   // The composer ends lines with LF only; SMTP and DKIM want CRLF (RFC 5322 §2.1).

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import type { Config } from '../config/schema.js';
-import { loadOrCreateKey, readKeyFile } from '../lib/key-file.js';
+import { readKeyFile } from '../lib/key-file.js';
 import { followingKeyRing } from './following-key-ring.js';
 import { type KeyRing, keyIdOf, keyRing } from './key-encryption.js';
 
@@ -30,12 +30,29 @@ export interface LoadedKeys {
 
 /**
  * The key-encryption key: RELAYGATE_MASTER_KEY when set (kept outside the data directory,
- * e.g. in a secret manager), else a key generated into the data directory on first start.
- * Either way it never enters the database, so a copy of the database alone opens nothing.
+ * e.g. in a secret manager), else keys/master.key, generated when the store was empty (see
+ * key-guard.ts, the one place that makes it). Either way it never enters the database, so a
+ * copy of the database alone opens nothing. Never creates a key: one made beside sealed data
+ * would seal new values under a key that opens none of the old.
  */
 export function loadKeyEncryptionKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer {
   if (config.masterKey) return Buffer.from(config.masterKey, 'base64');
-  return loadOrCreateKey(join(config.dataDir, MASTER_KEY_FILE));
+  try {
+    return readKeyFile(join(config.dataDir, MASTER_KEY_FILE));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        key: MASTER_KEY_FILE,
+        source: `the data directory ${config.dataDir}`,
+        problem:
+          code === 'ENOENT'
+            ? 'is missing (the key-encryption key that seals stored secrets)'
+            : `is not a readable key-encryption key (${code ?? 'not base64 of 32 bytes'})`,
+        fix: 'restore keys/ from the backup of the data directory, or set RELAYGATE_MASTER_KEY to the key that sealed the stored secrets',
+      },
+    ]);
+  }
 }
 
 /** The current key, then the previous ones: configured (RELAYGATE_PREVIOUS_MASTER_KEYS) first, then files of keys/previous/. */

@@ -1,5 +1,5 @@
 import { type CipherGCM, createCipheriv, createDecipheriv, type DecipherGCM, randomBytes } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 /**
  * Envelope encryption of one secure message: a fresh AES-256-GCM data key per message, so
@@ -72,6 +72,23 @@ export function bodyDecryptor(key: Buffer, messageId: string, seal: BodySeal): T
       }
     },
   });
+}
+
+/** The same decryption for a body read as chunks, for a consumer that iterates: throws at the end when it does not authenticate. */
+export async function* decryptChunks(key: Buffer, messageId: string, seal: BodySeal, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
+  const decryptor = bodyDecryptor(key, messageId, seal);
+  const source = Readable.from(chunks, { objectMode: false });
+  source.on('error', (err) => decryptor.destroy(err));
+  yield* source.pipe(decryptor);
+}
+
+/** A whole body at once, for what is stored in one piece (a sandbox capture). */
+export function encryptBody(key: Buffer, messageId: string, plaintext: Buffer): { ciphertext: Buffer; seal: BodySeal } {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(bodyAad(messageId));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, seal: { iv: iv.toString('base64url'), tag: cipher.getAuthTag().toString('base64url') } };
 }
 
 /** Small values kept with the message (subject, author) under the same data key, shredded with it. */

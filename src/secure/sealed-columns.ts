@@ -1,9 +1,14 @@
 import { sql } from 'kysely';
-import { SECRET_PURPOSE as CONNECTION_SECRET_PURPOSE } from '../directory/connections.js';
-import { SECRET_PURPOSE as WEBHOOK_SECRET_PURPOSE } from '../directory/inbound-targets.js';
-import { KEY_PURPOSE as DKIM_KEY_PURPOSE } from '../dkim/dkim-directory.js';
 import type { Database, Db } from '../store/tables.js';
-import { DATA_KEY_PURPOSE, PORTAL_TOKEN_PURPOSE } from './vault.js';
+import {
+  CONNECTION_CLIENT_KEY_PURPOSE,
+  CONNECTION_SECRET_PURPOSE,
+  DATA_KEY_PURPOSE,
+  DKIM_KEY_PURPOSE,
+  PORTAL_TOKEN_PURPOSE,
+  SEALED_BODY_KEY_PURPOSE,
+  WEBHOOK_SECRET_PURPOSE,
+} from './seal-purposes.js';
 
 type TextColumn<Row> = { [C in keyof Row]-?: Row[C] extends string | null ? C : never }[keyof Row] & string;
 
@@ -20,11 +25,13 @@ export type SealedColumn = {
  */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'connections', column: 'secret_sealed', idColumn: 'id', purpose: CONNECTION_SECRET_PURPOSE },
+  { table: 'connections', column: 'client_key_sealed', idColumn: 'id', purpose: CONNECTION_CLIENT_KEY_PURPOSE },
   { table: 'inbound_targets', column: 'secret_sealed', idColumn: 'id', purpose: WEBHOOK_SECRET_PURPOSE },
   { table: 'inbound_targets', column: 'previous_secret_sealed', idColumn: 'id', purpose: WEBHOOK_SECRET_PURPOSE },
   { table: 'dkim_keys', column: 'private_sealed', idColumn: 'id', purpose: DKIM_KEY_PURPOSE },
   { table: 'secure_messages', column: 'data_key_sealed', idColumn: 'id', purpose: DATA_KEY_PURPOSE },
   { table: 'secure_recipients', column: 'token_sealed', idColumn: 'id', purpose: PORTAL_TOKEN_PURPOSE },
+  { table: 'sealed_bodies', column: 'data_key_sealed', idColumn: 'message_id', purpose: SEALED_BODY_KEY_PURPOSE },
 ];
 
 export interface SealedValue {
@@ -61,4 +68,29 @@ export async function replaceSealed(db: Db, column: SealedColumn, change: Sealed
 
 export function columnName(column: SealedColumn): string {
   return `${column.table}.${column.column}`;
+}
+
+export interface SealedCount {
+  /** `table.column`. */
+  column: string;
+  /** The key id a v2 value carries; null for values without one (the v1 format, or not a sealed value). */
+  keyId: string | null;
+  values: number;
+}
+
+/**
+ * How many values each column holds per key id, counted by the database from the v2 prefix
+ * (`v2.<11-character kid>.`): a start can tell within a moment whether its keys open the
+ * store, however many messages it holds, without reading a value out.
+ */
+export async function sealedCountsByKeyId(db: Db): Promise<SealedCount[]> {
+  const counts: SealedCount[] = [];
+  for (const column of SEALED_COLUMNS) {
+    const value = sql.ref(column.column);
+    const { rows } = await sql<{ key_id: string | null; n: number | string }>`
+      select case when ${value} like 'v2.%' then substr(${value}, 4, 11) end as key_id, count(*) as n
+      from ${sql.table(column.table)} where ${value} is not null group by key_id`.execute(db);
+    for (const row of rows) counts.push({ column: columnName(column), keyId: row.key_id, values: Number(row.n) });
+  }
+  return counts;
 }

@@ -14,6 +14,10 @@ export interface SecureRecipientView {
   status: SecureRecipientState;
   revoked: boolean;
   revokedAt: number | null;
+  /** When too many wrong one-time codes locked the portal link; null while it opens. */
+  lockedAt: number | null;
+  /** Wrong codes entered for the link since it was sent (or last unlocked). */
+  wrongCodes: number;
   /** portal (notification and link) or direct (decrypted, over a verified transport). */
   deliveredVia: 'portal' | 'direct' | null;
   /** Why a domain flagged for direct delivery got the portal instead. */
@@ -142,6 +146,41 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
       return this.show(row.id);
     },
 
+    /**
+     * Opens portal links that wrong codes locked (src/portal/link-lock.ts): one recipient's, or
+     * every locked one of the message. The count starts again, any code in flight is void.
+     */
+    async unlock(id: string, address: string | undefined, actor: Actor): Promise<SecureMessageDetail> {
+      const row = await find(id);
+      const recipients = await recipientsOf(row.id);
+      const named = address === undefined ? undefined : recipients.find((r) => r.address.toLowerCase() === address.trim().toLowerCase());
+      if (address !== undefined && !named)
+        throw new DirectoryError('not_found', `secure message ${row.id} has no recipient ${address}; see "relaygate secure show ${row.id}"`, 'address');
+      const locked = (named ? [named] : recipients).filter((r) => r.locked_at !== null);
+      if (locked.length === 0)
+        throw new DirectoryError(
+          'conflict',
+          named ? `the portal link of ${named.address} is not locked` : `no portal link of secure message ${row.id} is locked`,
+          'address',
+        );
+      const now = clock.now();
+      await db.transaction().execute(async (trx) => {
+        for (const r of locked) {
+          await trx
+            .updateTable('secure_recipients')
+            .set({ locked_at: null, otp_failures: 0, otp_attempts: 0, otp_hash: null, otp_expires_at: null, otp_sent_at: null })
+            .where('id', '=', r.id)
+            .execute();
+          const detail = `unlocked by ${actor.name}`;
+          await trx.insertInto('events').values({ message_id: row.id, at: now, kind: 'portal-unlocked', recipient: r.address, detail }).execute();
+          const audit = { recipient: r.address, wrongCodes: Number(r.otp_failures) };
+          await appendAudit(trx, actor, { action: 'secure.recipient.unlock', targetType: 'secure-message', targetId: row.id, detail: audit }, now);
+        }
+      });
+      await ctx.syncCommitted();
+      return this.show(row.id);
+    },
+
     /** Crypto-shredding: once the data key is gone no copy of the ciphertext opens again. The row stays for the log. */
     async shred(id: string, actor: Actor): Promise<SecureMessageDetail> {
       const row = await find(id);
@@ -172,6 +211,8 @@ function recipientView(r: RecipientRow): SecureRecipientView {
     status: recipientState(r),
     revoked: r.revoked_at !== null,
     revokedAt: ms(r.revoked_at),
+    lockedAt: ms(r.locked_at),
+    wrongCodes: Number(r.otp_failures),
     deliveredVia: r.delivered_via,
     fallbackReason: r.fallback_reason,
     evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown),

@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
 import { invalid, notFound } from '../directory/errors.js';
+import { isLocale, LOCALES, type Locale } from '../i18n/index.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import type { Db } from '../store/tables.js';
+import { checkBrandColour } from './brand-colour.js';
+import { checkBrandLogo, type LogoType } from './brand-logo.js';
+import { MAX_RETENTION_DAYS } from './retention-limit.js';
 
 export interface SecureSettings {
   /** Days a secure message stays readable; then it is shredded. Applies to messages accepted from now on. */
@@ -10,16 +16,45 @@ export interface SecureSettings {
   readReceipts: boolean;
   /** Notifications say "Secure message from …" instead of repeating the subject line. */
   neutralSubject: boolean;
+  /** The language of recipient mails when the message has no Content-Language the portal speaks. */
+  locale: Locale;
+  /** The IANA time zone of the dates recipients read (e.g. Europe/Amsterdam). */
+  timeZone: string;
+  /** Shown on the portal and in notifications; null: the portal's own name. */
+  brandName: string | null;
+  /** `#rrggbb` for buttons and links; null: the default blue. */
+  brandColour: string | null;
+  /** The logo's type and size, or null when there is none (the bytes are served by the portal). */
+  brandLogo: { type: LogoType; sizeBytes: number; sha256: string } | null;
 }
 
 export interface SecureSettingsPatch {
   retentionDays?: number | undefined;
   readReceipts?: boolean | undefined;
   neutralSubject?: boolean | undefined;
+  locale?: string | undefined;
+  timeZone?: string | undefined;
+  /** null or '' removes the name. */
+  brandName?: string | null | undefined;
+  brandColour?: string | null | undefined;
+  /** The file's bytes; null removes the logo. */
+  brandLogo?: Buffer | null | undefined;
 }
 
-/** Ten years: beyond that a retention period is a mistake, not a policy. */
-export const MAX_RETENTION_DAYS = 3650;
+/** What the portal and the mails show of an organisation. */
+export interface Branding {
+  organisationId: string;
+  locale: Locale;
+  timeZone: string;
+  name: string | null;
+  colour: string | null;
+  logo: { type: LogoType; content: Buffer; version: string } | null;
+}
+
+export { MAX_RETENTION_DAYS } from './retention-limit.js';
+
+const MAX_BRAND_NAME = 80;
+const FIELDS = 'retentionDays, readReceipts, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo';
 
 /** The organisation's settings for secure messages, changed with an audit record. */
 export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, organisationId: string = DEFAULT_ORGANISATION_ID) {
@@ -28,11 +63,31 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
   const get = async (): Promise<SecureSettings> => {
     const row = await db
       .selectFrom('organisations')
-      .select(['secure_retention_days', 'read_receipts', 'neutral_subject'])
+      .select([
+        'secure_retention_days',
+        'read_receipts',
+        'neutral_subject',
+        'locale',
+        'time_zone',
+        'brand_name',
+        'brand_colour',
+        'brand_logo',
+        'brand_logo_type',
+      ])
       .where('id', '=', organisationId)
       .executeTakeFirst();
     if (!row) throw notFound('organisation', organisationId);
-    return { retentionDays: Number(row.secure_retention_days), readReceipts: row.read_receipts === 1, neutralSubject: row.neutral_subject === 1 };
+    const logo = row.brand_logo ? Buffer.from(row.brand_logo) : null;
+    return {
+      retentionDays: Number(row.secure_retention_days),
+      readReceipts: row.read_receipts === 1,
+      neutralSubject: row.neutral_subject === 1,
+      locale: isLocale(row.locale) ? row.locale : 'en',
+      timeZone: row.time_zone,
+      brandName: row.brand_name,
+      brandColour: row.brand_colour,
+      brandLogo: logo ? { type: row.brand_logo_type as LogoType, sizeBytes: logo.length, sha256: createHash('sha256').update(logo).digest('hex') } : null,
+    };
   };
 
   return {
@@ -43,12 +98,20 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
         ...(patch.retentionDays !== undefined ? { secure_retention_days: checkRetentionDays(patch.retentionDays) } : {}),
         ...(patch.readReceipts !== undefined ? { read_receipts: flag('readReceipts', patch.readReceipts) } : {}),
         ...(patch.neutralSubject !== undefined ? { neutral_subject: flag('neutralSubject', patch.neutralSubject) } : {}),
+        ...(patch.locale !== undefined ? { locale: checkLocale(patch.locale) } : {}),
+        ...(patch.timeZone !== undefined ? { time_zone: checkTimeZone(patch.timeZone) } : {}),
+        ...(patch.brandName !== undefined ? { brand_name: checkBrandName(patch.brandName) } : {}),
+        ...(patch.brandColour !== undefined ? { brand_colour: colourOrNull(patch.brandColour) } : {}),
+        ...(patch.brandLogo !== undefined ? logoValues(patch.brandLogo) : {}),
       };
-      if (Object.keys(values).length === 0) throw invalid('(request)', 'say what to change: retentionDays, readReceipts or neutralSubject');
+      if (Object.keys(values).length === 0) throw invalid('(request)', `say what to change: ${FIELDS}`);
       const before = await get();
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('organisations').set(values).where('id', '=', organisationId).execute();
-        const detail = { from: before, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+        const { brandLogo, ...rest } = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as SecureSettingsPatch;
+        // The audit keeps the logo's digest, not its bytes.
+        const logo = brandLogo === undefined ? {} : { brandLogo: brandLogo && createHash('sha256').update(brandLogo).digest('hex') };
+        const detail = { from: before, ...rest, ...logo };
         await appendAudit(trx, actor, { action: 'secure.settings.update', targetType: 'organisation', targetId: organisationId, detail }, clock.now());
       });
       return get();
@@ -57,6 +120,24 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
 }
 
 export type SecureSettingsService = ReturnType<typeof secureSettings>;
+
+/** The branding of the organisation a secure message belongs to, for the portal and the mails. */
+export async function loadBranding(db: Db, organisationId: string): Promise<Branding> {
+  const row = await db
+    .selectFrom('organisations')
+    .select(['locale', 'time_zone', 'brand_name', 'brand_colour', 'brand_logo', 'brand_logo_type'])
+    .where('id', '=', organisationId)
+    .executeTakeFirst();
+  const content = row?.brand_logo ? Buffer.from(row.brand_logo) : null;
+  return {
+    organisationId,
+    locale: isLocale(row?.locale) ? row.locale : 'en',
+    timeZone: row?.time_zone ?? 'UTC',
+    name: row?.brand_name ?? null,
+    colour: row?.brand_colour ?? null,
+    logo: content ? { type: row?.brand_logo_type as LogoType, content, version: createHash('sha256').update(content).digest('base64url').slice(0, 16) } : null,
+  };
+}
 
 function checkRetentionDays(days: number): number {
   if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)
@@ -67,4 +148,39 @@ function checkRetentionDays(days: number): number {
 function flag(field: string, value: boolean): number {
   if (typeof value !== 'boolean') throw invalid(field, `${field} must be true or false`);
   return value ? 1 : 0;
+}
+
+function checkLocale(value: string): Locale {
+  if (!isLocale(value)) throw invalid('locale', `locale must be one of ${LOCALES.join(', ')}, not "${value}"`);
+  return value;
+}
+
+/** An IANA zone name as Intl knows it, in its canonical spelling (europe/amsterdam → Europe/Amsterdam). */
+function checkTimeZone(value: string): string {
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    throw invalid('timeZone', `timeZone must be an IANA time zone such as Europe/Amsterdam or UTC, not "${value}"`);
+  }
+}
+
+function checkBrandName(value: string | null): string | null {
+  const name = value?.trim() ?? '';
+  if (name.length > MAX_BRAND_NAME) throw invalid('brandName', `brandName must be at most ${MAX_BRAND_NAME} characters, not ${name.length}`);
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid('brandName', 'brandName must not hold control characters or line breaks');
+  return name || null;
+}
+
+function colourOrNull(value: string | null): string | null {
+  if (value === null || value === '') return null;
+  const checked = checkBrandColour(value);
+  if (!checked.ok) throw invalid('brandColour', checked.problem);
+  return checked.colour;
+}
+
+function logoValues(content: Buffer | null): { brand_logo: Buffer | null; brand_logo_type: string | null } {
+  if (content === null) return { brand_logo: null, brand_logo_type: null };
+  const checked = checkBrandLogo(content);
+  if (!checked.ok) throw invalid('brandLogo', checked.problem);
+  return { brand_logo: content, brand_logo_type: checked.type };
 }

@@ -2,12 +2,11 @@ import type { Readable } from 'node:stream';
 import type { Spool } from '../queue/spool.js';
 import type { Db, SecureMessagesTable } from '../store/tables.js';
 import type { KeyEncryption } from './key-encryption.js';
-import { type BodySeal, bodyDecryptor, openWithDataKey } from './message-cipher.js';
+import { type BodySeal, bodyDecryptor, openWithDataKey, sealWithDataKey } from './message-cipher.js';
+import { DATA_KEY_PURPOSE, PORTAL_TOKEN_PURPOSE } from './seal-purposes.js';
+import { shredAnswers } from './secure-replies.js';
 
-/** The purpose the data keys are sealed under by the key-encryption key. */
-export const DATA_KEY_PURPOSE = 'secure-data-key';
-/** The purpose of the portal tokens kept for retried notifications. */
-export const PORTAL_TOKEN_PURPOSE = 'portal-token';
+export { DATA_KEY_PURPOSE, PORTAL_TOKEN_PURPOSE };
 /** The purpose of the metadata sealed under the message's own data key. */
 export const META_PURPOSE = 'meta';
 
@@ -37,6 +36,9 @@ export interface UnlockedMessage {
   openBody(): Readable;
   /** The whole decrypted body, authenticated before it is returned. */
   readBody(): Promise<Buffer>;
+  /** Seals a value about the message (a portal reply) under its data key: shredding the message makes it unreadable too. */
+  sealText(purpose: string, plaintext: string): string;
+  openText(purpose: string, sealed: string): string;
 }
 
 export interface SecureVault {
@@ -46,7 +48,8 @@ export interface SecureVault {
   readHead(id: string, maxBytes: number): Promise<Buffer>;
   /**
    * Crypto-shredding: the data key is deleted, then the ciphertext. Once the key is gone no
-   * copy of the body (backup, disk block) can be opened again.
+   * copy of the body (backup, disk block) can be opened again. The replies, receipts and
+   * reports stored about the message go with it (src/secure/secure-replies.ts).
    */
   shred(id: string, now: number): Promise<void>;
 }
@@ -67,6 +70,8 @@ export function secureVault(o: { db: Db; kek: KeyEncryption; spool: Spool }): Se
         meta,
         openBody,
         readBody: async () => Buffer.concat(await openBody().toArray()),
+        sealText: (purpose, plaintext) => sealWithDataKey(key, id, purpose, plaintext),
+        openText: (purpose, sealed) => openWithDataKey(key, id, purpose, sealed),
       };
     },
 
@@ -84,6 +89,9 @@ export function secureVault(o: { db: Db; kek: KeyEncryption; spool: Spool }): Se
         .where('recipient_id', 'in', o.db.selectFrom('secure_recipients').select('id').where('message_id', '=', id))
         .execute();
       await o.spool.remove(id);
+      // Sealed under the data key just deleted, so already unreadable: the rows go too.
+      await o.db.deleteFrom('secure_portal_replies').where('message_id', '=', id).execute();
+      await shredAnswers(o.db, o.spool, id, now);
     },
   };
 }

@@ -1,8 +1,13 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
+import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { ConnectionsPerAddress } from './connections-per-address.js';
+import { type EnvelopeCommand, envelopeLineObjection } from './envelope-parameters.js';
+import { greetingArgumentProblem } from './greeting-argument.js';
 import { ENHANCED_CODE, SmtpReply } from './reply.js';
+import type { SmtpObserver } from './session-handlers.js';
 
 export interface SessionBudgets {
   /**
@@ -12,6 +17,16 @@ export interface SessionBudgets {
   commandTimeoutMs: number;
   /** Longest a client may take from DATA to the end-of-data mark. */
   dataTimeoutMs: number;
+  /**
+   * Longest a TLS handshake may take, implicit or after STARTTLS, counted from its start and
+   * not extended by the bytes that arrive: a stalled or trickled handshake is closed.
+   */
+  tlsHandshakeTimeoutMs: number;
+}
+
+export interface RefusalSink {
+  log: Logger;
+  observe?: Pick<SmtpObserver, 'refused'> | undefined;
 }
 
 /**
@@ -27,12 +42,18 @@ export interface SessionBudgets {
  *   for ever: commands and messages get time budgets here.
  * It also hides AUTH from EHLO until TLS is up (RFC 4954 §4, RFC 3207 §4), and sends the
  * size and recipient limits of smtp-server's own checks as the same SmtpReply the rest of
- * the gateway uses, so one limit reads the same wherever it is hit.
+ * the gateway uses, so one limit reads the same wherever it is hit. smtp-server takes any
+ * HELO argument without control characters and any MAIL/RCPT parameter: both are checked
+ * here first (greeting-argument.ts, envelope-parameters.ts). Its only handshake timer is the
+ * idle timer, so a STARTTLS handshake gets a deadline of its own, and a handshake still
+ * running gives up its slot when the listener is full (GatewaySmtpServer).
  */
 class GatewayConnection extends SMTPConnection {
   private readonly budgets: SessionBudgets;
   private commandTimer: NodeJS.Timeout | undefined;
   private dataTimer: NodeJS.Timeout | undefined;
+  /** The TLS socket of a STARTTLS handshake in progress. */
+  private handshaking: tls.TLSSocket | undefined;
 
   constructor(server: SMTPServer, socket: net.Socket | tls.TLSSocket, options: ConstructorParameters<typeof SMTPConnection>[2], budgets: SessionBudgets) {
     super(server, socket, options);
@@ -42,8 +63,11 @@ class GatewayConnection extends SMTPConnection {
   override init(): void {
     this._setListeners(() => {
       const max = this._server.options.maxClients;
+      if (max && this._server.connections.size > max) (this._server as GatewaySmtpServer).yieldStalledHandshake();
       if (max && this._server.connections.size > max) {
-        this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+        const reply = SmtpReply.tooManyConnections();
+        (this._server as GatewaySmtpServer).refused(this.remoteAddress, reply);
+        this.send(reply.code, reply.message);
         return;
       }
       this.connectionReady();
@@ -60,6 +84,73 @@ class GatewayConnection extends SMTPConnection {
     }
     if (verb === 'DATA') this.armDataBudget();
     super._onCommand(command, callback);
+  }
+
+  override handler_EHLO(command: Buffer, callback: () => void): void {
+    if (!this.refusedGreeting('EHLO', command, callback)) super.handler_EHLO(command, callback);
+  }
+
+  override handler_HELO(command: Buffer, callback: () => void): void {
+    if (!this.refusedGreeting('HELO', command, callback)) super.handler_HELO(command, callback);
+  }
+
+  override handler_MAIL(command: Buffer, callback: () => void): void {
+    // A nested MAIL is smtp-server's 503, whatever its parameters.
+    if (this.session.envelope?.mailFrom || !this.refusedEnvelopeLine('MAIL FROM', command, callback)) super.handler_MAIL(command, callback);
+  }
+
+  override handler_RCPT(command: Buffer, callback: () => void): void {
+    if (!this.session.envelope?.mailFrom || !this.refusedEnvelopeLine('RCPT TO', command, callback)) super.handler_RCPT(command, callback);
+  }
+
+  private refusedGreeting(verb: 'EHLO' | 'HELO', command: Buffer, callback: () => void): boolean {
+    const [, argument, ...extra] = command.toString().trim().split(/\s+/);
+    const problem = argument === undefined || extra.length > 0 ? undefined : greetingArgumentProblem(argument);
+    if (argument !== undefined && extra.length === 0 && problem === undefined) return false;
+    this.refuse(verb, problem ? SmtpReply.greetingArgumentInvalid(verb, problem) : SmtpReply.greetingArgumentMissing(verb), callback);
+    return true;
+  }
+
+  private refusedEnvelopeLine(command: EnvelopeCommand, line: Buffer, callback: () => void): boolean {
+    const smtpUtf8 = this.session.envelope?.smtpUtf8 === true;
+    const reply = envelopeLineObjection(line.toString(), { command, secure: this.secure, smtpUtf8 });
+    if (!reply) return false;
+    this.refuse(command, reply, callback);
+    return true;
+  }
+
+  private refuse(command: string, reply: SmtpReply, callback: () => void): void {
+    const { log, observe } = (this._server as GatewaySmtpServer).refusals;
+    log.info({ event: 'smtp.command', session: this.id, ip: this.remoteAddress, command, reply: reply.toString() }, 'command refused');
+    if (command === 'MAIL FROM' || command === 'RCPT TO') observe?.refused(command === 'MAIL FROM' ? 'mail_from' : 'rcpt_to', reply);
+    this.send(reply.code, reply.message);
+    callback();
+  }
+
+  /**
+   * smtp-server arms the idle timer on the TLS socket of a STARTTLS handshake through here,
+   * before the handshake starts: the moment to give the handshake its deadline.
+   */
+  override _armTimeout(socket: net.Socket = this._socket): void {
+    super._armTimeout(socket);
+    if (!this._upgrading || socket === this._socket || this.handshaking) return;
+    const tlsSocket = socket as tls.TLSSocket;
+    this.handshaking = tlsSocket;
+    const deadline = setTimeout(() => abortHandshake(tlsSocket), this.budgets.tlsHandshakeTimeoutMs);
+    deadline.unref();
+    const done = () => {
+      clearTimeout(deadline);
+      this.handshaking = undefined;
+    };
+    tlsSocket.once('secure', done);
+    tlsSocket.once('close', done);
+  }
+
+  /** Ends a STARTTLS handshake in progress, to give its slot to a new client; false when none runs. */
+  abortHandshake(): boolean {
+    if (!this.handshaking) return false;
+    abortHandshake(this.handshaking);
+    return true;
   }
 
   /** Between MAIL FROM and the reply to the end of DATA. */
@@ -82,6 +173,14 @@ class GatewayConnection extends SMTPConnection {
     if (code === 250 && Array.isArray(text) && !this.secure) text = text.filter((line) => !line.startsWith('AUTH '));
     if (typeof text === 'string' && ENHANCED_CODE.test(text)) ctx = false;
     super.send(code, text, ctx);
+  }
+
+  /** Called once its socket has closed; a STARTTLS upgrade drops the raw socket's own listeners, so the slot is released here. */
+  releaseSlot: (() => void) | undefined;
+
+  override _onClose(): void {
+    super._onClose();
+    this.releaseSlot?.();
   }
 
   override close(): void {
@@ -124,13 +223,94 @@ export class GatewaySmtpServer extends SMTPServer {
   private readonly budgets: SessionBudgets;
   draining = false;
 
-  constructor(options: SMTPServerOptions, budgets: SessionBudgets) {
+  /** Where the refusals made here, before any session handler runs, are logged and counted. */
+  readonly refusals: RefusalSink;
+
+  /** Shared by the listeners of the process: the limit is per client, not per port. */
+  private readonly perAddress: ConnectionsPerAddress;
+  private readonly slots = new WeakMap<net.Socket, () => void>();
+
+  constructor(options: SMTPServerOptions, budgets: SessionBudgets, refusals: RefusalSink, perAddress: ConnectionsPerAddress) {
     super(options);
     this.budgets = budgets;
+    this.refusals = refusals;
+    this.perAddress = perAddress;
+  }
+
+  refused(address: string | undefined, reply: SmtpReply): void {
+    this.refusals.log.warn({ event: 'smtp.connect', ip: address, reply: reply.toString() }, 'connection refused');
+    this.refusals.observe?.refused('connect', reply);
+  }
+
+  /**
+   * A client over smtp.maxConnectionsPerIp is told 421 at once on the submission port; on the
+   * implicit TLS port nothing can be said before a handshake, which the client over its limit is
+   * not given (it would cost us the CPU the limit protects): the socket is closed.
+   */
+  private takeSlot(socket: net.Socket, handshake: boolean): boolean {
+    const release = this.perAddress.take(socket.remoteAddress);
+    if (release) {
+      this.slots.set(socket, release);
+      socket.once('close', release);
+      return true;
+    }
+    const reply = SmtpReply.tooManyConnectionsFromAddress();
+    this.refused(socket.remoteAddress, reply);
+    socket.on('error', () => undefined);
+    if (handshake) socket.destroy();
+    else socket.end(`${reply.toString()}\r\n`);
+    return false;
+  }
+
+  /**
+   * smtp-server guards the implicit TLS handshake only with the idle timer, which every byte
+   * of a trickled ClientHello resets, and refuses new sockets once maxClients handshakes are
+   * pending, so stalled handshakes would lock real clients out. Here each handshake has a
+   * fixed deadline, and a full pool makes room by dropping its oldest handshake: a stalled
+   * one is always older than a real client's, which completes in milliseconds.
+   */
+  override _acceptSocket(socket: net.Socket, handshake: boolean): (() => void) | false {
+    if (!this.takeSlot(socket, handshake)) return false;
+    const max = this.options.maxClients;
+    if (handshake && max && this._pendingSockets.size >= max) this.dropOldestHandshake();
+    const release = super._acceptSocket(socket, handshake);
+    if (!release || !handshake) return release;
+    // The TLS socket on top once the handshake has started; destroying the raw one under it crashes Node.
+    const deadline = setTimeout(() => abortHandshake(this._pendingSockets.get(socket) ?? socket), this.budgets.tlsHandshakeTimeoutMs);
+    deadline.unref();
+    socket.once('close', () => clearTimeout(deadline));
+    return () => {
+      clearTimeout(deadline);
+      release();
+    };
+  }
+
+  private dropOldestHandshake(): void {
+    const oldest = this._pendingSockets.entries().next().value;
+    if (!oldest) return;
+    this._pendingSockets.delete(oldest[0]);
+    abortHandshake(oldest[1]);
+  }
+
+  /**
+   * A full listener makes room for a new client by ending its oldest STARTTLS handshake
+   * still in progress, if there is one: a session stalled in its handshake holds a slot
+   * only until a client that talks needs it.
+   */
+  yieldStalledHandshake(): void {
+    for (const connection of this.connections) {
+      if (connection instanceof GatewayConnection && connection.abortHandshake()) {
+        // Its close event comes later; the slot is free now.
+        this.connections.delete(connection);
+        return;
+      }
+    }
   }
 
   override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof SMTPConnection>[2]): void {
     const connection = new GatewayConnection(this, socket, socketOptions, this.budgets);
+    // Only the submission port's socket is the accepted one; an implicit TLS socket's slot goes with the raw socket under it.
+    connection.releaseSlot = this.slots.get(socket);
     this.connections.add(connection);
     connection.on('error', (err: Error) => this._onError(err));
     connection.on('connect', (data) => this._onClientConnect(data));
@@ -162,4 +342,9 @@ export class GatewaySmtpServer extends SMTPServer {
     }
     await listening;
   }
+}
+
+function abortHandshake(socket: net.Socket): void {
+  const err = Object.assign(new Error('TLS handshake not completed in time'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+  if (!socket.destroyed) socket.destroy(err);
 }

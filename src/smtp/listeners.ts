@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { rootCertificates, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { ConnectionsPerAddress } from './connections-per-address.js';
 import { GatewaySmtpServer, type SessionBudgets } from './gateway-connection.js';
 import { type SessionDeps, sessionHandlers } from './session-handlers.js';
 
@@ -10,11 +11,17 @@ export interface SmtpListenerOptions {
   port: number;
   /** Implicit TLS (RFC 8314). */
   smtpsPort: number;
+  /** Organisation servers relaying inbound mail: STARTTLS with a client certificate requested, or AUTH. */
+  relayPort: number;
+  /** Trust anchors (PEM) of client certificates on the relay port; the system store when undefined. */
+  clientCa: string | undefined;
   hostname: string;
   tls: { key: string; cert: string };
   maxMessageBytes: number;
   maxRecipients: number;
   maxConnections: number;
+  /** Per client address (IPv6: per /64) across the three listeners; 0 turns it off. */
+  maxConnectionsPerIp: number;
   idleTimeoutMs: number;
   budgets: SessionBudgets;
   /** MAIL without AUTH, for unauthenticated inbound (the session handlers still require TLS and known recipients). */
@@ -24,19 +31,19 @@ export interface SmtpListenerOptions {
   sessions?: SessionCounter | undefined;
 }
 
-export type ListenerName = 'submission' | 'smtps';
+export type ListenerName = 'submission' | 'smtps' | 'relay';
 
 export interface SessionCounter {
   opened(listener: ListenerName): void;
 }
 
 export interface SmtpListeners {
-  ports: { smtp: number; smtps: number };
+  ports: { smtp: number; smtps: number; relay: number };
   /** TCP connections open now, by listener. */
   openSessions(): Promise<Record<ListenerName, number>>;
   /** Stops accepting connections; sessions in progress get up to graceMs to finish. */
   close(graceMs: number): Promise<void>;
-  /** The listeners not accepting connections now, by name and port (empty when both are). */
+  /** The listeners not accepting connections now, by name and port (empty when all are). */
   notListening(): string[];
 }
 
@@ -55,18 +62,24 @@ const TLS_SETTINGS = {
 };
 
 export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDeps): Promise<SmtpListeners> {
-  const handlers = sessionHandlers(deps);
-  const make = (secure: boolean) =>
-    new GatewaySmtpServer(
+  const perAddress = new ConnectionsPerAddress(o.maxConnectionsPerIp);
+  const make = (name: ListenerName) => {
+    const handlers = sessionHandlers(deps, { relay: name === 'relay' });
+    const relay = name === 'relay';
+    return new GatewaySmtpServer(
       {
-        secure,
+        secure: name === 'smtps',
         name: o.hostname,
         key: o.tls.key,
         cert: o.tls.cert,
         ...TLS_SETTINGS,
+        // The relay port asks for a client certificate and judges it itself (session-handlers.ts):
+        // a server without one (or with one we do not trust) may still AUTH.
+        ...(relay ? { requestCert: true, rejectUnauthorized: false, ca: o.clientCa ?? [...rootCertificates] } : {}),
         authMethods: ['PLAIN', 'LOGIN'],
         allowInsecureAuth: false,
-        authOptional: o.authOptional,
+        // A certificate is no AUTH to smtp-server: the relay port takes MAIL from every session and refuses at RCPT whatever did not authenticate.
+        authOptional: relay || o.authOptional,
         size: o.maxMessageBytes,
         maxRecipients: o.maxRecipients,
         maxClients: o.maxConnections,
@@ -78,7 +91,7 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         // RFC 8689: a message sent with REQUIRETLS is only relayed over verified TLS (delivery/mx-courier.ts).
         hideREQUIRETLS: false,
         logger: false,
-        onSecure(socket, _session, callback) {
+        onSecure(socket, session, callback) {
           // RFC 7457 §2.2: no client-initiated renegotiation on a session we have authenticated.
           const tlsSocket = socket as TLSSocket;
           tlsSocket.disableRenegotiation?.();
@@ -92,6 +105,7 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
             o.log.debug({ err: err.message }, 'tls error, session ended');
             tlsSocket.destroy();
           });
+          handlers.onSecure(tlsSocket, session);
           callback();
         },
         onAuth: handlers.onAuth,
@@ -100,43 +114,39 @@ export async function startSmtpListeners(o: SmtpListenerOptions, deps: SessionDe
         onData: handlers.onData,
       },
       o.budgets,
+      { log: o.log, observe: deps.observe },
+      perAddress,
     );
-  const submission = make(false);
-  const smtps = make(true);
-  for (const server of [submission, smtps]) {
+  };
+  const servers: [ListenerName, GatewaySmtpServer][] = [
+    ['submission', make('submission')],
+    ['smtps', make('smtps')],
+    ['relay', make('relay')],
+  ];
+  for (const [, server] of servers) {
     server.on('error', (err: Error) => o.log.debug({ err: err.message }, 'smtp session error'));
   }
   const { sessions } = o;
   // Counted at the TCP level: a connection turned away (too many clients, a failed TLS handshake) was a session too.
-  if (sessions) for (const [name, server] of listeners(submission, smtps)) server.server.on('connection', () => sessions.opened(name));
-  const smtpPort = await listen(submission, o.port, o.host);
-  const smtpsPort = await listen(smtps, o.smtpsPort, o.host);
+  if (sessions) for (const [name, server] of servers) server.server.on('connection', () => sessions.opened(name));
+  const portOf: Record<ListenerName, number> = { submission: o.port, smtps: o.smtpsPort, relay: o.relayPort };
+  const bound = {} as Record<ListenerName, number>;
+  for (const [name, server] of servers) bound[name] = await listen(server, portOf[name], o.host);
 
   return {
-    ports: { smtp: smtpPort, smtps: smtpsPort },
+    ports: { smtp: bound.submission, smtps: bound.smtps, relay: bound.relay },
     async openSessions() {
       // The server's own count: smtp-server drops a socket's listeners at STARTTLS, so a 'close' listener would miss it.
-      const open = await Promise.all(listeners(submission, smtps).map(([, server]) => openConnections(server)));
-      return { submission: open[0] ?? 0, smtps: open[1] ?? 0 };
+      const open = await Promise.all(servers.map(([, server]) => openConnections(server)));
+      return { submission: open[0] ?? 0, smtps: open[1] ?? 0, relay: open[2] ?? 0 };
     },
     notListening() {
-      const listeners = [
-        { name: `submission port ${smtpPort}`, server: submission },
-        { name: `smtps port ${smtpsPort}`, server: smtps },
-      ];
-      return listeners.filter((l) => !l.server.server.listening).map((l) => l.name);
+      return servers.filter(([, server]) => !server.server.listening).map(([name]) => `${name} port ${bound[name]}`);
     },
     async close(graceMs) {
-      await Promise.all([submission.drain(graceMs), smtps.drain(graceMs)]);
+      await Promise.all(servers.map(([, server]) => server.drain(graceMs)));
     },
   };
-}
-
-function listeners(submission: GatewaySmtpServer, smtps: GatewaySmtpServer): [ListenerName, GatewaySmtpServer][] {
-  return [
-    ['submission', submission],
-    ['smtps', smtps],
-  ];
 }
 
 function openConnections(server: GatewaySmtpServer): Promise<number> {

@@ -1,4 +1,6 @@
 import { isStorageFull } from '../lib/storage-full.js';
+import { isStoreBusy } from '../lib/store-busy.js';
+import { StoreNotDurable } from '../store/durability.js';
 
 /** Why a sender address is refused, in words safe to tell the client (no internal detail). */
 export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'domain-disconnected' | 'not-in-allowed-senders';
@@ -62,6 +64,10 @@ export class SmtpReply extends Error {
   static authFailed(cause?: unknown): SmtpReply {
     return new SmtpReply(535, '7.8', 'Authentication credentials invalid', cause);
   }
+  /** RFC 4616 §2: a credential acts only as itself, so an authorization identity must be empty or the authentication identity. */
+  static authorizationIdentityRefused(): SmtpReply {
+    return new SmtpReply(535, '7.8', 'Authorization identity must be empty or equal to the authentication identity (RFC 4616 section 2)');
+  }
   static authThrottled(): SmtpReply {
     return new SmtpReply(454, '7.0', 'Too many failed authentication attempts, try again later');
   }
@@ -90,6 +96,14 @@ export class SmtpReply extends Error {
   }
   static dataTimeout(): SmtpReply {
     return new SmtpReply(421, '4.2', 'Message time limit exceeded, closing connection');
+  }
+  /** maxConnections reached; RFC 3463 §3.8: 4.7.0 for a security or policy reason. */
+  static tooManyConnections(): SmtpReply {
+    return new SmtpReply(421, '7.0', 'Too many connected clients, try again in a moment');
+  }
+  /** smtp.maxConnectionsPerIp reached (Postfix's smtpd_client_connection_count_limit answers the same). */
+  static tooManyConnectionsFromAddress(): SmtpReply {
+    return new SmtpReply(421, '7.0', 'Too many connections from your address, try again later');
   }
   static shuttingDown(): SmtpReply {
     return new SmtpReply(421, '3.2', 'Service shutting down, try again later');
@@ -138,9 +152,23 @@ export class SmtpReply extends Error {
   static insufficientStorage(cause?: unknown): SmtpReply {
     return new SmtpReply(452, '3.1', 'Insufficient system storage, try again later', cause);
   }
-  /** What to answer for a failure that is not the client's: no room to store it, or any other local error. */
+  /** The store's lock is held elsewhere (a backup, a long CLI transaction) beyond the busy timeout. */
+  static storeBusy(cause?: unknown): SmtpReply {
+    return new SmtpReply(451, '3.0', 'Queue storage is busy, try again later', cause);
+  }
+  /**
+   * RFC 3463 X.3.0: the store's sync to disk failed and the store has not been proven durable
+   * since, so a message accepted now might not survive a power cut; the client keeps it. At
+   * MAIL FROM while that is known; at the end of DATA for the commit whose sync failed.
+   */
+  static storeNotDurable(cause?: unknown): SmtpReply {
+    return new SmtpReply(451, '3.0', 'Queue storage failed to sync to disk; no mail is accepted until it is proven durable, try again later', cause);
+  }
+  /** What to answer for a failure that is not the client's: no room to store it, a store not durable or busy, or any other local error. */
   static forLocalFailure(cause: unknown): SmtpReply {
-    return isStorageFull(cause) ? SmtpReply.insufficientStorage(cause) : SmtpReply.localError(cause);
+    if (cause instanceof StoreNotDurable) return SmtpReply.storeNotDurable(cause);
+    if (isStorageFull(cause)) return SmtpReply.insufficientStorage(cause);
+    return isStoreBusy(cause) ? SmtpReply.storeBusy(cause) : SmtpReply.localError(cause);
   }
   /** RFC 3463 §3.8 X.7.1: a route (`route 3 (*.example.com)` or `the default route`) refuses this sender. */
   static senderRouteRejected(routeName: string): SmtpReply {
@@ -168,6 +196,79 @@ export class SmtpReply extends Error {
   /** Synchronous inbound: the application refused the message for good. */
   static applicationRefused(reason: string): SmtpReply {
     return new SmtpReply(550, '7.1', `The receiving application refused the message${reason ? `: ${reason}` : ''}`);
+  }
+  /** RFC 5321 §4.1.1.1: HELO and EHLO take exactly one argument. */
+  static greetingArgumentMissing(verb: 'EHLO' | 'HELO'): SmtpReply {
+    return new SmtpReply(501, '5.4', `Syntax: ${verb} followed by your domain name or address literal (RFC 5321 section 4.1.1.1)`);
+  }
+  /** RFC 5321 §4.1.1.1: the argument is a domain or an address literal; it ends up in the Received field. */
+  static greetingArgumentInvalid(verb: 'EHLO' | 'HELO', problem: string): SmtpReply {
+    return new SmtpReply(501, '5.4', `${verb} argument ${problem}; send your domain name or an address literal such as [192.0.2.1] (RFC 5321 section 4.1.1.1)`);
+  }
+  /** RFC 5321 §4.1.1.11: a parameter of an extension this server did not announce. `keyword` is checked esmtp-keyword syntax. */
+  static parameterNotRecognized(command: 'MAIL FROM' | 'RCPT TO', keyword: string): SmtpReply {
+    return new SmtpReply(555, '5.4', `${command} parameter ${keyword} not recognized or not implemented`);
+  }
+  /** A parameter of an announced extension with a value its RFC does not allow. */
+  static parameterInvalid(keyword: string, problem: string): SmtpReply {
+    return new SmtpReply(501, '5.4', `Syntax error in ${keyword} parameter: ${problem}`);
+  }
+  /** RFC 5321 §4.1.2: esmtp-param = esmtp-keyword ["=" esmtp-value]. */
+  static parameterMalformed(): SmtpReply {
+    return new SmtpReply(501, '5.4', 'Syntax error in parameters: each must be KEYWORD or KEYWORD=value (RFC 5321 section 4.1.2)');
+  }
+  static parameterRepeated(keyword: string): SmtpReply {
+    return new SmtpReply(501, '5.4', `${keyword} parameter given more than once`);
+  }
+  /** RFC 6531 §3.4: a non-ASCII mailbox needs SMTPUTF8 on MAIL FROM. The address is not echoed: the client has not said it reads UTF-8. */
+  static nonAsciiAddressWithoutSmtpUtf8(): SmtpReply {
+    return new SmtpReply(553, '6.7', 'Non-ASCII address not permitted without SMTPUTF8 on MAIL FROM (RFC 6531)');
+  }
+  static localPartTooLong(): SmtpReply {
+    return new SmtpReply(553, '1.3', 'Address local part longer than 64 octets (RFC 5321 section 4.5.3.1.1)');
+  }
+  static domainTooLong(): SmtpReply {
+    return new SmtpReply(553, '1.3', 'Address domain longer than 255 octets (RFC 5321 section 4.5.3.1.2)');
+  }
+  /** RFC 3463 X.2.1 (mailbox disabled), transient: the domain's inbound target is disabled until an administrator enables it. */
+  static applicationDisabled(domain: string): SmtpReply {
+    return new SmtpReply(450, '2.1', `The receiving application for ${domain} is disabled here; keep the message and try again later`);
+  }
+  /** RFC 5321 §6.3 and RFC 3463 X.4.6: this many Received fields means the message is going round in circles. */
+  static mailLoop(receivedCount: number, limit: number): SmtpReply {
+    return new SmtpReply(554, '4.6', `Too many Received header fields (${receivedCount} > ${limit}): mail loop? (RFC 5321 section 6.3)`);
+  }
+  /**
+   * An inbound (relay) credential revoked, expired or removed since this session's AUTH: 421 and
+   * close, so the organisation's server keeps its queued mail (a 5xx would bounce the customer's
+   * message) and meets the revocation as 535 at its next AUTH.
+   */
+  static relayCredentialWithdrawn(cause?: unknown): SmtpReply {
+    return new SmtpReply(421, '7.0', 'The authenticated credential is no longer valid, closing connection; try again later', cause);
+  }
+  /** The relay port: neither AUTH nor a client certificate, so nothing may be relayed (RFC 4954 §6). */
+  static relayAuthenticationRequired(): SmtpReply {
+    return new SmtpReply(530, '7.0', 'Authentication required: present a client certificate in STARTTLS, or AUTH with an inbound credential');
+  }
+  /** The relay port: a client certificate that establishes no inbound credential; the reason is safe to say (it is about the client's own certificate). */
+  static clientCertificateRefused(reason: string): SmtpReply {
+    return new SmtpReply(550, '7.1', `Relaying denied: client certificate not accepted: ${reason}`);
+  }
+  /** The relay port relays for inbound credentials only; submission goes to the submission ports. */
+  static relayPortNotForSubmission(): SmtpReply {
+    return new SmtpReply(
+      550,
+      '7.1',
+      'Relaying denied: this port relays inbound mail for inbound credentials; submit with a submission credential on the submission port',
+    );
+  }
+  /**
+   * A certificate whose credentials span several domains relays for one domain per
+   * transaction (the webhook names one credential); RFC 5321 §4.5.3.1.10 452: the client sends
+   * the rest in another transaction, as it does after too many recipients.
+   */
+  static oneDomainPerTransaction(domain: string): SmtpReply {
+    return new SmtpReply(452, '5.3', `This transaction relays for ${domain}; send mail for other domains in another transaction`);
   }
   static delivered(detail: string): SmtpReply {
     return new SmtpReply(250, '0.0', `Ok: ${detail}`);

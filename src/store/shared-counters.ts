@@ -102,6 +102,29 @@ export class SharedWindow {
     return admitted;
   }
 
+  /**
+   * How long until `key` counts fewer than `limit` again, if nothing more is added: the
+   * oldest buckets leave the window one by one (a bucket starting at b leaves at b + window).
+   */
+  async msUntilBelow(key: string, limit: number): Promise<number> {
+    const now = this.clock.now();
+    const rows = await this.db
+      .selectFrom('rate_counters')
+      .select(['bucket', 'count'])
+      .where('scope', '=', this.scope)
+      .where('key', '=', storedKey(key))
+      .where('bucket', '>=', this.windowStart(now))
+      .orderBy('bucket')
+      .execute();
+    let total = rows.reduce((sum, r) => sum + Number(r.count), 0);
+    for (const row of rows) {
+      if (total < limit) break;
+      total -= Number(row.count);
+      if (total < limit) return Math.max(0, Number(row.bucket) + this.buckets * this.bucketMs - now);
+    }
+    return 0;
+  }
+
   private bucketAt(now: number): number {
     return Math.floor(now / this.bucketMs) * this.bucketMs;
   }

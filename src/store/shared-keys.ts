@@ -43,6 +43,12 @@ export async function checkKeyEncryptionKey(db: Db, ring: { currentKeyId: string
   );
 }
 
+/** The id of the key-encryption key the instances on this store seal with, once one has started; never the key. */
+export async function recordedKeyEncryptionKey(db: Db): Promise<string | undefined> {
+  const row = await db.selectFrom('key_checks').select('value').where('name', '=', MASTER_KEY).executeTakeFirst();
+  return row?.value;
+}
+
 /** The value stored under `name`, `value` itself when there was none yet. */
 async function recorded(db: Db, name: string, value: string, now: number): Promise<string> {
   await db
@@ -61,4 +67,27 @@ export async function recordKeyEncryptionKey(db: Db, keyId: string, now: number)
     .values({ name: MASTER_KEY, value: keyId, updated_at: now })
     .onConflict((oc) => oc.column('name').doUpdateSet({ value: keyId, updated_at: now }))
     .execute();
+}
+
+const AUDIT_KEY = 'audit-key';
+
+/** The value the store keeps of the audit key (never the key): the same key always gives it. */
+export function auditKeyCheck(auditKey: Buffer): string {
+  return createHmac('sha256', auditKey).update('relaygate: audit key check').digest('hex').slice(0, 32);
+}
+
+/** The audit key's check value, undefined until a start with the key has recorded it. */
+export async function recordedAuditKey(db: Db): Promise<string | undefined> {
+  const row = await db.selectFrom('key_checks').select('value').where('name', '=', AUDIT_KEY).executeTakeFirst();
+  return row?.value;
+}
+
+/** Records the check value unless one is there; whether this call recorded it (on PostgreSQL, one instance of several starting at once). */
+export async function recordAuditKey(trx: Db, auditKey: Buffer, now: number): Promise<boolean> {
+  const result = await trx
+    .insertInto('key_checks')
+    .values({ name: AUDIT_KEY, value: auditKeyCheck(auditKey), updated_at: now })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }

@@ -1,6 +1,9 @@
 import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { DeliveryEvidence } from '../model/outcome.js';
+import { commitLedger } from '../queue/commit-ledger.js';
 import type { DueMessage, MessageView, NewMessage, NewSecureMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
+import { abandonMessages, deleteMessageRows } from './delete-messages.js';
+import { type StoreDurability, StoreNotDurable } from './durability.js';
 import { engineOf } from './engine.js';
 import type { Database, Db, RecipientsTable } from './tables.js';
 
@@ -15,9 +18,12 @@ const OPEN = [...ACTIVE, 'failed'] as const;
  * QueueStore over Kysely; the SQL is the portable subset of SQLite and PostgreSQL.
  * `syncCommitted` is the engine's durability barrier, awaited where the contract promises
  * durability (commit); losing a later state change to a power cut only repeats work.
+ * `durability` (the gateway's) refuses commits while the store is not durable and keeps the
+ * compensation of a commit whose sync failed until the store is proven again.
  */
-export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): QueueStore {
+export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>, durability?: Pick<StoreDurability, 'failure' | 'repairBeforeProof'>): QueueStore {
   const shared = engineOf(db) === 'postgres';
+  const ledger = commitLedger();
   /** Delivered to every listening instance when the transaction commits, and not before. */
   const announce = async (trx: Transaction<Database>) => {
     if (shared) await sql`select pg_notify(${QUEUE_CHANNEL} || ':' || current_schema(), '')`.execute(trx);
@@ -25,17 +31,37 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
   const lease = shared ? leaseSkippingLocked : leaseRechecking;
   return {
     async commit(messages) {
-      await db.transaction().execute(async (trx) => {
-        for (const message of messages) await insertMessage(trx, message);
-        await announce(trx);
-      });
-      await syncCommitted();
+      const failure = durability?.failure();
+      if (failure) throw new StoreNotDurable(failure);
+      const ids = messages.map((m) => m.id);
+      const outcome = ledger.begin(ids);
+      try {
+        await db.transaction().execute(async (trx) => {
+          for (const message of messages) await insertMessage(trx, message);
+          await announce(trx);
+        });
+      } catch (err) {
+        outcome.failed();
+        throw err;
+      }
+      try {
+        await syncCommitted();
+      } catch (err) {
+        // The client is answered 451 and sends them again: this copy is undone, and never delivered even if that fails.
+        outcome.abandoned();
+        const undo = () => abandonMessages(db, ids).then(outcome.undone);
+        // Retried before every proof of the store until it succeeds (durability.ts): the error that matters is the sync's.
+        await (durability ? durability.repairBeforeProof(undo) : undo()).catch(() => undefined);
+        throw err;
+      }
+      outcome.confirmed();
     },
 
     async claimDue(owner, now, maxMessages, leaseMs) {
-      const leased = await lease(db, { owner, now, maxMessages, until: now + leaseMs });
+      const leased = await lease(db, { owner, now, maxMessages, until: now + leaseMs, excluded: ledger.excludedIds() });
       if (leased.length === 0) return [];
-      const ids = [...new Set(leased.map((r) => r.message_id))];
+      const ids = await ledger.deliverable([...new Set(leased.map((r) => r.message_id))]);
+      if (ids.length === 0) return [];
       const rows = await db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
       return rows.map(
         (m): DueMessage => ({
@@ -49,6 +75,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
           isDsn: m.is_dsn === 1,
           direction: m.direction,
           tlsRequired: m.tls_required ?? undefined,
+          credentialId: m.credential_id,
           recipients: leased
             .filter((r) => r.message_id === m.id)
             .sort((a, b) => a.position - b.position)
@@ -115,11 +142,14 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     async nextDueAt() {
       // A leased recipient waits for its lease: a crashed instance's work is due when that runs out.
       const claimableAt = sql<number>`case when lease_until is not null and lease_until > next_attempt_at then lease_until else next_attempt_at end`;
-      const row = await db
+      const abandoned = ledger.excludedIds();
+      let query = db
         .selectFrom('recipients')
         .select((eb) => eb.fn.min(claimableAt).as('next'))
-        .where('status', 'in', ACTIVE)
-        .executeTakeFirst();
+        .where('status', 'in', ACTIVE);
+      // Rows a failed compensation left behind are never claimed: they must not keep the worker polling.
+      if (abandoned.length > 0) query = query.where('message_id', 'not in', abandoned);
+      const row = await query.executeTakeFirst();
       return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
     },
 
@@ -179,19 +209,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>): Queue
     },
 
     async remove(id) {
-      return db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('recipients').where('message_id', '=', id).execute();
-        await trx.deleteFrom('events').where('message_id', '=', id).execute();
-        await trx.deleteFrom('inbound_messages').where('message_id', '=', id).execute();
-        await trx
-          .deleteFrom('portal_sessions')
-          .where('recipient_id', 'in', trx.selectFrom('secure_recipients').select('id').where('message_id', '=', id))
-          .execute();
-        await trx.deleteFrom('secure_recipients').where('message_id', '=', id).execute();
-        await trx.deleteFrom('secure_messages').where('id', '=', id).execute();
-        const deleted = await trx.deleteFrom('messages').where('id', '=', id).executeTakeFirst();
-        return Number(deleted.numDeletedRows) > 0;
-      });
+      return db.transaction().execute(async (trx) => (await deleteMessageRows(trx, [id])) > 0);
     },
 
     async activeIds(ids) {
@@ -239,13 +257,20 @@ interface LeaseRequest {
   now: number;
   maxMessages: number;
   until: number;
+  /** Messages this process must never deliver (commit-ledger.ts). */
+  excluded: string[];
 }
 
 const LEASED = ['id', 'message_id', 'address', 'attempts', 'notify', 'orcpt', 'position'] as const;
 
-function dueAt(now: number) {
+function dueAt(now: number, excluded: string[]) {
   return (eb: ExpressionBuilder<Database, 'recipients'>) =>
-    eb.and([eb('status', 'in', ACTIVE), eb('next_attempt_at', '<=', now), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)])]);
+    eb.and([
+      eb('status', 'in', ACTIVE),
+      eb('next_attempt_at', '<=', now),
+      eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]),
+      ...(excluded.length > 0 ? [eb('message_id', 'not in', excluded)] : []),
+    ]);
 }
 
 /** Up to maxMessages messages among the earliest due candidates, in order. */
@@ -259,7 +284,7 @@ function firstMessages(candidates: { message_id: string }[], maxMessages: number
  * another worker took meanwhile is skipped, and a message is claimed with all its due recipients.
  */
 async function leaseRechecking(db: Db, r: LeaseRequest) {
-  const due = dueAt(r.now);
+  const due = dueAt(r.now, r.excluded);
   const candidates = await db
     .selectFrom('recipients')
     .select('message_id')
@@ -288,7 +313,7 @@ async function leaseSkippingLocked(db: Db, r: LeaseRequest) {
     const candidates = await trx
       .selectFrom('recipients')
       .select(['id', 'message_id'])
-      .where(dueAt(r.now))
+      .where(dueAt(r.now, r.excluded))
       .orderBy('next_attempt_at')
       .limit(r.maxMessages * 4)
       .forUpdate()
@@ -437,6 +462,12 @@ function toView(m: MessageRow, recipients: RecipientRow[]): MessageView {
 }
 
 async function insertSecureMessage(trx: Transaction<Database>, id: string, sender: string, now: number, secure: NewSecureMessage): Promise<void> {
+  if (secure.replyRefs.length > 0)
+    await trx
+      .insertInto('secure_message_refs')
+      .values(secure.replyRefs.map((ref_hash) => ({ ref_hash, secure_message_id: id })))
+      .onConflict((oc) => oc.column('ref_hash').doNothing())
+      .execute();
   await trx
     .insertInto('secure_messages')
     .values({
@@ -451,6 +482,7 @@ async function insertSecureMessage(trx: Transaction<Database>, id: string, sende
       retain_until: secure.retainUntil,
       revoked_at: null,
       shredded_at: null,
+      language: secure.language ?? null,
     })
     .execute();
   await trx
@@ -475,6 +507,7 @@ async function insertSecureMessage(trx: Transaction<Database>, id: string, sende
         otp_expires_at: null,
         otp_sent_at: null,
         otp_attempts: 0,
+        otp_failures: 0,
       })),
     )
     .execute();

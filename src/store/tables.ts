@@ -25,6 +25,8 @@ export interface CredentialsTable {
   retire_at: number | null;
   /** When retire_at was set: a use after it is a use after rotation. */
   retirement_set_at: number | null;
+  /** Inbound: the DNS name a client certificate must be valid for; such a credential has no secret. */
+  tls_client_name: string | null;
 }
 
 export type RouteAction = 'secure' | 'relay' | 'reject';
@@ -40,6 +42,16 @@ export interface OrganisationsTable {
   read_receipts: Generated<number>;
   /** 1: notifications say "a secure message" instead of repeating the subject line. */
   neutral_subject: Generated<number>;
+  /** The language of recipient mails when a message names none: en, nl, de or fr. */
+  locale: Generated<string>;
+  /** IANA zone the recipients' dates are written in (the portal has no script to learn the reader's own). */
+  time_zone: Generated<string>;
+  brand_name: Generated<string | null>;
+  /** `#rrggbb`, checked for contrast against white text when set. */
+  brand_colour: Generated<string | null>;
+  /** A PNG or a checked SVG, at most 100 KiB (src/secure/brand-logo.ts). */
+  brand_logo: Generated<Uint8Array | null>;
+  brand_logo_type: Generated<string | null>;
 }
 
 export interface DomainsTable {
@@ -71,6 +83,12 @@ export interface AddressesTable {
   kind: 'support' | 'functional';
   description: string;
   created_at: number;
+  /** Who owns the record: `manual` (console, CLI, API) or a sync (`scim`, `ldap`), which never touches a manual one. */
+  source: 'manual' | 'scim' | 'ldap';
+  /** The directory's own id for the user (SCIM externalId, LDAP entryUUID or DN). */
+  external_id: string | null;
+  /** A deactivated directory user: the address stays but sends and receives nothing. */
+  suspended_at: number | null;
 }
 
 export interface AddressAliasesTable {
@@ -102,6 +120,15 @@ export interface ConnectionsTable {
   username: string | null;
   /** The secret sealed with the key-encryption key (never stored in the clear). */
   secret_sealed: string | null;
+  /** null: SMTP AUTH with the secret as password; xoauth2 / oauthbearer: the secret is the OAuth 2.0 client secret. */
+  auth_kind: 'xoauth2' | 'oauthbearer' | null;
+  oauth2_token_url: string | null;
+  oauth2_client_id: string | null;
+  oauth2_scope: string | null;
+  /** PEM chain the gateway presents as TLS client (Exchange Online connectors check its name). */
+  client_cert: string | null;
+  /** Its private key, sealed with the key-encryption key. */
+  client_key_sealed: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -114,6 +141,8 @@ export interface ApiTokensTable {
   last_used_at: number | null;
   last_used_ip: string | null;
   revoked_at: number | null;
+  /** `admin`: the /api/v1 admin API; `scim`: /scim/v2 provisioning only. */
+  scope: 'admin' | 'scim';
 }
 
 export interface AuditLogTable {
@@ -186,6 +215,9 @@ export interface InboundTargetsTable {
   previous_secret_until: number | null;
   created_at: number;
   updated_at: number;
+  /** Set when the webhook answered 410 Gone: no request is sent until it is enabled again (migration 0018). */
+  disabled_at: number | null;
+  disabled_reason: string | null;
 }
 
 export type Leg = 'outbound' | 'inbound';
@@ -301,6 +333,17 @@ export interface SecureMessagesTable {
   retain_until: number;
   revoked_at: number | null;
   shredded_at: number | null;
+  /** The message's Content-Language (RFC 3282) if it is one the portal speaks; null: the organisation's default. */
+  language: string | null;
+}
+
+/** A reply the recipient sent from the portal, for the thread: text and file names sealed under the message's data key. */
+export interface SecurePortalRepliesTable {
+  id: string;
+  message_id: string;
+  recipient_id: string;
+  created_at: number;
+  content_sealed: string;
 }
 
 export type SecureRecipientStatus = 'pending' | 'notified' | 'delivered' | 'bounced';
@@ -328,6 +371,10 @@ export interface SecureRecipientsTable {
   otp_expires_at: number | null;
   otp_attempts: number;
   otp_sent_at: number | null;
+  /** Wrong codes over the link's lifetime, whichever code they were meant for; reset by an unlock. */
+  otp_failures: number;
+  /** When too many wrong codes locked the link; null while it opens. */
+  locked_at: number | null;
 }
 
 export interface PortalSessionsTable {
@@ -403,6 +450,24 @@ export interface RateCountersTable {
   count: number;
 }
 
+/** The data key of a body stored about a secure message (a reply, a receipt, a report), sealed by the key-encryption key. */
+export interface SealedBodiesTable {
+  /** The queue id of the body. */
+  message_id: string;
+  /** The secure message it answers: shredding that message deletes this row. */
+  secure_message_id: string | null;
+  data_key_sealed: string;
+  body_iv: string;
+  body_tag: string;
+  created_at: number;
+}
+
+/** A keyed hash of a Message-ID a secure message went out with, for its replies to be linked to it. */
+export interface SecureMessageRefsTable {
+  ref_hash: string;
+  secure_message_id: string;
+}
+
 /** Which keys the instances sharing this store must hold (src/store/shared-keys.ts): a check value or a key id, never a key. */
 export interface KeyChecksTable {
   name: string;
@@ -439,6 +504,9 @@ export interface Database {
   message_bodies: MessageBodiesTable;
   rate_counters: RateCountersTable;
   key_checks: KeyChecksTable;
+  sealed_bodies: SealedBodiesTable;
+  secure_message_refs: SecureMessageRefsTable;
+  secure_portal_replies: SecurePortalRepliesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { DeniedAttempt } from '../audit/denied-attempts.js';
 
 /**
  * Synchroniser tokens without server state: an HMAC of what the form belongs to (a session,
@@ -32,4 +34,27 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   }
   if (publicUrl && url.origin === new URL(publicUrl).origin) return true;
   return host !== undefined && url.host === host.toLowerCase() && (url.protocol === 'http:' || url.protocol === 'https:');
+}
+
+/**
+ * Audits every form a surface refused (a 403 answer to a POST under `prefix`), from one
+ * onResponse hook, so the surface's pages need not each remember to. The route pattern is
+ * kept, never the URL: a portal URL carries the recipient's link token.
+ */
+export function auditRefusedForms(
+  app: FastifyInstance,
+  options: { prefix: string; surface: string; publicUrl: () => string; record: (attempt: DeniedAttempt) => void },
+): void {
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'POST' || reply.statusCode !== 403 || !request.url.startsWith(options.prefix)) return;
+    options.record({
+      action: 'form.refused',
+      actor: 'anonymous',
+      ip: request.ip,
+      reason: originAllowed(request.headers.origin, request.headers.host, options.publicUrl())
+        ? 'missing or invalid form token'
+        : 'form posted from another site',
+      detail: { surface: options.surface, route: request.routeOptions.url ?? 'unknown route' },
+    });
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * Headless Chromium for the end-to-end portal tests: Debian's /usr/bin/chromium driven by
- * playwright-core. A browser is never downloaded; without the system one the test is skipped
- * with the reason printed.
+ * playwright-core. A browser is never downloaded; without the system one the test skips with
+ * the reason, or fails under RELAYGATE_TEST_REQUIRE_PEERS=1 (needsPeer in peers.ts).
  */
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
@@ -13,7 +13,8 @@ export function browserUnavailable(): string | undefined {
   return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is missing (apt-get install chromium); the browser tests need the system Chromium`;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs` e.g. `--host-resolver-rules=MAP gateway.example 127.0.0.1`, to reach a loopback server under another name. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -25,6 +26,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

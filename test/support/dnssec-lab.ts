@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface DnssecLab {
   /** host:port of the validating resolver, for the gateway's `dnsResolver`. */
@@ -22,11 +23,12 @@ export interface DnssecLabOptions {
   authAddress: string;
 }
 
+/** Beside the checkout (../shared/dnssec-lab), wherever the checkout is; RELAYGATE_DNSSEC_LAB overrides it. */
 export function dnssecLabPath(): string {
-  return process.env.RELAYGATE_DNSSEC_LAB ?? '/work/shared/dnssec-lab';
+  return process.env.RELAYGATE_DNSSEC_LAB ?? resolve(fileURLToPath(import.meta.url), '../../../../shared/dnssec-lab');
 }
 
-/** The lab, or why it cannot run here (the caller skips its tests with that reason). */
+/** The lab, or why it cannot run here (the caller's tests skip with that reason, or fail: skipWithoutPeer). */
 export async function startDnssecLab(o: DnssecLabOptions): Promise<DnssecLab | { skip: string }> {
   const lab = dnssecLabPath();
   if (!existsSync(join(lab, 'start.sh'))) return { skip: `no DNSSEC lab at ${lab} (set RELAYGATE_DNSSEC_LAB)` };

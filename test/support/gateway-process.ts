@@ -2,17 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/app/open-store.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { newId } from '../../src/lib/ids.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/store/migrations/0002-directory.js';
 import type { Db } from '../../src/store/tables.js';
+import { ROOT, relaygateArgv } from './relaygate-command.js';
 import { testDatabaseUrl } from './test-database.js';
 import { waitFor } from './wait-for.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src', 'main.ts');
 
 /** Environment for a gateway child on ephemeral loopback ports, nothing inherited from RELAYGATE_* of the caller. */
 export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -24,6 +21,7 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
     ...(testDatabaseUrl(dataDir) ? { RELAYGATE_DATABASE_URL: testDatabaseUrl(dataDir) } : {}),
     RELAYGATE_SMTP_PORT: '0',
     RELAYGATE_SMTPS_PORT: '0',
+    RELAYGATE_SMTP_RELAY_PORT: '0',
     RELAYGATE_HTTP_PORT: '0',
     RELAYGATE_HOSTNAME: 'gateway.test',
     // No direct MX delivery through the system resolver (see gateway.ts).
@@ -94,20 +92,43 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  /** Killed (SIGKILL) after this long: `code` is then null and `timedOut` true. */
+  timeoutMs?: number;
+  /** Run as this user and group (a test running as root proving a permission problem). */
+  uid?: number;
+  gid?: number;
+  /** Each chunk of standard output as it comes, for a test that acts while the command runs. */
+  onStdout?: (chunk: string) => void;
+}
+
 /** Runs `relaygate ARGS` from the sources, as `npx relaygate` would from the build. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, options: CliOptions = {}): Promise<CliResult & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { timeoutMs, onStdout, ...user } = options;
+    const child = spawn(process.execPath, [...relaygateArgv(), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...user });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
+      onStdout?.(d.toString());
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
   });
 }
 
@@ -119,16 +140,24 @@ export interface GatewayProcess {
   exited: Promise<number | string>;
 }
 
-/**
- * `relaygate start` as a child process; resolves once it has written its listeners file.
- * `fileSizeLimitBytes` starts it under RLIMIT_FSIZE (bash's `ulimit -f`, then exec, so the pid
- * stays the gateway's): a write past the limit fails with EFBIG, since Node ignores SIGXFSZ.
- */
-export async function spawnGateway(env: NodeJS.ProcessEnv, options: { fileSizeLimitBytes?: number } = {}): Promise<GatewayProcess> {
-  const dataDir = env.RELAYGATE_DATA_DIR as string;
-  const argv = [process.execPath, '--import', 'tsx', MAIN, 'start'];
+export interface StartOptions {
+  /**
+   * Starts it under RLIMIT_FSIZE (bash's `ulimit -f`, then exec, so the pid stays the
+   * gateway's): a write past the limit fails with EFBIG, since Node ignores SIGXFSZ.
+   */
+  fileSizeLimitBytes?: number;
+  /** Starts it under this umask (e.g. '000'), the way a careless service manager might. */
+  umask?: string;
+  /** How long spawnGateway waits for the listeners; 90 s unless given. */
+  startTimeoutMs?: number;
+}
+
+/** `relaygate start` as a child process, returned at once: for a start that is expected to refuse. */
+export function spawnStart(env: NodeJS.ProcessEnv, options: StartOptions = {}): Omit<GatewayProcess, 'ports'> {
+  const argv = [process.execPath, ...relaygateArgv(), 'start'];
   const limit = options.fileSizeLimitBytes;
-  const [command, ...args] = limit === undefined ? argv : ['bash', '-c', `ulimit -f ${Math.ceil(limit / 1024)} && exec "$@"`, 'relaygate', ...argv];
+  const shell = [...(limit === undefined ? [] : [`ulimit -f ${Math.ceil(limit / 1024)}`]), ...(options.umask === undefined ? [] : [`umask ${options.umask}`])];
+  const [command, ...args] = shell.length === 0 ? argv : ['bash', '-c', `${shell.join(' && ')} && exec "$@"`, 'relaygate', ...argv];
   const child = spawn(command as string, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -138,12 +167,19 @@ export async function spawnGateway(env: NodeJS.ProcessEnv, options: { fileSizeLi
     output += d.toString();
   });
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  return { child, output: () => output, exited };
+}
+
+/** `relaygate start` as a child process (see spawnStart); resolves once it has written its listeners file. */
+export async function spawnGateway(env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<GatewayProcess> {
+  const dataDir = env.RELAYGATE_DATA_DIR as string;
+  const { child, output, exited } = spawnStart(env, options);
   let gone = false;
   void exited.then(() => {
     gone = true;
   });
   // A gateway that exits during start fails the wait at once, with what it said.
-  const died = exited.then((code) => Promise.reject(new Error(`gateway exited (${code}) during start:\n${output}`)));
+  const died = exited.then((code) => Promise.reject(new Error(`gateway exited (${code}) during start:\n${output()}`)));
   died.catch(() => undefined);
   const started = waitFor(
     async () => {
@@ -152,8 +188,9 @@ export async function spawnGateway(env: NodeJS.ProcessEnv, options: { fileSizeLi
       const parsed = text ? (JSON.parse(text) as { pid: number; smtp: number; smtps: number; http: number }) : undefined;
       return parsed?.pid === child.pid ? parsed : undefined;
     },
-    { what: 'the gateway to listen', timeoutMs: 30_000 },
+    // A start has taken over 30 s on a loaded 2-core machine running several suites at once.
+    { what: 'the gateway to listen', timeoutMs: options.startTimeoutMs ?? 90_000 },
   );
   const listeners = await Promise.race([started, died]);
-  return { child, ports: { smtp: listeners.smtp, smtps: listeners.smtps, http: listeners.http }, output: () => output, exited };
+  return { child, ports: { smtp: listeners.smtp, smtps: listeners.smtps, http: listeners.http }, output, exited };
 }

@@ -7,6 +7,7 @@ import { openStore } from '../../src/app/open-store.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Actor } from '../../src/directory/context.js';
 import type { NewCredential } from '../../src/directory/credentials.js';
+import type { TokenScope } from '../../src/directory/token-scopes.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { sqlQueueStore } from '../../src/store/sql-queue-store.js';
 import type { Db } from '../../src/store/tables.js';
@@ -23,7 +24,7 @@ export interface TestGateway {
   dataDir: string;
   /** The gateway's JSON log lines, for assertions on what was logged. */
   logs: string[];
-  /** A submission credential unless `options` say otherwise, made as `relaygate credential create` would. */
+  /** A submission credential unless `options` say otherwise, made as `relaygate credential create` would; a certificate credential's secret is ''. */
   createCredential(description?: string, options?: Partial<NewCredential>): Promise<{ id: string; username: string; secret: string }>;
   revokeCredential(id: string): Promise<void>;
   /** The admin services on the gateway's store, as the CLI uses them beside a running gateway. */
@@ -31,7 +32,7 @@ export interface TestGateway {
   /** Direct access to the store, for setting up what the test is not about. */
   db<T>(work: (db: Db) => Promise<T>): Promise<T>;
   /** A bearer token for the admin API, made as `relaygate token create` would. */
-  createApiToken(description?: string): Promise<string>;
+  createApiToken(description?: string, scope?: TokenScope): Promise<string>;
   /** `fetch` against the gateway's HTTP listener: api('/api/v1/tokens', { token }). */
   api(path: string, init?: { method?: string; token?: string; body?: unknown }): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
   queue(): Promise<ReturnType<typeof sqlQueueStore> & { close(): Promise<void> }>;
@@ -54,6 +55,7 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
       hostname: 'gateway.test',
       'smtp.port': 0,
       'smtp.smtpsPort': 0,
+      'smtp.relayPort': 0,
       'http.port': 0,
       logLevel: 'info',
       'queue.retryInitial': '200ms',
@@ -93,15 +95,15 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
     logs,
     async createCredential(description = 'test application', options = {}) {
       const { credential, secret } = await withServices((s) => s.credentials.create({ kind: 'submission', description, ...options }, HARNESS_ACTOR));
-      return { id: credential.id, username: credential.username, secret };
+      return { id: credential.id, username: credential.username, secret: secret ?? '' };
     },
     async revokeCredential(id) {
       await withServices((s) => s.credentials.revoke(id, HARNESS_ACTOR));
     },
     services: withServices,
     db: (work) => withStoreDb((store) => work(store.db)),
-    async createApiToken(description = 'test suite') {
-      return withServices(async (services) => (await services.tokens.create(description, { name: 'test', ip: null })).secret);
+    async createApiToken(description = 'test suite', scope: TokenScope = 'admin') {
+      return withServices(async (services) => (await services.tokens.create(description, { name: 'test', ip: null }, scope)).secret);
     },
     async api(path, init = {}) {
       const headers: Record<string, string> = {};

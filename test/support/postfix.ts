@@ -28,8 +28,14 @@ export interface PostfixRelayOptions {
   /** The gateway's address; must be an IPv4 loopback literal so that Postfix resolves nothing. */
   relayHost: string;
   relayPort: number;
-  username: string;
-  password: string;
+  /** SASL AUTH with the organisation's inbound credential; left out (with `clientCertificate` instead), no AUTH at all. */
+  username?: string;
+  password?: string;
+  /**
+   * A TLS client certificate (PEM, leaf first) and its key, presented to the gateway
+   * (smtp_tls_cert_file): what an Exchange Online connector does instead of AUTH.
+   */
+  clientCertificate?: { certPem: string; keyPem: string };
   /** PEM of the CA that signed the gateway's certificate: the only trust anchor Postfix gets. */
   caCertPem: string;
   /** DNS name the gateway certificate must carry (also sent as SNI). Default 'localhost'. */
@@ -61,8 +67,8 @@ export interface PostfixRelay {
   stop(): Promise<void>;
 }
 
-/** Undefined when a private instance can run here; otherwise the reason to skip. */
-export function postfixAvailable(): string | undefined {
+/** Undefined when a private instance can run here; otherwise why not, for needsPeer. */
+export function postfixUnavailable(): string | undefined {
   if (![POSTFIX, POSTQUEUE, POSTCONF, join(DAEMON_DIRECTORY, 'master')].every((path) => existsSync(path))) {
     return `Postfix is not installed (no ${POSTFIX}); .ci/run installs it with apt-get when it runs as root`;
   }
@@ -132,8 +138,18 @@ async function writeInstanceFiles(layout: InstanceLayout, options: PostfixRelayO
   const passwordFile = join(layout.configDir, 'sasl_passwd');
   await writeFile(caFile, options.caCertPem, { mode: 0o644 });
   // Read by the smtp client before it drops privileges, so root-only is enough (SASL_README).
-  await writeFile(passwordFile, `${saslPasswordEntry(options)}\n`, { mode: 0o600 });
-  const settings = mainCf(layout, options, { caFile, passwordFile });
+  if (options.username !== undefined) await writeFile(passwordFile, `${saslPasswordEntry(options)}\n`, { mode: 0o600 });
+  const clientCertFile = join(layout.configDir, 'client-cert.pem');
+  const clientKeyFile = join(layout.configDir, 'client-key.pem');
+  if (options.clientCertificate) {
+    await writeFile(clientCertFile, options.clientCertificate.certPem, { mode: 0o644 });
+    // The smtp client opens its key as root too, before it drops privileges (TLS_README).
+    await writeFile(clientKeyFile, options.clientCertificate.keyPem, { mode: 0o600 });
+  }
+  const settings = {
+    ...mainCf(layout, options, { caFile, passwordFile }),
+    ...(options.clientCertificate ? { smtp_tls_cert_file: clientCertFile, smtp_tls_key_file: clientKeyFile } : {}),
+  };
   await writeFile(
     join(layout.configDir, 'main.cf'),
     `${Object.entries(settings)
@@ -147,18 +163,24 @@ async function writeInstanceFiles(layout: InstanceLayout, options: PostfixRelayO
 }
 
 function saslPasswordEntry(options: PostfixRelayOptions): string {
-  if (!isIPv4(options.relayHost) || !options.relayHost.startsWith('127.')) {
-    throw new Error(`relayHost must be an IPv4 loopback address (no name lookups in tests): ${options.relayHost}`);
-  }
+  checkRelayHost(options.relayHost);
+  const { username = '', password = '' } = options;
   // texthash: "key value" per line; Postfix splits the value at the first ':'.
-  if (!/^[^\s:]+$/.test(options.username)) throw new Error('username must be non-empty without whitespace or ":"');
-  if (!/^\S(?:[^\r\n]*\S)?$/.test(options.password)) throw new Error('password must be one line without leading or trailing whitespace');
-  return `[${options.relayHost}]:${options.relayPort} ${options.username}:${options.password}`;
+  if (!/^[^\s:]+$/.test(username)) throw new Error('username must be non-empty without whitespace or ":"');
+  if (!/^\S(?:[^\r\n]*\S)?$/.test(password)) throw new Error('password must be one line without leading or trailing whitespace');
+  return `[${options.relayHost}]:${options.relayPort} ${username}:${password}`;
+}
+
+function checkRelayHost(relayHost: string): void {
+  if (!isIPv4(relayHost) || !relayHost.startsWith('127.'))
+    throw new Error(`relayHost must be an IPv4 loopback address (no name lookups in tests): ${relayHost}`);
 }
 
 /** The main.cf settings of an instance; exported so that the operator guide can be checked against them. */
 export function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, files: { caFile: string; passwordFile: string }): Record<string, string> {
   const tlsServerName = options.tlsServerName ?? 'localhost';
+  checkRelayHost(options.relayHost);
+  const sasl = options.username !== undefined;
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(tlsServerName)) throw new Error(`tlsServerName must be a DNS name: ${tlsServerName}`);
   return {
     compatibility_level: '3.6',
@@ -199,14 +221,18 @@ export function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, fil
     smtp_tls_servername: tlsServerName,
     smtp_tls_CAfile: files.caFile,
     smtp_tls_loglevel: '1',
-    smtp_sasl_auth_enable: 'yes',
-    smtp_sasl_password_maps: `texthash:${files.passwordFile}`,
-    // The defaults add noplaintext, which rules out PLAIN and LOGIN even inside TLS.
-    smtp_sasl_security_options: 'noanonymous',
-    smtp_sasl_tls_security_options: 'noanonymous',
-    smtp_sasl_mechanism_filter: 'plain, login',
-    // A 535 defers rather than bounces (the default, stated because the tests rely on it).
-    smtp_sasl_auth_soft_bounce: 'yes',
+    ...(sasl
+      ? {
+          smtp_sasl_auth_enable: 'yes',
+          smtp_sasl_password_maps: `texthash:${files.passwordFile}`,
+          // The defaults add noplaintext, which rules out PLAIN and LOGIN even inside TLS.
+          smtp_sasl_security_options: 'noanonymous',
+          smtp_sasl_tls_security_options: 'noanonymous',
+          smtp_sasl_mechanism_filter: 'plain, login',
+          // A 535 defers rather than bounces (the default, stated because the tests rely on it).
+          smtp_sasl_auth_soft_bounce: 'yes',
+        }
+      : { smtp_sasl_auth_enable: 'no' }),
     // A deferred message rests in the deferred queue until a test retries it with flush(): with
     // retries every second it was caught in incoming/active half the time. No test waits for one.
     queue_run_delay: '60s',
@@ -219,7 +245,7 @@ export function mainCf(layout: InstanceLayout, options: PostfixRelayOptions, fil
 
 // Debian's stock services with chroot off (the instance lives outside /var/spool/postfix)
 // and smtpd on 127.0.0.1 only; as in shared/bench-peers/peers/postfix/master.cf.in.
-function masterCf(port: number): string {
+export function masterCf(port: number): string {
   return `127.0.0.1:${port} inet n - n - - smtpd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
@@ -260,7 +286,9 @@ async function checkConfig(layout: InstanceLayout): Promise<void> {
   if (problems.length > 0) throw new Error(`postfix configuration problems in ${layout.configDir}:\n${problems.join('\n')}`);
 }
 
-function postfix(layout: InstanceLayout, command: 'check' | 'start' | 'stop'): Promise<{ stdout: string; stderr: string }> {
+type InstanceDirs = Pick<InstanceLayout, 'configDir' | 'queueDir'>;
+
+function postfix(layout: Pick<InstanceLayout, 'configDir'>, command: 'check' | 'start' | 'stop'): Promise<{ stdout: string; stderr: string }> {
   return run(POSTFIX, ['-c', layout.configDir, command], { timeout: COMMAND_TIMEOUT_MS });
 }
 
@@ -286,7 +314,16 @@ function relayHandle(layout: InstanceLayout, port: number): PostfixRelay {
   };
 }
 
-async function stopInstance(layout: InstanceLayout): Promise<void> {
+/**
+ * For another kind of private instance (postfix-receiver.ts): `postfix start` with the
+ * instance stopped at process exit if its test does not, and the stop that waits for it.
+ */
+export async function startInstance(layout: InstanceDirs): Promise<void> {
+  running.add(layout.configDir);
+  await postfix(layout, 'start');
+}
+
+export async function stopInstance(layout: InstanceDirs): Promise<void> {
   const pid = masterPid(layout);
   running.delete(layout.configDir);
   if (pid === undefined || !processAlive(pid)) return;
@@ -295,7 +332,7 @@ async function stopInstance(layout: InstanceLayout): Promise<void> {
   await waitFor(() => !processAlive(pid), { what: `postfix master ${pid} (${layout.configDir}) to exit` });
 }
 
-function masterPid(layout: InstanceLayout): number | undefined {
+function masterPid(layout: InstanceDirs): number | undefined {
   try {
     const pid = Number.parseInt(readFileSync(join(layout.queueDir, 'pid', 'master.pid'), 'utf8').trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;

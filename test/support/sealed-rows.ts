@@ -164,6 +164,7 @@ export async function plantSecureRecipient(db: Db, messageId: string, id: string
       otp_expires_at: null,
       otp_attempts: 0,
       otp_sent_at: null,
+      otp_failures: 0,
     })
     .execute();
   return sealer ? [{ column: 'secure_recipients.token_sealed', id, purpose: PORTAL_TOKEN_PURPOSE, plaintext: token }] : [];

@@ -81,7 +81,13 @@ export async function startPortalLab(settings: Record<string, unknown> = {}): Pr
     },
     async codeFor(recipient, after) {
       const mail = await waitFor(
-        () => sink.messages.slice(after).findLast((m) => m.rcptTo.includes(recipient) && /Subject: Your code/.test(m.raw.toString())),
+        // In whichever language: the code mail is the automatic one with the code alone on a line.
+        () =>
+          sink.messages
+            .slice(after)
+            .findLast(
+              (m) => m.rcptTo.includes(recipient) && /^Auto-Submitted: auto-generated\r?$/m.test(m.raw.toString()) && /^ {4}\d{6}\r?$/m.test(m.raw.toString()),
+            ),
         {
           what: `a one-time code mail to ${recipient}`,
         },

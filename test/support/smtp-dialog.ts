@@ -13,8 +13,8 @@ export interface SmtpDialog {
   send(line: string): Promise<string>;
   /** Raw bytes, no CRLF added: for pipelining, bare LFs, partial lines. */
   write(raw: string | Buffer): void;
-  /** Sends STARTTLS, expects 220, and upgrades the connection. */
-  startTls(opts?: { ca?: string; servername?: string }): Promise<void>;
+  /** Sends STARTTLS, expects 220, and upgrades the connection; `cert` and `key` (PEM) present a client certificate. */
+  startTls(opts?: { ca?: string; servername?: string; cert?: string; key?: string }): Promise<void>;
   ehlo(name?: string): Promise<string>;
   authPlain(user: string, pass: string): Promise<string>;
   /** Resolves once the connection is closed (by the server, or by close()). */
@@ -28,6 +28,8 @@ export interface OpenDialogOptions {
   /** Trust anchor; when given, the server certificate is verified. */
   ca?: string;
   host?: string;
+  /** The client's source address, e.g. 127.0.0.2 to be another loopback client. */
+  localAddress?: string;
   /** How long read() waits for a reply before rejecting, so a silent server fails the test instead of hanging it. */
   replyTimeoutMs?: number;
 }
@@ -148,11 +150,11 @@ export async function openDialog(port: number, opts: OpenDialogOptions = {}): Pr
   };
 
   if (opts.implicitTls) {
-    tlsSocket = await handshake(tlsConnect({ host, port, ...trustOptions(opts.ca) }));
+    tlsSocket = await handshake(tlsConnect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), ...trustOptions(opts.ca) }));
     socket = tlsSocket;
   } else {
     socket = await new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host, port });
+      const s = netConnect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
       s.once('error', reject);
       s.once('connect', () => {
         s.off('error', reject);
@@ -184,6 +186,7 @@ export async function openDialog(port: number, opts: OpenDialogOptions = {}): Pr
         // Without a servername Node checks the certificate against the dialled address.
         ...(tlsOpts.servername === undefined ? { host } : { servername: tlsOpts.servername }),
         ...trustOptions(tlsOpts.ca),
+        ...(tlsOpts.cert && tlsOpts.key ? { cert: tlsOpts.cert, key: tlsOpts.key } : {}),
       });
       // Attached before the handshake so a failed one still settles read() and closed().
       attach(upgrading);

@@ -50,6 +50,8 @@ export interface SmtpSink {
    * handshakes). Kept rather than thrown: a gateway hanging up is often the point of a test.
    */
   errors: Error[];
+  /** Every AUTH the sink judged, in order (XOAUTH2 tokens as given, for tests of token refresh). */
+  authAttempts: { method: string; user: string; accepted: boolean; accessToken?: string }[];
   /** The CA to trust when the sink minted its own certificate (TLS without `cert`). */
   caCert?: string;
   waitForMessages(n: number, timeoutMs?: number): Promise<SinkMessage[]>;
@@ -67,6 +69,11 @@ export interface SmtpSinkOptions {
   cert?: { cert: string; key: string };
   /** When set, AUTH PLAIN/LOGIN is required and checked against these credentials. */
   auth?: { user: string; pass: string };
+  /**
+   * When set, AUTH XOAUTH2 is required (and the only mechanism offered), as Google's SMTP
+   * relay does: a token `validToken` refuses gets Google's 334 error challenge, then 535.
+   */
+  oauth?: { user: string; validToken(accessToken: string): boolean };
   /** To restart on the port of a stopped sink, simulating an outage. Default: ephemeral. */
   port?: number;
   /** Name in the greeting and EHLO reply. */
@@ -83,6 +90,7 @@ const DEFAULT_WAIT_MS = 20_000;
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const mode = opts.tls ?? 'none';
   const auth = opts.auth;
+  const oauth = opts.oauth;
 
   let tlsMaterial = opts.cert;
   let caCert: string | undefined;
@@ -104,6 +112,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     connections: 0,
     behaviour: {},
     errors: [],
+    authAttempts: [],
     ...(caCert === undefined ? {} : { caCert }),
     async waitForMessages(n, timeoutMs = DEFAULT_WAIT_MS) {
       try {
@@ -128,9 +137,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     hideREQUIRETLS: !opts.offerRequireTls,
     secure: mode === 'implicit',
     ...(tlsMaterial === undefined ? {} : { key: tlsMaterial.key, cert: tlsMaterial.cert }),
-    disabledCommands: [...(mode === 'none' ? ['STARTTLS'] : []), ...(auth ? [] : ['AUTH'])],
-    authMethods: ['PLAIN', 'LOGIN'],
-    authOptional: !auth,
+    disabledCommands: [...(mode === 'none' ? ['STARTTLS'] : []), ...(auth || oauth ? [] : ['AUTH'])],
+    authMethods: oauth ? ['XOAUTH2'] : ['PLAIN', 'LOGIN'],
+    authOptional: !auth && !oauth,
     // Only a plaintext sink may take credentials in the clear; otherwise AUTH waits for TLS like a real MTA.
     allowInsecureAuth: mode === 'none',
     // stop() destroys sockets itself; this only bounds smtp-server's own fallback.
@@ -147,6 +156,20 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       callback();
     },
     onAuth(authData, _session, callback) {
+      if (oauth && authData.method === 'XOAUTH2') {
+        const accessToken = authData.accessToken ?? '';
+        const accepted = authData.username === oauth.user && oauth.validToken(accessToken);
+        sink.authAttempts.push({ method: 'XOAUTH2', user: authData.username ?? '', accepted, accessToken });
+        // Google's answer to a bad token (its SMTP relay, and smtp-server's default): 334 with the error JSON, then 535.
+        if (accepted) callback(null, { user: authData.username ?? '' });
+        else callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
+        return;
+      }
+      sink.authAttempts.push({
+        method: authData.method,
+        user: authData.username ?? '',
+        accepted: Boolean(auth && authData.username === auth.user && authData.password === auth.pass),
+      });
       if (auth && authData.username === auth.user && authData.password === auth.pass) {
         callback(null, { user: authData.username });
         return;
@@ -252,4 +275,17 @@ function replyError(reply: string | undefined, sink: SmtpSink): SMTPServerError 
 function acceptText(reply: string): string | undefined {
   const text = REPLY.exec(reply)?.[2];
   return text === undefined || text === '' ? undefined : text;
+}
+
+/** A sink that refuses every connection until `open()`: what the gateway accepted stays queued meanwhile. */
+export async function closedSink(): Promise<{ sink: SmtpSink; open(): void; tags(): string[] }> {
+  const sink = await startSmtpSink({ tls: 'none' });
+  sink.behaviour.connect = () => '421 4.3.2 not yet';
+  return {
+    sink,
+    open: () => {
+      sink.behaviour.connect = undefined;
+    },
+    tags: () => sink.messages.map((m) => /X-Tag: (\S+)/.exec(m.raw.toString())?.[1] ?? '?'),
+  };
 }

@@ -10,12 +10,29 @@ export const TEST_ENGINE: 'sqlite' | 'postgres' = process.env.RELAYGATE_TEST_ENG
 /** Tables of test gateways live in schemas named after the run; scripts/run-tests.mjs drops its run's schemas at the end. */
 const TEST_SCHEMA_PREFIX = `rgt_${process.env.RELAYGATE_TEST_RUN ?? 'adhoc'}_`;
 
-/** The server tests that need PostgreSQL use, or undefined (they skip, saying so). */
+/** The server tests that need PostgreSQL use, or undefined (they skip, saying so, or fail under RELAYGATE_TEST_REQUIRE_PEERS=1). */
 export function postgresTestUrl(): string | undefined {
   return process.env.RELAYGATE_TEST_DATABASE_URL || undefined;
 }
 
 export const NO_POSTGRES = 'RELAYGATE_TEST_DATABASE_URL is not set (CI sets it; e.g. postgres://postgres@127.0.0.1:5432/test)';
+
+/** Why a test that needs PostgreSQL whatever the engine under test (several instances on one store) cannot run, or undefined; for needsPeer. */
+export function postgresUnavailable(): string | undefined {
+  return postgresTestUrl() ? undefined : NO_POSTGRES;
+}
+
+const ENGINE_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
+
+/**
+ * Options of a test about one engine alone: on the other it skips, saying so in the same
+ * words everywhere. Not a missing peer: the other pass of the suite runs it.
+ */
+export function onlyOn(engine: 'sqlite' | 'postgres', why: string): { skip?: string } {
+  if (TEST_ENGINE === engine) return {};
+  const runs = engine === 'postgres' ? ' (RELAYGATE_TEST_ENGINE=postgres runs it)' : '';
+  return { skip: `${ENGINE_NAMES[engine]} only; this pass is on ${ENGINE_NAMES[TEST_ENGINE]}${runs}: ${why}` };
+}
 
 /** A database URL whose schema belongs to `name` (a test's data directory) alone. */
 export function schemaUrl(name: string): string {

@@ -16,7 +16,13 @@ export interface InboundPayload {
   queueId: string;
   envelope: { mailFrom: string; recipients: string[] };
   authenticated: boolean;
-  relay: { credentialId: string | null; domain: string | null; tlsVersion: string; tlsCipher: string | null };
+  relay: {
+    credentialId: string | null;
+    domain: string | null;
+    tlsVersion: string;
+    tlsCipher: string | null;
+    clientCertificate: { name: string; spkiSha256: string } | null;
+  };
   authentication: { auth: unknown; spf: { result: string } };
   authenticationResults: string;
   subject: string;

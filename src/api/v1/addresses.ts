@@ -14,11 +14,18 @@ const AddressSchema = Type.Object({
   domain: Type.String(),
   aliases: Type.Array(Type.String(), { description: 'addresses in any verified domain of the organisation that reach this one' }),
   createdAt: Timestamp,
+  source: Type.Union([Type.Literal('manual'), Type.Literal('scim'), Type.Literal('ldap')], {
+    description: "manual: entered here; scim or ldap: synced from the organisation's directory, which alone changes it",
+  }),
+  externalId: Type.Union([Type.String(), Type.Null()], { description: "the directory's id of the user a synced address belongs to" }),
+  suspendedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'set while the directory user is deactivated: the address sends and receives nothing',
+  }),
 });
 
 const AddressParams = Type.Object({ address: Type.String({ description: 'the address (not an alias)' }) });
 
-const view = (a: Address) => ({ ...a, createdAt: iso(a.createdAt) });
+const view = (a: Address) => ({ ...a, createdAt: iso(a.createdAt), suspendedAt: iso(a.suspendedAt) });
 
 export function addressRoutes(ctx: ApiContext): void {
   listAndAdd(ctx);

@@ -41,11 +41,14 @@ export function auditRoutes({ app, services }: ApiContext): void {
     {
       schema: {
         tags: ['audit'],
-        summary: 'Recompute the hash chain; names the first record that was altered or removed',
+        summary: 'Recompute the HMAC chain and check it reaches the head anchored outside the database; names the first record that was altered or removed',
         response: {
           200: Type.Object({
             ok: Type.Boolean(),
             checked: Type.Integer(),
+            anchoredSeq: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'the newest record the head anchored in the data directory vouches for; null when there is no head yet',
+            }),
             problem: Type.Optional(Type.Object({ seq: Type.Integer(), reason: Type.String() })),
           }),
           ...errorResponses,

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { AUTH_KINDS } from '../../directory/connection-auth.js';
 import { type Connection, type ConnectionTest, TLS_MODES } from '../../directory/connections.js';
 import type { ApiContext } from '../api-context.js';
 import { errorResponses, iso, PageQuery, pageOf } from '../schemas.js';
@@ -19,7 +20,25 @@ const ConnectionSchema = Type.Object({
   port: Type.Integer(),
   tlsMode: TlsMode,
   username: Nullable(Type.String()),
+  auth: Type.Enum(['none', ...AUTH_KINDS], {
+    description:
+      'none: no AUTH; password: SMTP AUTH with the secret; xoauth2 / oauthbearer: an OAuth 2.0 access token by the client-credentials grant, the secret being the client secret',
+  }),
+  oauth2: Type.Union([
+    Type.Null(),
+    Type.Object(
+      { tokenUrl: Type.String(), clientId: Type.String(), scope: Nullable(Type.String()) },
+      { description: 'the OAuth 2.0 client (never its secret)' },
+    ),
+  ]),
   hasSecret: Type.Boolean({ description: 'the secret itself is never returned' }),
+  clientCert: Type.Union([
+    Type.Null(),
+    Type.Object(
+      { subject: Type.String(), subjectAltName: Nullable(Type.String()), issuer: Type.String(), validTo: Type.String(), fingerprint256: Type.String() },
+      { description: 'the certificate presented on STARTTLS when the server asks for one (its key is never returned)' },
+    ),
+  ]),
   createdAt: Time,
   updatedAt: Time,
 });
@@ -36,7 +55,9 @@ const TlsSchema = Type.Object({
 });
 
 const StepSchema = Type.Object({
-  step: Type.Enum(['connect', 'tls', 'greeting', 'ehlo', 'starttls', 'auth', 'quit']),
+  step: Type.Enum(['connect', 'tls', 'greeting', 'ehlo', 'starttls', 'token', 'auth', 'quit'], {
+    description: 'token: the OAuth 2.0 client-credentials grant, only for auth xoauth2 / oauthbearer',
+  }),
   status: Type.Enum(['pass', 'fail', 'skip']),
   detail: Type.String(),
   reply: Nullable(Type.String({ description: "the server's reply to this step" })),
@@ -53,6 +74,21 @@ const Fields = {
   tlsMode: TlsMode,
   username: Nullable(Type.String({ maxLength: 255 })),
   secret: Nullable(Type.String({ minLength: 1, maxLength: 1024, description: 'write-only: sealed at rest, never returned' })),
+  auth: Type.Enum([...AUTH_KINDS], { description: 'password (default) or xoauth2 / oauthbearer: then secret is the OAuth 2.0 client secret' }),
+  oauth2TokenUrl: Nullable(Type.String({ maxLength: 2048, description: 'https token endpoint for the client-credentials grant' })),
+  oauth2ClientId: Nullable(Type.String({ maxLength: 255 })),
+  oauth2Scope: Nullable(Type.String({ maxLength: 1024, description: 'e.g. https://outlook.office365.com/.default' })),
+  clientCert: Nullable(Type.String({ maxLength: 65536, description: 'PEM chain, leaf first, presented on STARTTLS; null removes it with its key' })),
+  clientKey: Nullable(Type.String({ maxLength: 65536, description: 'write-only: unencrypted PEM private key of clientCert, sealed at rest, never returned' })),
+};
+
+const AuthBody = {
+  auth: Type.Optional(Fields.auth),
+  oauth2TokenUrl: Type.Optional(Fields.oauth2TokenUrl),
+  oauth2ClientId: Type.Optional(Fields.oauth2ClientId),
+  oauth2Scope: Type.Optional(Fields.oauth2Scope),
+  clientCert: Type.Optional(Fields.clientCert),
+  clientKey: Type.Optional(Fields.clientKey),
 };
 
 const IdParams = Type.Object({ id: Type.String() });
@@ -92,6 +128,7 @@ export function connectionRoutes({ app, services }: ApiContext): void {
             tlsMode: Type.Optional(Fields.tlsMode),
             username: Type.Optional(Fields.username),
             secret: Type.Optional(Fields.secret),
+            ...AuthBody,
           },
           { additionalProperties: false },
         ),
@@ -130,6 +167,7 @@ export function connectionRoutes({ app, services }: ApiContext): void {
             tlsMode: Type.Optional(Fields.tlsMode),
             username: Type.Optional(Fields.username),
             secret: Type.Optional(Fields.secret),
+            ...AuthBody,
           },
           { additionalProperties: false, minProperties: 1 },
         ),

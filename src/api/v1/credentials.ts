@@ -16,6 +16,7 @@ const CredentialSchema = Type.Object({
   domainId: NullableString,
   domain: NullableString,
   allowedSenders: NullableStrings,
+  tlsClientName: NullableString,
   allowedNetworks: NullableStrings,
   expiresAt: Timestamp,
   maxMessagesPerHour: Type.Union([Type.Integer(), Type.Null()]),
@@ -36,7 +37,15 @@ const CreateBody = Type.Object(
     organisationId: Type.Optional(Type.String({ description: 'submission: the organisation it sends for (default org_default)' })),
     domain: Type.Optional(Type.String({ description: 'inbound: the claimed domain (name or id) it belongs to' })),
     allowedSenders: Type.Optional(Type.Array(Type.String(), { description: 'addresses or @domain entries it may send as' })),
-    allowedNetworks: Type.Optional(Type.Array(Type.String(), { description: 'CIDRs AUTH is accepted from, IPv4 or IPv6' })),
+    allowedNetworks: Type.Optional(Type.Array(Type.String(), { description: 'CIDRs AUTH (or the client certificate) is accepted from, IPv4 or IPv6' })),
+    tlsClientName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          'inbound: authenticate by a TLS client certificate valid for this DNS name (SAN, RFC 6125) on the relay port instead of AUTH; the credential then has no secret',
+      }),
+    ),
     expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'when it stops working' })),
     expiresIn: Type.Optional(Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)$', description: 'or: how long from now, e.g. 90d' })),
     maxMessagesPerHour: Type.Optional(Type.Integer({ minimum: 1, description: 'messages per hour; over it MAIL FROM gets 450 4.7.1' })),
@@ -90,9 +99,10 @@ export function credentialRoutes({ app, services }: ApiContext): void {
       schema: {
         tags: ['credentials'],
         summary: 'Create an SMTP credential; its secret is in this response only',
-        description: 'An inbound credential belongs to one claimed domain, with at most two live per domain (rotation).',
+        description:
+          'An inbound credential belongs to one claimed domain, with at most two live per domain (rotation). One with a tlsClientName has no secret (null): the client certificate is its proof.',
         body: CreateBody,
-        response: { 201: Type.Object({ credential: CredentialSchema, secret: Type.String() }), ...errorResponses },
+        response: { 201: Type.Object({ credential: CredentialSchema, secret: NullableString }), ...errorResponses },
       },
     },
     async (request, reply) => {

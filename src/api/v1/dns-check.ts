@@ -15,7 +15,7 @@ const RecordSchema = Type.Object(
 );
 
 const FindingSchema = Type.Object({
-  check: Type.Enum(['dnssec', 'mx', 'tlsa', 'mta-sts', 'tls-rpt', 'spf', 'dkim', 'dmarc']),
+  check: Type.Enum(['dnssec', 'mx', 'tlsa', 'starttls', 'mta-sts', 'tls-rpt', 'spf', 'dkim', 'dmarc']),
   subject: Type.String({ description: 'the name looked up, e.g. _mta-sts.example.com or _25._tcp.mx.example.com' }),
   status: Type.Enum(['pass', 'warn', 'fail'], {
     description: 'fail: breaks direct delivery or mail authentication, or a record is wrong; warn: works but weaker, or an optional record is missing',
@@ -66,7 +66,8 @@ export function dnsCheckRoutes({ app, services }: ApiContext): void {
         summary: "Check a domain's DNS: DNSSEC, MX, TLSA, MTA-STS, TLS-RPT, SPF, the gateway's DKIM keys, DMARC, and the direct-delivery verdict",
         description:
           'Looks everything up now through the configured resolver (nothing cached between checks), and fetches the MTA-STS policy over HTTPS when its TXT record announces one. ' +
-          'Any domain can be checked, claimed or not.',
+          'Each host of a DNSSEC-validated MX is probed (EHLO, STARTTLS on delivery.mxPort, QUIT before any envelope): its certificate must match its TLSA records, or be valid for its name under an enforced MTA-STS policy, before the verdict allows direct delivery. ' +
+          'Any domain can be checked, claimed or not; SPF, DKIM and DMARC are judged only for claimed domains, whose mail the gateway sends.',
         params: Type.Object({ domain: Type.String({ description: 'a domain name, lowercase, without a trailing dot', maxLength: 253 }) }),
         response: { 200: DomainCheckSchema, ...errorResponses },
       },

@@ -15,14 +15,17 @@ const LegCheckSchema = Type.Object({
   startedAt: Timestamp,
   deadlineAt: Timestamp,
   finishedAt: Timestamp,
+  beforeDisconnect: Type.Boolean({ description: "started before the domain's last disconnect or reconnect: it says nothing of the connection now" }),
 });
 
 const LatestCheck = Type.Union([LegCheckSchema, Type.Null()], { description: 'the latest check of the leg; null when never checked' });
 
 const StatusSchema = Type.Object({
   domain: Type.String(),
-  state: Type.Enum(['connected', 'draining', 'disconnected'], {
-    description: 'draining: disconnecting, the queue empties before the credentials and connection are removed',
+  state: Type.Enum(['pending', 'connected', 'draining', 'disconnected'], {
+    description:
+      'pending: both legs were not yet verified since the domain was (re)connected; connected: both were; ' +
+      'draining: disconnecting, the queue empties before the credentials and connection are removed; disconnected: reconnect it with POST …/reconnect',
   }),
   changedAt: Timestamp,
   legs: Type.Object({ outbound: LatestCheck, inbound: LatestCheck }),
@@ -40,7 +43,7 @@ const view = (s: ConnectorStatus) => ({
   legs: { outbound: s.legs.outbound && viewCheck(s.legs.outbound), inbound: s.legs.inbound && viewCheck(s.legs.inbound) },
 });
 
-/** The connector of a domain: its two legs' verification and its disconnect. */
+/** The connector of a domain: its two legs' verification, its disconnect and its reconnect. */
 export function domainConnectionRoutes({ app, services }: ApiContext): void {
   app.get(
     '/domains/:name/connection',
@@ -88,5 +91,22 @@ export function domainConnectionRoutes({ app, services }: ApiContext): void {
       },
     },
     async (request, reply) => reply.code(202).send(view(await services.connector.disconnect(request.params.name, request.actor))),
+  );
+
+  app.post(
+    '/domains/:name/reconnect',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Reconnect a disconnected domain, keeping its DKIM keys, addresses and inbound target',
+        description:
+          'Answers 200 with state pending. The disconnect revoked its inbound credentials and removed its outbound connection: ' +
+          'create new ones (POST /credentials with kind inbound, POST /connections), then verify the connection. ' +
+          '409 while the domain is connected or still draining.',
+        params: NameParams,
+        response: { 200: StatusSchema, ...errorResponses },
+      },
+    },
+    async (request) => view(await services.connector.reconnect(request.params.name, request.actor)),
   );
 }

@@ -15,6 +15,11 @@ const TargetSchema = Type.Object({
   previousSecretUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
     description: 'after a rotation, the previous signing secret signs beside the new one until then',
   }),
+  disabledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description:
+      'set when the webhook answered 410 Gone: nothing is sent until it is enabled again (POST …/enable); new mail gets 450 4.2.1, queued mail waits',
+  }),
+  disabledReason: Type.Union([Type.String(), Type.Null()], { description: 'the answer that disabled it' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -49,18 +54,26 @@ const RotateBody = Type.Object(
 
 const NameParams = Type.Object({ name: Type.String({ description: 'the domain name, e.g. example.com' }) });
 
-const view = (t: InboundTarget) => ({ ...t, previousSecretUntil: iso(t.previousSecretUntil), createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt) });
+const view = (t: InboundTarget) => ({
+  ...t,
+  previousSecretUntil: iso(t.previousSecretUntil),
+  disabledAt: iso(t.disabledAt),
+  createdAt: iso(t.createdAt),
+  updatedAt: iso(t.updatedAt),
+});
 
 const TAGS = ['inbound targets'];
 
-/** The same four operations on the organisation's target and on a domain's; `which` names the one in the summaries. */
+/** The same five operations on the organisation's target and on a domain's; `which` names the one in the summaries. */
 const schemas = (which: string) => ({
   set: {
     tags: TAGS,
     summary: `Set ${which}`,
     description:
       'Creates or replaces the target. A new webhook target answers with its signing secret, once; a webhook that already had one keeps it ' +
-      '(a new URL needs no change in the application), see rotate-secret. Webhook URLs must be https://.',
+      '(a new URL needs no change in the application), see rotate-secret. Webhook URLs must be https:// on a public address: a literal ' +
+      'loopback, private, link-local, unique-local, CGNAT, unspecified, IPv4-mapped or other special-purpose address, and localhost, are refused ' +
+      '(unless inbound.allowPrivateWebhooks), as are user names, passwords and fragments in the URL. Setting a disabled target enables it.',
     body: TargetBody,
     response: { 200: Type.Object({ ...TargetSchema.properties, secret: Type.Optional(Secret) }), ...errorResponses },
   },
@@ -73,6 +86,12 @@ const schemas = (which: string) => ({
       'The previous secret keeps signing beside the new one for overlapSeconds (default a day), so the application can switch without a rejected delivery.',
     body: RotateBody,
     response: { 200: Type.Object({ ...TargetSchema.properties, secret: Secret }), ...errorResponses },
+  },
+  enable: {
+    tags: TAGS,
+    summary: `Enable ${which} again after its webhook answered 410 Gone`,
+    description: 'The mail and delivery events that waited are sent at once. Enabling a target that is not disabled changes nothing.',
+    response: { 200: TargetSchema, ...errorResponses },
   },
 });
 
@@ -102,6 +121,7 @@ function organisationTarget({ app, services }: ApiContext): void {
   app.post(`${path}/rotate-secret`, { schema: schema.rotate, preValidation: emptyBodyIsDefaults }, (request) =>
     act.rotate(undefined, request.body, request.actor),
   );
+  app.post(`${path}/enable`, { schema: schema.enable }, (request) => act.enable(undefined, request.actor));
 }
 
 function domainTarget({ app, services }: ApiContext): void {
@@ -114,6 +134,7 @@ function domainTarget({ app, services }: ApiContext): void {
   app.post(`${path}/rotate-secret`, { schema: { ...schema.rotate, params: NameParams }, preValidation: emptyBodyIsDefaults }, (request) =>
     act.rotate(request.params.name, request.body, request.actor),
   );
+  app.post(`${path}/enable`, { schema: { ...schema.enable, params: NameParams } }, (request) => act.enable(request.params.name, request.actor));
 }
 
 /** A POST without a body means every default; Fastify would otherwise validate the missing body as null and refuse it. */
@@ -135,5 +156,6 @@ function actions(targets: InboundTargetDirectory) {
       const { target, secret } = await targets.rotateSecret(domain, overlapMs, actor);
       return { ...view(target), secret };
     },
+    enable: async (domain: string | undefined, actor: Actor) => view(await targets.enable(domain, actor)),
   };
 }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ConfirmationRequired, DirectoryError } from '../../directory/errors.js';
 import type { Route, RouteTest } from '../../directory/routes.js';
 import { ROUTE_ACTIONS } from '../../policy/route-match.js';
 import type { ApiContext } from '../api-context.js';
@@ -34,6 +35,29 @@ const IdParams = Type.Object({ id: Type.String() });
 const Description = Type.String({ maxLength: 200 });
 const Position = Type.Integer({ minimum: 1, description: '1 = tried first' });
 
+/** One way to confirm for every route change: a query parameter, since DELETE carries no body. */
+const ConfirmQuery = Type.Object(
+  {
+    confirm: Type.Optional(
+      Type.Boolean({
+        description:
+          'true to go ahead with a change that takes senders out of `secure` (their mail then leaves as plain mail, or is refused); without it such a change is refused with 409 naming `query.confirm`',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Runs a change with the caller's confirmation; a refusal says how to confirm over the API. */
+async function confirmable<T>(confirm: boolean | undefined, work: (options: { confirmed: boolean }) => Promise<T>): Promise<T> {
+  try {
+    return await work({ confirmed: confirm === true });
+  } catch (err) {
+    if (!(err instanceof ConfirmationRequired)) throw err;
+    throw new DirectoryError('unconfirmed', `${err.consequence}; repeat the request with ?confirm=true to go ahead`, 'query.confirm');
+  }
+}
+
 const view = (r: Route) => ({ ...r, createdAt: iso(r.createdAt) });
 const viewTest = (t: RouteTest) => ({ ...t, rule: t.rule ? view(t.rule) : null });
 
@@ -60,6 +84,8 @@ export function routeRoutes({ app, services }: ApiContext): void {
       schema: {
         tags: ['routes'],
         summary: 'Add a route at a position (at the end when omitted)',
+        description: 'A route that takes precedence over a `secure` route needs `?confirm=true`.',
+        querystring: ConfirmQuery,
         body: Type.Object(
           { match: Match, action: Action, description: Type.Optional(Description), position: Type.Optional(Position) },
           { additionalProperties: false },
@@ -67,7 +93,8 @@ export function routeRoutes({ app, services }: ApiContext): void {
         response: { 201: RouteSchema, ...errorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(view(await services.routes.add(request.body, request.actor))),
+    async (request, reply) =>
+      reply.code(201).send(view(await confirmable(request.query.confirm, (options) => services.routes.add(request.body, request.actor, options)))),
   );
 
   app.get(
@@ -95,11 +122,15 @@ export function routeRoutes({ app, services }: ApiContext): void {
       schema: {
         tags: ['routes'],
         summary: 'Set the action for senders no route matches',
+        description: 'Changing it from `secure` needs `?confirm=true`.',
+        querystring: ConfirmQuery,
         body: Type.Object({ action: Action }, { additionalProperties: false }),
         response: { 200: Type.Object({ action: Action }), ...errorResponses },
       },
     },
-    async (request) => ({ action: await services.routes.setDefault(request.body.action, request.actor) }),
+    async (request) => ({
+      action: await confirmable(request.query.confirm, (options) => services.routes.setDefault(request.body.action, request.actor, options)),
+    }),
   );
 
   app.patch(
@@ -108,7 +139,9 @@ export function routeRoutes({ app, services }: ApiContext): void {
       schema: {
         tags: ['routes'],
         summary: 'Change a route; a new position moves it, the rules in between shift by one',
+        description: 'A change that takes senders out of `secure` (its action, a narrower match, a move below or above another rule) needs `?confirm=true`.',
         params: IdParams,
+        querystring: ConfirmQuery,
         body: Type.Object(
           { match: Type.Optional(Match), action: Type.Optional(Action), description: Type.Optional(Description), position: Type.Optional(Position) },
           { additionalProperties: false, minProperties: 1 },
@@ -116,14 +149,22 @@ export function routeRoutes({ app, services }: ApiContext): void {
         response: { 200: RouteSchema, ...errorResponses },
       },
     },
-    async (request) => view(await services.routes.update(request.params.id, request.body, request.actor)),
+    async (request) =>
+      view(await confirmable(request.query.confirm, (options) => services.routes.update(request.params.id, request.body, request.actor, options))),
   );
 
   app.delete(
     '/routes/:id',
     {
-      schema: { tags: ['routes'], summary: 'Remove a route; the ones after it move up', params: IdParams, response: { 200: RouteSchema, ...errorResponses } },
+      schema: {
+        tags: ['routes'],
+        summary: 'Remove a route; the ones after it move up',
+        description: 'Removing a `secure` route (unless another rule or the default still makes its senders secure) needs `?confirm=true`.',
+        params: IdParams,
+        querystring: ConfirmQuery,
+        response: { 200: RouteSchema, ...errorResponses },
+      },
     },
-    async (request) => view(await services.routes.remove(request.params.id, request.actor)),
+    async (request) => view(await confirmable(request.query.confirm, (options) => services.routes.remove(request.params.id, request.actor, options))),
   );
 }

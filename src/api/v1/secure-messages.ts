@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { invalid } from '../../directory/errors.js';
 import type { SecureMessageDetail, SecureMessageView, SecureRecipientView } from '../../secure/secure-messages.js';
 import { MAX_RETENTION_DAYS } from '../../secure/secure-settings.js';
 import type { ApiContext } from '../api-context.js';
@@ -14,6 +15,10 @@ const RecipientSchema = Type.Object({
   }),
   revoked: Type.Boolean({ description: 'the access of this recipient was revoked' }),
   revokedAt: Timestamp,
+  lockedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'when too many wrong one-time codes locked the portal link (20 for the link, or 50 for the address across its links); null while it opens',
+  }),
+  wrongCodes: Type.Integer({ description: 'wrong one-time codes entered for the portal link since it was sent or last unlocked' }),
   deliveredVia: Nullable(Type.Enum(['portal', 'direct'])),
   fallbackReason: Nullable(Type.String({ description: 'why a domain flagged for direct delivery got the portal notification instead' })),
   evidence: Type.Unknown({ description: 'the delivery evidence of a direct delivery, or of the attempt that failed the proof; null otherwise' }),
@@ -44,6 +49,24 @@ const SettingsSchema = Type.Object({
   }),
   readReceipts: Type.Boolean({ description: 'the sender gets a read receipt when a recipient first opens a message' }),
   neutralSubject: Type.Boolean({ description: 'notifications carry a neutral subject ("Secure message from …") instead of the real one' }),
+  locale: Type.Enum(['en', 'nl', 'de', 'fr'], {
+    description: "language of the recipient mails when the message's Content-Language names none of these; the portal follows the reader's browser",
+  }),
+  timeZone: Type.String({ maxLength: 64, description: 'IANA time zone of the dates recipients read in the portal and the mails, e.g. Europe/Amsterdam' }),
+  brandName: Nullable(Type.String({ maxLength: 80, description: 'organisation name on the portal and in notifications; null: none' })),
+  brandColour: Nullable(
+    Type.String({
+      pattern: '^#[0-9a-fA-F]{6}$',
+      description: 'accent colour of buttons and links as #RRGGBB; refused when white text on it has less than 4.5:1 contrast (WCAG 2.1 AA); null: the default',
+    }),
+  ),
+  brandLogo: Nullable(
+    Type.Object({
+      type: Type.Enum(['image/png', 'image/svg+xml']),
+      sizeBytes: Type.Integer(),
+      sha256: Type.String(),
+    }),
+  ),
 });
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z]{1,40}$' }) });
@@ -59,6 +82,7 @@ const view = (m: SecureMessageView) => ({
 const recipientView = (r: SecureRecipientView) => ({
   ...r,
   revokedAt: iso(r.revokedAt),
+  lockedAt: iso(r.lockedAt),
   notifiedAt: iso(r.notifiedAt),
   openedAt: iso(r.openedAt),
   repliedAt: iso(r.repliedAt),
@@ -126,6 +150,19 @@ export function secureMessageRoutes({ app, services }: ApiContext): void {
     async (request) => detailView(await services.secureMessages.revokeRecipient(request.params.id, request.params.address, request.actor)),
   );
 
+  app.post(
+    '/secure-messages/:id/recipients/:address/unlock',
+    {
+      schema: {
+        tags: ['secure-messages'],
+        summary: "Unlock a recipient's portal link that wrong one-time codes locked; its count of wrong codes starts again",
+        params: RecipientParams,
+        response: { 200: MessageDetailSchema, ...errorResponses },
+      },
+    },
+    async (request) => detailView(await services.secureMessages.unlock(request.params.id, request.params.address, request.actor)),
+  );
+
   app.delete(
     '/secure-messages/:id',
     {
@@ -159,12 +196,38 @@ export function secureMessageRoutes({ app, services }: ApiContext): void {
             retentionDays: Type.Optional(SettingsSchema.properties.retentionDays),
             readReceipts: Type.Optional(SettingsSchema.properties.readReceipts),
             neutralSubject: Type.Optional(SettingsSchema.properties.neutralSubject),
+            locale: Type.Optional(SettingsSchema.properties.locale),
+            timeZone: Type.Optional(SettingsSchema.properties.timeZone),
+            brandName: Type.Optional(SettingsSchema.properties.brandName),
+            brandColour: Type.Optional(SettingsSchema.properties.brandColour),
+            brandLogo: Type.Optional(
+              Nullable(
+                Type.String({
+                  maxLength: 140_000,
+                  contentEncoding: 'base64',
+                  description: 'the logo file, base64: a PNG or an SVG without script, event handlers or outside references, at most 100 KiB; null removes it',
+                }),
+              ),
+            ),
           },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: SettingsSchema, ...errorResponses },
       },
     },
-    async (request) => services.secureSettings.update(request.body, request.actor),
+    async (request) => {
+      const { brandLogo, ...rest } = request.body;
+      return services.secureSettings.update(
+        { ...rest, ...(brandLogo === undefined ? {} : { brandLogo: brandLogo === null ? null : decodeLogo(brandLogo) }) },
+        request.actor,
+      );
+    },
   );
+}
+
+/** Strict base64: a logo that is not cleanly encoded is refused, not decoded into something else. */
+function decodeLogo(text: string): Buffer {
+  const clean = text.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 !== 0) throw invalid('brandLogo', 'brandLogo must be the file encoded as base64');
+  return Buffer.from(clean, 'base64');
 }

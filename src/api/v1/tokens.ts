@@ -3,6 +3,10 @@ import type { ApiToken } from '../../directory/api-tokens.js';
 import type { ApiContext } from '../api-context.js';
 import { errorResponses, iso, PageQuery, pageOf, Timestamp } from '../schemas.js';
 
+const Scope = Type.Union([Type.Literal('admin'), Type.Literal('scim')], {
+  description: 'admin: this API; scim: /scim/v2 provisioning only',
+});
+
 const TokenSchema = Type.Object({
   id: Type.String(),
   description: Type.String(),
@@ -10,6 +14,7 @@ const TokenSchema = Type.Object({
   lastUsedAt: Timestamp,
   lastUsedIp: Type.Union([Type.String(), Type.Null()]),
   revokedAt: Timestamp,
+  scope: Scope,
 });
 
 const view = (t: ApiToken) => ({ ...t, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) });
@@ -37,12 +42,12 @@ export function tokenRoutes({ app, services }: ApiContext): void {
       schema: {
         tags: ['tokens'],
         summary: 'Create an API token; its secret is in this response only',
-        body: Type.Object({ description: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        body: Type.Object({ description: Type.String({ minLength: 1, maxLength: 200 }), scope: Type.Optional(Scope) }, { additionalProperties: false }),
         response: { 201: Type.Object({ token: TokenSchema, secret: Type.String() }), ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { token, secret } = await services.tokens.create(request.body.description, request.actor);
+      const { token, secret } = await services.tokens.create(request.body.description, request.actor, request.body.scope ?? 'admin');
       return reply.code(201).send({ token: view(token), secret });
     },
   );

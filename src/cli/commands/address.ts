@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
-import { ADDRESS_KINDS, type Address, type AddressKind } from '../../directory/addresses.js';
+import { ADDRESS_KINDS, type AddressKind } from '../../directory/address-kinds.js';
+import type { Address } from '../../directory/addresses.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../directory/errors.js';
 import { withServices } from '../context.js';
@@ -61,8 +62,14 @@ function registerList(address: Command): void {
       const page = await run(command, (services) => services.addresses.list({ limit: opts.limit, offset: opts.offset }, filter));
       if (opts.json) return printJson(page.items.map(toJson));
       printTable(
-        page.items.map((a) => ({ address: a.address, kind: a.kind, aliases: a.aliases.join(', ') || '-', description: a.description || '-' })),
-        ['address', 'kind', 'aliases', 'description'],
+        page.items.map((a) => ({
+          address: a.address,
+          kind: a.kind,
+          source: a.source === 'manual' ? 'manual' : `synced (${a.source})${a.suspendedAt === null ? '' : ', suspended'}`,
+          aliases: a.aliases.join(', ') || '-',
+          description: a.description || '-',
+        })),
+        ['address', 'kind', 'source', 'aliases', 'description'],
       );
     });
 }
@@ -131,5 +138,5 @@ function aliasesText(a: Address): string {
 }
 
 function toJson(a: Address) {
-  return { ...a, createdAt: formatTime(a.createdAt) };
+  return { ...a, createdAt: formatTime(a.createdAt), suspendedAt: a.suspendedAt === null ? null : formatTime(a.suspendedAt) };
 }

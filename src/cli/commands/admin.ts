@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { adminAccounts } from '../../console/admin-accounts.js';
+import type { adminAccounts } from '../../console/admin-accounts.js';
 import { systemClock } from '../../lib/clock.js';
 import { cliActor, withStore } from '../context.js';
 import { formatTime, printJson, printTable } from '../output.js';
@@ -12,7 +12,10 @@ export function registerAdmin(program: Command): void {
   const accounts =
     (command: Command) =>
     <T>(work: (a: ReturnType<typeof adminAccounts>) => Promise<T>) =>
-      withStore(command, (store) => work(adminAccounts({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted })));
+      withStore(command, async (store) => {
+        const { adminAccounts } = await import('../../console/admin-accounts.js');
+        return work(adminAccounts({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }));
+      });
 
   admin
     .command('create')

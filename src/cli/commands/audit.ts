@@ -5,7 +5,7 @@ import { CliError, formatTime, printJson, printTable } from '../output.js';
 export function registerAudit(program: Command): void {
   const audit = program
     .command('audit')
-    .description('the hash-chained log of every administrative change')
+    .description('the HMAC-chained log of every administrative change, sign-in and refused request')
     .addHelpText('after', '\nExamples:\n  relaygate audit list --action domain.verify\n  relaygate audit verify\n  relaygate audit export > audit.jsonl');
 
   audit
@@ -34,15 +34,25 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute the hash chain; exit status 1 names the first altered or missing record')
+    .description(
+      'recompute the HMAC chain and check it reaches the head anchored in the data directory (and each --head); exit status 1 names the first altered or missing record',
+    )
+    .option('--head <file...>', "another instance's audit-head.json to check the chain reaches (PostgreSQL, several instances)")
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  relaygate audit verify')
-    .action(async (opts: { json?: boolean }, command: Command) => {
-      const result = await withServices(command, (services) => services.audit.verify());
+    .addHelpText('after', '\nExamples:\n  relaygate audit verify\n  relaygate audit verify --head /mnt/instance-2/audit-head.json')
+    .action(async (opts: { json?: boolean; head?: string[] }, command: Command) => {
+      const result = await withServices(command, (services) => services.audit.verify({ headFiles: opts.head ?? [] }));
       if (opts.json) printJson(result);
       if (!result.ok)
         throw new CliError(`audit log broken at record ${result.problem?.seq}: ${result.problem?.reason} (${result.checked} records before it are intact)`);
-      if (!opts.json) process.stdout.write(`Audit log intact: ${result.checked} records verified\n`);
+      if (opts.json) return;
+      process.stdout.write(`Audit log intact: ${result.checked} records verified\n`);
+      if (result.anchoredSeq === null && result.checked > 0)
+        process.stderr.write(
+          'relaygate: no anchored head was found in the data directory: the removal of the newest records cannot be ruled out; pass --head\n',
+        );
+      else if (result.anchoredSeq !== null)
+        process.stdout.write(`The head anchored outside the database (record ${result.anchoredSeq}) is part of the chain\n`);
     });
 
   audit

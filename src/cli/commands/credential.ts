@@ -10,7 +10,8 @@ import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 interface CreateOptions {
   kind: CredentialKind;
-  description: string;
+  description?: string;
+  tlsClientName?: string;
   organisation?: string;
   domain?: string;
   allowSender: string[];
@@ -41,11 +42,15 @@ export function registerCredential(program: Command): void {
     .command('create')
     .description('create a credential; its secret is shown once and only a keyed hash is kept')
     .addOption(new Option('--kind <kind>', 'what the credential is for').choices(['submission', 'inbound']).default('submission'))
-    .requiredOption('--description <text>', 'what uses it, e.g. "Salesforce"')
+    .option('--description <text>', 'what uses it, e.g. "Salesforce" (required, except with --tls-client-name)')
     .option('--organisation <id>', 'submission: the organisation it sends for (default org_default)')
     .option('--domain <name>', 'inbound: the claimed domain it belongs to (at most two live per domain)')
     .option('--allow-sender <address|@domain>', 'submission: only these senders, repeatable or comma-separated', collect, [])
-    .option('--allow-network <cidr>', 'accept AUTH only from these networks (IPv4 or IPv6), repeatable or comma-separated', collect, [])
+    .option(
+      '--tls-client-name <name>',
+      'inbound: no secret; the mail server proves itself with a TLS client certificate valid for this DNS name, on the relay port (Exchange Online connectors)',
+    )
+    .option('--allow-network <cidr>', 'accept AUTH (or the certificate) only from these networks (IPv4 or IPv6), repeatable or comma-separated', collect, [])
     .option('--expires <when>', `stop working at ${POINT_IN_TIME_HELP}`)
     .option('--max-per-hour <n>', 'at most this many messages per hour; over it MAIL FROM gets 450 4.7.1', (v) => positiveInt(v, '--max-per-hour'))
     .option('--json', 'print JSON')
@@ -56,11 +61,18 @@ Examples:
   relaygate credential create --description Salesforce
   relaygate credential create --description "Helpdesk" --allow-sender support@example.com,@help.example.com \\
       --allow-network 192.0.2.0/24 --allow-network 2001:db8::/32 --expires 90d --max-per-hour 500
-  relaygate credential create --kind inbound --domain example.com --description "Exchange, 2026 rotation"`,
+  relaygate credential create --kind inbound --domain example.com --description "Exchange, 2026 rotation"
+  relaygate credential create --kind inbound --domain example.com --tls-client-name mail.example.com --allow-network 203.0.113.0/24`,
     )
     .action(async (opts: CreateOptions, command: Command) => {
       const { credential: created, secret } = await run(command, (services, actor) => services.credentials.create(newCredential(opts), actor));
       if (opts.json) return printJson({ ...toJson(created), secret });
+      if (secret === null) {
+        process.stdout.write(
+          `Created ${created.kind} credential ${created.id} (${created.description}) for ${created.domain}\n\n  client certificate for: ${created.tlsClientName}\n\nIt has no secret. The mail server relays on the relay port (smtp.relayPort) with STARTTLS and a client certificate\nvalid for ${created.tlsClientName} (a SAN DNS name) that chains to inbound.clientCa, or to the system trust store when that is unset.\n`,
+        );
+        return;
+      }
       process.stdout.write(
         `Created ${created.kind} credential ${created.id} (${created.description})\n\n  username: ${created.username}\n  secret:   ${secret}\n\nThe secret is shown only this once: store it in the application now.\nUse it with AUTH PLAIN or LOGIN after STARTTLS on the submission port, or on the implicit-TLS port.\n`,
       );
@@ -143,10 +155,15 @@ function newCredential(opts: CreateOptions) {
   const expiresAt = opts.expires === undefined || expiresInMs !== undefined ? undefined : parsePointInTime(opts.expires, Date.now());
   if (opts.expires !== undefined && expiresInMs === undefined && expiresAt === undefined)
     throw new CliError(`--expires "${opts.expires}" is not ${POINT_IN_TIME_HELP}`);
-  if (opts.description.trim() === '') throw new CliError('--description must not be empty: say what will use this credential');
+  if (opts.tlsClientName !== undefined && opts.kind !== 'inbound')
+    throw new CliError('--tls-client-name: only inbound credentials authenticate by client certificate; add --kind inbound --domain <name>');
+  const description = opts.description ?? (opts.tlsClientName === undefined ? undefined : `client certificate ${opts.tlsClientName.trim()}`);
+  if (description === undefined) throw new CliError('--description is required: say what will use this credential, e.g. --description "Salesforce"');
+  if (description.trim() === '') throw new CliError('--description must not be empty: say what will use this credential');
   return {
     kind: opts.kind,
-    description: opts.description,
+    description,
+    tlsClientName: opts.tlsClientName,
     organisationId: opts.organisation,
     domain: opts.domain,
     allowedSenders: opts.allowSender.length > 0 ? opts.allowSender : undefined,
@@ -173,6 +190,7 @@ const OPTION_OF: Record<string, string> = {
   domain: '--domain',
   allowedSenders: '--allow-sender',
   allowedNetworks: '--allow-network',
+  tlsClientName: '--tls-client-name',
   expiresAt: '--expires',
   expiresIn: '--expires',
   maxMessagesPerHour: '--max-per-hour',
@@ -236,6 +254,7 @@ function credentialLines(c: Credential): string {
     ['state', credentialState(c)],
     ['organisation', c.organisationId],
     ...(c.kind === 'inbound' ? [['domain', c.domain ?? c.domainId ?? '-'] as [string, string]] : []),
+    ...(c.tlsClientName ? [['client certificate', `${c.tlsClientName} (relay port, no secret)`] as [string, string]] : []),
     ...(c.kind === 'submission'
       ? [['allowed senders', c.allowedSenders?.join(', ') ?? "any address in the organisation's verified domains"] as [string, string]]
       : []),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DomainCheck } from '../../dns/check/index.js';
-import { domainNameProblem } from '../../dns/index.js';
+import { domainNameProblem } from '../../dns/domain-name.js';
 import { withServices } from '../context.js';
 import { renderDomainCheck, terminalStyle } from '../dns-check-report.js';
 import { CliError, printJson } from '../output.js';
@@ -13,8 +13,8 @@ export function registerDns(program: Command): void {
   dns
     .command('check')
     .description(
-      'check what a domain publishes for DNSSEC, MX, DANE (TLSA), MTA-STS, TLS-RPT, SPF, the gateway’s DKIM keys and DMARC, ' +
-        'each pass, warn or fail with the record to publish or fix, and whether inbound direct delivery is possible',
+      'check what a domain publishes for DNSSEC, MX, DANE (TLSA), MTA-STS, TLS-RPT, and for a claimed domain SPF, the gateway’s DKIM keys and DMARC, ' +
+        'each pass, warn or fail with the record to publish or fix; probe each MX host (STARTTLS) for the certificate its DNS promises; and say whether inbound direct delivery is possible',
     )
     .argument('<domain>', 'any domain: a claimed one, or a recipient domain')
     .option('--json', 'print JSON')

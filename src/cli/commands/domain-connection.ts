@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
-import { type ConnectorStatus, LEGS, type LegCheck } from '../../connector/connector.js';
+import type { ConnectorStatus, LegCheck } from '../../connector/connector.js';
+import { LEGS } from '../../connector/legs.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../directory/errors.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
@@ -15,10 +16,11 @@ const POLL_MS = 1000;
 const SWEEP_SLACK_MS = 10_000;
 const DEFAULT_HISTORY = 10;
 
-/** The connector verbs of `relaygate domain`: verify-connection, disconnect, connection. */
+/** The connector verbs of `relaygate domain`: verify-connection, disconnect, reconnect, connection. */
 export function registerDomainConnection(domain: Command): void {
   registerVerifyConnection(domain);
   registerDisconnect(domain);
+  registerReconnect(domain);
   registerConnection(domain);
 }
 
@@ -80,8 +82,11 @@ function registerDisconnect(domain: Command): void {
     .action(async (name: string, opts: { wait?: boolean; timeout: string; json?: boolean }, command: Command) => {
       const timeoutMs = duration('--timeout', opts.timeout);
       const status = await run(command, async (services, actor) => {
-        const draining = await services.connector.disconnect(name, actor);
-        if (!opts.json) process.stdout.write(drainingText(draining));
+        const current = await services.connector.status(name);
+        // A disconnect already under way (started by someone else, or an earlier run without --wait) is waited for, not refused.
+        const alreadyDraining = opts.wait && current.state === 'draining';
+        const draining = alreadyDraining ? current : await services.connector.disconnect(name, actor);
+        if (!opts.json) process.stdout.write(alreadyDraining ? `${current.domain} is already draining; waiting for it.\n` : drainingText(draining));
         if (!opts.wait) return draining;
         return poll(
           () => services.connector.status(name),
@@ -98,6 +103,33 @@ function registerDisconnect(domain: Command): void {
       if (opts.json) return;
       if (opts.wait) process.stdout.write(`${status.domain} is disconnected: its inbound credentials are revoked and its outbound connection removed.\n`);
       else process.stdout.write(`Follow it: relaygate domain connection ${status.domain} (or run this with --wait)\n`);
+    });
+}
+
+function registerReconnect(domain: Command): void {
+  domain
+    .command('reconnect')
+    .description(
+      'take a disconnected domain back, keeping its DKIM keys, addresses and inbound target; it then needs a new inbound credential ' +
+        'and outbound connection (the disconnect revoked and removed them) and a connection check',
+    )
+    .argument('<name>', 'a disconnected domain')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  relaygate domain reconnect old.example.com')
+    .action(async (name: string, opts: { json?: boolean }, command: Command) => {
+      const [status, addresses] = await run(command, async (services, actor) => {
+        const reconnected = await services.connector.reconnect(name, actor);
+        return [reconnected, (await services.domains.get(reconnected.domain)).addressCount] as const;
+      });
+      if (opts.json) return printJson(connectorJson(status));
+      const d = status.domain;
+      process.stdout.write(
+        `${d} is reconnected (${status.state} until both legs are verified again). Kept: its DKIM keys, its ${addresses} address${addresses === 1 ? '' : 'es'} and its inbound target.\n` +
+          `The disconnect revoked its inbound credentials and removed its outbound connection, so it needs new ones:\n` +
+          `  relaygate credential create --kind inbound --domain ${d} --description "…"   (give your mail server the new secret)\n` +
+          `  relaygate connection add --domain ${d} --host … --username … --secret-stdin\n` +
+          `  relaygate domain verify-connection ${d} --wait\n`,
+      );
     });
 }
 
@@ -122,7 +154,7 @@ function registerConnection(domain: Command): void {
           started: formatTime(c.startedAt),
           leg: c.leg,
           trigger: c.trigger,
-          status: c.status,
+          status: c.beforeDisconnect ? `${c.status} (before the disconnect)` : c.status,
           finished: formatTime(c.finishedAt),
           reason: c.reason ?? '-',
         })),
@@ -135,7 +167,8 @@ function registerConnection(domain: Command): void {
 export function connectorLines(s: ConnectorStatus): string[] {
   const since = s.changedAt === null ? '' : ` since ${formatTime(s.changedAt)}`;
   const queued = s.state === 'draining' ? `, ${messages(s.queued)} still queued` : '';
-  return [`  connector:    ${s.state}${since}${queued}`, `  outbound leg: ${legText(s.legs.outbound)}`, `  inbound leg:  ${legText(s.legs.inbound)}`];
+  const pending = s.state === 'pending' ? `, until both legs are verified ("relaygate domain verify-connection ${s.domain}")` : '';
+  return [`  connector:    ${s.state}${since}${queued}${pending}`, `  outbound leg: ${legText(s.legs.outbound)}`, `  inbound leg:  ${legText(s.legs.inbound)}`];
 }
 
 export function connectorJson(s: ConnectorStatus) {
@@ -149,7 +182,8 @@ export function connectorJson(s: ConnectorStatus) {
 function legText(check: LegCheck | null): string {
   if (!check) return 'never checked';
   if (check.status === 'pending') return `pending since ${formatTime(check.startedAt)} (deadline ${formatTime(check.deadlineAt)})`;
-  return `${check.status} ${formatTime(check.finishedAt)}${check.reason ? `: ${check.reason}` : ''}`;
+  const text = `${check.status} ${formatTime(check.finishedAt)}${check.reason ? `: ${check.reason}` : ''}`;
+  return check.beforeDisconnect ? `not checked since the disconnect (before it: ${text})` : text;
 }
 
 function printLegs(s: ConnectorStatus): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DirectDeliveryRefused, type DirectDeliveryState } from '../../directory/direct-delivery.js';
+import type { DirectDeliveryRefused, DirectDeliveryState } from '../../directory/direct-delivery.js';
 import { DirectoryError } from '../../directory/errors.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson } from '../output.js';
@@ -20,7 +20,8 @@ export function registerDirectDelivery(domain: Command): void {
     .addHelpText('after', '\nExamples:\n  relaygate domain direct-delivery partner.example --enable\n  relaygate domain direct-delivery partner.example off')
     .action(async (name: string, state: string | undefined, opts: { enable?: boolean; disable?: boolean; json?: boolean }, command: Command) => {
       const enabled = wanted(name, state, opts);
-      const result = await withServices(command, (services, actor) => services.directDelivery.set(name, enabled, actor)).catch((err: unknown) => {
+      const result = await withServices(command, (services, actor) => services.directDelivery.set(name, enabled, actor)).catch(async (err: unknown) => {
+        const { DirectDeliveryRefused } = await import('../../directory/direct-delivery.js');
         if (err instanceof DirectDeliveryRefused) throw new CliError(refusal(name, err));
         if (!(err instanceof DirectoryError)) throw err;
         throw new CliError(err.code === 'not_found' ? `${err.message}; see "relaygate domain list"` : err.message);

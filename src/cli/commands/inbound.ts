@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../directory/errors.js';
-import { DEFAULT_ROTATION_OVERLAP_MS, type InboundTarget } from '../../directory/inbound-targets.js';
+import type { InboundTarget } from '../../directory/inbound-targets.js';
+import { DEFAULT_ROTATION_OVERLAP_MS } from '../../directory/rotation-overlap.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
@@ -24,6 +25,7 @@ export function registerInbound(program: Command): void {
   registerShow(inbound);
   registerList(inbound);
   registerRotateSecret(inbound);
+  registerEnable(inbound);
   registerRemove(inbound);
 }
 
@@ -32,7 +34,7 @@ function registerSet(inbound: Command): void {
     .command('set')
     .description('send inbound mail to a webhook (signed; its secret is printed once) or forward it to an address; replaces the current target')
     .option('--domain <domain>', DOMAIN_HELP)
-    .option('--webhook <url>', 'POST each message as JSON to this https:// URL')
+    .option('--webhook <url>', 'POST each message as JSON to this https:// URL on a public address (private ones only with inbound.allowPrivateWebhooks)')
     .option('--sync', "webhooks only: the SMTP reply waits for the application's answer, so it can refuse a message")
     .option('--forward <address>', "forward each message to this address (the application's inbound mailbox) through the outbound connection")
     .option('--json', 'print JSON')
@@ -40,7 +42,9 @@ function registerSet(inbound: Command): void {
       'after',
       '\nExamples:\n  relaygate inbound set --webhook https://app.example.com/hooks/mail\n  relaygate inbound set --domain support.example.com --webhook https://helpdesk.example.com/mail --sync\n' +
         '  relaygate inbound set --domain billing.example.com --forward invoices@erp.example.net\n\n' +
-        'A new webhook target gets a signing secret, printed once. Changing the URL keeps the secret; see "relaygate inbound rotate-secret".',
+        'A new webhook target gets a signing secret, printed once. Changing the URL keeps the secret; see "relaygate inbound rotate-secret".\n' +
+        'A URL on a loopback, private, link-local or other special-purpose address, or localhost, is refused unless inbound.allowPrivateWebhooks is set.\n' +
+        'Setting a target that was disabled (its webhook answered 410 Gone) enables it again.',
     )
     .action(async (opts: { domain?: string; webhook?: string; sync?: boolean; forward?: string; json?: boolean }, command: Command) => {
       if (Boolean(opts.webhook) === Boolean(opts.forward)) throw new CliError('give exactly one of --webhook URL or --forward ADDRESS');
@@ -70,6 +74,7 @@ function registerShow(inbound: Command): void {
         `Inbound target ${target.id}`,
         `  for:          ${target.domain ?? 'the organisation (domains without a target of their own)'}`,
         `  kind:         ${target.kind}`,
+        `  state:        ${stateText(target)}`,
         ...(target.kind === 'webhook'
           ? [`  url:          ${target.url}`, `  synchronous:  ${target.synchronous ? 'yes' : 'no'}`, `  secret:       ${secretText(target)}`]
           : [`  forward to:   ${target.forwardTo}`]),
@@ -96,10 +101,11 @@ function registerList(inbound: Command): void {
           kind: t.kind,
           destination: (t.kind === 'webhook' ? t.url : t.forwardTo) ?? '-',
           sync: t.synchronous ? 'yes' : '-',
+          state: t.disabledAt === null ? 'enabled' : `disabled since ${formatTime(t.disabledAt)}`,
           'previous secret until': formatTime(t.previousSecretUntil),
           updated: formatTime(t.updatedAt),
         })),
-        ['id', 'for', 'kind', 'destination', 'sync', 'previous secret until', 'updated'],
+        ['id', 'for', 'kind', 'destination', 'sync', 'state', 'previous secret until', 'updated'],
       );
     });
 }
@@ -126,6 +132,26 @@ function registerRotateSecret(inbound: Command): void {
           ? `The previous secret keeps signing too until ${formatTime(target.previousSecretUntil)} (${formatDurationMs(overlapMs)}): deploy the new one before then.`
           : 'The previous secret no longer signs.';
       process.stdout.write(`New signing secret for ${target.domain ?? 'the organisation'} (${SECRET_NOTE}):\n\n  ${secret}\n\n${previous}\n`);
+    });
+}
+
+function registerEnable(inbound: Command): void {
+  inbound
+    .command('enable')
+    .description('send to a webhook again after it answered 410 Gone; the mail that waited for it is delivered at once')
+    .option('--domain <domain>', DOMAIN_HELP)
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  relaygate inbound enable\n  relaygate inbound enable --domain support.example.com')
+    .action(async (opts: { domain?: string; json?: boolean }, command: Command) => {
+      const before = await run(command, (targets) => targets.get(opts.domain));
+      const target = await run(command, (targets, actor) => targets.enable(opts.domain, actor));
+      if (opts.json) return printJson(toJson(target));
+      const what = capitalised(scopeText(target));
+      process.stdout.write(
+        before.disabledAt === null
+          ? `${what} was not disabled; nothing changed.\n`
+          : `Enabled: ${what.charAt(0).toLowerCase()}${what.slice(1)} ${destinationText(target)} again; the mail that waited is delivered now.\n`,
+      );
     });
 }
 
@@ -175,6 +201,11 @@ function destinationText(t: InboundTarget): string {
 
 const domainFlag = (t: InboundTarget) => (t.domain ? ` --domain ${t.domain}` : '');
 
+function stateText(t: InboundTarget): string {
+  if (t.disabledAt === null) return 'enabled';
+  return `disabled since ${formatTime(t.disabledAt)} (${t.disabledReason ?? 'no reason recorded'}); new mail waits at the sender (450 4.2.1), queued mail waits here; to send again: relaygate inbound enable${domainFlag(t)}`;
+}
+
 function secretText(t: InboundTarget): string {
   const previous = t.previousSecretUntil !== null && t.previousSecretUntil > Date.now();
   return `set (sealed)${previous ? `; the previous one also signs until ${formatTime(t.previousSecretUntil)}` : ''}`;
@@ -183,6 +214,7 @@ function secretText(t: InboundTarget): string {
 const toJson = (t: InboundTarget) => ({
   ...t,
   previousSecretUntil: t.previousSecretUntil === null ? null : formatTime(t.previousSecretUntil),
+  disabledAt: t.disabledAt === null ? null : formatTime(t.disabledAt),
   createdAt: formatTime(t.createdAt),
   updatedAt: formatTime(t.updatedAt),
 });

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import { systemClock } from '../../lib/clock.js';
-import { KeyLockBusy } from '../../secure/key-files.js';
-import { type KeyAdminContext, KeyAdminRefused, type KeyStatus, keyStatus, rewrapKeys, rotateKeys } from '../../secure/key-rotation.js';
+import type { KeyAdminContext, KeyStatus } from '../../secure/key-rotation.js';
 import type { RewrapReport } from '../../secure/rewrap.js';
 import { cliActor, withStore } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
@@ -19,11 +18,14 @@ export function registerKey(program: Command): void {
   registerRewrap(key);
 }
 
-async function run<T>(command: Command, work: (ctx: KeyAdminContext, config: Config) => Promise<T>): Promise<T> {
+type KeyRotation = typeof import('../../secure/key-rotation.js');
+
+async function run<T>(command: Command, work: (ctx: KeyAdminContext, config: Config, keys: KeyRotation) => Promise<T>): Promise<T> {
+  const [keys, { KeyLockBusy }] = await Promise.all([import('../../secure/key-rotation.js'), import('../../secure/key-files.js')]);
   try {
-    return await withStore(command, (store, config) => work({ db: store.db, syncCommitted: store.syncCommitted, clock: systemClock }, config));
+    return await withStore(command, (store, config) => work({ db: store.db, syncCommitted: store.syncCommitted, clock: systemClock }, config, keys));
   } catch (err) {
-    if (err instanceof KeyAdminRefused || err instanceof KeyLockBusy) throw new CliError(err.message);
+    if (err instanceof keys.KeyAdminRefused || err instanceof KeyLockBusy) throw new CliError(err.message);
     throw err;
   }
 }
@@ -35,7 +37,7 @@ function registerStatus(key: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  relaygate key status\n  relaygate key status --json')
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const status = await run(command, (ctx, config) => keyStatus(ctx, config));
+      const status = await run(command, (ctx, config, keys) => keys.keyStatus(ctx, config));
       if (opts.json) return printJson(statusJson(status));
       printStatus(status);
     });
@@ -53,7 +55,7 @@ function registerRotate(key: Command): void {
         'RELAYGATE_PREVIOUS_MASTER_KEYS, restart, then "relaygate key rewrap".\n\nExample:\n  relaygate key rotate',
     )
     .action(async (opts: { json?: boolean }, command: Command) => {
-      const rotated = await run(command, (ctx, config) => rotateKeys(ctx, config, cliActor()));
+      const rotated = await run(command, (ctx, config, keys) => keys.rotateKeys(ctx, config, cliActor()));
       if (opts.json) return printJson({ ...rewrapJson(rotated.rewrap), replacedKeyId: rotated.replacedKeyId, keptAs: rotated.keptAs });
       process.stdout.write(
         `Rotated the key-encryption key: ${rotated.replacedKeyId} → ${rotated.currentKeyId}.\n${rewrapSummary(rotated.rewrap)}\n` +
@@ -72,7 +74,7 @@ function registerRewrap(key: Command): void {
     .addHelpText('after', '\nExits with status 1 while values remain under other keys.\n\nExample:\n  relaygate key rewrap --forget-previous')
     .action(async (opts: { forgetPrevious?: boolean; json?: boolean }, command: Command) => {
       const forgetPrevious = opts.forgetPrevious === true;
-      const result = await run(command, (ctx, config) => rewrapKeys(ctx, config, cliActor(), { forgetPrevious }));
+      const result = await run(command, (ctx, config, keys) => keys.rewrapKeys(ctx, config, cliActor(), { forgetPrevious }));
       if (opts.json)
         printJson({
           ...rewrapJson(result.rewrap),

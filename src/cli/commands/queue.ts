@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { spoolFor } from '../../queue/open-spool.js';
-import type { EventView, MessageView } from '../../queue/queue-store.js';
-import { sqlQueueStore } from '../../store/sql-queue-store.js';
+import type { OpenStore } from '../../app/open-store.js';
+import type { Config } from '../../config/index.js';
+import type { EventView, MessageView, QueueStore } from '../../queue/queue-store.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -22,9 +22,7 @@ export function registerQueue(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  relaygate queue list\n  relaygate queue list --all --limit 20 --json')
     .action(async (opts: { all?: boolean; limit: number; json?: boolean }, command: Command) => {
-      const list = await withStore(command, (store) =>
-        sqlQueueStore(store.db, store.syncCommitted).list({ includeCompleted: Boolean(opts.all), limit: opts.limit }),
-      );
+      const list = await withQueue(command, (queue) => queue.list({ includeCompleted: Boolean(opts.all), limit: opts.limit }));
       if (opts.json) return printJson(list.map(toJson));
       printTable(
         list.flatMap((m) =>
@@ -50,7 +48,7 @@ export function registerQueue(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  relaygate queue show 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
-      const message = await withStore(command, (store) => sqlQueueStore(store.db, store.syncCommitted).show(id.toUpperCase()));
+      const message = await withQueue(command, (queue) => queue.show(id.toUpperCase()));
       if (!message) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
       if (opts.json) return printJson({ ...toJson(message), events: message.events.map((e) => ({ ...e, at: formatTime(e.at) })) });
       process.stdout.write(
@@ -84,9 +82,7 @@ export function registerQueue(program: Command): void {
     .addHelpText('after', '\nExample:\n  relaygate queue retry 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const now = Date.now();
-      const count = await withStore(command, (store, config) =>
-        sqlQueueStore(store.db, store.syncCommitted).retry(id.toUpperCase(), now, now + config.queue.expireAfter),
-      );
+      const count = await withQueue(command, (queue, _store, config) => queue.retry(id.toUpperCase(), now, now + config.queue.expireAfter));
       if (opts.json) return printJson({ id: id.toUpperCase(), rescheduled: count });
       if (count === 0) throw new CliError(`message ${id} has no recipient waiting for delivery; see "relaygate queue show ${id}"`);
       process.stdout.write(`${count} recipient(s) of ${id.toUpperCase()} will be tried now\n`);
@@ -100,15 +96,23 @@ export function registerQueue(program: Command): void {
     .addHelpText('after', '\nExample:\n  relaygate queue delete 01JD3V6Q9ZK5M2X8T4R7W1B0CE')
     .action(async (id: string, opts: { json?: boolean }, command: Command) => {
       const queueId = id.toUpperCase();
-      const removed = await withStore(command, async (store, config) => {
-        const done = await sqlQueueStore(store.db, store.syncCommitted).remove(queueId, Date.now());
-        if (done) await spoolFor(store.db, config.dataDir).remove(queueId);
+      const removed = await withQueue(command, async (queue, store, config) => {
+        const done = await queue.remove(queueId, Date.now());
+        if (done) {
+          const { spoolFor } = await import('../../queue/open-spool.js');
+          await spoolFor(store.db, config.dataDir).remove(queueId);
+        }
         return done;
       });
       if (opts.json) return printJson({ id: queueId, deleted: removed });
       if (!removed) throw new CliError(`no message ${id} in the queue; see "relaygate queue list --all"`);
       process.stdout.write(`Deleted ${queueId}\n`);
     });
+}
+
+async function withQueue<T>(command: Command, work: (queue: QueueStore, store: OpenStore, config: Config) => Promise<T>): Promise<T> {
+  const { sqlQueueStore } = await import('../../store/sql-queue-store.js');
+  return withStore(command, (store, config) => work(sqlQueueStore(store.db, store.syncCommitted), store, config));
 }
 
 function toJson(m: MessageView) {

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { systemClock } from '../../lib/clock.js';
-import { InjectRefused, injectInbound } from '../../sandbox/inject.js';
-import { type CapturedMessage, CaptureNotFound, sandboxMailbox } from '../../sandbox/mailbox.js';
+import type { CapturedMessage, SandboxMailbox } from '../../sandbox/mailbox.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -15,10 +14,19 @@ export function registerSandbox(program: Command): void {
       '\nExamples:\n  relaygate sandbox list\n  relaygate sandbox raw sbx_2m4q8t0v3x6z9c1e5g7j > message.eml\n  relaygate sandbox inject --to support@example.test message.eml',
     );
 
-  const mailboxOf = (command: Command) => (work: (mailbox: ReturnType<typeof sandboxMailbox>) => Promise<void>) =>
-    withStore(command, (store, config) => work(sandboxMailbox({ db: store.db, dataDir: config.dataDir }))).catch((err: unknown) => {
+  const mailboxOf = (command: Command) => async (work: (mailbox: SandboxMailbox) => Promise<void>) => {
+    const [{ CaptureNotFound, sandboxMailbox }, { keyEncryptionFor }, { sealedCopies }] = await Promise.all([
+      import('../../sandbox/mailbox.js'),
+      import('../../secure/master-key.js'),
+      import('../../secure/sealed-captures.js'),
+    ]);
+    await withStore(command, (store, config) => {
+      const sealing = sealedCopies({ db: store.db, kek: () => keyEncryptionFor(config), now: () => systemClock.now() });
+      return work(sandboxMailbox({ db: store.db, dataDir: config.dataDir, sealing }));
+    }).catch((err: unknown) => {
       throw err instanceof CaptureNotFound ? new CliError(err.message) : err;
     });
+  };
 
   sandbox
     .command('list')
@@ -108,6 +116,7 @@ export function registerSandbox(program: Command): void {
     )
     .action(async (file: string | undefined, opts: { to: string[]; from: string; json?: boolean }, command: Command) => {
       const raw = file ? await readFile(file) : Buffer.concat(await process.stdin.toArray());
+      const { InjectRefused, injectInbound } = await import('../../sandbox/inject.js');
       const accepted = await withStore(command, (store, config) =>
         injectInbound({ store, config, clock: systemClock, raw, to: opts.to, from: opts.from }),
       ).catch((err: unknown) => {

@@ -1,18 +1,31 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../directory/errors.js';
+import { MAX_LOGO_BYTES } from '../../secure/brand-logo.js';
+import { MAX_RETENTION_DAYS } from '../../secure/retention-limit.js';
 import type { SecureMessageDetail, SecureMessageView } from '../../secure/secure-messages.js';
-import { MAX_RETENTION_DAYS, type SecureSettings } from '../../secure/secure-settings.js';
+import type { SecureSettings } from '../../secure/secure-settings.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
-const SETTING_FLAGS: Record<string, string> = { retentionDays: '--retention-days', readReceipts: '--read-receipts', neutralSubject: '--neutral-subject' };
+const SETTING_FLAGS: Record<string, string> = {
+  address: '--recipient',
+  retentionDays: '--retention-days',
+  readReceipts: '--read-receipts',
+  neutralSubject: '--neutral-subject',
+  locale: '--locale',
+  timeZone: '--time-zone',
+  brandName: '--brand-name',
+  brandColour: '--brand-colour',
+  brandLogo: '--brand-logo',
+};
 
 export function registerSecure(program: Command): void {
   const secure = program
     .command('secure')
-    .description("secure messages: each recipient's status, revoke, delete (shred), organisation settings")
+    .description("secure messages: each recipient's status, revoke, unlock a locked portal link, delete (shred), organisation settings")
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate secure list\n  relaygate secure show 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate secure settings --retention-days 90',
@@ -72,6 +85,22 @@ export function registerSecure(program: Command): void {
     });
 
   secure
+    .command('unlock')
+    .description('open again a portal link that too many wrong one-time codes locked (all locked recipients of the message, or --recipient)')
+    .argument('<id>', 'message id')
+    .option('--recipient <address>', 'unlock only this recipient')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  relaygate secure unlock 01JD3V6Q9ZK5M2X8T4R7W1B0CE --recipient customer@example.net\n  relaygate secure unlock 01JD3V6Q9ZK5M2X8T4R7W1B0CE',
+    )
+    .action(async (id: string, opts: { recipient?: string; json?: boolean }, command: Command) => {
+      const message = await run(command, (s, actor) => s.secureMessages.unlock(id, opts.recipient, actor));
+      if (!opts.json) process.stdout.write(`Unlocked the portal link of ${opts.recipient ?? 'every locked recipient'} of ${message.id}\n`);
+      printDetail(message, opts.json);
+    });
+
+  secure
     .command('delete')
     .description('delete a message by crypto-shredding: its data key is destroyed, then the ciphertext')
     .argument('<id>', 'message id')
@@ -91,10 +120,27 @@ export function registerSecure(program: Command): void {
     )
     .option('--read-receipts <on|off>', 'send the sender a read receipt when a recipient first opens a message', (v) => onOff(v, '--read-receipts'))
     .option('--neutral-subject <on|off>', 'notifications say "Secure message from …" instead of the subject', (v) => onOff(v, '--neutral-subject'))
+    .option('--locale <nl|en|de|fr>', 'language of recipient mails when the message has no Content-Language the portal speaks')
+    .option('--time-zone <zone>', 'IANA time zone of the dates recipients read, e.g. Europe/Amsterdam (default UTC)')
+    .option('--brand-name <name>', 'organisation name on the portal and in notifications ("" removes it)')
+    .option('--brand-logo <file>', `PNG or SVG logo, at most ${MAX_LOGO_BYTES / 1024} KiB ("none" removes it)`)
+    .option('--brand-colour <#RRGGBB>', 'accent colour of buttons and links; white text on it needs 4.5:1 contrast ("none" removes it)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  relaygate secure settings\n  relaygate secure settings --retention-days 30 --neutral-subject on')
-    .action(async (opts: { retentionDays?: number; readReceipts?: boolean; neutralSubject?: boolean; json?: boolean }, command: Command) => {
-      const patch = { retentionDays: opts.retentionDays, readReceipts: opts.readReceipts, neutralSubject: opts.neutralSubject };
+    .addHelpText(
+      'after',
+      "\nExamples:\n  relaygate secure settings\n  relaygate secure settings --retention-days 30 --neutral-subject on\n  relaygate secure settings --locale nl --time-zone Europe/Amsterdam --brand-name 'Zorggroep Noord' --brand-logo logo.svg --brand-colour '#0b5394'",
+    )
+    .action(async (opts: SettingsOptions, command: Command) => {
+      const patch = {
+        retentionDays: opts.retentionDays,
+        readReceipts: opts.readReceipts,
+        neutralSubject: opts.neutralSubject,
+        locale: opts.locale,
+        timeZone: opts.timeZone,
+        brandName: opts.brandName,
+        brandColour: opts.brandColour === 'none' ? null : opts.brandColour,
+        brandLogo: opts.brandLogo === undefined ? undefined : opts.brandLogo === 'none' ? null : await readLogo(opts.brandLogo),
+      };
       const changing = Object.values(patch).some((v) => v !== undefined);
       const settings = await run(command, (s, actor) => (changing ? s.secureSettings.update(patch, actor) : s.secureSettings.get()));
       if (opts.json) return printJson(settings);
@@ -122,7 +168,7 @@ function printDetail(message: SecureMessageDetail, json: boolean | undefined): v
   printTable(
     message.recipients.map((r) => ({
       recipient: r.address,
-      status: r.revoked ? `${r.status} (revoked)` : r.status,
+      status: `${r.status}${r.revoked ? ' (revoked)' : ''}${r.lockedAt !== null ? ' (locked)' : ''}`,
       via: r.deliveredVia ?? '-',
       notified: formatTime(r.notifiedAt),
       opened: formatTime(r.openedAt),
@@ -135,9 +181,31 @@ function printDetail(message: SecureMessageDetail, json: boolean | undefined): v
 }
 
 function printSettings(s: SecureSettings): void {
+  const logo = s.brandLogo ? `${s.brandLogo.type}, ${s.brandLogo.sizeBytes} bytes` : '-';
   process.stdout.write(
-    `retention days:  ${s.retentionDays}\nread receipts:   ${s.readReceipts ? 'on' : 'off'}\nneutral subject: ${s.neutralSubject ? 'on' : 'off'}\n`,
+    `retention days:  ${s.retentionDays}\nread receipts:   ${s.readReceipts ? 'on' : 'off'}\nneutral subject: ${s.neutralSubject ? 'on' : 'off'}\n` +
+      `locale:          ${s.locale}\ntime zone:       ${s.timeZone}\nbrand name:      ${s.brandName ?? '-'}\nbrand colour:    ${s.brandColour ?? '-'}\nbrand logo:      ${logo}\n`,
   );
+}
+
+interface SettingsOptions {
+  retentionDays?: number;
+  readReceipts?: boolean;
+  neutralSubject?: boolean;
+  locale?: string;
+  timeZone?: string;
+  brandName?: string;
+  brandLogo?: string;
+  brandColour?: string;
+  json?: boolean;
+}
+
+async function readLogo(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new CliError(`--brand-logo: cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
 }
 
 const stateOf = (m: SecureMessageView) => (m.shreddedAt !== null ? 'shredded' : m.revokedAt !== null ? 'revoked' : 'active');
@@ -158,6 +226,7 @@ const detailJson = (m: SecureMessageDetail) => ({
   recipients: m.recipients.map((r) => ({
     ...r,
     revokedAt: jsonTime(r.revokedAt),
+    lockedAt: jsonTime(r.lockedAt),
     notifiedAt: jsonTime(r.notifiedAt),
     openedAt: jsonTime(r.openedAt),
     repliedAt: jsonTime(r.repliedAt),

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
-import { type Gateway, startGateway } from '../../app/gateway.js';
+import type { Gateway } from '../../app/gateway.js';
 import type { Config } from '../../config/index.js';
-import { redactedUrl } from '../../store/postgres/open.js';
+import { redactedUrl } from '../../store/postgres/redacted-url.js';
 import { configFrom } from '../context.js';
+import { keepServingOnClosedPipe } from '../output.js';
 
 export function registerStart(program: Command): void {
   program
@@ -24,7 +25,11 @@ export function registerStart(program: Command): void {
         '  RELAYGATE_DATABASE_URL=postgres://relaygate:secret@db.example.com/relaygate relaygate start --role worker',
     )
     .action(async (opts: { sandbox?: boolean; role?: string }, command: Command) => {
-      const config = configFrom(command, { ...(opts.sandbox ? { sandbox: true } : {}), ...(opts.role ? { role: opts.role } : {}) });
+      const config = await configFrom(command, { ...(opts.sandbox ? { sandbox: true } : {}), ...(opts.role ? { role: opts.role } : {}) });
+      keepServingOnClosedPipe();
+      // Loaded here, not at the top: the whole gateway (HTTP server, mail parsers, DNS)
+      // would otherwise be imported by every other command of the CLI too.
+      const { startGateway } = await import('../../app/gateway.js');
       const gateway = await startGateway(config);
       process.stdout.write(banner(config, gateway));
       let stopping = false;
@@ -50,9 +55,6 @@ function banner(config: Config, gateway: Gateway): string {
   const certificate = gateway.tls.generated
     ? `development certificate generated in ${gateway.tls.path} (clients will not trust it; set RELAYGATE_TLS_CERT and RELAYGATE_TLS_KEY for production)`
     : gateway.tls.path;
-  const smarthost = gateway.sandbox
-    ? 'none: SANDBOX MODE, every outgoing mail is captured, nothing is sent'
-    : (gateway.smarthost ?? 'not configured: accepted mail waits in the queue until RELAYGATE_SMARTHOST is set');
   const smtp = config.role === 'all' || config.role === 'smtp';
   const rows: [string, string][] = [
     ['Role', config.role === 'all' ? 'all (SMTP, delivery workers, HTTP)' : config.role],
@@ -61,6 +63,7 @@ function banner(config: Config, gateway: Gateway): string {
       ? ([
           ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],
           ['SMTP submission (TLS)', `${host}:${gateway.ports.smtps}`],
+          ['SMTP relay (mail servers)', `${host}:${gateway.ports.relay}`],
         ] as [string, string][])
       : []),
     [
@@ -69,9 +72,9 @@ function banner(config: Config, gateway: Gateway): string {
     ],
     ['Data directory', config.dataDir],
     ['TLS certificate', certificate],
-    ['Smarthost', smarthost],
+    ['Outgoing mail goes', outgoingMail(config, gateway)],
   ];
-  const table = rows.map(([label, value]) => `  ${label.padEnd(28)} ${value}`).join('\n');
+  const table = rows.map(([label, value]) => `  ${label.padEnd(28)} ${value}`).join('\n') + warningsOf(gateway);
   if (config.role !== 'all') return `\nRelaygate is running (role ${config.role})\n${table}\n\n`;
   if (gateway.sandbox) return `${SANDBOX_BANNER}${table}\n${sandboxSteps(config, gateway)}`;
   return `
@@ -86,6 +89,22 @@ then send through port ${gateway.ports.smtp} with STARTTLS and AUTH.
 The web console: npx relaygate admin create you@example.com, then sign in at http://${config.http.listenHost}:${gateway.ports.http}/console
 
 `;
+}
+
+/**
+ * Where accepted mail leaves in this mode. Per-domain connections and routes can send some of
+ * it elsewhere (`relaygate connection list`, `relaygate route list`).
+ */
+function outgoingMail(config: Config, gateway: Gateway): string {
+  if (gateway.sandbox) return 'nowhere: SANDBOX MODE, every outgoing mail is captured in the sandbox mailbox (relaygate sandbox list)';
+  if (gateway.smarthost) return `to the smarthost ${gateway.smarthost}`;
+  if (config.delivery.direct)
+    return `straight to each recipient domain's MX hosts on port ${config.delivery.mxPort}, under DANE, MTA-STS and the TLS policies (no smarthost is set)`;
+  return 'nowhere yet: no smarthost is set and delivery.direct is off, so accepted mail waits in the queue until RELAYGATE_SMARTHOST is set';
+}
+
+function warningsOf(gateway: Gateway): string {
+  return gateway.warnings.map((warning) => `\n\n  WARNING: ${warning}.`).join('');
 }
 
 const SANDBOX_BANNER = `
@@ -105,13 +124,14 @@ function sandboxSteps(config: Config, gateway: Gateway): string {
 Send a first message, in another shell:
   npx relaygate domain add example.test && npx relaygate domain verify example.test --force
   npx relaygate credential create --kind submission --description "First try"    # prints USER and SECRET
-  swaks --server ${host}:${gateway.ports.smtp} --tls --tls-verify=no --auth-user USER --auth-password SECRET \\
+  swaks --server ${host}:${gateway.ports.smtp} --tls --auth-user USER --auth-password SECRET \\
         --from app@example.test --to someone@example.net
   (or: curl --url smtp://${host}:${gateway.ports.smtp} --ssl-reqd -k --user USER:SECRET \\
         --mail-from app@example.test --mail-rcpt someone@example.net --upload-file message.eml)
 Then see what would have been sent:
   npx relaygate sandbox list
   npx relaygate sandbox show ID      (or GET http://${config.http.listenHost}:${gateway.ports.http}/api/v1/sandbox/messages)
+The web console shows it too: npx relaygate admin create you@example.com, then sign in at http://${config.http.listenHost}:${gateway.ports.http}/console
 
 `;
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
-import { type DeliveryPolicy, REQUIREMENT_HELP, TLS_REQUIREMENTS } from '../../directory/delivery-policies.js';
+import type { DeliveryPolicy } from '../../directory/delivery-policies.js';
 import { DirectoryError } from '../../directory/errors.js';
+import { REQUIREMENT_HELP, TLS_REQUIREMENTS } from '../../directory/tls-requirements.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

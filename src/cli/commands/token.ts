@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { ApiToken } from '../../directory/api-tokens.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../directory/errors.js';
+import { TOKEN_SCOPES, type TokenScope } from '../../directory/token-scopes.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -16,16 +17,17 @@ export function registerToken(program: Command): void {
     .command('create')
     .description('create an API token; it is shown once and only a keyed hash is kept')
     .requiredOption('--description <text>', 'what uses it, e.g. "Terraform"')
+    .addOption(new Option('--scope <scope>', 'admin: the admin API; scim: /scim/v2 directory provisioning only').choices(TOKEN_SCOPES).default('admin'))
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  relaygate token create --description "Ops scripts"\n  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8025/api/v1/domains',
+      '\nExample:\n  relaygate token create --description "Ops scripts"\n  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8025/api/v1/domains\n  relaygate token create --scope scim --description "Entra ID provisioning"',
     )
-    .action(async (opts: { description: string; json?: boolean }, command: Command) => {
-      const { token: created, secret } = await run(command, (services, actor) => services.tokens.create(opts.description, actor));
+    .action(async (opts: { description: string; scope: TokenScope; json?: boolean }, command: Command) => {
+      const { token: created, secret } = await run(command, (services, actor) => services.tokens.create(opts.description, actor, opts.scope));
       if (opts.json) return printJson({ ...toJson(created), secret });
       process.stdout.write(
-        `Created API token ${created.id} (${created.description})\n\n  ${secret}\n\nIt is shown only this once. Send it as "Authorization: Bearer <token>".\n`,
+        `Created ${created.scope === 'scim' ? 'SCIM' : 'API'} token ${created.id} (${created.description})\n\n  ${secret}\n\nIt is shown only this once. Send it as "Authorization: Bearer <token>".\n`,
       );
     });
 
@@ -44,9 +46,10 @@ export function registerToken(program: Command): void {
           created: formatTime(t.createdAt),
           'last used': formatTime(t.lastUsedAt),
           'last ip': t.lastUsedIp ?? '-',
+          scope: t.scope,
           state: t.revokedAt ? `revoked ${formatTime(t.revokedAt)}` : 'active',
         })),
-        ['id', 'description', 'created', 'last used', 'last ip', 'state'],
+        ['id', 'description', 'scope', 'created', 'last used', 'last ip', 'state'],
       );
     });
 

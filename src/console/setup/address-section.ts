@@ -36,10 +36,11 @@ ${textareaField(add, { form: 'address', name: 'aliases', label: 'Aliases (option
 
 function addressTable(base: string, csrf: string, addresses: Address[], forms: AddressForms): SafeHtml {
   return html`<div class="table-wrap"><table><caption class="visually-hidden">Addresses of the domain</caption>
-<thead><tr><th scope="col">Address</th><th scope="col">Kind</th><th scope="col">Description</th><th scope="col">Aliases</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col">Address</th><th scope="col">Kind</th><th scope="col">Source</th><th scope="col">Description</th><th scope="col">Aliases</th><th scope="col">Actions</th></tr></thead>
 <tbody>${addresses.map((a, i) => {
     const aliasForm = forms.alias?.address === a.address ? forms.alias.state : EMPTY_FORM;
-    return html`<tr><th scope="row">${a.address}</th><td>${a.kind}</td><td>${a.description}</td>
+    if (a.source !== 'manual') return syncedRow(a);
+    return html`<tr><th scope="row">${a.address}</th><td>${a.kind}</td><td>manual</td><td>${a.description}</td>
 <td>${a.aliases.length === 0 ? html`<span class="muted">none</span>` : html`<ul class="plain">${a.aliases.map((alias) => aliasItem(base, csrf, a.address, alias))}</ul>`}
 <form method="post" action="${base}/aliases" class="compact" novalidate>${csrfField(csrf)}<input type="hidden" name="address" value="${a.address}">
 ${problemSummary(aliasForm, ['alias'])}${inputField(aliasForm, { form: `alias-${i}`, name: 'alias', label: `New alias for ${a.address}`, type: 'email', required: true })}
@@ -47,6 +48,14 @@ ${problemSummary(aliasForm, ['alias'])}${inputField(aliasForm, { form: `alias-${
 <td><form method="post" action="${base}/addresses/remove" class="inline">${csrfField(csrf)}<input type="hidden" name="address" value="${a.address}">
 <button type="submit" class="danger" aria-label="Remove address ${a.address}">Remove</button></form></td></tr>`;
   })}</tbody></table></div>`;
+}
+
+/** A synced address is the directory's: shown, never edited here (the next sync would undo it). */
+function syncedRow(a: Address): SafeHtml {
+  const state = a.suspendedAt === null ? '' : ', suspended (the directory user is deactivated)';
+  return html`<tr><th scope="row">${a.address}</th><td>${a.kind}</td><td>synced (${a.source})${state}</td><td>${a.description}</td>
+<td>${a.aliases.length === 0 ? html`<span class="muted">none</span>` : html`<ul class="plain">${a.aliases.map((alias) => html`<li>${alias}</li>`)}</ul>`}</td>
+<td><span class="muted">Change it in the organisation's directory</span></td></tr>`;
 }
 
 function aliasItem(base: string, csrf: string, address: string, alias: string): SafeHtml {

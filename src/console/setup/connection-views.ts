@@ -24,6 +24,7 @@ const STEP_LABELS: Record<ProbeStep['step'], string> = {
   greeting: 'Greeting',
   ehlo: 'EHLO',
   starttls: 'STARTTLS',
+  token: 'OAuth 2.0 token',
   auth: 'AUTH',
   quit: 'QUIT',
 };

@@ -34,6 +34,12 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
     );
   };
 
+  /** A new credential's page, which shows its secret once; a certificate credential has none to hold. */
+  const revealed = (reply: FastifyReply, id: string, sessionId: string, secret: string | null) => {
+    if (secret !== null) reveal.hold(id, sessionId, secret);
+    return reply.redirect(`${credentialPath(id)}/created`, 303);
+  };
+
   /** The credential, or the 404 page sent. */
   const found = async (reply: FastifyReply, id: string): Promise<Credential | undefined> => {
     try {
@@ -59,9 +65,19 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
   app.post<{ Body: FormBody }>('/credentials', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
-    const values = { kind: field(request.body, 'kind'), domain: field(request.body, 'domain'), description: field(request.body, 'description') };
+    const values = {
+      kind: field(request.body, 'kind'),
+      domain: field(request.body, 'domain'),
+      description: field(request.body, 'description'),
+      tlsClientName: field(request.body, 'tlsClientName'),
+    };
     const kind = values.kind as CredentialKind;
-    const input = { kind, description: values.description, ...(values.domain ? { domain: values.domain } : {}) };
+    const input = {
+      kind,
+      description: values.description,
+      ...(values.domain ? { domain: values.domain } : {}),
+      ...(values.tlsClientName.trim() ? { tlsClientName: values.tlsClientName } : {}),
+    };
     if (kind !== 'submission' && kind !== 'inbound')
       return sendPage(reply, 422, await listPage(signed, refused(values, new DirectoryError('invalid', 'choose submission or inbound', 'kind'))));
     const result = await attempt(
@@ -71,8 +87,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
       (state) => listPage(signed, state),
     );
     if (!result.ok) return result.reply;
-    reveal.hold(result.value.credential.id, signed.session.id, result.value.secret);
-    return reply.redirect(`${credentialPath(result.value.credential.id)}/created`, 303);
+    return revealed(reply, result.value.credential.id, signed.session.id, result.value.secret);
   });
 
   app.get<IdParams>('/credentials/:id/created', HIDDEN, async (request, reply) => {
@@ -116,6 +131,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
             ...(old.domain ? { domain: old.domain } : {}),
             ...(old.allowedSenders ? { allowedSenders: old.allowedSenders } : {}),
             ...(old.allowedNetworks ? { allowedNetworks: old.allowedNetworks } : {}),
+            ...(old.tlsClientName ? { tlsClientName: old.tlsClientName } : {}),
             ...(old.maxMessagesPerHour ? { maxMessagesPerHour: old.maxMessagesPerHour } : {}),
           },
           signed.actor,
@@ -126,8 +142,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
       async (state) => page(signed, `Credential ${old.description}`, detailBody(old, signed.csrf, state)),
     );
     if (!result.ok) return result.reply;
-    reveal.hold(result.value.credential.id, signed.session.id, result.value.secret);
-    return reply.redirect(`${credentialPath(result.value.credential.id)}/created`, 303);
+    return revealed(reply, result.value.credential.id, signed.session.id, result.value.secret);
   });
 
   app.get<IdParams>('/credentials/:id/revoke', HIDDEN, async (request, reply) => {

@@ -38,15 +38,20 @@ export function credentialTable(items: Credential[]): SafeHtml {
 
 export function createForm(csrf: string, form: FormState, domains: string[]): SafeHtml {
   const domainOptions = [{ value: '', label: '— none (submission credentials)' }, ...domains.map((d) => ({ value: d, label: d }))];
-  return html`<form method="post" action="/console/credentials" class="card" novalidate>${csrfField(csrf)}${problemSummary(form, ['kind', 'domain', 'description'])}
+  return html`<form method="post" action="/console/credentials" class="card" novalidate>${csrfField(csrf)}${problemSummary(form, ['kind', 'domain', 'tlsClientName', 'description'])}
 ${selectField(form, { form: 'credential', name: 'kind', label: 'Kind', options: KINDS })}
 ${selectField(form, { form: 'credential', name: 'domain', label: 'Domain (inbound credentials only)', options: domainOptions, hint: 'At most two live inbound credentials per domain: enough to rotate.' })}
+${inputField(form, { form: 'credential', name: 'tlsClientName', label: 'Client certificate name (inbound credentials only, optional)', hint: 'For a mail server that cannot AUTH (an Exchange Online connector): the DNS name its TLS certificate is issued for, e.g. mail.example.com. It relays on the relay port with that certificate, and the credential has no secret.' })}
 ${inputField(form, { form: 'credential', name: 'description', label: 'Description', required: true, hint: 'What will use it, e.g. "Helpdesk application" or "Exchange relay".' })}
 <p><button type="submit">Create the credential</button></p></form>`;
 }
 
 /** The one page that ever shows the secret; `secret` is undefined when it was shown already. */
 export function secretBody(c: Credential, secret: string | undefined): SafeHtml {
+  if (c.tlsClientName)
+    return html`<div class="card" role="status"><p>This credential has no secret: the mail server of ${c.domain ?? 'the domain'} proves itself with a TLS client certificate
+valid for <code>${c.tlsClientName}</code>, presented in STARTTLS on the gateway's relay port, without AUTH.</p></div>
+<p><a href="${credentialPath(c.id)}">The credential's page</a> · <a href="/console/credentials">All credentials</a></p>`;
   const use =
     c.kind === 'submission'
       ? html`<p>Give these to the application: SMTP submission to the gateway (port 587 with STARTTLS, or 465), AUTH PLAIN or LOGIN.</p>`
@@ -65,7 +70,7 @@ export function detailBody(c: Credential, csrf: string, rotate: FormState): Safe
   const live = c.state === 'active' || c.state === 'retiring';
   const windows = Object.entries(ROTATION_WINDOWS).map(([value, w]) => ({ value, label: w.label }));
   return html`<dl><dt>Kind</dt><dd>${c.kind}</dd><dt>Username</dt><dd>${copyable(c.username, 'username')}</dd><dt>Description</dt><dd>${c.description}</dd>
-<dt>Domain</dt><dd>${c.domain ?? '—'}</dd><dt>State</dt><dd>${stateBadge(c)}${c.retireAt ? html` until ${when(c.retireAt)}` : ''}</dd>
+<dt>Domain</dt><dd>${c.domain ?? '—'}</dd>${c.tlsClientName ? html`<dt>Client certificate for</dt><dd><code>${c.tlsClientName}</code> (relay port, no secret)</dd>` : ''}<dt>State</dt><dd>${stateBadge(c)}${c.retireAt ? html` until ${when(c.retireAt)}` : ''}</dd>
 <dt>Created</dt><dd>${when(c.createdAt)}</dd><dt>Last used</dt><dd>${when(c.lastUsedAt)}${c.lastUsedIp ? html` from <code>${c.lastUsedIp}</code>` : ''}</dd>
 ${c.retirementSetAt ? html`<dt>Rotated out</dt><dd>${when(c.retirementSetAt)}</dd>` : ''}
 ${c.usedSinceRotationAt ? html`<dt>Used after rotation</dt><dd>${when(c.usedSinceRotationAt)}: a client still uses this credential</dd>` : ''}

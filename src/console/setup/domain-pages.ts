@@ -20,6 +20,8 @@ const FLASH = {
   'alias-added': 'The alias was added.',
   'alias-removed': 'The alias was removed.',
   'legs-started': 'Verification mails sent. The state below updates as they come back.',
+  reconnected:
+    'The domain is reconnected, with its DKIM keys, addresses and inbound target. The disconnect revoked its inbound credentials and removed its outbound connection: create new ones, then verify the connection.',
 };
 
 type NameParams = { Params: { name: string } };
@@ -105,6 +107,15 @@ const ACTIONS: Record<string, DomainAction> = {
     run: async (deps, name, _v, actor) => {
       await deps.services.connector.verify(name, actor);
       return 'legs-started';
+    },
+    forms: (legs) => ({ legs }),
+    anchor: '#legs',
+  },
+  '/connection/reconnect': {
+    values: () => ({}),
+    run: async (deps, name, _v, actor) => {
+      await deps.services.connector.reconnect(name, actor);
+      return 'reconnected';
     },
     forms: (legs) => ({ legs }),
     anchor: '#legs',

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { DirectoryError } from '../../directory/errors.js';
+import { ConfirmationRequired, DirectoryError } from '../../directory/errors.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage } from '../console-auth.js';
 
@@ -27,23 +27,26 @@ export function refused(values: Record<string, string>, err: DirectoryError): Fo
 
 /** The status the API answers the same refusal with (src/api/problem.ts). */
 export function refusalStatus(err: DirectoryError): number {
-  return { not_found: 404, conflict: 409, limit: 409, invalid: 422 }[err.code];
+  return { not_found: 404, conflict: 409, limit: 409, invalid: 422, unconfirmed: 409 }[err.code];
 }
 
 /**
  * Runs a form's action; a DirectoryError becomes the form shown again with the message next
  * to its field (status as the API would answer), anything else goes to the console's error page.
+ * A change that needs confirming answers with the page `confirm` writes, when there is one.
  */
 export async function attempt<T>(
   reply: FastifyReply,
   values: Record<string, string>,
   action: () => Promise<T>,
   rerender: (state: FormState) => Promise<string>,
+  confirm?: (consequence: string) => Promise<string>,
 ): Promise<{ ok: true; value: T } | { ok: false; reply: FastifyReply }> {
   try {
     return { ok: true, value: await action() };
   } catch (err) {
     if (!(err instanceof DirectoryError)) throw err;
+    if (err instanceof ConfirmationRequired && confirm) return { ok: false, reply: sendPage(reply, refusalStatus(err), await confirm(err.consequence)) };
     return { ok: false, reply: sendPage(reply, refusalStatus(err), await rerender(refused(values, err))) };
   }
 }

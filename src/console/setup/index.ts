@@ -3,4 +3,6 @@ export { registerConnectionPages } from './connection-pages.js';
 export { registerCredentialPages } from './credential-pages.js';
 export { registerDomainList } from './domain-list-pages.js';
 export { registerDomainPages } from './domain-pages.js';
+export { registerInboundPages } from './inbound-pages.js';
 export { registerRoutePages } from './route-pages.js';
+export { registerSecureSettingsPages } from './secure-settings-pages.js';

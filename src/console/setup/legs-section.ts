@@ -17,8 +17,13 @@ export function legsSection(domain: string, csrf: string, status: ConnectorStatu
   const pending = status.legs.outbound?.status === 'pending' || status.legs.inbound?.status === 'pending';
   return html`<p>The gateway sends a verification mail to the domain's first address through its outbound connection; the domain's mail server
 relays it back with the inbound credential. Each leg is verified when its token comes back.</p>
-<form method="post" action="${domainPath(domain)}/connection/verify" class="inline-form">${csrfField(csrf)}${form ? problemSummary(form, []) : ''}
-<button type="submit">Verify the connection</button></form>
+${form ? problemSummary(form, []) : ''}${
+  status.state === 'disconnected'
+    ? html`<p>The domain is disconnected: its inbound credentials were revoked and its outbound connection removed. Reconnecting keeps its DKIM keys,
+addresses and inbound target; it then needs a new inbound credential and outbound connection.</p>
+<form method="post" action="${domainPath(domain)}/connection/reconnect" class="inline-form">${csrfField(csrf)}<button type="submit">Reconnect the domain</button></form>`
+    : html`<form method="post" action="${domainPath(domain)}/connection/verify" class="inline-form">${csrfField(csrf)}<button type="submit">Verify the connection</button></form>`
+}
 <div id="legs-status" aria-live="polite"${pending ? html` data-refresh="${LEGS_REFRESH_MS}"` : ''}>
 <p>Connection state: <strong>${status.state}</strong>${status.queued > 0 ? html` · ${status.queued} message(s) queued` : ''}${
     pending ? html` · <span class="muted">checking; this part of the page updates by itself</span>` : ''
@@ -31,6 +36,7 @@ relays it back with the inbound credential. Each leg is verified when its token 
 function legRow(leg: keyof typeof LEG_NAMES, check: LegCheck | null): SafeHtml {
   if (!check)
     return html`<tr data-leg="${leg}"><th scope="row">${LEG_NAMES[leg]}</th><td><span class="badge info">not checked</span></td><td></td><td></td><td></td></tr>`;
-  return html`<tr data-leg="${leg}"><th scope="row">${LEG_NAMES[leg]}</th><td>${badge(check.status)}</td><td>${check.reason ?? ''}</td>
+  const before = check.beforeDisconnect ? html` <span class="muted">before the disconnect</span>` : '';
+  return html`<tr data-leg="${leg}"><th scope="row">${LEG_NAMES[leg]}</th><td>${badge(check.status)}${before}</td><td>${check.reason ?? ''}</td>
 <td>${when(check.startedAt)}</td><td>${check.status === 'pending' ? html`<span class="muted">waiting until ${when(check.deadlineAt)}</span>` : when(check.finishedAt)}</td></tr>`;
 }

@@ -5,6 +5,7 @@ import { html, type SafeHtml } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { csrfField, layout } from '../layout.js';
+import { confirmationPage, confirmedIn } from './confirm-page.js';
 import { attempt, EMPTY_FORM, type FormBody, type FormState, field, inputField, problemSummary, selectField } from './form-fields.js';
 import { flashOf, withDone } from './format.js';
 
@@ -16,6 +17,9 @@ const ACTION_LABELS: Record<RouteAction, string> = {
   reject: 'reject: refuse at MAIL FROM (550 5.7.1)',
 };
 const ACTION_OPTIONS = ROUTE_ACTIONS.map((a) => ({ value: a, label: ACTION_LABELS[a] }));
+
+/** A confirmed change comes back to the routes page; Cancel leads there unchanged. */
+const ROUTE_CONFIRM = { cancel: '/console/routes', active: 'routes' } as const;
 
 interface RouteForms {
   add?: FormState;
@@ -68,8 +72,23 @@ ${inputField({ values: { sender: query.sender ?? '' } }, { form: 'test', name: '
     const result = await attempt(
       reply,
       values,
-      () => routes.add({ match: values.match, action: values.action, description: values.description, position }, signed.actor),
+      () =>
+        routes.add({ match: values.match, action: values.action, description: values.description, position }, signed.actor, {
+          confirmed: confirmedIn(request.body),
+        }),
       (add) => page(signed, { add }, {}),
+      async (consequence) =>
+        confirmationPage(
+          signed,
+          {
+            ...ROUTE_CONFIRM,
+            action: '/console/routes',
+            values,
+            change: `Add the route ${values.match} → ${values.action}${position ? ` at position ${position}` : ''}`,
+            confirmLabel: 'Add the route',
+          },
+          consequence,
+        ),
     );
     return result.ok ? reply.redirect(withDone('/console/routes', 'added'), 303) : result.reply;
   });
@@ -81,20 +100,42 @@ ${inputField({ values: { sender: query.sender ?? '' } }, { form: 'test', name: '
     const result = await attempt(
       reply,
       values,
-      () => routes.setDefault(values.action, signed.actor),
+      () => routes.setDefault(values.action, signed.actor, { confirmed: confirmedIn(request.body) }),
       (state) => page(signed, { default: state }, {}),
+      async (consequence) =>
+        confirmationPage(
+          signed,
+          {
+            ...ROUTE_CONFIRM,
+            action: '/console/routes/default',
+            values,
+            change: `Set the default action to ${values.action}`,
+            confirmLabel: 'Set the default',
+          },
+          consequence,
+        ),
     );
     return result.ok ? reply.redirect(withDone('/console/routes', 'default'), 303) : result.reply;
   });
 
-  app.post<{ Params: { id: string } }>('/routes/:id/remove', HIDDEN, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: FormBody }>('/routes/:id/remove', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
+    const { id } = request.params;
     const result = await attempt(
       reply,
       {},
-      () => routes.remove(request.params.id, signed.actor),
+      () => routes.remove(id, signed.actor, { confirmed: confirmedIn(request.body) }),
       (remove) => page(signed, { remove }, {}),
+      async (consequence) => {
+        const route = await routes.get(id);
+        const change = `Remove the route ${route.match} → ${route.action} (position ${route.position})`;
+        return confirmationPage(
+          signed,
+          { ...ROUTE_CONFIRM, action: `/console/routes/${encodeURIComponent(id)}/remove`, values: {}, change, confirmLabel: 'Remove the route' },
+          consequence,
+        );
+      },
     );
     return result.ok ? reply.redirect(withDone('/console/routes', 'removed'), 303) : result.reply;
   });

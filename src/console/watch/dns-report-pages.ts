@@ -11,6 +11,7 @@ const CHECK_NAMES: Record<Finding['check'], string> = {
   dnssec: 'DNSSEC',
   mx: 'MX',
   tlsa: 'TLSA (DANE)',
+  starttls: 'STARTTLS (probe)',
   'mta-sts': 'MTA-STS',
   'tls-rpt': 'TLS-RPT',
   spf: 'SPF',

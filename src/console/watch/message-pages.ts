@@ -15,6 +15,8 @@ const RETRYABLE = new Set(['queued', 'deferred', 'failed']);
 const DONE: Record<string, { kind: 'ok' | 'error'; text: string }> = {
   retried: { kind: 'ok', text: 'The waiting recipients will be tried now.' },
   nothing: { kind: 'error', text: 'No recipient of this message is waiting for delivery: there is nothing to retry.' },
+  unlocked: { kind: 'ok', text: 'The portal link is unlocked: the recipient can ask for a new code.' },
+  'not-locked': { kind: 'error', text: 'That portal link is not locked.' },
 };
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -62,10 +64,10 @@ ${retryable ? html`<form method="post" action="/console/messages/${message.id}/r
 <a class="button secondary" href="/console/messages/${message.id}/delete">Delete…</a></div></section>`;
 }
 
-async function secureSection(deps: ConsoleDeps, id: string): Promise<SafeHtml> {
+async function secureSection(deps: ConsoleDeps, id: string, csrf: string): Promise<SafeHtml> {
   try {
     const detail = await deps.services.secureMessages.show(id);
-    return html`<section aria-labelledby="secure-heading"><h2 id="secure-heading">Secure message recipients</h2>${secureRecipients(detail)}</section>`;
+    return html`<section aria-labelledby="secure-heading"><h2 id="secure-heading">Secure message recipients</h2>${secureRecipients(detail, csrfField(csrf))}</section>`;
   } catch (err) {
     if (!(err instanceof DirectoryError)) throw err;
     return html`<section aria-labelledby="secure-heading"><h2 id="secure-heading">Secure message recipients</h2><p>The secure record is gone (shredded or deleted).</p></section>`;
@@ -90,7 +92,7 @@ export function registerMessagePages(app: FastifyInstance, deps: ConsoleDeps): v
     const body = html`${summary(message, origin?.subject)}
 <section aria-labelledby="recipients-heading"><h2 id="recipients-heading">Recipients</h2>${recipientsTable(message)}</section>
 ${actions(message, signed.csrf)}
-${message.direction === 'secure' ? await secureSection(deps, message.id) : ''}
+${message.direction === 'secure' ? await secureSection(deps, message.id, signed.csrf) : ''}
 <section aria-labelledby="timeline-heading"><h2 id="timeline-heading">Timeline</h2>${timeline(message, origin)}</section>
 <p><a href="/console/messages">Back to the message log</a></p>`;
     const done = DONE[queryText(request.query.done) ?? ''];
@@ -105,6 +107,21 @@ ${message.direction === 'secure' ? await secureSection(deps, message.id) : ''}
     const made = await deps.queue.retry(message.id);
     if (made > 0) await audited(deps, signed, { action: 'queue.retry', targetType: 'message', targetId: message.id, detail: { recipients: made } });
     return reply.redirect(`/console/messages/${message.id}?done=${made > 0 ? 'retried' : 'nothing'}`, 303);
+  });
+
+  app.post<{ Params: Params; Body: Record<string, unknown> | undefined }>('/messages/:id/unlock', HIDDEN, async (request, reply) => {
+    const signed = await signedIn(deps, request, reply);
+    if (!signed) return reply;
+    const message = await load(request.params.id);
+    const address = request.body?.address;
+    if (message?.direction !== 'secure' || typeof address !== 'string') return notFoundPage(reply, signed, request.params.id);
+    try {
+      await deps.services.secureMessages.unlock(message.id, address, signed.actor);
+    } catch (err) {
+      if (!(err instanceof DirectoryError)) throw err;
+      return reply.redirect(`/console/messages/${message.id}?done=not-locked`, 303);
+    }
+    return reply.redirect(`/console/messages/${message.id}?done=unlocked`, 303);
   });
 
   app.get<{ Params: Params }>('/messages/:id/delete', HIDDEN, async (request, reply) => {

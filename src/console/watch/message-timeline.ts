@@ -67,6 +67,10 @@ ${event.evidence ? html`<h4>TLS evidence</h4>${evidenceList(event.evidence)}` : 
 function otherEvent(event: EventView): SafeHtml {
   if (event.kind === 'dsn')
     return html`<li><h3>Delivery status notification sent</h3><p>${timeEl(event.at)}</p><p>The bounce report to the sender: <a href="/console/messages/${event.detail ?? ''}">message ${event.detail ?? ''}</a>.</p></li>`;
+  if (event.kind === 'portal-locked')
+    return html`<li><h3>Portal link locked ${badge('locked')}</h3><p>${timeEl(event.at)}</p><p>${event.recipient ?? ''}: ${event.detail ?? ''}</p></li>`;
+  if (event.kind === 'portal-unlocked')
+    return html`<li><h3>Portal link unlocked</h3><p>${timeEl(event.at)}</p><p>${event.recipient ?? ''}: ${event.detail ?? ''}</p></li>`;
   if (event.kind === 'retry') return html`<li><h3>Retried by an operator</h3><p>${timeEl(event.at)}</p><p>${event.detail ?? ''}</p></li>`;
   return html`<li><h3>${event.kind}</h3><p>${timeEl(event.at)}</p>${event.recipient ? html`<p>${event.recipient}</p>` : ''}<p>${event.detail ?? ''}</p></li>`;
 }
@@ -92,13 +96,27 @@ export function timeline(message: TimelineMessage, origin: MessageOrigin | undef
   )}<li><h3>Routed</h3><p>${ROUTED[message.direction]}</p></li>${items}</ol>`;
 }
 
-/** Per-recipient state of a secure message, from the secure-message service (status, channel, evidence of a direct delivery). */
-export function secureRecipients(detail: SecureMessageDetail): SafeHtml {
+/** The portal link's state: open, or locked by wrong codes with the form that unlocks it (audited). */
+function portalLink(detail: SecureMessageDetail, r: SecureMessageDetail['recipients'][number], unlock: SafeHtml | undefined): SafeHtml {
+  if (r.lockedAt === null) return html`${r.wrongCodes > 0 ? `${r.wrongCodes} wrong code(s)` : '–'}`;
+  return html`${badge('locked')} ${timeEl(r.lockedAt)}<br><span class="muted">${r.wrongCodes} wrong code(s)</span>${
+    unlock
+      ? html`<form method="post" action="/console/messages/${detail.id}/unlock" class="inline">${unlock}<input type="hidden" name="address" value="${r.address}"><button type="submit">Unlock</button></form>`
+      : ''
+  }`;
+}
+
+/**
+ * Per-recipient state of a secure message, from the secure-message service (status, channel,
+ * evidence of a direct delivery, a portal link locked by wrong codes). `csrfField`: the
+ * signed-in admin's CSRF field, for the unlock form.
+ */
+export function secureRecipients(detail: SecureMessageDetail, csrfField?: SafeHtml): SafeHtml {
   return html`<div class="table-wrap"><table><caption class="visually-hidden">Recipients of the secure message</caption>
-<thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Delivered via</th><th scope="col">Notified</th><th scope="col">Opened</th></tr></thead>
+<thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Delivered via</th><th scope="col">Notified</th><th scope="col">Opened</th><th scope="col">Portal link</th></tr></thead>
 <tbody>${detail.recipients.map(
     (r) => html`<tr><td>${r.address}${r.revoked ? ' (access revoked)' : ''}</td><td>${badge(r.status)}</td>
 <td>${r.deliveredVia ?? '–'}${r.fallbackReason ? html`<br><span class="muted">portal instead: ${r.fallbackReason}</span>` : ''}${isEvidence(r.evidence) ? html`<details><summary>TLS evidence</summary>${evidenceList(r.evidence)}</details>` : ''}</td>
-<td>${timeEl(r.notifiedAt)}</td><td>${timeEl(r.openedAt)}</td></tr>`,
+<td>${timeEl(r.notifiedAt)}</td><td>${timeEl(r.openedAt)}</td><td>${portalLink(detail, r, csrfField)}</td></tr>`,
   )}</tbody></table></div>`;
 }

@@ -10,14 +10,19 @@ import { judgeDnssec } from './dnssec.js';
 import type { DomainCheck } from './finding.js';
 import { gatherMtaSts } from './mta-sts.js';
 import { gatherMx, judgeMx } from './mx.js';
+import { gatherProbes, type MxProber } from './mx-probe.js';
 import { judgeSpf } from './spf.js';
 import { judgeTlsRpt } from './tls-rpt.js';
-import { gatherTlsa } from './tlsa.js';
+import { gatherTlsa, type TlsaFacts, tlsaProblem } from './tlsa.js';
 
 export interface DomainCheckerDeps {
   resolver: DnsResolver;
   fetchMtaStsPolicy: MtaStsFetcher;
   dkimSelectorsFor: DkimSelectorsFor;
+  /** Connects to an MX host to see the certificate it presents (delivery/mx-probe.ts). */
+  probeMx: MxProber;
+  /** Whether the domain is one of the gateway's: only those are judged on SPF, DKIM and DMARC, which are about the gateway's own mail. */
+  isClaimed: (domain: string) => Promise<boolean>;
   /** The gateway's own host name, for the SPF record it suggests. */
   gatewayHostname: string;
   clock: Clock;
@@ -42,15 +47,18 @@ export async function checkDomain(deps: DomainCheckerDeps, domain: string): Prom
   const resolver = cachingResolver(deps.resolver, { clock: deps.clock });
   const checkedAt = deps.clock.now();
   const mx = await gatherMx(resolver, domain);
-  const [tlsa, mtaSts, tlsRpt, spf, dkim, dmarc] = await Promise.all([
+  const mxAuthenticated = mx.lookup.kind === 'ok' && mx.lookup.authenticated;
+  const [tlsa, mtaSts, tlsRpt, claimed] = await Promise.all([
     gatherTlsa(resolver, mx.hosts),
     gatherMtaSts(resolver, deps.fetchMtaStsPolicy, domain),
     lookUpTxt(resolver, `_smtp._tls.${domain}`),
-    lookUpTxt(resolver, domain),
-    gatherDkim(resolver, deps.dkimSelectorsFor, domain),
-    gatherDmarc(resolver, domain),
+    deps.isClaimed(domain),
   ]);
-  const { hosts, sts, verdict } = judgeTransport(domain, { mx, tlsa, mtaSts }, checkedAt);
+  const [probes, ownMail] = await Promise.all([
+    gatherProbes(deps.probeMx, mx.hosts, (host) => usableTlsaOf(tlsa, host.name), mxAuthenticated),
+    claimed ? judgeOwnMail(deps, resolver, domain) : [],
+  ]);
+  const { hosts, sts, verdict, probeFindings } = judgeTransport(domain, { mx, tlsa, mtaSts }, checkedAt, probes);
   return {
     domain,
     checkedAt,
@@ -58,12 +66,26 @@ export async function checkDomain(deps: DomainCheckerDeps, domain: string): Prom
       judgeDnssec(domain, mx.lookup),
       judgeMx(domain, mx),
       ...hosts.map((host) => host.finding),
+      ...probeFindings,
       sts.finding,
       judgeTlsRpt(domain, tlsRpt),
-      judgeSpf(domain, spf, deps.gatewayHostname),
-      ...judgeDkim(domain, dkim),
-      judgeDmarc(domain, dmarc),
+      ...ownMail,
     ],
     directDelivery: verdict,
   };
+}
+
+/** SPF, DKIM and DMARC as the gateway's own mail for a claimed domain needs them. */
+async function judgeOwnMail(deps: DomainCheckerDeps, resolver: DnsResolver, domain: string) {
+  const [spf, dkim, dmarc] = await Promise.all([
+    lookUpTxt(resolver, domain),
+    gatherDkim(resolver, deps.dkimSelectorsFor, domain),
+    gatherDmarc(resolver, domain),
+  ]);
+  return [judgeSpf(domain, spf, deps.gatewayHostname), ...judgeDkim(domain, dkim), judgeDmarc(domain, dmarc)];
+}
+
+function usableTlsaOf(tlsa: TlsaFacts[], hostName: string) {
+  const lookup = tlsa.find((facts) => facts.host.name === hostName)?.tlsa;
+  return lookup?.kind === 'ok' && lookup.authenticated ? lookup.records.filter((record) => tlsaProblem(record) === undefined) : [];
 }

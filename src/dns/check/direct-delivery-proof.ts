@@ -3,8 +3,9 @@ import { cachingResolver } from '../caching-resolver.js';
 import type { MtaStsFetcher } from '../mta-sts-fetch.js';
 import type { DnsResolver } from '../resolver.js';
 import type { DirectDeliveryVerdict } from './finding.js';
-import { gatherMtaSts, judgeMtaSts } from './mta-sts.js';
+import { gatherMtaSts, judgeMtaSts, policyCoversMx } from './mta-sts.js';
 import { gatherMx } from './mx.js';
+import { judgeProbe, type MxProbe } from './mx-probe.js';
 import { gatherTlsa, judgeTlsa } from './tlsa.js';
 import { directDeliveryVerdict } from './verdict.js';
 
@@ -33,8 +34,11 @@ export interface TransportFacts {
   mtaSts: Awaited<ReturnType<typeof gatherMtaSts>>;
 }
 
-/** Each MX host's DANE state, the MTA-STS policy and the verdict they give: shared by the full check and the proof. */
-export function judgeTransport(domain: string, facts: TransportFacts, now: number) {
+/**
+ * Each MX host's DANE state, the MTA-STS policy and the verdict they give: shared by the full
+ * check, which also probes the hosts (`probes`, and a finding for each), and the proof.
+ */
+export function judgeTransport(domain: string, facts: TransportFacts, now: number, probes?: Map<string, MxProbe>) {
   const mxAuthenticated = facts.mx.lookup.kind === 'ok' && facts.mx.lookup.authenticated;
   const hosts = facts.tlsa.map((tlsa) => ({ name: tlsa.host.name, ...judgeTlsa(tlsa, mxAuthenticated) }));
   const sts = judgeMtaSts(
@@ -43,5 +47,11 @@ export function judgeTransport(domain: string, facts: TransportFacts, now: numbe
     facts.mx.hosts.map((host) => host.name),
     now,
   );
-  return { hosts, sts, verdict: directDeliveryVerdict(domain, { mx: facts.mx.lookup, hosts, mtaSts: sts.policy }) };
+  const verdict = directDeliveryVerdict(domain, { mx: facts.mx.lookup, hosts, mtaSts: sts.policy, ...(probes ? { probes } : {}) });
+  const probeFindings = [...(probes ?? [])].map(([name, probe]) => {
+    const dane = hosts.find((host) => host.name === name)?.dane === 'usable';
+    const pkix = sts.policy?.mode === 'enforce' && policyCoversMx(name, sts.policy);
+    return judgeProbe(name, probe, dane ? 'dane' : pkix ? 'pkix' : 'none');
+  });
+  return { hosts, sts, verdict, probeFindings };
 }

@@ -6,7 +6,7 @@
  */
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
-export type CheckName = 'dnssec' | 'mx' | 'tlsa' | 'mta-sts' | 'tls-rpt' | 'spf' | 'dkim' | 'dmarc';
+export type CheckName = 'dnssec' | 'mx' | 'tlsa' | 'starttls' | 'mta-sts' | 'tls-rpt' | 'spf' | 'dkim' | 'dmarc';
 
 /** A DNS record in presentation form: `value` is the RDATA as a zone file writes it, TXT quoted. */
 export interface RecordText {

@@ -2,6 +2,7 @@ import type { MtaStsPolicy } from '../mta-sts-fetch.js';
 import { isNullMx, type Lookup, type MxRecord } from '../records.js';
 import type { DirectDeliveryVerdict } from './finding.js';
 import { policyCoversMx } from './mta-sts.js';
+import { type MxProbe, probeGap } from './mx-probe.js';
 import type { HostDane } from './tlsa.js';
 
 export interface VerdictFacts {
@@ -10,6 +11,12 @@ export interface VerdictFacts {
   hosts: { name: string; dane: HostDane; gap: string }[];
   /** The MTA-STS policy senders apply, null without a valid one. */
   mtaSts: MtaStsPolicy | null;
+  /**
+   * What each MX host presented when the checker connected (mx-probe.ts); when given, a host
+   * counts only if it proves what its DNS promises. The proof before each delivery attempt
+   * gives none: the delivery session checks the certificate itself.
+   */
+  probes?: Map<string, MxProbe>;
 }
 
 /**
@@ -24,9 +31,11 @@ export interface VerdictFacts {
  *    - PKIX under MTA-STS: the domain's policy is in `enforce` mode and lists the host
  *      (RFC 8461 §4.1). Enforce is the domain's own promise that each MX presents a
  *      publicly valid certificate for its name, so refusing otherwise cannot break its
- *      mail. A certificate that merely happens to be valid today is not: the checker does
- *      not connect to port 25 to look, and the delivery engine checks every certificate
- *      anyway; without enforce, a host is not counted.
+ *      mail. A certificate that merely happens to be valid today is not; without enforce,
+ *      a host is not counted.
+ *    With probes (the full check), each host must also show it: its certificate matches its
+ *    TLSA records, or is valid for its name under the policy. The delivery engine checks
+ *    every certificate again at each attempt.
  *    A host whose TLSA lookup fails (SERVFAIL, bogus) counts as neither: DANE senders defer
  *    to it (RFC 7672 §2.2), and MTA-STS does not replace DANE on a host that has TLSA.
  *
@@ -38,14 +47,21 @@ export function directDeliveryVerdict(domain: string, facts: VerdictFacts): Dire
   const reasons = mxObstacles(domain, facts.mx);
   if (reasons.length > 0) return notPossible(reasons);
   const viaPkix: string[] = [];
+  const contradicted = (host: string, promise: 'dane' | 'pkix') => (facts.probes ? probeGap(facts.probes.get(host), promise) : undefined);
   for (const host of facts.hosts) {
-    if (host.dane === 'usable') continue;
+    if (host.dane === 'usable') {
+      const gap = contradicted(host.name, 'dane');
+      if (gap) reasons.push(`${host.name}: ${gap}`);
+      continue;
+    }
     if (host.dane === 'failed') {
       reasons.push(`${host.name}: ${host.gap}`);
       continue;
     }
     const enforced = facts.mtaSts?.mode === 'enforce' && policyCoversMx(host.name, facts.mtaSts);
-    if (enforced) viaPkix.push(host.name);
+    const gap = enforced ? contradicted(host.name, 'pkix') : undefined;
+    if (enforced && gap) reasons.push(`${host.name}: ${gap}`);
+    else if (enforced) viaPkix.push(host.name);
     else reasons.push(`${host.name}: ${host.gap}, and no MTA-STS policy in enforce mode lists it`);
   }
   if (reasons.length > 0) return notPossible(reasons);

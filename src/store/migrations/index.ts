@@ -10,6 +10,13 @@ import * as sandbox from './0011-sandbox.js';
 import * as adminConsole from './0012-console.js';
 import * as health from './0013-health.js';
 import * as scaleOut from './0014-scale-out.js';
+import * as sealedBodies from './0016-sealed-bodies.js';
+import * as portalLock from './0017-portal-lock.js';
+import * as inboundTargetState from './0018-inbound-target-state.js';
+import * as certificateCredentials from './0019-certificate-credentials.js';
+import * as connectionAuth from './0020-connection-auth.js';
+import * as directorySync from './0021-directory-sync.js';
+import * as portalLocaleBrand from './0022-portal-locale-brand.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -25,6 +32,13 @@ const migrations: Record<string, Migration> = {
   '0012_console': adminConsole,
   '0013_health': health,
   '0014_scale_out': scaleOut,
+  '0016_sealed_bodies': sealedBodies,
+  '0017_portal_lock': portalLock,
+  '0018_inbound_target_state': inboundTargetState,
+  '0019_certificate_credentials': certificateCredentials,
+  '0020_connection_auth': connectionAuth,
+  '0021_directory_sync': directorySync,
+  '0022_portal_locale_brand': portalLocaleBrand,
 };
 
 /** `schema`: where a PostgreSQL store keeps its tables, the migrator's own included (it looks in public otherwise). */

@@ -1,5 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { sql } from 'kysely';
 import { BodyCache, BodyCapture, CACHE_BODY_BYTES, finishInto } from '../../queue/body-cache.js';
 import type { Spool, SpoolWriter } from '../../queue/spool.js';
 import type { Db } from '../tables.js';
@@ -64,6 +65,17 @@ export class DatabaseSpool implements Spool {
 
   async readAll(id: string): Promise<Buffer> {
     return Buffer.concat(await this.read(id).toArray());
+  }
+
+  async storedBytes(id: string): Promise<number | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) return cached.length;
+    const row = await this.db
+      .selectFrom('message_bodies')
+      .select([sql<string>`count(*)`.as('rows'), sql<string>`coalesce(sum(octet_length(chunk)), 0)`.as('bytes')])
+      .where('message_id', '=', id)
+      .executeTakeFirstOrThrow();
+    return Number(row.rows) === 0 ? undefined : Number(row.bytes);
   }
 
   async remove(id: string): Promise<void> {

@@ -1,15 +1,24 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigError } from '../../config/config-error.js';
+import { durableEngine, type StoreDurability } from '../durability.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { Database, Db } from '../tables.js';
+import { type ConnectionLog, type Listening, listenWithReconnect } from './listen-connection.js';
+import { redactedUrl } from './redacted-url.js';
+import { StoreUnavailable } from './store-unavailable.js';
 
 export interface PostgresStore {
   db: Db;
   /** A commit PostgreSQL acknowledged is already durable (synchronous_commit); nothing to wait for. */
   syncCommitted(): Promise<void>;
-  /** Calls `onNotify` on every NOTIFY on `channel` in this store's schema (`channel:schema`), from any instance, over one dedicated connection. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /** Always durable here: a failed fsync stops PostgreSQL itself (a PANIC), which then recovers from its WAL. */
+  durability: StoreDurability;
+  /**
+   * Calls `onNotify` on every NOTIFY on `channel` in this store's schema (`channel:schema`),
+   * from any instance, over one dedicated connection that is made again when lost.
+   */
+  listen(channel: string, onNotify: () => void): Promise<Listening>;
   close(): Promise<void>;
 }
 
@@ -32,13 +41,31 @@ const types = {
  * Relaygate's tables in a schema of their own, created if missing, in a database that
  * others share.
  */
-export async function openPostgres(url: string): Promise<PostgresStore> {
+export interface PostgresOptions {
+  /** Shown in pg_stat_activity, so an operator (or a test) can tell this instance's sessions apart; `relaygate` by default. */
+  applicationName?: string;
+  log?: ConnectionLog;
+}
+
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
   const { connectionString, schema } = splitSchema(url);
-  const settings = { connectionString, types, ...(schema ? { options: `-c search_path=${schema}` } : {}) };
+  const applicationName = options.applicationName ?? 'relaygate';
+  const settings = {
+    connectionString,
+    types,
+    // A server that does not answer (a failover in progress) fails a checkout instead of holding the SMTP session.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  };
   if (schema) await createSchema(settings, schema).catch((err: unknown) => Promise.reject(unreachable(url, err)));
-  const pool = new pg.Pool({ ...settings, max: 10, application_name: 'relaygate' });
-  // An idle client that loses its server must not take the process down with it.
+  const pool = new pg.Pool({ ...settings, max: 10, application_name: applicationName });
+  const connectionLost = lossReporter(options.log);
+  // pg-pool handles the error of an idle client (and drops it); a checked-out one between two
+  // queries of a transaction has no listener, and its error event would end the process. Its
+  // next query fails instead (the transaction is answered 451), and the pool drops it on release.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', connectionLost));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, schema);
@@ -46,41 +73,46 @@ export async function openPostgres(url: string): Promise<PostgresStore> {
     await db.destroy();
     throw unreachable(url, err);
   }
-  const listeners = new Set<pg.Client>();
+  const listeners = new Set<Listening>();
   return {
     db,
     syncCommitted: async () => undefined,
+    durability: durableEngine(),
     async listen(channel, onNotify) {
-      const client = new pg.Client({ ...settings, application_name: 'relaygate-listen' });
-      client.on('error', () => undefined);
-      await client.connect();
-      // Channels are per database; the schema in the name keeps deployments sharing one database apart.
-      const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
-      const scoped = `${channel}:${rows[0]?.schema ?? 'public'}`;
-      client.on('notification', (message) => {
-        if (message.channel === scoped) onNotify();
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(scoped)}`);
-      listeners.add(client);
-      return async () => {
-        listeners.delete(client);
-        await client.end().catch(() => undefined);
+      const settingsOfListener = { ...settings, application_name: `${applicationName}:listen` };
+      const listening = await listenWithReconnect({ settings: settingsOfListener, channel, onNotify, ...(options.log ? { log: options.log } : {}) });
+      listeners.add(listening);
+      return {
+        state: listening.state,
+        async stop() {
+          listeners.delete(listening);
+          await listening.stop();
+        },
       };
     },
     async close() {
-      for (const client of listeners) await client.end().catch(() => undefined);
+      for (const listening of listeners) await listening.stop();
       listeners.clear();
       await db.destroy();
     },
   };
 }
 
-/** The database could not be reached or set up: said with the URL (password hidden) and what the server answered. */
-export class StoreUnavailable extends Error {
-  constructor(message: string, cause: unknown) {
-    super(message, { cause });
-    this.name = 'StoreUnavailable';
-  }
+const CONNECT_TIMEOUT_MS = 5000;
+/** Losing every pooled connection at once (a restart, a failover) is one event to the operator, not ten. */
+const LOSS_LOG_INTERVAL_MS = 10_000;
+
+function lossReporter(log: ConnectionLog | undefined): (err: Error) => void {
+  let lastLoggedMs = 0;
+  let unlogged = 0;
+  return (err) => {
+    unlogged += 1;
+    const nowMs = Date.now();
+    if (!log || nowMs - lastLoggedMs < LOSS_LOG_INTERVAL_MS) return;
+    log.warn({ reason: err.message, connections: unlogged }, 'PostgreSQL connection lost; the pool opens new ones as needed');
+    lastLoggedMs = nowMs;
+    unlogged = 0;
+  };
 }
 
 function unreachable(url: string, err: unknown): Error {
@@ -90,10 +122,6 @@ function unreachable(url: string, err: unknown): Error {
     `PostgreSQL at ${redactedUrl(url)} could not be opened: ${cause.message || (cause as { code?: string }).code || 'no answer'}. Check RELAYGATE_DATABASE_URL, that the server runs and that this user may create tables there`,
     err,
   );
-}
-
-export function redactedUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import type { AuditChain, ChainedContent } from './audit-chain.js';
+import { readHead, type SignedHead } from './audit-head.js';
+import type { AuditRecord } from './audit-log.js';
+import { canonicalJson } from './canonical-json.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Records written before the audit key existed were chained with plain SHA-256. Rather than
+ * rewrite history, the first start with the key appends this record, keyed, naming the last
+ * unkeyed record: its HMAC covers that record's hash, which covers every one before it, so
+ * the old records are as protected as the new ones from then on. Only a keyed record of this
+ * action can say so, and so only the key holder can mark a stretch as unkeyed.
+ */
+export const CHAIN_KEYED = 'audit.chain-keyed';
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  /** The newest record an anchored head (outside the database) vouches for; null when no head was found. */
+  anchoredSeq: number | null;
+  problem?: { seq: number; reason: string };
+}
+
+export function verifyChain(chain: AuditChain, records: readonly AuditRecord[], headFiles: readonly string[]): VerifyResult {
+  const unkeyedUpTo = unkeyedStretch(chain, records);
+  let prevHash = GENESIS_HASH;
+  let checked = 0;
+  const broken = (seq: number, reason: string): VerifyResult => ({ ok: false, checked, anchoredSeq: null, problem: { seq, reason } });
+  for (const record of records) {
+    const expectedSeq = checked + 1;
+    if (record.seq !== expectedSeq) return broken(expectedSeq, `record ${expectedSeq} is missing (next is ${record.seq})`);
+    if (record.prevHash !== prevHash) return broken(record.seq, 'its link to the previous record is broken');
+    const content = contentOf(record);
+    const fits = record.seq <= unkeyedUpTo ? legacyChainHash(prevHash, content) === record.hash : chain.matches(prevHash, content, record.hash);
+    if (!fits) return broken(record.seq, 'its content does not match its hash under the audit key (altered, or re-chained without the key)');
+    prevHash = record.hash;
+    checked += 1;
+  }
+  const heads = headsOf(chain, headFiles);
+  if ('problem' in heads) return { ...broken(heads.problem.seq, heads.problem.reason), checked };
+  let anchoredSeq: number | null = null;
+  for (const { head, source } of heads.list) {
+    const anchored = records[head.seq - 1];
+    if (!anchored)
+      return broken(
+        checked + 1,
+        `record ${checked + 1} is missing: the log ends at record ${checked}, but the head anchored in ${source} names record ${head.seq} (the newest records were removed)`,
+      );
+    if (anchored.hash !== head.hash) return broken(head.seq, `it is not the record the head anchored in ${source} names (replaced)`);
+    anchoredSeq = Math.max(anchoredSeq ?? 0, head.seq);
+  }
+  return { ok: true, checked, anchoredSeq };
+}
+
+/** The unkeyed chain of the records written before the audit key existed. */
+function legacyChainHash(prevHash: string, content: ChainedContent): string {
+  return createHash('sha256')
+    .update(`${prevHash}\n${canonicalJson(content)}`)
+    .digest('hex');
+}
+
+function contentOf(record: AuditRecord): ChainedContent {
+  const { prevHash: _p, hash: _h, ...content } = record;
+  return content;
+}
+
+function unkeyedStretch(chain: AuditChain, records: readonly AuditRecord[]): number {
+  const marker = records.find((r) => r.action === CHAIN_KEYED && r.detail.unkeyedUpTo === r.seq - 1 && chain.matches(r.prevHash, contentOf(r), r.hash));
+  return marker ? marker.seq - 1 : 0;
+}
+
+type Heads = { list: Array<{ head: SignedHead; source: string }> } | { problem: { seq: number; reason: string } };
+
+/** This data directory's head and those given; each must be signed with the audit key. */
+function headsOf(chain: AuditChain, headFiles: readonly string[]): Heads {
+  const paths = [...(chain.headFile ? [chain.headFile.path] : []), ...headFiles];
+  const list: Array<{ head: SignedHead; source: string }> = [];
+  for (const path of paths) {
+    let head: SignedHead | undefined;
+    try {
+      head = readHead(path);
+    } catch (err) {
+      return { problem: { seq: 0, reason: `the head in ${path} cannot be read: ${(err as Error).message}` } };
+    }
+    if (!head) {
+      if (headFiles.includes(path)) return { problem: { seq: 0, reason: `there is no head in ${path}` } };
+      continue;
+    }
+    if (!chain.headSigned(head))
+      return { problem: { seq: head.seq, reason: `the head in ${path} is not signed with the audit key (forged, or another store's)` } };
+    list.push({ head, source: path });
+  }
+  return { list };
+}

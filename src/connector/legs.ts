@@ -1,0 +1,4 @@
+import type { Leg } from '../store/tables.js';
+
+// Apart from connector.ts so that the CLI can lay out the legs without loading the connector.
+export const LEGS: readonly Leg[] = ['outbound', 'inbound'];

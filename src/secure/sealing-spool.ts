@@ -1,0 +1,162 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SealedSpoolWriter, SealingSpool, Spool } from '../queue/spool.js';
+import type { Db } from '../store/tables.js';
+import type { KeyEncryption } from './key-encryption.js';
+import { BodyEncryptor, decryptChunks, newDataKey } from './message-cipher.js';
+import { SEALED_BODY_KEY_PURPOSE } from './seal-purposes.js';
+
+export { SEALED_BODY_KEY_PURPOSE };
+
+/**
+ * What a sealed body starts with at rest. No message does (the gateway's own Received field
+ * comes first in every body it stores), so a read needs no query to tell the two apart.
+ */
+export const SEALED_BODY_MAGIC = Buffer.from('\0relaygate sealed body v1\n', 'latin1');
+
+/** The body's data key is gone: it was removed, or shredded with the secure message it answers. */
+export class SealedBodyGone extends Error {
+  constructor(id: string) {
+    super(`the body of message ${id} can no longer be opened: its data key was shredded (with the secure message it answers, or when it was removed)`);
+    this.name = 'SealedBodyGone';
+  }
+}
+
+export interface SealingSpoolDeps {
+  db: Db;
+  /** Asked only when a body is sealed or opened, so the spool can exist before the key is loaded. */
+  kek: () => KeyEncryption;
+  now: () => number;
+}
+
+/**
+ * A spool whose sealed bodies reach the disk (or PostgreSQL) only as AES-256-GCM ciphertext,
+ * each under a data key of its own, bound to its queue id; the key is stored only sealed by
+ * the key-encryption key, in sealed_bodies, written once the body is complete and before the
+ * queue row commits. Reads decrypt on the fly, so the plaintext exists only in memory while
+ * it is delivered. Plain bodies pass through unchanged.
+ */
+export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool {
+  const deleteKey = (id: string) => deps.db.deleteFrom('sealed_bodies').where('message_id', '=', id).execute();
+
+  async function openKey(id: string) {
+    const row = await deps.db.selectFrom('sealed_bodies').selectAll().where('message_id', '=', id).executeTakeFirst();
+    if (!row) throw new SealedBodyGone(id);
+    return { key: deps.kek().open(row.data_key_sealed, { purpose: SEALED_BODY_KEY_PURPOSE, id }), seal: { iv: row.body_iv, tag: row.body_tag } };
+  }
+
+  async function* plaintext(id: string): AsyncGenerator<Buffer> {
+    const chunks = inner.read(id)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => chunks };
+    try {
+      let head: Buffer = Buffer.alloc(0);
+      while (head.length < SEALED_BODY_MAGIC.length) {
+        const next = await chunks.next();
+        if (next.done) {
+          if (head.length > 0) yield head;
+          return;
+        }
+        head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+      }
+      if (!head.subarray(0, SEALED_BODY_MAGIC.length).equals(SEALED_BODY_MAGIC)) {
+        yield head;
+        yield* rest;
+        return;
+      }
+      const { key, seal } = await openKey(id);
+      try {
+        yield* decryptChunks(key, id, seal, prepend(head.subarray(SEALED_BODY_MAGIC.length), rest));
+      } finally {
+        key.fill(0);
+      }
+    } finally {
+      await chunks.return?.();
+    }
+  }
+
+  const spool: SealingSpool = {
+    init: () => inner.init(),
+    create: (id) => inner.create(id),
+
+    async createSealed(id, answers): Promise<SealedSpoolWriter> {
+      const key = newDataKey();
+      const encryptor = new BodyEncryptor(key, id);
+      const writer = await inner.create(id);
+      writer.stream.write(SEALED_BODY_MAGIC);
+      const piped = pipeline(encryptor, writer.stream);
+      piped.catch(() => undefined);
+      let secureMessageId = answers;
+      return {
+        stream: encryptor,
+        answers(idOf) {
+          secureMessageId = idOf;
+        },
+        async finish() {
+          try {
+            await piped;
+            const size = await writer.finish();
+            const seal = encryptor.seal();
+            await deps.db
+              .insertInto('sealed_bodies')
+              .values({
+                message_id: id,
+                secure_message_id: secureMessageId,
+                data_key_sealed: deps.kek().seal(key, { purpose: SEALED_BODY_KEY_PURPOSE, id }),
+                body_iv: seal.iv,
+                body_tag: seal.tag,
+                created_at: deps.now(),
+              })
+              .execute();
+            return size - SEALED_BODY_MAGIC.length;
+          } finally {
+            key.fill(0);
+          }
+        },
+        async discard() {
+          key.fill(0);
+          encryptor.destroy();
+          await writer.discard();
+          await deleteKey(id);
+        },
+      };
+    },
+
+    read: (id) => Readable.from(plaintext(id), { objectMode: false }),
+
+    async readHead(id, maxBytes) {
+      const head = await inner.readHead(id, maxBytes);
+      if (!head.subarray(0, SEALED_BODY_MAGIC.length).equals(SEALED_BODY_MAGIC)) return head;
+      const body = await spool.readAll(id);
+      const end = body.indexOf('\r\n\r\n');
+      return body.subarray(0, Math.min(maxBytes, end === -1 ? body.length : end + 2));
+    },
+
+    async readAll(id) {
+      return Buffer.concat(await spool.read(id).toArray());
+    },
+
+    /** The bytes its writer counted: a sealed body (one with a key row) carries the marker in front of them. */
+    async storedBytes(id) {
+      const bytes = await inner.storedBytes(id);
+      if (bytes === undefined || bytes < SEALED_BODY_MAGIC.length) return bytes;
+      const sealed = await deps.db.selectFrom('sealed_bodies').select('message_id').where('message_id', '=', id).executeTakeFirst();
+      return sealed ? bytes - SEALED_BODY_MAGIC.length : bytes;
+    },
+
+    /** The key first: once it is gone, no copy of the ciphertext opens again. */
+    async remove(id) {
+      await deleteKey(id);
+      await inner.remove(id);
+    },
+
+    forget: (id) => inner.forget(id),
+    list: () => inner.list(),
+    syncDirectory: () => inner.syncDirectory(),
+  };
+  return spool;
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  if (first.length > 0) yield first;
+  yield* rest;
+}

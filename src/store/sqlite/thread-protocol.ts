@@ -1,0 +1,14 @@
+/** What the store's SQLite thread is asked (sqlite-thread.ts) and what it answers (thread-dialect.ts). */
+
+export interface ThreadOptions {
+  path: string;
+  /** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
+  busyTimeoutMs: number;
+}
+
+export type ThreadRequest = { id: number; op: 'query'; sql: string; parameters: readonly unknown[] } | { id: number; op: 'close' };
+
+export type ThreadReply =
+  | { id: number; rows: unknown[] }
+  | { id: number; rows: []; changes: number | bigint; lastInsertRowid: number | bigint }
+  | { id: number; error: { message: string; code?: string } };
