@@ -267,13 +267,14 @@ describe('secure messages: sender controls, settings and retention', () => {
 
   it('settings: validated per field, audited; a neutral subject and the retention days apply to the next message', async () => {
     const defaults = await api<Record<string, unknown>>('/api/v1/secure-settings');
-    assert.deepEqual(defaults.body, { retentionDays: 90, readReceipts: false, neutralSubject: false, ...UNBRANDED });
+    assert.deepEqual(defaults.body, { retentionDays: 90, readReceipts: false, readReceiptFormat: 'text', neutralSubject: false, ...UNBRANDED });
 
     for (const [body, field] of [
       [{ retentionDays: 0 }, 'retentionDays'],
       [{ retentionDays: 3651 }, 'retentionDays'],
       [{ retentionDays: 1.5 }, 'retentionDays'],
       [{ readReceipts: 'yes' }, 'readReceipts'],
+      [{ readReceiptFormat: 'pdf' }, 'readReceiptFormat'],
       [{ neutralSubject: 'on' }, 'neutralSubject'],
       [{ locale: 'es' }, 'locale'],
       [{ timeZone: 'Mars/Olympus' }, 'timeZone'],
@@ -295,11 +296,11 @@ describe('secure messages: sender controls, settings and retention', () => {
     // Fastify drops unknown properties before the handler runs: what is left changes nothing, and says so.
     const misspelt = await api<ProblemJson & { detail: string }>('/api/v1/secure-settings', { method: 'PATCH', body: { retention: 5 } });
     assert.equal(misspelt.status, 422, misspelt.text);
-    assert.match(misspelt.body.detail, /retentionDays, readReceipts, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo/);
+    assert.match(misspelt.body.detail, /retentionDays, readReceipts, readReceiptFormat, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo/);
 
     const changed = await api<Record<string, unknown>>('/api/v1/secure-settings', { method: 'PATCH', body: { retentionDays: 7, neutralSubject: true } });
     assert.equal(changed.status, 200, changed.text);
-    assert.deepEqual(changed.body, { retentionDays: 7, readReceipts: false, neutralSubject: true, ...UNBRANDED });
+    assert.deepEqual(changed.body, { retentionDays: 7, readReceipts: false, readReceiptFormat: 'text', neutralSubject: true, ...UNBRANDED });
     const audit = await api<{ items: { action: string }[] }>('/api/v1/audit?action=secure.settings.update');
     assert.equal(audit.body.items.length, 1);
 
@@ -342,9 +343,14 @@ describe('secure messages: sender controls, settings and retention', () => {
     const badDays = await cli('secure', 'settings', '--retention-days', '0');
     assert.notEqual(badDays.code, 0);
     assert.match(badDays.stderr, /--retention-days must be a whole number from 1 to 3650/);
-    assert.deepEqual(await json('secure', 'settings', '--neutral-subject', 'off', '--read-receipts', 'on'), {
+    assert.match(
+      (await cli('secure', 'settings', '--read-receipt-format', 'pdf')).stderr,
+      /readReceiptFormat must be text .* or mdn .*, not "pdf" \(--read-receipt-format\)/,
+    );
+    assert.deepEqual(await json('secure', 'settings', '--neutral-subject', 'off', '--read-receipts', 'on', '--read-receipt-format', 'mdn'), {
       retentionDays: 7,
       readReceipts: true,
+      readReceiptFormat: 'mdn',
       neutralSubject: false,
       ...UNBRANDED,
     });
@@ -386,6 +392,7 @@ describe('secure messages: sender controls, settings and retention', () => {
       {
         retentionDays: 7,
         readReceipts: true,
+        readReceiptFormat: 'mdn',
         neutralSubject: false,
         locale: 'nl',
         timeZone: 'Europe/Amsterdam',
@@ -404,6 +411,7 @@ describe('secure messages: sender controls, settings and retention', () => {
       {
         retentionDays: 7,
         readReceipts: true,
+        readReceiptFormat: 'mdn',
         neutralSubject: false,
         ...UNBRANDED,
       },

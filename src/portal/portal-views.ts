@@ -134,7 +134,11 @@ async function markOpened(deps: PortalDeps, open: Open, unlocked: UnlockedMessag
     .where('opened_at', 'is', null)
     .executeTakeFirst();
   if (Number(first.numUpdatedRows) !== 1) return;
-  const org = await deps.db.selectFrom('organisations').select('read_receipts').where('id', '=', open.message.organisation_id).executeTakeFirst();
+  const org = await deps.db
+    .selectFrom('organisations')
+    .select(['read_receipts', 'read_receipt_format'])
+    .where('id', '=', open.message.organisation_id)
+    .executeTakeFirst();
   if (org?.read_receipts !== 1) return;
   const sender = open.message.sender;
   const locale = mailLocale(open.message.language, open.look.brand.locale);
@@ -146,6 +150,7 @@ async function markOpened(deps: PortalDeps, open: Open, unlocked: UnlockedMessag
     now,
     locale,
     timeZone: open.look.brand.timeZone,
+    format: org.read_receipt_format === 'mdn' ? 'mdn' : 'text',
   });
   const envelope = { mailFrom: '', recipients: [sender] };
   // The recipient still reads the message if the receipt cannot be stored; the sender sees "opened" in the status.

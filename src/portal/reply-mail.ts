@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { formatDate, type Locale, t } from '../i18n/index.js';
 import { composeMail } from '../secure/compose.js';
+import type { ReadReceiptFormat } from '../secure/secure-settings.js';
 import type { SecureMeta } from '../secure/vault.js';
+import { dispositionNotificationMail } from './disposition-notification.js';
 
 export interface ReplyAttachment {
   filename: string;
@@ -40,7 +42,10 @@ export async function replyMail(o: {
   });
 }
 
-/** Written by the gateway when the recipient first opens the message, if the organisation wants them; in the message's language. */
+/**
+ * Written by the gateway when the recipient first opens the message, if the organisation wants
+ * them; in the message's language. `mdn`: the same words as an RFC 8098 disposition notification.
+ */
 export async function readReceiptMail(o: {
   meta: SecureMeta;
   recipient: string;
@@ -49,9 +54,10 @@ export async function readReceiptMail(o: {
   now: number;
   locale: Locale;
   timeZone?: string | undefined;
+  format?: ReadReceiptFormat | undefined;
 }): Promise<Buffer> {
   const subject = o.meta.subject || t(o.locale, 'message.noSubject');
-  return composeMail({
+  const mail = {
     from: { name: t(o.locale, 'portal.name'), address: `postmaster@${o.hostname}` },
     to: o.sender,
     subject: t(o.locale, 'receipt.subject', { subject }),
@@ -60,7 +66,9 @@ export async function readReceiptMail(o: {
     date: new Date(o.now),
     headers: { 'Auto-Submitted': 'auto-generated', 'X-Auto-Response-Suppress': 'All', 'Content-Language': o.locale },
     ...threading(o.meta),
-  });
+  };
+  if (o.format !== 'mdn') return composeMail(mail);
+  return dispositionNotificationMail({ ...mail, reportingHost: o.hostname, recipient: o.recipient, originalMessageId: o.meta.messageId || undefined });
 }
 
 /**

@@ -9,11 +9,16 @@ import { checkBrandColour } from './brand-colour.js';
 import { checkBrandLogo, type LogoType } from './brand-logo.js';
 import { MAX_RETENTION_DAYS } from './retention-limit.js';
 
+export type ReadReceiptFormat = 'text' | 'mdn';
+export const READ_RECEIPT_FORMATS: readonly ReadReceiptFormat[] = ['text', 'mdn'];
+
 export interface SecureSettings {
   /** Days a secure message stays readable; then it is shredded. Applies to messages accepted from now on. */
   retentionDays: number;
   /** The sender gets a read receipt when a recipient first opens a message. */
   readReceipts: boolean;
+  /** `text`: a plain mail for people; `mdn`: an RFC 8098 disposition notification for applications that parse receipts. */
+  readReceiptFormat: ReadReceiptFormat;
   /** Notifications say "Secure message from …" instead of repeating the subject line. */
   neutralSubject: boolean;
   /** The language of recipient mails when the message has no Content-Language the portal speaks. */
@@ -31,6 +36,7 @@ export interface SecureSettings {
 export interface SecureSettingsPatch {
   retentionDays?: number | undefined;
   readReceipts?: boolean | undefined;
+  readReceiptFormat?: string | undefined;
   neutralSubject?: boolean | undefined;
   locale?: string | undefined;
   timeZone?: string | undefined;
@@ -54,7 +60,7 @@ export interface Branding {
 export { MAX_RETENTION_DAYS } from './retention-limit.js';
 
 const MAX_BRAND_NAME = 80;
-const FIELDS = 'retentionDays, readReceipts, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo';
+const FIELDS = 'retentionDays, readReceipts, readReceiptFormat, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo';
 
 /** The organisation's settings for secure messages, changed with an audit record. */
 export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, organisationId: string = DEFAULT_ORGANISATION_ID) {
@@ -66,6 +72,7 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
       .select([
         'secure_retention_days',
         'read_receipts',
+        'read_receipt_format',
         'neutral_subject',
         'locale',
         'time_zone',
@@ -81,6 +88,7 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
     return {
       retentionDays: Number(row.secure_retention_days),
       readReceipts: row.read_receipts === 1,
+      readReceiptFormat: row.read_receipt_format === 'mdn' ? 'mdn' : 'text',
       neutralSubject: row.neutral_subject === 1,
       locale: isLocale(row.locale) ? row.locale : 'en',
       timeZone: row.time_zone,
@@ -97,6 +105,7 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
       const values = {
         ...(patch.retentionDays !== undefined ? { secure_retention_days: checkRetentionDays(patch.retentionDays) } : {}),
         ...(patch.readReceipts !== undefined ? { read_receipts: flag('readReceipts', patch.readReceipts) } : {}),
+        ...(patch.readReceiptFormat !== undefined ? { read_receipt_format: checkReceiptFormat(patch.readReceiptFormat) } : {}),
         ...(patch.neutralSubject !== undefined ? { neutral_subject: flag('neutralSubject', patch.neutralSubject) } : {}),
         ...(patch.locale !== undefined ? { locale: checkLocale(patch.locale) } : {}),
         ...(patch.timeZone !== undefined ? { time_zone: checkTimeZone(patch.timeZone) } : {}),
@@ -153,6 +162,12 @@ function flag(field: string, value: boolean): number {
 function checkLocale(value: string): Locale {
   if (!isLocale(value)) throw invalid('locale', `locale must be one of ${LOCALES.join(', ')}, not "${value}"`);
   return value;
+}
+
+function checkReceiptFormat(value: string): ReadReceiptFormat {
+  const format = READ_RECEIPT_FORMATS.find((f) => f === value);
+  if (!format) throw invalid('readReceiptFormat', `readReceiptFormat must be text (a mail for people) or mdn (RFC 8098, for applications), not "${value}"`);
+  return format;
 }
 
 /** An IANA zone name as Intl knows it, in its canonical spelling (europe/amsterdam → Europe/Amsterdam). */

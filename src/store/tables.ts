@@ -40,6 +40,7 @@ export interface OrganisationsTable {
   secure_retention_days: Generated<number>;
   /** 1: the sender gets a read receipt when a recipient first opens a secure message. */
   read_receipts: Generated<number>;
+  read_receipt_format: Generated<string>;
   /** 1: notifications say "a secure message" instead of repeating the subject line. */
   neutral_subject: Generated<number>;
   /** The language of recipient mails when a message names none: en, nl, de or fr. */

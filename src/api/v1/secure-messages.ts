@@ -48,6 +48,9 @@ const SettingsSchema = Type.Object({
     description: 'days a secure message stays readable before it is shredded; applies to messages accepted from then on',
   }),
   readReceipts: Type.Boolean({ description: 'the sender gets a read receipt when a recipient first opens a message' }),
+  readReceiptFormat: Type.Enum(['text', 'mdn'], {
+    description: 'text: a mail for people; mdn: an RFC 8098 message disposition notification (multipart/report) for applications that parse receipts',
+  }),
   neutralSubject: Type.Boolean({ description: 'notifications carry a neutral subject ("Secure message from …") instead of the real one' }),
   locale: Type.Enum(['en', 'nl', 'de', 'fr'], {
     description: "language of the recipient mails when the message's Content-Language names none of these; the portal follows the reader's browser",
@@ -195,6 +198,7 @@ export function secureMessageRoutes({ app, services }: ApiContext): void {
           {
             retentionDays: Type.Optional(SettingsSchema.properties.retentionDays),
             readReceipts: Type.Optional(SettingsSchema.properties.readReceipts),
+            readReceiptFormat: Type.Optional(SettingsSchema.properties.readReceiptFormat),
             neutralSubject: Type.Optional(SettingsSchema.properties.neutralSubject),
             locale: Type.Optional(SettingsSchema.properties.locale),
             timeZone: Type.Optional(SettingsSchema.properties.timeZone),

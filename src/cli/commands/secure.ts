@@ -14,6 +14,7 @@ const SETTING_FLAGS: Record<string, string> = {
   address: '--recipient',
   retentionDays: '--retention-days',
   readReceipts: '--read-receipts',
+  readReceiptFormat: '--read-receipt-format',
   neutralSubject: '--neutral-subject',
   locale: '--locale',
   timeZone: '--time-zone',
@@ -119,6 +120,7 @@ export function registerSecure(program: Command): void {
       wholeNumber(v, '--retention-days', 1, MAX_RETENTION_DAYS),
     )
     .option('--read-receipts <on|off>', 'send the sender a read receipt when a recipient first opens a message', (v) => onOff(v, '--read-receipts'))
+    .option('--read-receipt-format <text|mdn>', 'a mail for people, or an RFC 8098 notification for applications')
     .option('--neutral-subject <on|off>', 'notifications say "Secure message from …" instead of the subject', (v) => onOff(v, '--neutral-subject'))
     .option('--locale <nl|en|de|fr>', 'language of recipient mails when the message has no Content-Language the portal speaks')
     .option('--time-zone <zone>', 'IANA time zone of the dates recipients read, e.g. Europe/Amsterdam (default UTC)')
@@ -128,12 +130,13 @@ export function registerSecure(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      "\nExamples:\n  relaygate secure settings\n  relaygate secure settings --retention-days 30 --neutral-subject on\n  relaygate secure settings --locale nl --time-zone Europe/Amsterdam --brand-name 'Zorggroep Noord' --brand-logo logo.svg --brand-colour '#0b5394'",
+      "\nExamples:\n  relaygate secure settings\n  relaygate secure settings --retention-days 30 --neutral-subject on\n  relaygate secure settings --read-receipts on --read-receipt-format mdn\n  relaygate secure settings --locale nl --time-zone Europe/Amsterdam --brand-name 'Zorggroep Noord' --brand-logo logo.svg --brand-colour '#0b5394'",
     )
     .action(async (opts: SettingsOptions, command: Command) => {
       const patch = {
         retentionDays: opts.retentionDays,
         readReceipts: opts.readReceipts,
+        readReceiptFormat: opts.readReceiptFormat,
         neutralSubject: opts.neutralSubject,
         locale: opts.locale,
         timeZone: opts.timeZone,
@@ -183,7 +186,7 @@ function printDetail(message: SecureMessageDetail, json: boolean | undefined): v
 function printSettings(s: SecureSettings): void {
   const logo = s.brandLogo ? `${s.brandLogo.type}, ${s.brandLogo.sizeBytes} bytes` : '-';
   process.stdout.write(
-    `retention days:  ${s.retentionDays}\nread receipts:   ${s.readReceipts ? 'on' : 'off'}\nneutral subject: ${s.neutralSubject ? 'on' : 'off'}\n` +
+    `retention days:  ${s.retentionDays}\nread receipts:   ${s.readReceipts ? `on (${s.readReceiptFormat === 'mdn' ? 'RFC 8098 MDN' : 'text'})` : 'off'}\nneutral subject: ${s.neutralSubject ? 'on' : 'off'}\n` +
       `locale:          ${s.locale}\ntime zone:       ${s.timeZone}\nbrand name:      ${s.brandName ?? '-'}\nbrand colour:    ${s.brandColour ?? '-'}\nbrand logo:      ${logo}\n`,
   );
 }
@@ -191,6 +194,7 @@ function printSettings(s: SecureSettings): void {
 interface SettingsOptions {
   retentionDays?: number;
   readReceipts?: boolean;
+  readReceiptFormat?: string;
   neutralSubject?: boolean;
   locale?: string;
   timeZone?: string;

@@ -15,7 +15,11 @@ import { flashOf, withDone } from './format.js';
 const UPLOAD_LIMIT_BYTES = 1024 * 1024;
 
 const FLASH = { saved: 'The settings were saved.', logo: 'The logo was saved.', 'logo-removed': 'The logo was removed.' };
-const SETTINGS_FIELDS = ['locale', 'timeZone', 'brandName', 'brandColour', 'retentionDays', 'readReceipts', 'neutralSubject'];
+const SETTINGS_FIELDS = ['locale', 'timeZone', 'brandName', 'brandColour', 'retentionDays', 'readReceipts', 'readReceiptFormat', 'neutralSubject'];
+const RECEIPT_FORMATS = [
+  { value: 'text', label: 'a mail for people' },
+  { value: 'mdn', label: 'RFC 8098 disposition notification (for applications)' },
+];
 const ON_OFF = [
   { value: 'off', label: 'off' },
   { value: 'on', label: 'on' },
@@ -29,6 +33,7 @@ function valuesOf(s: SecureSettings): Record<string, string> {
     brandColour: s.brandColour ?? '',
     retentionDays: String(s.retentionDays),
     readReceipts: s.readReceipts ? 'on' : 'off',
+    readReceiptFormat: s.readReceiptFormat,
     neutralSubject: s.neutralSubject ? 'on' : 'off',
   };
 }
@@ -74,6 +79,7 @@ ${inputField(state, {
 })}
 ${inputField(state, { form: 'secure', name: 'retentionDays', type: 'number', min: 1, max: MAX_RETENTION_DAYS, label: 'Retention (days)', hint: 'For messages accepted from now on.' })}
 ${selectField(state, { form: 'secure', name: 'readReceipts', label: 'Read receipts to the sender', options: ON_OFF })}
+${selectField(state, { form: 'secure', name: 'readReceiptFormat', label: 'Read receipt format', options: RECEIPT_FORMATS })}
 ${selectField(state, { form: 'secure', name: 'neutralSubject', label: 'Neutral subject in notifications', options: ON_OFF })}
 <p><button type="submit">Save</button></p></form>
 <h2 id="logo">Logo</h2><div class="card">${logo}
@@ -107,6 +113,7 @@ ${logoState.error ? html`<p class="field-error">${logoState.error.message}</p>` 
             brandColour: values.brandColour || null,
             retentionDays: Number(values.retentionDays),
             readReceipts: values.readReceipts === 'on',
+            readReceiptFormat: values.readReceiptFormat || undefined,
             neutralSubject: values.neutralSubject === 'on',
           },
           signed.actor,
