@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { formatDate, type Locale, t } from '../i18n/index.js';
 import { composeMail } from '../secure/compose.js';
+import { dispositionNotificationMail } from '../secure/disposition-notification.js';
 import type { ReadReceiptFormat } from '../secure/secure-settings.js';
 import type { SecureMeta } from '../secure/vault.js';
-import { dispositionNotificationMail } from './disposition-notification.js';
 
 export interface ReplyAttachment {
   filename: string;
