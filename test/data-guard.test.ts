@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
-import { DataGuard } from '../src/smtp/data-guard.js';
+import { DataGuard } from '../src/pipeline/data-guard.js';
 
 /** Feeds the chunks through a guard; returns the bytes passed on, or the reply it failed with. */
 async function guard(chunks: string[], maxBytes = 10_000): Promise<string> {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command, Option } from 'commander';
 import { buildProgram } from '../src/cli/index.js';
 import { ENV_KEYS } from '../src/config/env.js';
-import { SmtpReply } from '../src/smtp/reply.js';
+import { SmtpReply } from '../src/model/smtp-reply.js';
 import { mainCf } from './support/postfix.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

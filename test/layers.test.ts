@@ -32,16 +32,17 @@ describe('the import rule of ARCHITECTURE.md (scripts/check-layers.mjs, run by n
     const tree = await treeWith({
       'app/compose.ts': 'export const compose = 1;\n',
       'store/queue.ts': "import { compose } from '../app/compose.js';\nexport const q = compose;\n",
-      'directory/domains.ts': "import { seal } from '../secure/seal.js';\nexport const d = seal;\n",
-      'secure/seal.ts': "import { d } from '../directory/domains.js';\nexport const seal = d;\n",
+      'pipeline/accept.ts': "import { spool } from '../queue/spool.js';\nexport const accept = spool;\n",
+      'queue/spool.ts': "import { accept } from '../pipeline/accept.js';\nexport const spool = accept;\n",
       'directory/queries.ts': "import type { Kysely } from 'kysely';\nexport type K = Kysely<unknown>;\n",
       'smtp/handlers.ts': "import { SMTPServer } from 'smtp-server';\nexport const s = SMTPServer;\n",
     });
     try {
       const found = check(tree.path);
       assert.equal(found.get('src/store/queue.ts -> src/app'), 'src/store may not import the higher layer src/app');
-      assert.match(found.get('src/directory/domains.ts -> src/secure') ?? '', /the folders src\/directory, src\/secure import each other/);
-      assert.match(found.get('src/secure/seal.ts -> src/directory') ?? '', /import each other/);
+      // Peers of one layer may import each other, but not both ways.
+      assert.match(found.get('src/pipeline/accept.ts -> src/queue') ?? '', /the folders src\/pipeline, src\/queue import each other/);
+      assert.match(found.get('src/queue/spool.ts -> src/pipeline') ?? '', /import each other/);
       assert.equal(found.get('src/directory/queries.ts -> kysely'), 'queries are built in src/store');
       assert.equal(found.has('src/smtp/handlers.ts -> smtp-server'), false, 'smtp-server in src/smtp is its own folder');
       assert.equal(found.size, 4, [...found.keys()].join('\n'));

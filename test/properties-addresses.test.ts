@@ -9,9 +9,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { normaliseScope, scopesFor } from '../src/delivery/connection-scope.js';
 import { domainNameProblem } from '../src/dns/domain-name.js';
+import { SmtpReply } from '../src/model/smtp-reply.js';
 import { headerFields, headerFrom } from '../src/pipeline/header-from.js';
 import { decideRoute, normaliseDomain, normaliseRouteMatch, ROUTE_ACTIONS, type RouteRule, routeMatches, senderDomain } from '../src/policy/route-match.js';
-import { SmtpReply } from '../src/smtp/reply.js';
 import { runs } from './support/property-runs.js';
 
 /** Text made mostly of the characters that matter to address parsers, with some of anything. */

@@ -10,11 +10,11 @@ import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { SmtpReply } from '../src/model/smtp-reply.js';
+import { DataGuard, MAX_LINE_OCTETS } from '../src/pipeline/data-guard.js';
 import { ForgedResultsFilter } from '../src/pipeline/forged-results-filter.js';
 import { HeaderCapture } from '../src/pipeline/header-capture.js';
 import { subjectOf } from '../src/pipeline/header-subject.js';
-import { DataGuard, MAX_LINE_OCTETS } from '../src/smtp/data-guard.js';
-import { SmtpReply } from '../src/smtp/reply.js';
 import { runs } from './support/property-runs.js';
 
 type Outcome = { out: Buffer } | { error: unknown };
@@ -54,7 +54,7 @@ const content = fc
   )
   .map(latin1);
 
-describe('DataGuard (smtp/data-guard)', () => {
+describe('DataGuard (pipeline/data-guard)', () => {
   /** Every rule the bytes break, as the replies DataGuard may answer with: the model. */
   function violations(bytes: Buffer, maxBytes: number): Set<string> {
     const found = new Set<string>();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatSizeBytes, parseSizeBytes } from '../src/lib/sizes.js';
 import { isStorageFull } from '../src/lib/storage-full.js';
-import { SmtpReply } from '../src/smtp/reply.js';
+import { SmtpReply } from '../src/model/smtp-reply.js';
 
 test('sizes as operators write them', () => {
   const cases: [string, number | undefined][] = [

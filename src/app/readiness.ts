@@ -2,7 +2,7 @@ import type { Probe, ReadinessCheck } from '../http/server.js';
 import { formatDurationMs } from '../lib/durations.js';
 import type { FreeSpace } from '../lib/free-space.js';
 import { formatSizeBytes } from '../lib/sizes.js';
-import { describeDurabilityFailure, StoreNotDurable } from '../store/durability.js';
+import { describeDurabilityFailure, StoreNotDurable } from '../model/durability-failure.js';
 import type { ListenState } from '../store/postgres/listen-connection.js';
 
 /**

@@ -1,4 +1,4 @@
-import { SmtpReply } from '../smtp/reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 import type { ConnectorState, Db } from '../store/tables.js';
 import { credentialState } from './credential-model.js';
 import { targetRowFor } from './inbound-targets.js';

@@ -1,6 +1,6 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { type SenderRefusal, SmtpReply } from '../model/smtp-reply.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
-import { type SenderRefusal, SmtpReply } from '../smtp/reply.js';
 import type { Db } from '../store/tables.js';
 import type { DirectoryContext } from './context.js';
 import { credentialState, parseList } from './credential-model.js';

@@ -8,7 +8,7 @@ import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { GroupCommitter } from '../queue/group-commit.js';
 import type { NewMessage } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
-import { DataGuard } from '../smtp/data-guard.js';
+import { DataGuard } from './data-guard.js';
 import { HeaderCapture, MAX_HEADER_BYTES } from './header-capture.js';
 import { headerFrom } from './header-from.js';
 import { subjectOf } from './header-subject.js';

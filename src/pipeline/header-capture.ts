@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { SmtpReply } from '../smtp/reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 
 /**
  * RFC 5322 sets no limit on the header section, but a submitting application's headers fit

@@ -1,5 +1,5 @@
 import addressparser from 'nodemailer/lib/addressparser';
-import { SmtpReply } from '../smtp/reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 
 export type HeaderFrom = { addresses: string[] } | { refusal: SmtpReply };
 

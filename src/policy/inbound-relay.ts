@@ -1,5 +1,5 @@
 import type { InboundRecipient } from '../directory/inbound-recipients.js';
-import { SmtpReply } from '../smtp/reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 
 /** Who is relaying inbound mail: the domain of an inbound credential, or nobody (unauthenticated). */
 export type InboundSender = { kind: 'inbound-credential'; domainId: string; domain: string } | { kind: 'unauthenticated' };

@@ -1,4 +1,4 @@
-import type { SmtpReply } from '../smtp/reply.js';
+import type { SmtpReply } from '../model/smtp-reply.js';
 
 /**
  * A decision about who a submission may claim to be. Each check answers undefined (no

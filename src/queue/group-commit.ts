@@ -1,5 +1,5 @@
 import { coalesce } from '../lib/coalesce.js';
-import { StoreNotDurable } from '../store/durability.js';
+import { StoreNotDurable } from '../model/durability-failure.js';
 import type { NewMessage, QueueStore } from './queue-store.js';
 import type { Spool } from './spool.js';
 

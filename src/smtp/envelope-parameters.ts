@@ -1,4 +1,4 @@
-import { SmtpReply } from './reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 
 export type EnvelopeCommand = 'MAIL FROM' | 'RCPT TO';
 

@@ -3,10 +3,10 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { ENHANCED_CODE, SmtpReply } from '../model/smtp-reply.js';
 import type { ConnectionsPerAddress } from './connections-per-address.js';
 import { type EnvelopeCommand, envelopeLineObjection } from './envelope-parameters.js';
 import { greetingArgumentProblem } from './greeting-argument.js';
-import { ENHANCED_CODE, SmtpReply } from './reply.js';
 import type { SmtpObserver } from './session-handlers.js';
 
 export interface SessionBudgets {

@@ -1,7 +1,7 @@
 import type { SMTPServerSession } from 'smtp-server';
 import type { Credential, CredentialDirectory } from '../directory/credentials.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 import type { ClientCertificate } from './client-certificate.js';
-import { SmtpReply } from './reply.js';
 
 /** The certificate a principal proved itself with: the credential's name and the key's pin. */
 export interface CertificateFacts {

@@ -7,20 +7,20 @@ import type { Credential, CredentialDirectory } from '../directory/credentials.j
 import { inboundCredentialObjection, lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
+import { StoreNotDurable } from '../model/durability-failure.js';
 import type { Envelope, EnvelopeRecipient } from '../model/envelope.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 import { acceptInbound, type InboundAcceptance, type InboundAcceptContext } from '../pipeline/accept-inbound.js';
 import { type AcceptContext, acceptMessage } from '../pipeline/accept-message.js';
 import { acceptSecure, type SecureAcceptContext } from '../pipeline/accept-secure.js';
 import { type InboundSender, inboundRecipientObjection } from '../policy/inbound-relay.js';
 import { secureRoutingOf } from '../policy/route-policy.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
-import { StoreNotDurable } from '../store/durability.js';
 import type { Db } from '../store/tables.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { AuthAttempt, UserLock } from './auth-user-lock.js';
 import { clientCertificateOf } from './client-certificate.js';
 import { type CertificateTransaction, certificateTransaction, type Principal, type RelaySession } from './relay-identity.js';
-import { SmtpReply } from './reply.js';
 
 export interface SessionDeps {
   credentials: CredentialDirectory;

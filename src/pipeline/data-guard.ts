@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { SmtpReply } from './reply.js';
+import { SmtpReply } from '../model/smtp-reply.js';
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -1,6 +1,6 @@
 import { isStorageFull } from '../lib/storage-full.js';
 import { isStoreBusy } from '../lib/store-busy.js';
-import { StoreNotDurable } from '../store/durability.js';
+import { StoreNotDurable } from './durability-failure.js';
 
 /** Why a sender address is refused, in words safe to tell the client (no internal detail). */
 export type SenderRefusal = 'not-an-address' | 'domain-not-verified' | 'domain-disconnected' | 'not-in-allowed-senders';
