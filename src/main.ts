@@ -2,7 +2,7 @@ import { EnvironmentError, EX_UNAVAILABLE, fileErrorOf } from './app/environment
 import { buildProgram } from './cli/index.js';
 import { CliError, endQuietlyOnClosedPipe } from './cli/output.js';
 import { ConfigError, EX_CONFIG } from './config/config-error.js';
-import { DirectoryError } from './directory/errors.js';
+import { DirectoryError } from './model/directory-error.js';
 import { StoreUnavailable } from './store/postgres/store-unavailable.js';
 import { KeyMismatch } from './store/shared-keys.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DirectoryError } from '../directory/errors.js';
+import { DirectoryError } from '../model/directory-error.js';
 
 export interface FieldProblem {
   field: string;

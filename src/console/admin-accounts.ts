@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
-import { DirectoryError } from '../directory/errors.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError } from '../model/directory-error.js';
 import type { AdminsTable } from '../store/tables.js';
 import { FAILURES_PER_ACCOUNT, FAILURES_PER_ACCOUNT_AND_IP, LOCK_WINDOW_MS, type Lock, type SignInLocks } from './sign-in-locks.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DirectoryError } from '../directory/errors.js';
+import { DirectoryError } from '../model/directory-error.js';
 import { csrfToken, csrfValid } from '../web/csrf.js';
 import { html } from '../web/html.js';
 import { browserOnPlainHttp } from '../web/plain-http.js';

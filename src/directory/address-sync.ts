@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError } from '../model/directory-error.js';
 import type { Database } from '../store/tables.js';
 import { type Address, type AddressSource, claimable, claimRules, findAddress, insertAlias, lookupKey, pageOfAddresses } from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError } from './errors.js';
 
 type Trx = Kysely<Database>;
 export type SyncSource = Exclude<AddressSource, 'manual'>;

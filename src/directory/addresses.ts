@@ -3,10 +3,10 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { domainNameProblem } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, invalid } from '../model/directory-error.js';
 import type { Database } from '../store/tables.js';
 import { ADDRESS_KINDS, type AddressKind } from './address-kinds.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError, invalid } from './errors.js';
 
 export { ADDRESS_KINDS, type AddressKind } from './address-kinds.js';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, notFound } from '../model/directory-error.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError, notFound } from './errors.js';
 import { hashSecret } from './secret-hash.js';
 import { TOKEN_SCOPES, type TokenScope } from './token-scopes.js';
 

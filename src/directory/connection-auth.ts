@@ -1,6 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { invalid } from '../model/directory-error.js';
 import type { ConnectionsTable } from '../store/tables.js';
-import { invalid } from './errors.js';
 
 export const AUTH_KINDS = ['password', 'xoauth2', 'oauthbearer'] as const;
 export type AuthKind = (typeof AUTH_KINDS)[number];

@@ -8,6 +8,7 @@ import { type OAuth2TokenCache, oauth2TokenCache } from '../delivery/oauth2-toke
 import { type ProbeReport, probeSmarthost } from '../delivery/smarthost-probe.js';
 import { smarthostTrust } from '../delivery/smarthost-trust.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, invalid } from '../model/directory-error.js';
 import { normaliseDomain } from '../policy/route-match.js';
 import { type KeyEncryption, UnsealError } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
@@ -27,7 +28,6 @@ import {
 } from './connection-auth.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import { refuseUnlessConnected } from './domains.js';
-import { DirectoryError, invalid } from './errors.js';
 
 export const TLS_MODES = ['starttls', 'implicit', 'none'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];

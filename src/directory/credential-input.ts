@@ -1,6 +1,6 @@
+import { invalid } from '../model/directory-error.js';
 import { parseNetwork } from './cidr.js';
 import type { CredentialKind } from './credential-model.js';
-import { invalid } from './errors.js';
 import { parseSenderEntry } from './sender-list.js';
 
 /** What an operator asks for; field names are the API's, so errors name them. */

@@ -3,6 +3,7 @@ import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db } from '../store/tables.js';
 import { type CertificateRefusal, credentialsForCertificate } from './certificate-login.js';
@@ -12,7 +13,6 @@ import { checkLogin, type LoginRefusal } from './credential-login.js';
 import { type Credential, type CredentialKind, type CredentialRow, parseList, toCredential, type Usage } from './credential-model.js';
 import { findDomain, findOrganisation, liveInboundCredentials } from './credential-queries.js';
 import { refuseUnlessConnected } from './domains.js';
-import { DirectoryError, notFound } from './errors.js';
 import { messageRate } from './message-rate.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 

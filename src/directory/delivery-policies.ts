@@ -1,8 +1,8 @@
 import { appendAudit } from '../audit/audit-log.js';
+import { DirectoryError, invalid } from '../model/directory-error.js';
 import { normaliseDomain } from '../policy/route-match.js';
 import type { DeliveryPoliciesTable, TlsRequirement } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError, invalid } from './errors.js';
 import { TLS_REQUIREMENTS } from './tls-requirements.js';
 
 export { REQUIREMENT_HELP, TLS_REQUIREMENTS } from './tls-requirements.js';

@@ -1,7 +1,7 @@
 import { appendAudit } from '../audit/audit-log.js';
 import type { DirectDeliveryVerdict, DomainChecker } from '../dns/check/index.js';
+import { DirectoryError, notFound } from '../model/directory-error.js';
 import type { Actor, DirectoryContext } from './context.js';
-import { DirectoryError, notFound } from './errors.js';
 
 /** A domain's inbound direct delivery (IDD) flag, and the verdict a change was checked against. */
 export interface DirectDeliveryState {

@@ -4,10 +4,10 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { checkOwnershipProof, configuredResolver, type DnsResolver, domainNameProblem, type ProofCheck, type ProofRecord, proofRecord } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { DirectoryError, invalid, notFound } from './errors.js';
 
 export type DomainStatus = Database['domains']['status'];
 

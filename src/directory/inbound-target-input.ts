@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { checkWebhookUrl } from '../inbound/destination-guard.js';
+import { invalid } from '../model/directory-error.js';
 import type { InboundTargetsTable } from '../store/tables.js';
-import { invalid } from './errors.js';
 
 export interface InboundTargetInput {
   /** A claimed domain; omitted for the organisation's default target. */

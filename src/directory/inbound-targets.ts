@@ -2,6 +2,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { generateWebhookSecret } from '../inbound/webhook-signature.js';
 import { newId } from '../lib/ids.js';
+import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { WEBHOOK_SECRET_PURPOSE } from '../secure/seal-purposes.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
@@ -9,7 +10,6 @@ import type { Db, InboundTargetKind, InboundTargetsTable } from '../store/tables
 import { makeWebhookWorkDue } from '../store/webhook-work-due.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { findDomain } from './credential-queries.js';
-import { DirectoryError, invalid, notFound } from './errors.js';
 import { checkTargetInput, type InboundTargetInput } from './inbound-target-input.js';
 
 export type { InboundTargetInput } from './inbound-target-input.js';
@@ -42,8 +42,6 @@ export interface RoutableTarget extends InboundTarget {
 
 export const SECRET_PURPOSE = WEBHOOK_SECRET_PURPOSE;
 export { DEFAULT_ROTATION_OVERLAP_MS } from './rotation-overlap.js';
-/** Who disables a target on a 410 Gone, in the audit log. */
-export const WEBHOOK_DELIVERY_ACTOR: Actor = { name: 'system:webhook-delivery', ip: null };
 
 /**
  * Inbound targets: one for the organisation, and one per domain that needs its own. A

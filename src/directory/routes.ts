@@ -2,12 +2,12 @@ import type { Transaction } from 'kysely';
 import { type AuditEntry, appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
+import { ConfirmationRequired, DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, senderDomain } from '../policy/route-match.js';
 import { describeLosses, secureLosses } from '../policy/route-weakening.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { ConfirmationRequired, DirectoryError, invalid, notFound } from './errors.js';
 
 export interface Route extends RouteRule {
   description: string;

@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
-import { type InboundTargetDirectory, type RoutableTarget, WEBHOOK_DELIVERY_ACTOR } from '../directory/inbound-targets.js';
+import type { Actor } from '../directory/context.js';
+import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
+
+/** Who disables a target on a 410 Gone, in the audit log. */
+export const WEBHOOK_DELIVERY_ACTOR: Actor = { name: 'system:webhook-delivery', ip: null };
 
 /**
  * What a 410 Gone does, wherever it is answered (inbound mail, synchronous mode, delivery

@@ -1,7 +1,7 @@
 import { close, fdatasync, write } from 'node:fs';
 import { Writable } from 'node:stream';
+import { BodyCapture } from '../lib/body-cache.js';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
-import { BodyCapture } from './body-cache.js';
 
 /**
  * A file writer whose 'finish' means "on disk": _final runs fdatasync before the stream

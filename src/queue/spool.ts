@@ -3,9 +3,9 @@ import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { BodyCache, CACHE_BODY_BYTES, finishInto } from '../lib/body-cache.js';
 import { fsyncDirectory } from '../lib/durable-file.js';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
-import { BodyCache, CACHE_BODY_BYTES, finishInto } from './body-cache.js';
 import { DurableWriter } from './durable-writer.js';
 
 /** A raw descriptor, owned by the DurableWriter that closes it (a FileHandle would close it again when collected). */

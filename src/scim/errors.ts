@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { DirectoryError } from '../directory/errors.js';
+import { DirectoryError } from '../model/directory-error.js';
 
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 

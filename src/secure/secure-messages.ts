@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
-import { DirectoryError } from '../directory/errors.js';
+import { DirectoryError } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db, SecureMessagesTable, SecureRecipientsTable } from '../store/tables.js';
 import { SecureMessageGone, type SecureVault } from './vault.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
-import { invalid, notFound } from '../directory/errors.js';
 import { isLocale, LOCALES, type Locale } from '../i18n/index.js';
+import { invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Db } from '../store/tables.js';
 import { checkBrandColour } from './brand-colour.js';

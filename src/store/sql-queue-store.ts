@@ -1,7 +1,7 @@
 import { type ExpressionBuilder, sql, type Transaction } from 'kysely';
 import type { DeliveryEvidence } from '../model/outcome.js';
-import { commitLedger } from '../queue/commit-ledger.js';
 import type { DueMessage, MessageView, NewMessage, NewSecureMessage, QueueStore, RecipientUpdate } from '../queue/queue-store.js';
+import { commitLedger } from './commit-ledger.js';
 import { abandonMessages, deleteMessageRows } from './delete-messages.js';
 import { type StoreDurability, StoreNotDurable } from './durability.js';
 import { engineOf } from './engine.js';

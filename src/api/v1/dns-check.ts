@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import { invalid } from '../../directory/errors.js';
 import type { DomainCheck } from '../../dns/check/index.js';
 import { domainNameProblem } from '../../dns/index.js';
+import { invalid } from '../../model/directory-error.js';
 import type { ApiContext } from '../api-context.js';
 import { errorResponses } from '../schemas.js';
 

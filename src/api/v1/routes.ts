@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { ConfirmationRequired, DirectoryError } from '../../directory/errors.js';
 import type { Route, RouteTest } from '../../directory/routes.js';
+import { ConfirmationRequired, DirectoryError } from '../../model/directory-error.js';
 import { ROUTE_ACTIONS } from '../../policy/route-match.js';
 import type { ApiContext } from '../api-context.js';
 import { errorResponses, iso, PageQuery, pageOf } from '../schemas.js';

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { invalid } from '../../directory/errors.js';
+import { invalid } from '../../model/directory-error.js';
 import type { SecureMessageDetail, SecureMessageView, SecureRecipientView } from '../../secure/secure-messages.js';
 import { MAX_RETENTION_DAYS } from '../../secure/secure-settings.js';
 import type { ApiContext } from '../api-context.js';

@@ -3,7 +3,7 @@ import type { AdminServices } from '../../api/api-context.js';
 import { ADDRESS_KINDS, type AddressKind } from '../../directory/address-kinds.js';
 import type { Address } from '../../directory/addresses.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Connection, ConnectionPatch, ConnectionTest } from '../../directory/connections.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

@@ -2,9 +2,9 @@ import { type Command, Option } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
 import type { Credential, CredentialKind } from '../../directory/credentials.js';
-import { DirectoryError } from '../../directory/errors.js';
 import { POINT_IN_TIME_HELP, parsePointInTime } from '../../directory/point-in-time.js';
 import { parseDurationMs } from '../../lib/durations.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
 import type { DkimKey, DomainDkim } from '../../dkim/index.js';
 import { zoneFileValue } from '../../dkim/keys.js';
 import { DEFAULT_GRACE_MS } from '../../dkim/rotation.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

@@ -4,8 +4,8 @@ import type { AdminServices } from '../../api/api-context.js';
 import type { ConnectorStatus, LegCheck } from '../../connector/connector.js';
 import { LEGS } from '../../connector/legs.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DirectDeliveryRefused, DirectDeliveryState } from '../../directory/direct-delivery.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson } from '../output.js';
 

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
 import type { InboundTarget } from '../../directory/inbound-targets.js';
 import { DEFAULT_ROTATION_OVERLAP_MS } from '../../directory/rotation-overlap.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

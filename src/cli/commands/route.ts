@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
-import { ConfirmationRequired, DirectoryError } from '../../directory/errors.js';
 import type { ConfirmOption, Route, RouteTest } from '../../directory/routes.js';
+import { ConfirmationRequired, DirectoryError } from '../../model/directory-error.js';
 import { askAtTerminal, canAsk } from '../confirm-prompt.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';

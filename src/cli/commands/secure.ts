@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { MAX_LOGO_BYTES } from '../../secure/brand-logo.js';
 import { MAX_RETENTION_DAYS } from '../../secure/retention-limit.js';
 import type { SecureMessageDetail, SecureMessageView } from '../../secure/secure-messages.js';

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
 import type { DeliveryPolicy } from '../../directory/delivery-policies.js';
-import { DirectoryError } from '../../directory/errors.js';
 import { REQUIREMENT_HELP, TLS_REQUIREMENTS } from '../../directory/tls-requirements.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

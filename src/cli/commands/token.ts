@@ -2,8 +2,8 @@ import { type Command, Option } from 'commander';
 import type { AdminServices } from '../../api/api-context.js';
 import type { ApiToken } from '../../directory/api-tokens.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
 import { TOKEN_SCOPES, type TokenScope } from '../../directory/token-scopes.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 

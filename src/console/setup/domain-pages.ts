@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { AddressKind } from '../../directory/addresses.js';
 import type { Actor } from '../../directory/context.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { html } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';

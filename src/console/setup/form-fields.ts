@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { ConfirmationRequired, DirectoryError } from '../../directory/errors.js';
+import { ConfirmationRequired, DirectoryError } from '../../model/directory-error.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage } from '../console-auth.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type AuditEntry, appendAudit } from '../../audit/audit-log.js';
-import { DirectoryError } from '../../directory/errors.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { messageLog } from '../../store/message-log.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';

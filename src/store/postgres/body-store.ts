@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { sql } from 'kysely';
-import { BodyCache, BodyCapture, CACHE_BODY_BYTES, finishInto } from '../../queue/body-cache.js';
+import { BodyCache, BodyCapture, CACHE_BODY_BYTES, finishInto } from '../../lib/body-cache.js';
 import type { Spool, SpoolWriter } from '../../queue/spool.js';
 import type { Db } from '../tables.js';
 
