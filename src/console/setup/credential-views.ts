@@ -1,6 +1,6 @@
 import type { Credential } from '../../directory/credentials.js';
-import type { SmtpEndpoints } from '../console-deps.js';
 import { html, type SafeHtml } from '../../web/html.js';
+import type { SmtpEndpoints } from '../console-deps.js';
 import { copyable, csrfField } from '../layout.js';
 import { type FormState, inputField, problemSummary, selectField } from './form-fields.js';
 import { credentialPath, domainPath, when } from './format.js';

@@ -1,5 +1,5 @@
-import type { DirectDeliveryVerdict } from '../../dns/check/index.js';
 import type { Domain } from '../../directory/domains.js';
+import type { DirectDeliveryVerdict } from '../../dns/check/index.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { badge, csrfField } from '../layout.js';
 import type { FormState } from './form-fields.js';
@@ -39,8 +39,12 @@ export function directDeliverySection(domain: Domain, csrf: string, forms: Direc
     : html`<p class="muted">Only a verified domain can receive secure messages directly: verify its ownership first.</p>`;
   return html`<p>Secure messages to ${domain.name} can be delivered decrypted, straight to its MX, when its DNS proves the transport:
 DNSSEC with DANE, or DNSSEC with an MTA-STS policy in enforce mode (PKIX). Otherwise its recipients get the portal notification.</p>
-${state}${refusal ? html`<div class="form-error" role="alert"><p><strong>Not turned on:</strong> ${refusal.message}.</p>
-${refusal.field === 'enabled' ? html`<p>Fix these (the <a href="${domainPath(domain.name)}/dns">DNS check report</a> shows the records) and try again.</p>` : ''}</div>` : ''}
+${state}${
+  refusal
+    ? html`<div class="form-error" role="alert"><p><strong>Not turned on:</strong> ${refusal.message}.</p>
+${refusal.field === 'enabled' ? html`<p>Fix these (the <a href="${domainPath(domain.name)}/dns">DNS check report</a> shows the records) and try again.</p>` : ''}</div>`
+    : ''
+}
 ${forms.verdict ? verdictCard(domain.name, forms.verdict) : html`<p><a href="${path}#direct-delivery">Run the DNS check now</a> to see whether it is possible.</p>`}
 ${toggle}`;
 }

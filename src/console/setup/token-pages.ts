@@ -5,7 +5,7 @@ import { html, type SafeHtml } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { copyable, csrfField, layout } from '../layout.js';
-import { attempt, EMPTY_FORM, type FormBody, type FormState, field, inputField, problemSummary, selectField } from './form-fields.js';
+import { attempt, type FormBody, type FormState, field, inputField, problemSummary, selectField } from './form-fields.js';
 import { flashOf, when, withDone } from './format.js';
 import { SecretReveal } from './secret-reveal.js';
 
