@@ -45,7 +45,7 @@ ${state}${
 ${refusal.field === 'enabled' ? html`<p>Fix these (the <a href="${domainPath(domain.name)}/dns">DNS check report</a> shows the records) and try again.</p>` : ''}</div>`
     : ''
 }
-${forms.verdict ? verdictCard(domain.name, forms.verdict) : html`<p><a href="${path}#direct-delivery">Run the DNS check now</a> to see whether it is possible.</p>`}
+${forms.verdict ? verdictCard(domain.name, forms.verdict) : html`<p><a href="${domainPath(domain.name)}?check=direct-delivery#direct-delivery">Run the DNS check now</a> to see whether it is possible.</p>`}
 ${toggle}`;
 }
 

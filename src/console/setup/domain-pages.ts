@@ -137,26 +137,14 @@ const ACTIONS: Record<string, DomainAction> = {
 
 /** /console/domains/:name: the guided setup of one domain, and every action on its page. */
 export function registerDomainPages(app: FastifyInstance, deps: ConsoleDeps): void {
-  app.get<NameParams & { Querystring: { done?: string } }>('/domains/:name', HIDDEN, async (request, reply) => {
+  app.get<NameParams & { Querystring: { done?: string; check?: string } }>('/domains/:name', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
     try {
       const setup = await loadSetup(deps, request.params.name);
-      return sendPage(reply, 200, domainPage(signed, setup, {}, flashOf(FLASH, request.query.done)));
-    } catch (err) {
-      if (err instanceof DirectoryError && err.code === 'not_found') return notFoundPage(reply, err);
-      throw err;
-    }
-  });
-
-  // The DNS checker's verdict beside the switch, asked for: the full check probes each MX host, too slow for every view of the page.
-  app.get<NameParams>('/domains/:name/direct-delivery', HIDDEN, async (request, reply) => {
-    const signed = await signedIn(deps, request, reply);
-    if (!signed) return reply;
-    try {
-      const setup = await loadSetup(deps, request.params.name);
-      const verdict = (await deps.services.dnsCheck.check(setup.domain.name)).directDelivery;
-      return sendPage(reply, 200, domainPage(signed, setup, { verdict }, undefined));
+      // The DNS checker's verdict beside the direct-delivery switch, when asked for: the full check probes each MX host, too slow for every view.
+      const verdict = request.query.check === 'direct-delivery' ? (await deps.services.dnsCheck.check(setup.domain.name)).directDelivery : undefined;
+      return sendPage(reply, 200, domainPage(signed, setup, verdict ? { verdict } : {}, flashOf(FLASH, request.query.done)));
     } catch (err) {
       if (err instanceof DirectoryError && err.code === 'not_found') return notFoundPage(reply, err);
       throw err;
