@@ -196,6 +196,7 @@ describe('console: the administrator does what the CLI and the API do (Chromium)
     const rotated = (await copied(page, 'signing secret')) ?? '';
     assert.match(rotated, /^whsec_/);
     assert.notEqual(rotated, first);
+    await page.getByText('no longer signs').waitFor();
     await consoleScreenshot(page, 'inbound-secret');
 
     hook.secret = rotated;

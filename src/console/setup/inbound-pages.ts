@@ -40,7 +40,7 @@ export function registerInboundPages(app: FastifyInstance, deps: ConsoleDeps): v
       active: 'inbound',
       flash: flashOf(FLASH, done),
       body: html`<p>Inbound mail for the organisation's domains goes to a signed webhook or is forwarded: one default target, and one per domain that needs its own.</p>
-${forms.enable?.error ? html`<p class="form-error" role="alert">${forms.enable.error.message}</p>` : ''}${targetTable(items, signed.csrf)}
+${forms.enable?.error ? html`<p class="form-error" role="alert">${forms.enable.error.message}</p>` : ''}${targetTable(items, signed.csrf, deps.clock.now())}
 <h2 id="set">Set a target</h2><p>Choose the default or a domain; a target that exists is replaced, and a disabled one is enabled.</p>${setForm(signed.csrf, set, domains)}
 <h2 id="rotate">Rotate a signing secret</h2>${rotateForm(
         signed.csrf,

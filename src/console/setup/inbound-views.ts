@@ -32,21 +32,24 @@ export function valuesOf(t: InboundTarget): Record<string, string> {
   return { domain: t.domain ?? '', kind: t.kind, url: t.url ?? '', forwardTo: t.forwardTo ?? '', synchronous: t.synchronous ? 'on' : 'off' };
 }
 
-export function targetTable(items: InboundTarget[], csrf: string): SafeHtml {
+export function targetTable(items: InboundTarget[], csrf: string, now: number): SafeHtml {
   if (items.length === 0) return html`<p>No inbound target yet: inbound mail waits in the queue until one is set.</p>`;
   return html`<div class="table-wrap"><table><caption class="visually-hidden">Inbound targets</caption>
 <thead><tr><th scope="col">For</th><th scope="col">Kind</th><th scope="col">Destination</th><th scope="col">Mode</th><th scope="col">State</th><th scope="col">Actions</th></tr></thead>
 <tbody>${items.map(
     (t) => html`<tr><th scope="row">${scopeName(t.domain)}</th><td>${t.kind}</td><td><code>${(t.kind === 'webhook' ? t.url : t.forwardTo) ?? '-'}</code></td>
-<td>${t.kind === 'webhook' ? (t.synchronous ? 'synchronous' : 'queued') : '-'}</td><td>${stateCell(t)}</td>
+<td>${t.kind === 'webhook' ? (t.synchronous ? 'synchronous' : 'queued') : '-'}</td><td>${stateCell(t, now)}</td>
 <td>${t.disabledAt === null ? '' : enableForm(t, csrf)}<a href="${scopeQuery(t.domain)}" aria-label="Change the target for ${scopeName(t.domain)}">Change</a>${
       t.kind === 'webhook' ? html` · <a href="#rotate" aria-label="Rotate the signing secret of ${scopeName(t.domain)}">Rotate secret</a>` : ''
     } · <a href="/console/inbound/remove?for=${encodeURIComponent(t.domain ?? '')}" aria-label="Remove the target for ${scopeName(t.domain)}">Remove…</a></td></tr>`,
   )}</tbody></table></div>`;
 }
 
-function stateCell(t: InboundTarget): SafeHtml {
-  const overlap = t.previousSecretUntil ? html`<br><span class="muted">the previous secret signs too until ${when(t.previousSecretUntil)}</span>` : '';
+function stateCell(t: InboundTarget, now: number): SafeHtml {
+  const overlap =
+    t.previousSecretUntil && t.previousSecretUntil > now
+      ? html`<br><span class="muted">the previous secret signs too until ${when(t.previousSecretUntil)}</span>`
+      : '';
   // The badge carries the word itself: colour is never the only signal.
   if (t.disabledAt === null) return html`<span class="badge pass">enabled</span>${overlap}`;
   return html`<span class="badge fail">disabled</span> since ${when(t.disabledAt)}: ${t.disabledReason ?? ''}.
@@ -91,5 +94,11 @@ If it was not copied, rotate it to get a new one.</p></div>${back}`;
   return html`<div class="card warning" role="alert"><p><strong>Copy the signing secret now: it is shown only this once.</strong>
 Configure it in the application at <code>${t.url ?? ''}</code> to verify the webhook-signature header of each request (Standard Webhooks).</p></div>
 <dl><dt>For</dt><dd>${scopeName(t.domain)}</dd><dt>Signing secret</dt><dd><span class="secret">${copyable(secret, 'signing secret')}</span></dd>
-${t.previousSecretUntil ? html`<dt>Previous secret</dt><dd>keeps signing too until ${when(t.previousSecretUntil)}</dd>` : ''}</dl>${back}`;
+${
+  t.previousSecretUntil === null
+    ? ''
+    : t.previousSecretUntil > t.updatedAt
+      ? html`<dt>Previous secret</dt><dd>keeps signing too until ${when(t.previousSecretUntil)}</dd>`
+      : html`<dt>Previous secret</dt><dd>no longer signs</dd>`
+}</dl>${back}`;
 }
