@@ -268,8 +268,8 @@ describe('console: the administrator does what the CLI and the API do (Chromium)
     assert.equal(await copied(page, 'server name'), HOSTNAME);
     assert.equal(await copied(page, 'submission port'), String(ports.submission));
     assert.equal(await copied(page, 'implicit TLS port'), String(ports.implicitTls));
-    const text = (await page.locator('main').textContent()) ?? '';
-    assert.ok(!/\b587\b|\b465\b/.test(text), 'no hard-coded port');
+    const server = (await page.locator('dl.server').textContent()) ?? '';
+    assert.ok(!/\b587\b|\b465\b/.test(server), `no hard-coded port: ${server}`);
     await consoleScreenshot(page, 'credential-ports');
 
     await page.goto(consoleUrl(gw, '/credentials'));
