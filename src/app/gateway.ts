@@ -7,7 +7,7 @@ import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
 import { adminAccounts } from '../console/admin-accounts.js';
 import { consoleSessions } from '../console/console-session.js';
-import { type ConsoleDeps, registerConsole } from '../console/index.js';
+import { type ConsoleDeps, registerConsole, type SmtpEndpoints } from '../console/index.js';
 import { CONSOLE_PAGES } from '../console/pages.js';
 import { configuredDirectSecureDelivery } from '../delivery/direct-secure-delivery.js';
 import { directionalCourier } from '../delivery/directional-courier.js';
@@ -258,6 +258,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     publicUrl: () => publicUrl,
     log,
   };
+  // The configured ports until the listeners are bound (port 0 picks one; an http-only role binds none).
+  const smtpEndpoints: SmtpEndpoints = {
+    host: config.hostname,
+    submissionPort: config.smtp.port,
+    implicitTlsPort: config.smtp.smtpsPort,
+    relayPort: config.smtp.relayPort,
+  };
   const consoleDeps: ConsoleDeps = {
     db: store.db,
     services,
@@ -268,6 +275,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     log,
     publicUrl: () => publicUrl,
     sandbox: sandbox !== undefined,
+    smtpEndpoints,
     queue: {
       async retry(id) {
         const now = clock.now();
@@ -420,6 +428,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         },
       ).catch(listenFailed(config, 'smtp'))
     : undefined;
+  if (smtp) Object.assign(smtpEndpoints, { submissionPort: smtp.ports.smtp, implicitTlsPort: smtp.ports.smtps, relayPort: smtp.ports.relay });
   smtpNotListening = () => smtp?.notListening() ?? [];
   openSmtpSessions = async () => (smtp ? smtp.openSessions() : {});
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);

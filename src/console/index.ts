@@ -8,7 +8,7 @@ import { type ConsoleDeps, HIDDEN } from './console-deps.js';
 import { layout } from './layout.js';
 import { registerSignIn } from './sign-in-routes.js';
 
-export type { ConsoleDeps } from './console-deps.js';
+export type { ConsoleDeps, SmtpEndpoints } from './console-deps.js';
 
 /** The pages of the console, each group in its own module; they register themselves here. */
 export type ConsolePages = (app: FastifyInstance, deps: ConsoleDeps) => void;

@@ -1,7 +1,7 @@
 import { html, type SafeHtml } from '../web/html.js';
 import type { Admin } from './admin-accounts.js';
 
-export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'inbound' | 'secure' | 'messages' | 'audit' | 'sandbox';
+export type NavKey = 'dashboard' | 'domains' | 'credentials' | 'routes' | 'connections' | 'inbound' | 'secure' | 'messages' | 'audit' | 'sandbox' | 'tokens';
 
 const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'dashboard', href: '/console', label: 'Dashboard' },
@@ -14,6 +14,7 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'messages', href: '/console/messages', label: 'Messages' },
   { key: 'audit', href: '/console/audit', label: 'Audit log' },
   { key: 'sandbox', href: '/console/sandbox', label: 'Sandbox' },
+  { key: 'tokens', href: '/console/tokens', label: 'API tokens' },
 ];
 
 export interface Page {

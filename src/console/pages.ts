@@ -7,6 +7,7 @@ import {
   registerInboundPages,
   registerRoutePages,
   registerSecureSettingsPages,
+  registerTokenPages,
 } from './setup/index.js';
 import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerSandboxPages } from './watch/index.js';
 
@@ -25,4 +26,5 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   registerConnectionPages,
   registerInboundPages,
   registerSecureSettingsPages,
+  registerTokenPages,
 ];

@@ -98,7 +98,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
     const secret = reveal.take(credential.id, signed.session.id);
     // The console's default no-store already applies; said again here because this page must never be cached.
     reply.header('cache-control', 'no-store');
-    return sendPage(reply, 200, page(signed, secret ? 'Credential created' : 'Credential', secretBody(credential, secret)));
+    return sendPage(reply, 200, page(signed, secret ? 'Credential created' : 'Credential', secretBody(credential, secret, deps.smtpEndpoints)));
   });
 
   app.get<IdParams>('/credentials/:id', HIDDEN, async (request, reply) => {
@@ -106,7 +106,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
     if (!signed) return reply;
     const credential = await found(reply, request.params.id);
     if (!credential) return reply;
-    return sendPage(reply, 200, page(signed, `Credential ${credential.description}`, detailBody(credential, signed.csrf, EMPTY_FORM)));
+    return sendPage(reply, 200, page(signed, `Credential ${credential.description}`, detailBody(credential, signed.csrf, EMPTY_FORM, deps.smtpEndpoints)));
   });
 
   app.post<IdParams & { Body: FormBody }>('/credentials/:id/rotate', HIDDEN, async (request, reply) => {
@@ -139,7 +139,7 @@ Secrets are shown once, when created, and never listed.</p>${credentialTable(ite
         await services.credentials.retire(old.id, deps.clock.now() + window.ms, signed.actor);
         return created;
       },
-      async (state) => page(signed, `Credential ${old.description}`, detailBody(old, signed.csrf, state)),
+      async (state) => page(signed, `Credential ${old.description}`, detailBody(old, signed.csrf, state, deps.smtpEndpoints)),
     );
     if (!result.ok) return result.reply;
     return revealed(reply, result.value.credential.id, signed.session.id, result.value.secret);

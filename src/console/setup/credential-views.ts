@@ -1,5 +1,6 @@
 import type { Credential } from '../../directory/credentials.js';
 import { html, type SafeHtml } from '../../web/html.js';
+import type { SmtpEndpoints } from '../console-deps.js';
 import { copyable, csrfField } from '../layout.js';
 import { type FormState, inputField, problemSummary, selectField } from './form-fields.js';
 import { credentialPath, domainPath, when } from './format.js';
@@ -47,15 +48,15 @@ ${inputField(form, { form: 'credential', name: 'description', label: 'Descriptio
 }
 
 /** The one page that ever shows the secret; `secret` is undefined when it was shown already. */
-export function secretBody(c: Credential, secret: string | undefined): SafeHtml {
+export function secretBody(c: Credential, secret: string | undefined, smtp: Readonly<SmtpEndpoints>): SafeHtml {
   if (c.tlsClientName)
     return html`<div class="card" role="status"><p>This credential has no secret: the mail server of ${c.domain ?? 'the domain'} proves itself with a TLS client certificate
-valid for <code>${c.tlsClientName}</code>, presented in STARTTLS on the gateway's relay port, without AUTH.</p></div>
+valid for <code>${c.tlsClientName}</code>, presented in STARTTLS on the gateway's relay port, without AUTH.</p></div>${relayServer(smtp)}
 <p><a href="${credentialPath(c.id)}">The credential's page</a> · <a href="/console/credentials">All credentials</a></p>`;
   const use =
     c.kind === 'submission'
-      ? html`<p>Give these to the application: SMTP submission to the gateway (port 587 with STARTTLS, or 465), AUTH PLAIN or LOGIN.</p>`
-      : html`<p>Give these to the mail server of ${c.domain ?? 'the domain'}: it relays mail back to the gateway with AUTH, over TLS.</p>`;
+      ? html`<p>Give these to the application: SMTP submission to the gateway, AUTH PLAIN or LOGIN, over TLS.</p>${submissionServer(smtp)}`
+      : html`<p>Give these to the mail server of ${c.domain ?? 'the domain'}: it relays mail back to the gateway with AUTH, over TLS.</p>${relayServer(smtp)}`;
   const shown = secret
     ? html`<div class="card warning" role="alert"><p><strong>Copy the secret now: it is shown only this once.</strong> The gateway keeps only a keyed hash of it
 and cannot show it again. If it is lost, rotate the credential.</p></div>
@@ -66,7 +67,19 @@ If it was not copied, <a href="${credentialPath(c.id)}#rotate">rotate the creden
   return html`${shown}${use}<p><a href="${credentialPath(c.id)}">The credential's page</a> · <a href="/console/credentials">All credentials</a></p>`;
 }
 
-export function detailBody(c: Credential, csrf: string, rotate: FormState): SafeHtml {
+/** Where an application submits: the gateway's name (its certificate's) and both submission ports. */
+export function submissionServer(smtp: Readonly<SmtpEndpoints>): SafeHtml {
+  return html`<dl class="server"><dt>Server</dt><dd>${copyable(smtp.host, 'server name')}</dd>
+<dt>Port</dt><dd>${copyable(String(smtp.submissionPort), 'submission port')} with STARTTLS, or ${copyable(String(smtp.implicitTlsPort), 'implicit TLS port')} with implicit TLS (SMTPS)</dd></dl>`;
+}
+
+/** Where a domain's mail server relays inbound mail back: the relay port, STARTTLS. */
+export function relayServer(smtp: Readonly<SmtpEndpoints>): SafeHtml {
+  return html`<dl class="server"><dt>Server</dt><dd>${copyable(smtp.host, 'server name')}</dd>
+<dt>Relay port</dt><dd>${copyable(String(smtp.relayPort), 'relay port')} with STARTTLS</dd></dl>`;
+}
+
+export function detailBody(c: Credential, csrf: string, rotate: FormState, smtp: Readonly<SmtpEndpoints>): SafeHtml {
   const live = c.state === 'active' || c.state === 'retiring';
   const windows = Object.entries(ROTATION_WINDOWS).map(([value, w]) => ({ value, label: w.label }));
   return html`<dl><dt>Kind</dt><dd>${c.kind}</dd><dt>Username</dt><dd>${copyable(c.username, 'username')}</dd><dt>Description</dt><dd>${c.description}</dd>
@@ -75,6 +88,7 @@ export function detailBody(c: Credential, csrf: string, rotate: FormState): Safe
 ${c.retirementSetAt ? html`<dt>Rotated out</dt><dd>${when(c.retirementSetAt)}</dd>` : ''}
 ${c.usedSinceRotationAt ? html`<dt>Used after rotation</dt><dd>${when(c.usedSinceRotationAt)}: a client still uses this credential</dd>` : ''}
 ${c.revokedAt ? html`<dt>Revoked</dt><dd>${when(c.revokedAt)}</dd>` : ''}</dl>
+<h2 id="server">Where it connects</h2>${c.kind === 'submission' ? submissionServer(smtp) : relayServer(smtp)}
 ${
   live
     ? html`<h2 id="rotate">Rotate</h2>

@@ -6,12 +6,14 @@ import { html } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { layout } from '../layout.js';
+import { DIRECT_DELIVERY_FLASH } from './direct-delivery-section.js';
 import { type DomainForms, domainPage } from './domain-view.js';
 import { attempt, type FormBody, type FormState, field } from './form-fields.js';
 import { domainPath, flashOf, withDone } from './format.js';
 import type { DomainSetup } from './setup-checklist.js';
 
 const FLASH = {
+  ...DIRECT_DELIVERY_FLASH,
   claimed: 'The domain is claimed. Publish the TXT record below to prove that you control it.',
   verified: 'Ownership verified: the TXT record was found.',
   checked: 'Checked: the TXT record was not found yet. What DNS answered is shown below.',
@@ -120,16 +122,29 @@ const ACTIONS: Record<string, DomainAction> = {
     forms: (legs) => ({ legs }),
     anchor: '#legs',
   },
+  '/direct-delivery': {
+    values: (body) => ({ enabled: field(body, 'enabled') }),
+    run: async (deps, name, v, actor) => {
+      if (v.enabled !== 'on' && v.enabled !== 'off') throw new DirectoryError('invalid', 'enabled must be on or off', 'enabled');
+      const state = await deps.services.directDelivery.set(name, v.enabled === 'on', actor);
+      if (!state.enabled) return 'direct-delivery-off';
+      return state.verdict?.level === 'dnssec+pkix' ? 'direct-delivery-pkix' : 'direct-delivery-dane';
+    },
+    forms: (directDelivery) => ({ directDelivery }),
+    anchor: '#direct-delivery',
+  },
 };
 
 /** /console/domains/:name: the guided setup of one domain, and every action on its page. */
 export function registerDomainPages(app: FastifyInstance, deps: ConsoleDeps): void {
-  app.get<NameParams & { Querystring: { done?: string } }>('/domains/:name', HIDDEN, async (request, reply) => {
+  app.get<NameParams & { Querystring: { done?: string; check?: string } }>('/domains/:name', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
     try {
       const setup = await loadSetup(deps, request.params.name);
-      return sendPage(reply, 200, domainPage(signed, setup, {}, flashOf(FLASH, request.query.done)));
+      // The DNS checker's verdict beside the direct-delivery switch, when asked for: the full check probes each MX host, too slow for every view.
+      const verdict = request.query.check === 'direct-delivery' ? (await deps.services.dnsCheck.check(setup.domain.name)).directDelivery : undefined;
+      return sendPage(reply, 200, domainPage(signed, setup, verdict ? { verdict } : {}, flashOf(FLASH, request.query.done)));
     } catch (err) {
       if (err instanceof DirectoryError && err.code === 'not_found') return notFoundPage(reply, err);
       throw err;

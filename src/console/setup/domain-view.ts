@@ -4,12 +4,13 @@ import type { Signed } from '../console-auth.js';
 import { badge, copyable, csrfField, layout, type Page } from '../layout.js';
 import { type AddressForms, addressSection } from './address-section.js';
 import { stateBadge } from './credential-views.js';
+import { type DirectDeliveryForms, directDeliverySection } from './direct-delivery-section.js';
 import type { FormState } from './form-fields.js';
 import { connectionPath, credentialPath, domainPath, when } from './format.js';
 import { legsSection } from './legs-section.js';
 import { type DomainSetup, setupChecklist } from './setup-checklist.js';
 
-export interface DomainForms extends AddressForms {
+export interface DomainForms extends AddressForms, DirectDeliveryForms {
   /** A refused "Verify the connection". */
   legs?: FormState;
 }
@@ -32,7 +33,8 @@ export function domainPage(signed: Signed, s: DomainSetup, forms: DomainForms, f
     }</section>
 <section aria-labelledby="credentials"><h2 id="credentials">Credentials</h2>${credentials(s)}</section>
 <section aria-labelledby="outbound"><h2 id="outbound">Outbound connection</h2>${outbound(s)}</section>
-<section aria-labelledby="legs"><h2 id="legs">Verification of both legs</h2>${legsSection(domain.name, signed.csrf, s.status, forms.legs)}</section>`,
+<section aria-labelledby="legs"><h2 id="legs">Verification of both legs</h2>${legsSection(domain.name, signed.csrf, s.status, forms.legs)}</section>
+<section aria-labelledby="direct-delivery"><h2 id="direct-delivery">Inbound direct delivery of secure messages</h2>${directDeliverySection(domain, signed.csrf, forms)}</section>`,
   });
 }
 

@@ -6,3 +6,4 @@ export { registerDomainPages } from './domain-pages.js';
 export { registerInboundPages } from './inbound-pages.js';
 export { registerRoutePages } from './route-pages.js';
 export { registerSecureSettingsPages } from './secure-settings-pages.js';
+export { registerTokenPages } from './token-pages.js';
