@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { DirectoryError } from '../../directory/errors.js';
 import type { InboundTarget } from '../../directory/inbound-targets.js';
+import { DirectoryError } from '../../model/directory-error.js';
 import { html } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
