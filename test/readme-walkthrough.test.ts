@@ -20,10 +20,11 @@ import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
 
+// The walk-through's swaks line uses --tls, for which swaks needs Net::SSLeay (only a Recommends of Debian's package).
 const swaks = (() => {
   try {
-    execFileSync('swaks', ['--version'], { stdio: 'ignore' });
-    return undefined;
+    const support = execFileSync('swaks', ['--support'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return /^=== TLS supported/m.test(support) ? undefined : 'swaks has no TLS (apt-get install libnet-ssleay-perl)';
   } catch {
     return 'swaks is not installed (apt-get install swaks)';
   }
