@@ -10,7 +10,7 @@ const NAV: { key: NavKey; href: string; label: string }[] = [
   { key: 'routes', href: '/console/routes', label: 'Routes' },
   { key: 'connections', href: '/console/connections', label: 'Connections' },
   { key: 'inbound', href: '/console/inbound', label: 'Inbound' },
-  { key: 'secure', href: '/console/secure', label: 'Secure messages' },
+  { key: 'secure', href: '/console/secure-messages', label: 'Secure messages' },
   { key: 'messages', href: '/console/messages', label: 'Messages' },
   { key: 'audit', href: '/console/audit', label: 'Audit log' },
   { key: 'sandbox', href: '/console/sandbox', label: 'Sandbox' },

@@ -9,7 +9,15 @@ import {
   registerSecureSettingsPages,
   registerTokenPages,
 } from './setup/index.js';
-import { registerAuditLog, registerDashboard, registerDnsReport, registerMessageLog, registerMessagePages, registerSandboxPages } from './watch/index.js';
+import {
+  registerAuditLog,
+  registerDashboard,
+  registerDnsReport,
+  registerMessageLog,
+  registerMessagePages,
+  registerSandboxPages,
+  registerSecureMessagePages,
+} from './watch/index.js';
 
 /** Every page group of the console, in the order of the navigation. */
 export const CONSOLE_PAGES: ConsolePages[] = [
@@ -17,6 +25,7 @@ export const CONSOLE_PAGES: ConsolePages[] = [
   registerDnsReport,
   registerMessageLog,
   registerMessagePages,
+  registerSecureMessagePages,
   registerAuditLog,
   registerSandboxPages,
   registerDomainList,

@@ -1,5 +1,6 @@
 import { newQueueId } from '../lib/ids.js';
 import type { Envelope } from '../model/envelope.js';
+import { subjectOf } from '../pipeline/header-subject.js';
 import type { GroupCommitter } from '../queue/group-commit.js';
 import type { InboundRecord } from '../queue/queue-store.js';
 import type { SealingSpool } from '../queue/spool.js';
@@ -52,7 +53,15 @@ export async function queuePortalMail(q: PortalMailQueue, mail: PortalMail): Pro
     isDsn: false,
     direction: mail.direction,
     inbound: mail.inbound,
+    // The message log shows what the recipient was sent (a code, a reply confirmation); a sealed
+    // mail's subject repeats the secure message's, so it stays sealed with it.
+    subject: mail.answers === undefined ? subjectOf(headerSection(mail.body)) : null,
   });
   q.wake();
   return id;
+}
+
+function headerSection(body: Buffer): Buffer {
+  const end = body.indexOf('\r\n\r\n');
+  return end === -1 ? body : body.subarray(0, end + 2);
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
 import { DirectoryError } from '../model/directory-error.js';
@@ -44,6 +44,18 @@ export interface SecureMessageView {
 
 export interface SecureMessageDetail extends SecureMessageView {
   recipients: SecureRecipientView[];
+}
+
+/** What the list can narrow to: a recipient's address (a part of it), and the message's state. */
+export interface SecureMessageFilter {
+  recipient?: string | undefined;
+  /** active: neither revoked nor shredded; locked: a recipient's portal link is locked by wrong codes. */
+  state?: 'active' | 'revoked' | 'shredded' | 'locked' | undefined;
+}
+
+/** `%` and `_` typed into a search box are literal characters, not wildcards (escaped with `\`). */
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 type MessageRow = SecureMessagesTable;
@@ -95,9 +107,37 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
     db.transaction().execute((trx) => appendAudit(trx, actor, { action, targetType: 'secure-message', targetId, detail }, clock.now()));
 
   return {
-    /** Newest first. */
-    async list(page: PageRequest): Promise<Page<SecureMessageView>> {
-      const scoped = db.selectFrom('secure_messages').where('organisation_id', '=', organisationId);
+    /** Newest first; `filter` narrows to a recipient (part of the address) and to a state. */
+    async list(page: PageRequest, filter: SecureMessageFilter = {}): Promise<Page<SecureMessageView>> {
+      const recipient = filter.recipient?.trim().toLowerCase();
+      const scoped = db
+        .selectFrom('secure_messages')
+        .where('organisation_id', '=', organisationId)
+        .$if(recipient !== undefined && recipient !== '', (q) =>
+          q.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('secure_recipients')
+                .select('secure_recipients.id')
+                .whereRef('secure_recipients.message_id', '=', 'secure_messages.id')
+                .where(sql<boolean>`lower(${sql.ref('secure_recipients.address')}) like ${`%${likeEscaped(recipient ?? '')}%`} escape '\\'`),
+            ),
+          ),
+        )
+        .$if(filter.state === 'active', (q) => q.where('revoked_at', 'is', null).where('shredded_at', 'is', null))
+        .$if(filter.state === 'revoked', (q) => q.where('revoked_at', 'is not', null).where('shredded_at', 'is', null))
+        .$if(filter.state === 'shredded', (q) => q.where('shredded_at', 'is not', null))
+        .$if(filter.state === 'locked', (q) =>
+          q.where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom('secure_recipients')
+                .select('secure_recipients.id')
+                .whereRef('secure_recipients.message_id', '=', 'secure_messages.id')
+                .where('secure_recipients.locked_at', 'is not', null),
+            ),
+          ),
+        );
       const total = await scoped.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
       const rows = await scoped.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute();
       const counts = await recipientCounts(

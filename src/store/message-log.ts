@@ -24,6 +24,26 @@ export interface MessageLogEntry {
   completedAt: number | null;
   isDsn: boolean;
   recipients: { address: string; status: RecipientStatus }[];
+  /** Mail the gateway wrote to the application about a secure message (its subject is sealed with it). */
+  gatewayMail: GatewayMailKind | null;
+  /** The secure message a sealed reply, receipt or report answers. */
+  answers: string | null;
+  /** For a secure message: whether its sender took it back. */
+  secure: { revoked: boolean; shredded: boolean } | null;
+}
+
+export type GatewayMailKind = 'secure-reply' | 'read-receipt' | 'non-delivery-report';
+const GATEWAY_MAIL: readonly string[] = ['secure-reply', 'read-receipt', 'non-delivery-report'];
+
+/** The origin a gateway-written inbound mail records in its authentication facts (src/inbound/gateway-record.ts). */
+function gatewayMailOf(authentication: string | null): GatewayMailKind | null {
+  if (!authentication) return null;
+  try {
+    const origin = (JSON.parse(authentication) as { origin?: unknown }).origin;
+    return typeof origin === 'string' && GATEWAY_MAIL.includes(origin) ? (origin as GatewayMailKind) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What the queue view leaves out and a message's timeline shows: where it came from. */
@@ -73,7 +93,7 @@ export function messageLog(db: Db) {
         .where(where)
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirst();
-      const rows = await db
+      const onPage = await db
         .selectFrom('messages')
         .where(where)
         .select(['id', 'direction', 'mail_from', 'subject', 'size_bytes', 'received_at', 'completed_at', 'is_dsn'])
@@ -82,6 +102,22 @@ export function messageLog(db: Db) {
         .limit(page.limit)
         .offset(page.offset)
         .execute();
+      const ids = onPage.map((r) => r.id);
+      // What the gateway wrote itself, what it answers, and the state of secure messages: one query each for the page.
+      const [inbound, sealed, secure] =
+        ids.length === 0
+          ? [[], [], []]
+          : await Promise.all([
+              db.selectFrom('inbound_messages').select(['message_id', 'authentication']).where('message_id', 'in', ids).execute(),
+              db.selectFrom('sealed_bodies').select(['message_id', 'secure_message_id']).where('message_id', 'in', ids).execute(),
+              db.selectFrom('secure_messages').select(['id', 'revoked_at', 'shredded_at']).where('id', 'in', ids).execute(),
+            ]);
+      const rows = onPage.map((m) => ({
+        ...m,
+        gatewayMail: gatewayMailOf(inbound.find((i) => i.message_id === m.id)?.authentication ?? null),
+        answers: sealed.find((b) => b.message_id === m.id)?.secure_message_id ?? null,
+        secure: secure.find((x) => x.id === m.id),
+      }));
       const recipients =
         rows.length === 0
           ? []
@@ -106,6 +142,9 @@ export function messageLog(db: Db) {
           completedAt: m.completed_at === null ? null : Number(m.completed_at),
           isDsn: m.is_dsn === 1,
           recipients: recipients.filter((r) => r.message_id === m.id).map((r) => ({ address: r.address, status: r.status })),
+          gatewayMail: m.gatewayMail,
+          answers: m.answers,
+          secure: m.secure ? { revoked: m.secure.revoked_at !== null, shredded: m.secure.shredded_at !== null } : null,
         }),
       );
       return { items, total: Number(total?.n ?? 0), limit: page.limit, offset: page.offset };

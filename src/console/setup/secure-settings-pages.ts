@@ -54,12 +54,12 @@ export function registerSecureSettingsPages(app: FastifyInstance, deps: ConsoleD
 <form method="post" action="/console/secure/logo/remove">${csrfField(signed.csrf)}<button type="submit" class="secondary">Remove the logo</button></form>`
       : html`<p>No logo: the portal shows the organisation's name alone.</p>`;
     return layout({
-      title: 'Secure messages',
+      title: 'Settings for secure messages',
       admin: signed.admin,
       csrf: signed.csrf,
       active: 'secure',
       flash: flashOf(FLASH, done),
-      body: html`<p>How recipients see secure messages: the portal, the notification and the one-time code mail.</p>
+      body: html`<p>How recipients see secure messages: the portal, the notification and the one-time code mail. The messages sent, and each recipient's state: <a href="/console/secure-messages">the list of sent messages</a>.</p>
 <form method="post" action="/console/secure" class="card">${csrfField(signed.csrf)}${problemSummary(state, SETTINGS_FIELDS)}
 ${selectField(state, {
   form: 'secure',

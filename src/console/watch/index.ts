@@ -5,3 +5,4 @@ export { registerDnsReport } from './dns-report-pages.js';
 export { registerMessageLog } from './message-log-pages.js';
 export { registerMessagePages } from './message-pages.js';
 export { registerSandboxPages } from './sandbox-pages.js';
+export { registerSecureMessagePages } from './secure-message-pages.js';

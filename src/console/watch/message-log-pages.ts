@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type MessageLogEntry, type MessageSearch, messageLog } from '../../store/message-log.js';
+import { type GatewayMailKind, type MessageLogEntry, type MessageSearch, messageLog } from '../../store/message-log.js';
 import type { MessageDirection, RecipientStatus } from '../../store/tables.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
@@ -52,13 +52,29 @@ function searchForm(search: MessageSearch): SafeHtml {
 <p><button type="submit">Search</button> <a href="/console/messages">Clear</a></p></form>`;
 }
 
+const GATEWAY_MAIL: Record<GatewayMailKind, string> = {
+  'secure-reply': 'Reply written in the portal to a secure message',
+  'read-receipt': 'Read receipt for a secure message',
+  'non-delivery-report': 'Non-delivery report for a secure message',
+};
+
+/** The subject, or what the message is when its subject is sealed with a secure message. */
+function subjectOf(m: MessageLogEntry): SafeHtml {
+  if (m.direction === 'secure') {
+    const taken = m.secure?.shredded ? badge('shredded') : m.secure?.revoked ? badge('revoked') : '';
+    return html`<a href="/console/secure-messages/${m.id}">Secure message</a> <span class="muted">(subject sealed)</span> ${taken}`;
+  }
+  if (m.gatewayMail) {
+    // Known while the sealed body is kept (until delivered, or for inbound.retainBodies).
+    const about = m.answers ? html` (<a href="/console/secure-messages/${m.answers}"><code>${m.answers}</code></a>)` : '';
+    return html`${GATEWAY_MAIL[m.gatewayMail]}${about} <span class="muted">(subject sealed)</span>`;
+  }
+  if (m.isDsn) return html`<span class="muted">(delivery status notification)</span>`;
+  return m.subject === null ? html`<span class="muted">(none)</span>` : html`${m.subject}`;
+}
+
 function row(m: MessageLogEntry): SafeHtml {
-  const subject =
-    m.direction === 'secure'
-      ? html`<span class="muted">(sealed: secure message)</span>`
-      : m.isDsn
-        ? html`<span class="muted">(delivery status notification)</span>`
-        : (m.subject ?? html`<span class="muted">(none)</span>`);
+  const subject = subjectOf(m);
   return html`<tr><td>${timeEl(m.receivedAt)}</td><td><a href="/console/messages/${m.id}"><code>${m.id}</code></a></td><td>${m.direction}</td>
 <td>${m.mailFrom || '<>'}</td><td><ul class="plain">${m.recipients.map((r) => html`<li>${r.address} ${badge(r.status)}</li>`)}</ul></td><td>${subject}</td><td>${formatBytes(m.sizeBytes)}</td></tr>`;
 }

@@ -97,11 +97,11 @@ export function timeline(message: TimelineMessage, origin: MessageOrigin | undef
 }
 
 /** The portal link's state: open, or locked by wrong codes with the form that unlocks it (audited). */
-function portalLink(detail: SecureMessageDetail, r: SecureMessageDetail['recipients'][number], unlock: SafeHtml | undefined): SafeHtml {
+function portalLink(r: SecureMessageDetail['recipients'][number], unlock: SafeHtml | undefined, action: string): SafeHtml {
   if (r.lockedAt === null) return html`${r.wrongCodes > 0 ? `${r.wrongCodes} wrong code(s)` : '–'}`;
   return html`${badge('locked')} ${timeEl(r.lockedAt)}<br><span class="muted">${r.wrongCodes} wrong code(s)</span>${
     unlock
-      ? html`<form method="post" action="/console/messages/${detail.id}/unlock" class="inline">${unlock}<input type="hidden" name="address" value="${r.address}"><button type="submit">Unlock</button></form>`
+      ? html`<form method="post" action="${action}" class="inline">${unlock}<input type="hidden" name="address" value="${r.address}"><button type="submit">Unlock</button></form>`
       : ''
   }`;
 }
@@ -109,14 +109,14 @@ function portalLink(detail: SecureMessageDetail, r: SecureMessageDetail['recipie
 /**
  * Per-recipient state of a secure message, from the secure-message service (status, channel,
  * evidence of a direct delivery, a portal link locked by wrong codes). `csrfField`: the
- * signed-in admin's CSRF field, for the unlock form.
+ * signed-in admin's CSRF field, for the unlock form, which posts to `unlockAction`.
  */
-export function secureRecipients(detail: SecureMessageDetail, csrfField?: SafeHtml): SafeHtml {
+export function secureRecipients(detail: SecureMessageDetail, csrfField?: SafeHtml, unlockAction = `/console/messages/${detail.id}/unlock`): SafeHtml {
   return html`<div class="table-wrap"><table><caption class="visually-hidden">Recipients of the secure message</caption>
 <thead><tr><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col">Delivered via</th><th scope="col">Notified</th><th scope="col">Opened</th><th scope="col">Portal link</th></tr></thead>
 <tbody>${detail.recipients.map(
     (r) => html`<tr><td>${r.address}${r.revoked ? ' (access revoked)' : ''}</td><td>${badge(r.status)}</td>
 <td>${r.deliveredVia ?? '–'}${r.fallbackReason ? html`<br><span class="muted">portal instead: ${r.fallbackReason}</span>` : ''}${isEvidence(r.evidence) ? html`<details><summary>TLS evidence</summary>${evidenceList(r.evidence)}</details>` : ''}</td>
-<td>${timeEl(r.notifiedAt)}</td><td>${timeEl(r.openedAt)}</td><td>${portalLink(detail, r, csrfField)}</td></tr>`,
+<td>${timeEl(r.notifiedAt)}</td><td>${timeEl(r.openedAt)}</td><td>${portalLink(r, csrfField, unlockAction)}</td></tr>`,
   )}</tbody></table></div>`;
 }

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, Migrator } from 'kysely';
+import { type DatabaseIntrospector, type Kysely, type Migration, Migrator, type SchemaMetadata, sql, type TableMetadata } from 'kysely';
 import * as queue from './0001-queue.js';
 import * as directory from './0002-directory.js';
 import * as inbound from './0003-inbound.js';
@@ -45,10 +45,42 @@ const migrations: Record<string, Migration> = {
 
 /** `schema`: where a PostgreSQL store keeps its tables, the migrator's own included (it looks in public otherwise). */
 export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const migrator = new Migrator({
+    db: schema ? lookingOnlyIn(db, schema) : db,
+    provider: { getMigrations: async () => migrations },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? 'unknown error'}`, { cause: error });
   }
+}
+
+/**
+ * Kysely's migrator finds its tables with the dialect's introspector, which reads every schema
+ * of the database and calls has_schema_privilege on each by name: a schema that another client
+ * drops meanwhile (another tenant's clean-up, a test run ending) fails that query with
+ * `schema "…" does not exist`, and the gateway did not start. Here it reads only its own schema,
+ * from the catalogue, without a privilege function. The rest of the instance is untouched.
+ */
+function lookingOnlyIn(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const getSchemas = async (): Promise<SchemaMetadata[]> => {
+    const { rows } = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db);
+    return rows;
+  };
+  const getTables = async (): Promise<TableMetadata[]> => {
+    const { rows } = await sql<{ name: string; kind: string }>`select c.relname as name, c.relkind as kind from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = ${schema} and c.relkind in ('r', 'v', 'p')`.execute(db);
+    return rows.map((r) => ({ name: r.name, schema, isView: r.kind === 'v', columns: [] }));
+  };
+  const introspection: DatabaseIntrospector = { getSchemas, getTables, getMetadata: async () => ({ tables: await getTables() }) };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'introspection') return introspection;
+      // Kysely keeps its state in private fields: its methods must run on the instance itself.
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
