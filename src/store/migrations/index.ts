@@ -17,6 +17,7 @@ import * as certificateCredentials from './0019-certificate-credentials.js';
 import * as connectionAuth from './0020-connection-auth.js';
 import * as directorySync from './0021-directory-sync.js';
 import * as portalLocaleBrand from './0022-portal-locale-brand.js';
+import * as ldapSync from './0023-ldap-sync.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '0020_connection_auth': connectionAuth,
   '0021_directory_sync': directorySync,
   '0022_portal_locale_brand': portalLocaleBrand,
+  '0023_ldap_sync': ldapSync,
 };
 
 /** `schema`: where a PostgreSQL store keeps its tables, the migrator's own included (it looks in public otherwise). */

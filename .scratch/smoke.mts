@@ -1,0 +1,16 @@
+import { makeTestCa, makeLeafCert } from '/work/wt-i24-ldap/test/support/certs.ts';
+import { startSlapd, person, SERVICE_DN, SERVICE_PASSWORD, PEOPLE_DN } from '/work/wt-i24-ldap/test/support/slapd.ts';
+import { Client } from 'ldapts';
+import { mkdtempSync } from 'node:fs';
+const ca = await makeTestCa(); const leaf = await makeLeafCert(ca, ['localhost']);
+const dir = mkdtempSync('/tmp/slapd-');
+const s = await startSlapd(dir, ca, leaf);
+await s.add(person('alice', { mail: 'alice@example.com', proxyAddresses: ['SMTP:alice@example.com','smtp:a@example.com'], userAccountControl: '512' }));
+for (const url of [s.ldapUrl, s.ldapsUrl]) {
+  const c = new Client({ url, tlsOptions: { ca: ca.caCert } });
+  if (url.startsWith('ldap:')) await c.startTLS({ ca: ca.caCert });
+  await c.bind(SERVICE_DN, SERVICE_PASSWORD);
+  for await (const page of c.searchPaginated(PEOPLE_DN, { scope: 'sub', filter: '(mail=*)', attributes: ['mail','proxyAddresses','entryUUID','cn','userAccountControl'], paged: { pageSize: 100 } })) console.log(url, JSON.stringify(page.searchEntries));
+  await c.unbind();
+}
+await s.stop();
