@@ -49,7 +49,13 @@ const SOURCE = 'ldap' as const;
  * and the others go ahead. A dry run makes every change inside one transaction, each behind
  * a savepoint, and rolls it all back: it reports exactly what the real run would refuse.
  */
-export async function pullDirectory(ctx: DirectoryContext, config: Config, entries: LdapEntry[], mapping: LdapMapping, options: PullOptions): Promise<PullResult> {
+export async function pullDirectory(
+  ctx: DirectoryContext,
+  config: Config,
+  entries: LdapEntry[],
+  mapping: LdapMapping,
+  options: PullOptions,
+): Promise<PullResult> {
   const refused: PullRefusal[] = [];
   const users = directoryUsers(entries, mapping, refused);
   const existing = await ldapAddresses(addressSync(ctx, config, SOURCE));
@@ -150,7 +156,10 @@ function planChanges(users: SyncedUser[], existing: Address[], manual: Set<strin
   }
   const removes: Step[] = existing
     .filter((a) => !matched.has(a.id))
-    .map((a) => ({ change: { action: 'remove', address: a.address, details: a.aliases.map((x) => `alias -${x}`) }, run: (sync, actor) => sync.remove(a.id, actor) }));
+    .map((a) => ({
+      change: { action: 'remove', address: a.address, details: a.aliases.map((x) => `alias -${x}`) },
+      run: (sync, actor) => sync.remove(a.id, actor),
+    }));
   // Removals first: they free room under limits.addressesPerDomain and addresses a rename takes.
   return { steps: [...removes, ...updates, ...adds], unchanged };
 }

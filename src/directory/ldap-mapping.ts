@@ -35,9 +35,7 @@ export type LdapEntry = { dn: string } & Record<string, LdapValue>;
 
 /** The attributes a search asks for, and those that must come back as bytes. */
 export function requestedAttributes(mapping: LdapMapping): { attributes: string[]; binary: string[] } {
-  const attributes = [
-    ...new Set([mapping.mail, ...mapping.aliases, ...mapping.externalId, ...mapping.description, 'userAccountControl', 'proxyAddresses']),
-  ];
+  const attributes = [...new Set([mapping.mail, ...mapping.aliases, ...mapping.externalId, ...mapping.description, 'userAccountControl', 'proxyAddresses'])];
   if (mapping.inactive) attributes.push(mapping.inactive);
   return { attributes, binary: attributes.filter((a) => BINARY_ATTRIBUTES.some((b) => b.toLowerCase() === a.toLowerCase())) };
 }
@@ -75,20 +73,20 @@ function disabled(entry: LdapEntry, mapping: LdapMapping): boolean {
 
 /** An attribute's values as text, whatever the case the server spelled its name in. */
 function texts(entry: LdapEntry, name: string): string[] {
-  const value = valueOf(entry, name);
+  const value = attribute(entry, name);
   if (value === undefined) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
 }
 
-function valueOf(entry: LdapEntry, name: string): LdapValue | undefined {
+function attribute(entry: LdapEntry, name: string): LdapValue | undefined {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
   return key === undefined || key === 'dn' ? undefined : entry[key];
 }
 
 function firstOf<T>(entry: LdapEntry, names: string[], read: (v: string | Buffer) => T): T | null {
   for (const name of names) {
-    const value = valueOf(entry, name);
+    const value = attribute(entry, name);
     const first = Array.isArray(value) ? value[0] : value;
     if (first !== undefined && first.length > 0) return read(first);
   }

@@ -125,7 +125,10 @@ function explain(err: Error & { code?: string | number }, at: Step, target: Ldap
       '--ca',
     );
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code) || /timeout/i.test(err.message))
-    return new LdapPullError(`cannot reach ${target.url} (${code || err.message}): check the host and port in --ldap and that the gateway may connect to it`, '--ldap');
+    return new LdapPullError(
+      `cannot reach ${target.url} (${code || err.message}): check the host and port in --ldap and that the gateway may connect to it`,
+      '--ldap',
+    );
   if (at === 'starttls')
     return new LdapPullError(
       `${target.url} refused StartTLS (${err.message}): the gateway never sends a password or reads the directory unencrypted; enable TLS on the server or use ldaps://`,
@@ -133,25 +136,32 @@ function explain(err: Error & { code?: string | number }, at: Step, target: Ldap
     );
   if (at === 'bind') {
     if (name === 'InvalidCredentialsError')
-      return new LdapPullError(`the directory refused the bind as ${target.bindDn}: wrong --bind-dn or password (give it again with --bind-password-stdin)`, '--bind-dn');
+      return new LdapPullError(
+        `the directory refused the bind as ${target.bindDn}: wrong --bind-dn or password (give it again with --bind-password-stdin)`,
+        '--bind-dn',
+      );
     return new LdapPullError(`the bind as ${target.bindDn} failed: ${err.message}`, '--bind-dn');
   }
   if (name === 'NoSuchObjectError')
     return new LdapPullError(`the base DN "${target.baseDn}" does not exist in the directory: check --base (e.g. ou=people,dc=example,dc=com)`, '--base');
-  if (name === 'InvalidDNSyntaxError') return new LdapPullError(`"${target.baseDn}" is not a DN: --base takes one such as ou=people,dc=example,dc=com`, '--base');
+  if (name === 'InvalidDNSyntaxError')
+    return new LdapPullError(`"${target.baseDn}" is not a DN: --base takes one such as ou=people,dc=example,dc=com`, '--base');
   if (/filter/i.test(err.message) || name === 'ProtocolError')
-    return new LdapPullError(`the filter "${target.filter}" is not valid LDAP (${err.message}): --filter takes RFC 4515 syntax such as (objectClass=inetOrgPerson)`, '--filter');
+    return new LdapPullError(
+      `the filter "${target.filter}" is not valid LDAP (${err.message}): --filter takes RFC 4515 syntax such as (objectClass=inetOrgPerson)`,
+      '--filter',
+    );
   if (name === 'InsufficientAccessError' || name === 'StrongAuthRequiredError')
     return new LdapPullError(`the directory refused the search (${err.message}): give --bind-dn an account that may read the users under --base`, '--bind-dn');
   if (name === 'SizeLimitExceededError' || name === 'AdminLimitExceededError')
-    return new LdapPullError(`the directory cut the answer short (${err.message}): nothing was changed; narrow --filter or --base, or raise the server's limit for the bind account`, '--filter');
+    return new LdapPullError(
+      `the directory cut the answer short (${err.message}): nothing was changed; narrow --filter or --base, or raise the server's limit for the bind account`,
+      '--filter',
+    );
   return new LdapPullError(`reading ${target.url} failed at ${at}: ${err.message}`, '--ldap');
 }
 
 function tlsFailure(err: Error & { code?: string | number }): boolean {
   const code = typeof err.code === 'string' ? err.code : '';
-  return (
-    /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME/.test(code) ||
-    /certificate|secure TLS connection|handshake|alert/i.test(err.message)
-  );
+  return /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME/.test(code) || /certificate|secure TLS connection|handshake|alert/i.test(err.message);
 }

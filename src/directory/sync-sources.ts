@@ -53,7 +53,8 @@ export const MIN_INTERVAL_MS = 1000;
  * to the row (the AAD), and leave this module only inside an LdapTarget handed to the search.
  */
 export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const find = () => db.selectFrom('directory_sync_sources').selectAll().where('organisation_id', '=', organisationId).where('kind', '=', 'ldap').executeTakeFirst();
+  const find = () =>
+    db.selectFrom('directory_sync_sources').selectAll().where('organisation_id', '=', organisationId).where('kind', '=', 'ldap').executeTakeFirst();
   return {
     async get(): Promise<SyncSourceView | undefined> {
       const row = await find();
@@ -84,7 +85,12 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
     async save(input: SyncSourceInput, actor: Actor, now: number): Promise<SyncSourceView> {
       checkInput(input, now);
       return db.transaction().execute(async (trx) => {
-        const current = await trx.selectFrom('directory_sync_sources').selectAll().where('organisation_id', '=', organisationId).where('kind', '=', 'ldap').executeTakeFirst();
+        const current = await trx
+          .selectFrom('directory_sync_sources')
+          .selectAll()
+          .where('organisation_id', '=', organisationId)
+          .where('kind', '=', 'ldap')
+          .executeTakeFirst();
         const id = current?.id ?? newId('dsrc');
         const seal = (value: string, purpose: string) => kek().seal(value, { purpose, id });
         const password =
@@ -121,15 +127,32 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
         };
         if (current) await trx.deleteFrom('directory_sync_sources').where('id', '=', id).execute();
         await trx.insertInto('directory_sync_sources').values(row).execute();
-        const detail = { url: row.url, baseDn: row.base_dn, filter: row.filter, bindDn: row.bind_dn, intervalMs: row.interval_ms, passwordChanged: input.bindPassword !== undefined };
-        await appendAudit(trx, actor, { action: current ? 'directory_sync.update' : 'directory_sync.create', targetType: 'directory_sync', targetId: id, detail }, now);
+        const detail = {
+          url: row.url,
+          baseDn: row.base_dn,
+          filter: row.filter,
+          bindDn: row.bind_dn,
+          intervalMs: row.interval_ms,
+          passwordChanged: input.bindPassword !== undefined,
+        };
+        await appendAudit(
+          trx,
+          actor,
+          { action: current ? 'directory_sync.update' : 'directory_sync.create', targetType: 'directory_sync', targetId: id, detail },
+          now,
+        );
         return toView(row);
       });
     },
 
     async remove(actor: Actor, now: number): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const gone = await trx.deleteFrom('directory_sync_sources').where('organisation_id', '=', organisationId).where('kind', '=', 'ldap').returning('id').executeTakeFirst();
+        const gone = await trx
+          .deleteFrom('directory_sync_sources')
+          .where('organisation_id', '=', organisationId)
+          .where('kind', '=', 'ldap')
+          .returning('id')
+          .executeTakeFirst();
         if (gone) await appendAudit(trx, actor, { action: 'directory_sync.remove', targetType: 'directory_sync', targetId: gone.id }, now);
         return gone !== undefined;
       });
@@ -148,7 +171,8 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
 export type SyncSources = ReturnType<typeof syncSources>;
 
 function checkInput(input: SyncSourceInput, now: number): void {
-  if (!Number.isInteger(input.intervalMs) || input.intervalMs < MIN_INTERVAL_MS) throw new LdapPullError('--every must be at least 1s (15m is a sensible interval)', '--every');
+  if (!Number.isInteger(input.intervalMs) || input.intervalMs < MIN_INTERVAL_MS)
+    throw new LdapPullError('--every must be at least 1s (15m is a sensible interval)', '--every');
   if (input.baseDn.trim() === '') throw new LdapPullError('--base is required: the DN under which the users are, e.g. ou=people,dc=example,dc=com', '--base');
   if (input.filter.trim() === '') throw new LdapPullError('--filter is required, e.g. (objectClass=inetOrgPerson)', '--filter');
   for (const [pem, flag] of [
