@@ -199,7 +199,7 @@ async function applyStep(sync: AddressSync, step: Step, result: PullResult, acto
 }
 
 function refusalKind(err: DirectoryError): PullRefusal['kind'] {
-  if (err.message.includes('limits.addressesPerDomain')) return 'limit';
+  if (err.code === 'limit') return 'limit';
   if (err.message.includes('is a manual address')) return 'manual';
   return 'invalid';
 }

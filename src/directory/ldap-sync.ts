@@ -17,7 +17,7 @@ export interface RunOutcome {
 
 export interface RunOptions {
   dryRun: boolean;
-  /** This run only; the saved source's own setting counts too. */
+  /** This run only: a scheduled run never removes more than half (directory-pull.ts). */
   allowMassRemoval?: boolean;
   actor: Actor;
 }
@@ -60,7 +60,7 @@ export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEn
       const saved = await sources.target();
       if (!saved) return undefined;
       const at = ctx.clock.now();
-      const outcome = await pull(saved.target, { ...options, allowMassRemoval: (options.allowMassRemoval ?? false) || saved.view.allowMassRemoval });
+      const outcome = await pull(saved.target, { ...options, allowMassRemoval: options.allowMassRemoval ?? false });
       if (!options.dryRun) await sources.recordRun(saved.view.id, at, outcome);
       return outcome;
     },

@@ -25,7 +25,6 @@ export interface SyncSourceView {
   clientCert: boolean;
   mapping: LdapMapping;
   intervalMs: number;
-  allowMassRemoval: boolean;
   createdAt: number;
   updatedAt: number;
   lastRun: { at: number; status: 'ok' | 'failed' | 'refused'; error: string | null; result: PullResult | null } | null;
@@ -43,7 +42,6 @@ export interface SyncSourceInput {
   clientCert: { cert: string; key: string } | null;
   mapping: LdapMapping;
   intervalMs: number;
-  allowMassRemoval: boolean;
 }
 
 export const MIN_INTERVAL_MS = 1000;
@@ -117,7 +115,6 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
           client_key_sealed: input.clientCert ? seal(input.clientCert.key, LDAP_CLIENT_KEY_PURPOSE) : null,
           mapping: JSON.stringify(input.mapping),
           interval_ms: input.intervalMs,
-          allow_mass_removal: input.allowMassRemoval ? 1 : 0,
           created_at: current?.created_at ?? now,
           updated_at: now,
           last_run_at: current?.last_run_at ?? null,
@@ -208,7 +205,6 @@ function toView(row: Row): SyncSourceView {
     clientCert: row.client_cert !== null,
     mapping: mappingOf(row),
     intervalMs: Number(row.interval_ms),
-    allowMassRemoval: Number(row.allow_mass_removal) === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     lastRun:

@@ -491,7 +491,6 @@ export interface DirectorySyncSourcesTable {
   /** JSON of the attribute mapping (ldap-mapping.ts). */
   mapping: string;
   interval_ms: number;
-  allow_mass_removal: number;
   created_at: number;
   updated_at: number;
   last_run_at: number | null;

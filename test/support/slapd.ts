@@ -63,7 +63,9 @@ objectclass ( 1.3.6.1.4.1.99999.1.1 NAME 'relaygateTestAccount' AUXILIARY
   MAY ( proxyAddresses $ userAccountControl $ mailAlternateAddress $ relaygateInactive ) )
 `;
 
-export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert): Promise<Slapd> {
+/** `tls: false`: a server with no certificate, whose ldap:// refuses StartTLS (and no ldaps:// listener). */
+export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert, options: { tls?: boolean } = {}): Promise<Slapd> {
+  const withTls = options.tls !== false;
   const dbDir = join(dir, 'db');
   await mkdir(dbDir, { recursive: true });
   await writeFile(join(dir, 'ca.pem'), ca.caCert);
@@ -76,9 +78,9 @@ export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert): Promi
     `pidfile ${join(dir, 'slapd.pid')}`,
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
-    `TLSCACertificateFile ${join(dir, 'ca.pem')}`,
-    `TLSCertificateFile ${join(dir, 'server.pem')}`,
-    `TLSCertificateKeyFile ${join(dir, 'server.key')}`,
+    ...(withTls
+      ? [`TLSCACertificateFile ${join(dir, 'ca.pem')}`, `TLSCertificateFile ${join(dir, 'server.pem')}`, `TLSCertificateKeyFile ${join(dir, 'server.key')}`]
+      : []),
     'database mdb',
     'maxsize 104857600',
     `suffix "${SUFFIX}"`,
@@ -94,7 +96,8 @@ export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert): Promi
   const ldapUrl = `ldap://127.0.0.1:${port}`;
   const ldapsUrl = `ldaps://127.0.0.1:${tlsPort}`;
   // -d 0: stay in the foreground (so the test owns the process) without debug output.
-  const child = spawn(SLAPD, ['-d', '0', '-f', join(dir, 'slapd.conf'), '-h', `${ldapUrl}/ ${ldapsUrl}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const listeners = withTls ? `${ldapUrl}/ ${ldapsUrl}/` : `${ldapUrl}/`;
+  const child = spawn(SLAPD, ['-d', '0', '-f', join(dir, 'slapd.conf'), '-h', listeners], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -104,7 +107,7 @@ export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert): Promi
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`slapd exited (${child.exitCode}): ${stderr}`);
-        return (await accepts(port)) && (await accepts(tlsPort));
+        return (await accepts(port)) && (!withTls || (await accepts(tlsPort)));
       },
       { what: 'slapd to listen' },
     );

@@ -79,7 +79,7 @@ function registerSync(directory: Command): void {
     .option('--id-attributes <names>', 'comma-separated (entryUUID,objectGUID)')
     .option('--name-attributes <names>', 'comma-separated (displayName,cn)')
     .option('--inactive-attribute <name>', 'a TRUE value suspends the address')
-    .option('--allow-mass-removal', 'let a run remove more than half')
+    .option('--allow-mass-removal', 'let this run remove more than half')
     .option('--now', 'run the saved source now (the default)')
     .option('--dry-run', 'print the changes without making them')
     .option('--json', 'print JSON')
@@ -156,9 +156,10 @@ async function saveAndRun(command: Command, opts: SyncOptions): Promise<RunOutco
     const bindPassword = input.bindPassword ?? (saved?.bindDn === input.bindDn ? saved.bindPassword : null);
     if (input.bindDn !== null && bindPassword === null) throw new CliError(`--bind-dn ${input.bindDn} needs its password: pipe it to --bind-password-stdin`);
     const target: LdapTarget = { ...input, bindPassword };
-    const options = { dryRun: opts.dryRun === true, allowMassRemoval: input.allowMassRemoval, actor: cliActor() };
+    const options = { dryRun: opts.dryRun === true, allowMassRemoval: opts.allowMassRemoval === true, actor: cliActor() };
     const outcome = await sync.try(target, options);
-    if (opts.dryRun || outcome.status === 'failed') return outcome;
+    // A source is kept only once it has run: a refused one (--allow-mass-removal) is not saved either.
+    if (opts.dryRun || outcome.status !== 'ok') return outcome;
     const view = await sync.sources.save(input, cliActor(), systemClock.now());
     await sync.sources.recordRun(view.id, systemClock.now(), outcome);
     return outcome;
@@ -200,7 +201,6 @@ async function sourceInput(opts: SyncOptions): Promise<SyncSourceInput & { bindP
     clientCert: cert !== undefined && key !== undefined ? { cert, key } : null,
     mapping,
     intervalMs,
-    allowMassRemoval: opts.allowMassRemoval === true,
   };
 }
 
@@ -256,7 +256,7 @@ function describeSource(view: SyncSourceView): string {
     `  bind dn:  ${view.bindDn ?? '(anonymous)'}${view.hasBindPassword ? ', password sealed' : ''}`,
     `  ca:       ${view.caCert ? 'given' : 'default trust roots'}${view.clientCert ? '; client certificate (key sealed)' : ''}`,
     `  mapping:  mail=${view.mapping.mail} aliases=${view.mapping.aliases.join(',')} id=${view.mapping.externalId.join(',')}`,
-    `  every:    ${formatDurationMs(view.intervalMs)}${view.allowMassRemoval ? ', mass removal allowed' : ''}`,
+    `  every:    ${formatDurationMs(view.intervalMs)}`,
     `  last run: ${run ? `${formatTime(run.at)}, ${run.status}` : 'never'}`,
     ...(run?.error ? [`  error:    ${run.error}`] : []),
     ...(run?.result ? [`  changes:  ${run.result.changes.length}, unchanged ${run.result.unchanged}, left out ${run.result.refused.length}`] : []),

@@ -24,7 +24,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('client_key_sealed', 'text')
     .addColumn('mapping', 'text', (c) => c.notNull())
     .addColumn('interval_ms', 'bigint', (c) => c.notNull())
-    .addColumn('allow_mass_removal', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('last_run_at', 'bigint')
