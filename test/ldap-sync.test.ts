@@ -209,7 +209,7 @@ changetype: delete
   });
 
   test('a limit that refuses users is reported, in the dry run and the run, and the others go ahead', async () => {
-    await slapd.add([person('frank', { mail: 'frank@example.com' }), person('grace', { mail: 'grace@example.com' })].join('\n'));
+    await slapd.add([person('frank', { mail: 'frank@example.com' }), person('grace', { mail: 'grace@example.com', relaygateInactive: 'TRUE' })].join('\n'));
     // example.com holds helpdesk, alice (+2 aliases), carol, dave, erin: 7 with the aliases; 8 lets frank in, not grace.
     const env = { RELAYGATE_LIMIT_ADDRESSES_PER_DOMAIN: '8' };
     const dry = await cli(['directory', 'sync', '--dry-run', '--json'], { env });
@@ -235,11 +235,12 @@ changetype: delete
     );
   });
 
-  test('LDAPS works as StartTLS does; a filter that matches almost nobody removes nothing without --allow-mass-removal', async () => {
-    const ldaps = await cli(source(slapd.ldapsUrl, ['--ca', caFile, '--every', '1h']), { input: SERVICE_PASSWORD });
+  test('LDAPS works as StartTLS does, an inactive attribute suspends; a filter that matches almost nobody removes nothing without --allow-mass-removal', async () => {
+    const ldaps = await cli(source(slapd.ldapsUrl, ['--ca', caFile, '--every', '1h', '--inactive-attribute', 'relaygateInactive']), { input: SERVICE_PASSWORD });
     assert.equal(ldaps.code, 0, ldaps.stderr + ldaps.stdout);
     assert.match(ldaps.stdout, /^Pulled 8 directory entries: 1 changes, 5 unchanged\.$/m, 'grace is in now');
     assert.equal((await shown())?.url, slapd.ldapsUrl);
+    assert.notEqual((await addresses()).get('grace@example.com')?.suspendedAt, null, 'the inactive attribute suspends');
 
     const before = await addresses();
     const narrow = await cli([

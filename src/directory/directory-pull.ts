@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import { auditChainOf } from '../audit/audit-chain.js';
+import type { AuditHead } from '../audit/audit-head.js';
 import type { Config } from '../config/schema.js';
 import { type AddressSync, addressSync, type SyncedUser } from './address-sync.js';
 import { type Address, lookupKey } from './addresses.js';
@@ -207,9 +209,11 @@ function refusalKind(err: DirectoryError): PullRefusal['kind'] {
 class RolledBack extends Error {}
 
 async function dryRun(ctx: DirectoryContext, config: Config, steps: Step[], result: PullResult, actor: Actor): Promise<void> {
+  let appended: AuditHead[] = [];
   await ctx.db
     .transaction()
     .execute(async (trx) => {
+      const last = await trx.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
       // The sync engine sees the transaction and works inside it (address-sync.ts).
       const sync = addressSync({ ...ctx, db: trx }, config, SOURCE);
       for (const step of steps) {
@@ -220,9 +224,15 @@ async function dryRun(ctx: DirectoryContext, config: Config, steps: Step[], resu
           await sql`release savepoint relaygate_pull`.execute(trx);
         }
       }
+      appended = await trx
+        .selectFrom('audit_log')
+        .select(['seq', 'hash'])
+        .where('seq', '>', Number(last?.seq ?? 0))
+        .execute();
       throw new RolledBack();
     })
     .catch((err: unknown) => {
       if (!(err instanceof RolledBack)) throw err;
     });
+  auditChainOf(ctx.db).rolledBack(appended);
 }
