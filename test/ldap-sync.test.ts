@@ -25,6 +25,7 @@ describe('LDAP directory pull', needsPeer(slapdUnavailable()), () => {
   let ca: TestCa;
   let slapd: Slapd;
   let plain: Slapd;
+  let google: Slapd;
   let gw: TestGateway;
   let caFile: string;
   const cliEnv = (extra: Record<string, string> = {}) =>
@@ -63,6 +64,11 @@ describe('LDAP directory pull', needsPeer(slapdUnavailable()), () => {
     await writeFile(caFile, ca.caCert);
     slapd = await startSlapd(join(dir.path, 'slapd'), ca, leaf);
     plain = await startSlapd(join(dir.path, 'plain'), ca, leaf, { tls: false });
+    google = await startSlapd(join(dir.path, 'google'), ca, leaf, { clientCertificates: true });
+    await google.add(person('gwuser', { mail: 'gwuser@example.com' }));
+    const client = await makeLeafCert(ca, ['relaygate-client']);
+    await writeFile(join(dir.path, 'client.pem'), client.cert);
+    await writeFile(join(dir.path, 'client.key'), client.key);
     await slapd.add(
       [
         person('alice', { mail: 'alice@example.com', displayName: 'Alice Example', mailAlternateAddress: 'a.example@example.com' }),
@@ -81,6 +87,7 @@ describe('LDAP directory pull', needsPeer(slapdUnavailable()), () => {
     await gw?.stop();
     await slapd?.stop();
     await plain?.stop();
+    await google?.stop();
     await dir?.cleanup();
   });
 
@@ -105,6 +112,20 @@ describe('LDAP directory pull', needsPeer(slapdUnavailable()), () => {
 
     assert.equal(await shown(), null, 'no source saved');
     assert.deepEqual([...(await addresses()).keys()], ['helpdesk@example.com']);
+  });
+
+  test('a server that demands a client certificate (Google Secure LDAP) is read with --client-cert/--client-key', async () => {
+    const googleSync = ['directory', 'sync', '--ldap', google.ldapsUrl, '--base', PEOPLE_DN, '--ca', caFile, '--dry-run'];
+    const without = await cli(googleSync);
+    assert.equal(without.code, 1, without.stdout);
+    assert.match(without.stdout, /TLS with ldaps:.* failed: .*--client-cert and --client-key/);
+    const withCert = await cli([...googleSync, '--client-cert', join(dir.path, 'client.pem'), '--client-key', join(dir.path, 'client.key')]);
+    assert.equal(withCert.code, 0, withCert.stderr + withCert.stdout);
+    assert.match(
+      withCert.stdout,
+      /^Dry run: 1 directory entries; 1 changes would be made, nothing was changed:\n {2}add {5}gwuser@example\.com {2}alias \+gwuser@secure\.example\.com$/m,
+    );
+    assert.equal(await shown(), null, 'a dry run saves nothing');
   });
 
   test('a first pull over StartTLS creates the addresses and aliases, leaves the manual one alone and reports it', async () => {
@@ -236,7 +257,9 @@ changetype: delete
   });
 
   test('LDAPS works as StartTLS does, an inactive attribute suspends; a filter that matches almost nobody removes nothing without --allow-mass-removal', async () => {
-    const ldaps = await cli(source(slapd.ldapsUrl, ['--ca', caFile, '--every', '1h', '--inactive-attribute', 'relaygateInactive']), { input: SERVICE_PASSWORD });
+    const ldaps = await cli(source(slapd.ldapsUrl, ['--ca', caFile, '--every', '1h', '--inactive-attribute', 'relaygateInactive']), {
+      input: SERVICE_PASSWORD,
+    });
     assert.equal(ldaps.code, 0, ldaps.stderr + ldaps.stdout);
     assert.match(ldaps.stdout, /^Pulled 8 directory entries: 1 changes, 5 unchanged\.$/m, 'grace is in now');
     assert.equal((await shown())?.url, slapd.ldapsUrl);

@@ -213,7 +213,10 @@ async function dryRun(ctx: DirectoryContext, config: Config, steps: Step[], resu
   await ctx.db
     .transaction()
     .execute(async (trx) => {
-      const last = await trx.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+      const last = await trx
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .executeTakeFirst();
       // The sync engine sees the transaction and works inside it (address-sync.ts).
       const sync = addressSync({ ...ctx, db: trx }, config, SOURCE);
       for (const step of steps) {

@@ -121,7 +121,7 @@ function explain(err: Error & { code?: string | number }, at: Step, target: Ldap
   const code = typeof err.code === 'string' ? err.code : '';
   if (tlsFailure(err))
     return new LdapPullError(
-      `TLS with ${target.url} failed: ${err.message}; give the CA that signed the directory's certificate with --ca FILE (and check the host name in --ldap matches the certificate)`,
+      `TLS with ${target.url} failed: ${err.message}; give the CA that signed the directory's certificate with --ca FILE (and check the host name in --ldap matches the certificate); a server that demands a client certificate, as Google's Secure LDAP does, needs --client-cert and --client-key`,
       '--ca',
     );
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET'].includes(code) || /timeout/i.test(err.message))

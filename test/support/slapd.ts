@@ -63,8 +63,12 @@ objectclass ( 1.3.6.1.4.1.99999.1.1 NAME 'relaygateTestAccount' AUXILIARY
   MAY ( proxyAddresses $ userAccountControl $ mailAlternateAddress $ relaygateInactive ) )
 `;
 
-/** `tls: false`: a server with no certificate, whose ldap:// refuses StartTLS (and no ldaps:// listener). */
-export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert, options: { tls?: boolean } = {}): Promise<Slapd> {
+/**
+ * `tls: false`: a server with no certificate, whose ldap:// refuses StartTLS (and no ldaps://
+ * listener). `clientCertificates: true`: Google's Secure LDAP, which demands a client certificate
+ * signed by the CA and then lets the client read without a bind.
+ */
+export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert, options: { tls?: boolean; clientCertificates?: boolean } = {}): Promise<Slapd> {
   const withTls = options.tls !== false;
   const dbDir = join(dir, 'db');
   await mkdir(dbDir, { recursive: true });
@@ -81,6 +85,7 @@ export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert, option
     ...(withTls
       ? [`TLSCACertificateFile ${join(dir, 'ca.pem')}`, `TLSCertificateFile ${join(dir, 'server.pem')}`, `TLSCertificateKeyFile ${join(dir, 'server.key')}`]
       : []),
+    ...(options.clientCertificates ? ['TLSVerifyClient demand'] : []),
     'database mdb',
     'maxsize 104857600',
     `suffix "${SUFFIX}"`,
@@ -88,7 +93,7 @@ export async function startSlapd(dir: string, ca: TestCa, leaf: LeafCert, option
     `rootpw ${ADMIN_PASSWORD}`,
     `directory ${dbDir}`,
     'access to attrs=userPassword by anonymous auth by * none',
-    'access to * by users read by * none',
+    options.clientCertificates ? 'access to * by * read' : 'access to * by users read by * none',
     '',
   ].join('\n');
   await writeFile(join(dir, 'slapd.conf'), conf);
