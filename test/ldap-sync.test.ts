@@ -118,7 +118,7 @@ describe('LDAP directory pull', needsPeer(slapdUnavailable()), () => {
     const googleSync = ['directory', 'sync', '--ldap', google.ldapsUrl, '--base', PEOPLE_DN, '--ca', caFile, '--dry-run'];
     const without = await cli(googleSync);
     assert.equal(without.code, 1, without.stdout);
-    assert.match(without.stdout, /TLS with ldaps:.* failed: .*--client-cert and --client-key/);
+    assert.match(without.stdout, /ldaps:.* (closed the connection|failed).*--client-cert and --client-key/);
     const withCert = await cli([...googleSync, '--client-cert', join(dir.path, 'client.pem'), '--client-key', join(dir.path, 'client.key')]);
     assert.equal(withCert.code, 0, withCert.stderr + withCert.stdout);
     assert.match(

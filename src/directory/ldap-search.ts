@@ -129,6 +129,13 @@ function explain(err: Error & { code?: string | number }, at: Step, target: Ldap
       `cannot reach ${target.url} (${code || err.message}): check the host and port in --ldap and that the gateway may connect to it`,
       '--ldap',
     );
+  // TLS 1.3 finishes the client's side of the handshake before the server has checked the
+  // client's certificate: a server that demands one hangs up at the first request instead.
+  if (/connection closed before message response/i.test(err.message))
+    return new LdapPullError(
+      `${target.url} closed the connection at the first request: a server that demands a client certificate (as Google's Secure LDAP does) refuses a client without one, or one it does not trust; give --client-cert and --client-key`,
+      '--client-cert',
+    );
   if (at === 'starttls')
     return new LdapPullError(
       `${target.url} refused StartTLS (${err.message}): the gateway never sends a password or reads the directory unencrypted; enable TLS on the server or use ldaps://`,
