@@ -3,16 +3,20 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { openStore } from '../src/app/open-store.js';
 import type { Address } from '../src/directory/addresses.js';
-import type { RunOutcome } from '../src/directory/ldap-sync.js';
+import { ldapSync, type RunOutcome } from '../src/directory/ldap-sync.js';
 import type { SyncSourceView } from '../src/directory/sync-sources.js';
+import { systemClock } from '../src/lib/clock.js';
+import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { makeLeafCert, makeTestCa, type TestCa } from './support/certs.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { needsPeer } from './support/peers.js';
 import { PEOPLE_DN, person, SERVICE_DN, SERVICE_PASSWORD, type Slapd, slapdUnavailable, startSlapd } from './support/slapd.js';
 import { type TempDir, tempDir } from './support/temp-dir.js';
-import { TEST_ENGINE } from './support/test-database.js';
+import { onlyOn, TEST_ENGINE } from './support/test-database.js';
 import { waitFor } from './support/wait-for.js';
 
 /**
@@ -322,4 +326,32 @@ userPassword: changed-on-the-server
     assert.match(show.stdout, /^ {2}error: {4}the directory refused the bind/m);
     assert.doesNotMatch(show.stdout, new RegExp(SERVICE_PASSWORD));
   });
+
+  test(
+    'instances sharing PostgreSQL take turns: while one holds the pull, another neither pulls nor runs --now',
+    onlyOn('postgres', 'only PostgreSQL is shared by several instances'),
+    async () => {
+      const [holder, other] = [await openStore(gw.config), await openStore(gw.config)];
+      try {
+        const sync = ldapSync({ db: other.db, clock: systemClock, hashKey: other.hashKey, syncCommitted: other.syncCommitted }, gw.config, () =>
+          keyEncryptionFor(gw.config),
+        );
+        await holder.db.transaction().execute(async (trx) => {
+          const { rows } = await sql<{ got: boolean }>`select pg_try_advisory_xact_lock(hashtext('relaygate:ldap-sync')) as got`.execute(trx);
+          assert.equal(rows[0]?.got, true);
+          await other.db.updateTable('directory_sync_sources').set({ last_run_at: null, last_status: null }).execute();
+          assert.equal(await sync.runIfDue(), undefined, 'a due pull waits for the instance holding the lock');
+          const now = await sync.run({ dryRun: false, actor: HARNESS_ACTOR });
+          assert.equal(now?.status, 'failed');
+          assert.match(now?.error ?? '', /another instance is pulling the directory right now/);
+        });
+        // Free again: this instance or the gateway's worker (whichever takes the lock first) pulls.
+        await sync.runIfDue();
+        await waitFor(async () => ((await sync.sources.get())?.lastRun ? true : undefined), { what: 'the due pull to run once the lock is free' });
+      } finally {
+        await holder.close();
+        await other.close();
+      }
+    },
+  );
 });

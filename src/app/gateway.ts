@@ -460,15 +460,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const ldapJob = runs.worker
     ? every(
         LDAP_TICK_MS,
-        () =>
-          exclusively(store.db, 'ldap-sync', async () => {
-            const outcome = await directoryPull.runIfDue();
-            if (!outcome) return;
-            const counts = { changes: outcome.result?.changes.length ?? 0, refused: outcome.result?.refused.length ?? 0 };
-            if (outcome.status === 'ok') log.info({ event: 'directory.sync', ...counts }, 'LDAP directory pulled');
-            else
-              log.warn({ event: 'directory.sync.failed', status: outcome.status, err: outcome.error }, `LDAP directory pull changed nothing: ${outcome.error}`);
-          }),
+        async () => {
+          // One instance at a time: runIfDue takes the pull's lock and checks the interval under it.
+          const outcome = await directoryPull.runIfDue();
+          if (!outcome) return;
+          const counts = { changes: outcome.result?.changes.length ?? 0, refused: outcome.result?.refused.length ?? 0 };
+          if (outcome.status === 'ok') log.info({ event: 'directory.sync', ...counts }, 'LDAP directory pulled');
+          else
+            log.warn({ event: 'directory.sync.failed', status: outcome.status, err: outcome.error }, `LDAP directory pull changed nothing: ${outcome.error}`);
+        },
         log,
       )
     : undefined;

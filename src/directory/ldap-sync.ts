@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
+import { exclusively } from '../store/exclusive-job.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { type PullResult, pullDirectory } from './directory-pull.js';
 import { DirectoryError } from './errors.js';
@@ -21,6 +22,8 @@ export interface RunOptions {
   allowMassRemoval?: boolean;
   actor: Actor;
 }
+
+const LOCK = 'ldap-sync';
 
 /** The scheduled pulls' actor in the audit log. */
 export const SCHEDULE_ACTOR: Actor = { name: 'system:ldap-sync', ip: null };
@@ -49,27 +52,46 @@ export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEn
     return { status: 'refused', error, flag: '--allow-mass-removal', result };
   };
 
+  const runSaved = async (options: RunOptions): Promise<RunOutcome | undefined> => {
+    const saved = await sources.target();
+    if (!saved) return undefined;
+    const at = ctx.clock.now();
+    const outcome = await pull(saved.target, { ...options, allowMassRemoval: options.allowMassRemoval ?? false });
+    if (!options.dryRun) await sources.recordRun(saved.view.id, at, outcome);
+    return outcome;
+  };
+
   return {
     sources,
 
     /** A source not saved yet (`directory sync --ldap … --dry-run`, or the check before saving). */
     try: (target: LdapTarget, options: RunOptions) => pull(target, { ...options, allowMassRemoval: options.allowMassRemoval ?? false }),
 
-    /** The saved source, now; undefined when none is saved. A real run is recorded for `directory show`. */
+    /**
+     * The saved source, now; undefined when none is saved. A real run is recorded for `directory
+     * show`, and takes the pull's lock: instances sharing PostgreSQL (and `--now` beside them)
+     * never pull at once, which would have two of them create the same user.
+     */
     async run(options: RunOptions): Promise<RunOutcome | undefined> {
-      const saved = await sources.target();
-      if (!saved) return undefined;
-      const at = ctx.clock.now();
-      const outcome = await pull(saved.target, { ...options, allowMassRemoval: options.allowMassRemoval ?? false });
-      if (!options.dryRun) await sources.recordRun(saved.view.id, at, outcome);
-      return outcome;
+      if (options.dryRun) return runSaved(options);
+      let ran = false;
+      let outcome: RunOutcome | undefined;
+      await exclusively(ctx.db, LOCK, async () => {
+        ran = true;
+        outcome = await runSaved(options);
+      });
+      if (ran) return outcome;
+      return { status: 'failed', error: 'another instance is pulling the directory right now: try again in a moment', flag: null, result: null };
     },
 
-    /** The schedule's tick: runs the saved source when its interval has passed since the last run. */
+    /** The schedule's tick: runs the saved source when its interval has passed since the last run (checked under the lock). */
     async runIfDue(): Promise<RunOutcome | undefined> {
-      const view = await sources.get();
-      if (!view || view.nextRunAt > ctx.clock.now()) return undefined;
-      return this.run({ dryRun: false, actor: SCHEDULE_ACTOR });
+      let outcome: RunOutcome | undefined;
+      await exclusively(ctx.db, LOCK, async () => {
+        const view = await sources.get();
+        if (view && view.nextRunAt <= ctx.clock.now()) outcome = await runSaved({ dryRun: false, actor: SCHEDULE_ACTOR });
+      });
+      return outcome;
     },
   };
 }
