@@ -18,6 +18,7 @@ import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
+import { ldapSync } from '../directory/ldap-sync.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
@@ -463,6 +464,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           log,
         )
       : undefined;
+  // A tick reads one row; the interval itself (directory sync --every) is the saved source's.
+  const directoryPull = ldapSync(directoryContext, config, () => kek);
+  const ldapJob = runs.worker
+    ? every(
+        LDAP_TICK_MS,
+        async () => {
+          // One instance at a time: runIfDue takes the pull's lock and checks the interval under it.
+          const outcome = await directoryPull.runIfDue();
+          if (!outcome) return;
+          const counts = { changes: outcome.result?.changes.length ?? 0, refused: outcome.result?.refused.length ?? 0 };
+          if (outcome.status === 'ok') log.info({ event: 'directory.sync', ...counts }, 'LDAP directory pulled');
+          else
+            log.warn({ event: 'directory.sync.failed', status: outcome.status, err: outcome.error }, `LDAP directory pull changed nothing: ${outcome.error}`);
+        },
+        log,
+      )
+    : undefined;
   const maintenance = !runs.worker
     ? undefined
     : every(
@@ -523,6 +541,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await orphanSweep?.stop();
       await eventJob?.stop();
       await dkimJob?.stop();
+      await ldapJob?.stop();
       await networkClient.close();
       await credentials.flushUsage();
       await http.app.close();
@@ -531,6 +550,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
   };
 }
+
+const LDAP_TICK_MS = 2000;
 
 /** The parts of a gateway an instance runs: `all` is one self-contained gateway. */
 function partsOf(role: Config['role']): { smtp: boolean; worker: boolean; http: boolean } {

@@ -85,6 +85,14 @@ export class AuditChain implements KyselyPlugin {
     });
   }
 
+  /**
+   * Records appended in a transaction its caller rolled back on purpose (a directory pull's dry
+   * run): they will never commit, so nothing waits out CONFIRM_GIVE_UP_MS for them.
+   */
+  rolledBack(heads: AuditHead[]): void {
+    this.pending = this.pending.filter((p) => !heads.some((h) => h.seq === p.head.seq && h.hash === p.head.hash));
+  }
+
   /** Resolves once every appended record is anchored (or known not to have committed). */
   async settle(): Promise<void> {
     while (this.confirming) await this.confirming;

@@ -4,6 +4,7 @@ import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerConnection } from './commands/connection.js';
 import { registerCredential } from './commands/credential.js';
+import { registerDirectory } from './commands/directory.js';
 import { registerDkim } from './commands/dkim.js';
 import { registerDns } from './commands/dns.js';
 import { registerDomain } from './commands/domain.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerDomain(program);
   registerAddress(program);
+  registerDirectory(program);
   registerCredential(program);
   registerRoute(program);
   registerSecure(program);

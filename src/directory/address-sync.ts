@@ -42,6 +42,8 @@ export function addressSync(ctx: DirectoryContext, config: Config, source: SyncS
   };
   const changed = async <T>(work: (trx: Trx, now: number) => Promise<T>): Promise<T> => {
     const now = clock.now();
+    // Given a transaction (a pull's dry run), the change is made inside it and goes with it.
+    if (db.isTransaction) return work(db, now);
     const result = await db.transaction().execute((trx) => work(trx, now));
     await ctx.syncCommitted();
     return result;

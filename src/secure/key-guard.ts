@@ -18,6 +18,8 @@ const WHAT: Record<string, string> = {
   'dkim_keys.private_sealed': 'DKIM private keys',
   'secure_messages.data_key_sealed': 'secure-message data keys',
   'secure_recipients.token_sealed': 'portal link tokens',
+  'directory_sync_sources.bind_password_sealed': 'LDAP bind passwords',
+  'directory_sync_sources.client_key_sealed': 'LDAP client-certificate keys',
 };
 
 /** Sealed values no configured key opens, per key id; `null` gathers v1 values (they carry no id). */

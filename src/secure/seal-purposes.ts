@@ -16,3 +16,7 @@ export const DATA_KEY_PURPOSE = 'secure-data-key';
 export const PORTAL_TOKEN_PURPOSE = 'portal-token';
 /** The data keys of sealed bodies (sealing-spool.ts). */
 export const SEALED_BODY_KEY_PURPOSE = 'sealed-body-key';
+/** The password a directory pull binds to LDAP with. */
+export const LDAP_BIND_PASSWORD_PURPOSE = 'ldap-bind-password';
+/** The private key of the client certificate a directory pull presents (Google's Secure LDAP). */
+export const LDAP_CLIENT_KEY_PURPOSE = 'ldap-client-key';

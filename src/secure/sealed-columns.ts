@@ -5,6 +5,8 @@ import {
   CONNECTION_SECRET_PURPOSE,
   DATA_KEY_PURPOSE,
   DKIM_KEY_PURPOSE,
+  LDAP_BIND_PASSWORD_PURPOSE,
+  LDAP_CLIENT_KEY_PURPOSE,
   PORTAL_TOKEN_PURPOSE,
   SEALED_BODY_KEY_PURPOSE,
   WEBHOOK_SECRET_PURPOSE,
@@ -32,6 +34,8 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: 'secure_messages', column: 'data_key_sealed', idColumn: 'id', purpose: DATA_KEY_PURPOSE },
   { table: 'secure_recipients', column: 'token_sealed', idColumn: 'id', purpose: PORTAL_TOKEN_PURPOSE },
   { table: 'sealed_bodies', column: 'data_key_sealed', idColumn: 'message_id', purpose: SEALED_BODY_KEY_PURPOSE },
+  { table: 'directory_sync_sources', column: 'bind_password_sealed', idColumn: 'id', purpose: LDAP_BIND_PASSWORD_PURPOSE },
+  { table: 'directory_sync_sources', column: 'client_key_sealed', idColumn: 'id', purpose: LDAP_CLIENT_KEY_PURPOSE },
 ];
 
 export interface SealedValue {

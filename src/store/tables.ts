@@ -476,6 +476,31 @@ export interface KeyChecksTable {
   updated_at: number;
 }
 
+/** A directory the gateway pulls addresses from (LDAP); secrets sealed, the last run's outcome kept for `directory show`. */
+export interface DirectorySyncSourcesTable {
+  id: string;
+  organisation_id: string;
+  kind: 'ldap';
+  url: string;
+  base_dn: string;
+  filter: string;
+  bind_dn: string | null;
+  bind_password_sealed: string | null;
+  ca_cert: string | null;
+  client_cert: string | null;
+  client_key_sealed: string | null;
+  /** JSON of the attribute mapping (ldap-mapping.ts). */
+  mapping: string;
+  interval_ms: number;
+  created_at: number;
+  updated_at: number;
+  last_run_at: number | null;
+  last_status: 'ok' | 'failed' | 'refused' | null;
+  /** JSON of the last run's result (directory-pull.ts). */
+  last_result: string | null;
+  last_error: string | null;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   domains: DomainsTable;
@@ -508,6 +533,7 @@ export interface Database {
   sealed_bodies: SealedBodiesTable;
   secure_message_refs: SecureMessageRefsTable;
   secure_portal_replies: SecurePortalRepliesTable;
+  directory_sync_sources: DirectorySyncSourcesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -100,13 +100,21 @@ export interface CliOptions {
   gid?: number;
   /** Each chunk of standard output as it comes, for a test that acts while the command runs. */
   onStdout?: (chunk: string) => void;
+  /** Written to standard input (a password for --…-stdin); otherwise standard input is closed. */
+  input?: string;
 }
 
 /** Runs `relaygate ARGS` from the sources, as `npx relaygate` would from the build. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv, options: CliOptions = {}): Promise<CliResult & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const { timeoutMs, onStdout, ...user } = options;
-    const child = spawn(process.execPath, [...relaygateArgv(), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], ...user });
+    const { timeoutMs, onStdout, input, ...user } = options;
+    const child = spawn(process.execPath, [...relaygateArgv(), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...user,
+    });
+    child.stdin?.end(input);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -117,11 +125,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, options: CliOptio
             timedOut = true;
             child.kill('SIGKILL');
           }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
       onStdout?.(d.toString());
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     child.on('error', reject);

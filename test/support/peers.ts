@@ -1,6 +1,7 @@
 /**
  * The one way a test says it needs a real peer: Chromium, Postfix, PostgreSQL, the DNSSEC lab,
- * dkimpy, systemd-analyze, strace (with ptrace allowed), or root (for mounts; a CI machine runs as root). Where the peer is
+ * dkimpy, systemd-analyze, strace (with ptrace allowed), OpenLDAP's slapd (slapdUnavailable in
+ * slapd.ts), or root (for mounts; a CI machine runs as root). Where the peer is
  * missing the test skips with the reason. Under RELAYGATE_TEST_REQUIRE_PEERS=1, which .ci/run
  * sets, it fails with that reason instead, so a green CI run has run every one of them.
  *

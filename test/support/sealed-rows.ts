@@ -8,6 +8,7 @@ import { KEY_PURPOSE as DKIM_KEY } from '../../src/dkim/dkim-directory.js';
 import type { Spool } from '../../src/queue/spool.js';
 import type { KeyEncryption } from '../../src/secure/key-encryption.js';
 import { BodyEncryptor, newDataKey, sealWithDataKey } from '../../src/secure/message-cipher.js';
+import { LDAP_BIND_PASSWORD_PURPOSE, LDAP_CLIENT_KEY_PURPOSE } from '../../src/secure/seal-purposes.js';
 import { DATA_KEY_PURPOSE, META_PURPOSE, PORTAL_TOKEN_PURPOSE } from '../../src/secure/vault.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/store/migrations/0002-directory.js';
 import type { Db } from '../../src/store/tables.js';
@@ -51,6 +52,42 @@ export async function plantConnection(db: Db, id: string, sealer: Sealer | null)
     })
     .execute();
   return sealer ? [{ column: 'connections.secret_sealed', id, purpose: CONNECTION_SECRET, plaintext }] : [];
+}
+
+/** An LDAP sync source (directory sync --ldap) with its bind password and client key sealed. */
+export async function plantLdapSource(db: Db, id: string, password: Sealer, clientKey: Sealer): Promise<Planted[]> {
+  const [secret, key] = [
+    Buffer.from(randomBytes(18).toString('base64url')),
+    Buffer.from('-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI\n-----END PRIVATE KEY-----\n'),
+  ];
+  await db
+    .insertInto('directory_sync_sources')
+    .values({
+      id,
+      organisation_id: DEFAULT_ORGANISATION_ID,
+      kind: 'ldap',
+      url: 'ldaps://ldap.example.com',
+      base_dn: 'ou=people,dc=example,dc=com',
+      filter: '(mail=*)',
+      bind_dn: 'cn=relaygate,dc=example,dc=com',
+      bind_password_sealed: seal(password, secret, LDAP_BIND_PASSWORD_PURPOSE, id),
+      ca_cert: null,
+      client_cert: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+      client_key_sealed: seal(clientKey, key, LDAP_CLIENT_KEY_PURPOSE, id),
+      mapping: '{}',
+      interval_ms: 900_000,
+      created_at: now,
+      updated_at: now,
+      last_run_at: null,
+      last_status: null,
+      last_result: null,
+      last_error: null,
+    })
+    .execute();
+  return [
+    { column: 'directory_sync_sources.bind_password_sealed', id, purpose: LDAP_BIND_PASSWORD_PURPOSE, plaintext: secret },
+    { column: 'directory_sync_sources.client_key_sealed', id, purpose: LDAP_CLIENT_KEY_PURPOSE, plaintext: key },
+  ];
 }
 
 export async function plantWebhookTarget(db: Db, id: string, current: Sealer, previous: Sealer): Promise<Planted[]> {
