@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import { auditChainOf } from '../audit/audit-chain.js';
 import type { AuditHead } from '../audit/audit-head.js';
 import type { Config } from '../config/schema.js';
+import { DirectoryError } from '../model/directory-error.js';
 import { type AddressSync, addressSync, type SyncedUser } from './address-sync.js';
 import { type Address, lookupKey } from './addresses.js';
 import type { Actor, DirectoryContext } from './context.js';
-import { DirectoryError } from '../model/directory-error.js';
 import { type LdapEntry, type LdapMapping, mapEntry } from './ldap-mapping.js';
 
 /** One change a pull makes (or, in a dry run, would make) to one address. */

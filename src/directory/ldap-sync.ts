@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema.js';
+import { DirectoryError } from '../model/directory-error.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
 import { exclusively } from '../store/exclusive-job.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { type PullResult, pullDirectory } from './directory-pull.js';
-import { DirectoryError } from '../model/directory-error.js';
 import { type LdapTarget, searchDirectory } from './ldap-search.js';
 import { syncSources } from './sync-sources.js';
 
