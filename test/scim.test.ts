@@ -66,7 +66,7 @@ describe('SCIM 2.0 provisioning of addresses', () => {
     const types = await scim('/ResourceTypes');
     assert.deepEqual(
       (types.body.Resources as Json[]).map((r) => r.endpoint),
-      ['/Users'],
+      ['/Users', '/Groups'],
     );
     const schemas = await scim('/Schemas');
     assert.equal((schemas.body.Resources as Json[])[0]?.id, 'urn:ietf:params:scim:schemas:core:2.0:User');

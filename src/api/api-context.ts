@@ -13,6 +13,7 @@ import type { DirectDeliveryDirectory } from '../directory/direct-delivery.js';
 import type { domainDirectory } from '../directory/domains.js';
 import type { InboundTargetDirectory } from '../directory/inbound-targets.js';
 import type { routeDirectory } from '../directory/routes.js';
+import type { ScimGroups } from '../directory/scim-groups.js';
 import type { DkimDirectory } from '../dkim/index.js';
 import type { DomainChecker } from '../dns/check/index.js';
 import type { QueueStore } from '../queue/queue-store.js';
@@ -32,6 +33,7 @@ export interface AdminServices {
   addresses: ReturnType<typeof addressDirectory>;
   /** The addresses the SCIM endpoint provisions (source `scim`), never a manual one. */
   scimUsers: AddressSync;
+  scimGroups: ScimGroups;
   credentials: CredentialDirectory;
   routes: ReturnType<typeof routeDirectory>;
   connections: ReturnType<typeof connectionDirectory>;

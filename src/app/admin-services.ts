@@ -14,6 +14,7 @@ import { directDeliveryDirectory } from '../directory/direct-delivery.js';
 import { domainDirectory } from '../directory/domains.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
+import { scimGroups } from '../directory/scim-groups.js';
 import { dkimDirectory } from '../dkim/index.js';
 import { spoolFor } from '../queue/open-spool.js';
 import { sandboxMailbox } from '../sandbox/mailbox.js';
@@ -49,6 +50,7 @@ export function adminServices(
     domains: domainDirectory(ctx, config),
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),
+    scimGroups: scimGroups(ctx, config),
     credentials: credentialDirectory(ctx, ctx.clock),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),

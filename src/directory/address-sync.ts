@@ -4,7 +4,17 @@ import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
 import type { Database } from '../store/tables.js';
-import { type Address, type AddressSource, claimable, claimRules, findAddress, insertAlias, lookupKey, pageOfAddresses } from './addresses.js';
+import {
+  type Address,
+  type AddressKind,
+  type AddressSource,
+  claimable,
+  claimRules,
+  findAddress,
+  insertAlias,
+  lookupKey,
+  pageOfAddresses,
+} from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 
 type Trx = Kysely<Database>;
@@ -17,11 +27,14 @@ export interface SyncedUser {
   description: string;
   active: boolean;
   aliases: string[];
+  /** A directory group's shared mailbox is a functional account; a user's mailbox a support address. */
+  kind?: AddressKind | undefined;
 }
 
 export interface SyncFilter {
   address?: string | undefined;
   externalId?: string | undefined;
+  kind?: AddressKind | undefined;
 }
 
 /**
@@ -66,7 +79,7 @@ export function addressSync(ctx: DirectoryContext, config: Config, source: SyncS
           id: newId('adr'),
           domain_id: domain.id,
           address: user.address,
-          kind: 'support' as const,
+          kind: user.kind ?? 'support',
           description: user.description.trim(),
           created_at: now,
           source,
@@ -90,6 +103,7 @@ export function addressSync(ctx: DirectoryContext, config: Config, source: SyncS
         let narrowed = query.where('addresses.source', '=', source);
         if (filter.address !== undefined) narrowed = narrowed.where('addresses.address', '=', lookupKey(filter.address));
         if (filter.externalId !== undefined) narrowed = narrowed.where('addresses.external_id', '=', filter.externalId);
+        if (filter.kind !== undefined) narrowed = narrowed.where('addresses.kind', '=', filter.kind);
         return narrowed;
       }),
 

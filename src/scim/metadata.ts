@@ -1,3 +1,4 @@
+import { GROUP_SCHEMA } from './groups.js';
 import { USER_SCHEMA } from './users.js';
 
 /** RFC 7643 §5: what this endpoint supports, for clients that read it before provisioning. */
@@ -29,6 +30,15 @@ export function resourceTypes(base: string) {
       schema: USER_SCHEMA,
       meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/User` },
     },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'],
+      id: 'Group',
+      name: 'Group',
+      endpoint: '/Groups',
+      description: 'A directory group: with emails, a shared mailbox of a claimed domain (the first its address, the others aliases); members are users',
+      schema: GROUP_SCHEMA,
+      meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/Group` },
+    },
   ];
 }
 
@@ -58,6 +68,26 @@ export function schemas() {
         attribute('emails', 'complex', {
           multiValued: true,
           subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')],
+        }),
+      ],
+      meta: { resourceType: 'Schema' },
+    },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: GROUP_SCHEMA,
+      name: 'Group',
+      description: 'A directory group; its emails (an addition to the core schema) make a shared mailbox',
+      attributes: [
+        attribute('displayName', 'string', { required: true }),
+        attribute('externalId', 'string', { caseExact: true }),
+        attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('primary', 'boolean')] }),
+        attribute('members', 'complex', {
+          multiValued: true,
+          subAttributes: [
+            attribute('value', 'string', { mutability: 'immutable' }),
+            attribute('display', 'string', { mutability: 'readOnly' }),
+            attribute('$ref', 'reference', { mutability: 'immutable' }),
+          ],
         }),
       ],
       meta: { resourceType: 'Schema' },

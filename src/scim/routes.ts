@@ -4,6 +4,7 @@ import { bearerToken } from '../api/bearer-auth.js';
 import type { Actor } from '../directory/context.js';
 import { ScimError, sendScimError } from './errors.js';
 import { parseFilter } from './filter.js';
+import { applyGroupPatch, fromScimGroupBody, inputOf, toScimGroup } from './groups.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './metadata.js';
 import { applyPatch, fromAddress, fromScimBody, toScimUser } from './users.js';
 
@@ -15,7 +16,7 @@ const MAX_COUNT = 200;
  * addresses from the organisation's directory. Its own bearer tokens (scope scim): an admin token
  * opens nothing here and a SCIM token nothing under /api/v1.
  */
-export async function registerScim(app: FastifyInstance, services: Pick<AdminServices, 'tokens' | 'denials' | 'scimUsers'>): Promise<void> {
+export async function registerScim(app: FastifyInstance, services: Pick<AdminServices, 'tokens' | 'denials' | 'scimUsers' | 'scimGroups'>): Promise<void> {
   await app.register(
     async (scim) => {
       scim.addContentTypeParser(['application/scim+json'], { parseAs: 'string' }, (_request, body, done) => {
@@ -69,7 +70,8 @@ export async function registerScim(app: FastifyInstance, services: Pick<AdminSer
 
       scim.get('/Users', async (request, reply) => {
         const query = request.query as Record<string, string | undefined>;
-        const filter: { address?: string; externalId?: string } = {};
+        // A group's shared mailbox is a functional address: it is listed under /Groups, not as a user.
+        const filter: { address?: string; externalId?: string; kind: 'support' } = { kind: 'support' };
         for (const { attribute, value } of query.filter ? parseFilter(query.filter) : []) {
           const key = attribute.toLowerCase();
           if (key === 'username' || key === 'emails.value' || key === 'emails') filter.address = value;
@@ -86,10 +88,16 @@ export async function registerScim(app: FastifyInstance, services: Pick<AdminSer
         const created = await services.scimUsers.create(fromScimBody(request.body), actor(request));
         return sendUser(request, reply.header('location', toScimUser(created, base(request)).meta.location), 201, created);
       });
+      // A group's shared mailbox is synced too, but it is the group's: /Users does not reach it.
+      const userById = async (id: string) => {
+        const address = await services.scimUsers.get(id);
+        if (address.kind !== 'support') throw new ScimError(404, `no SCIM user ${id}: it is the mailbox of a group (/Groups)`);
+        return address;
+      };
       /** The user as the client last saw it, if its If-Match still holds (RFC 7644 §3.14). */
       const current = async (request: FastifyRequest) => {
         const { id } = request.params as { id: string };
-        const address = await services.scimUsers.get(id);
+        const address = await userById(id);
         const expected = request.headers['if-match'];
         if (expected && expected !== '*' && !expected.split(',').some((tag) => tag.trim() === toScimUser(address, base(request)).meta.version))
           throw new ScimError(412, `the user ${id} changed since the version in If-Match (${expected}): read it again`);
@@ -101,7 +109,7 @@ export async function registerScim(app: FastifyInstance, services: Pick<AdminSer
       };
       scim.get('/Users/:id', async (request, reply) => {
         const { id } = request.params as { id: string };
-        return sendUser(request, reply, 200, await services.scimUsers.get(id));
+        return sendUser(request, reply, 200, await userById(id));
       });
       scim.put('/Users/:id', async (request, reply) => {
         const { id } = request.params as { id: string };
@@ -119,6 +127,8 @@ export async function registerScim(app: FastifyInstance, services: Pick<AdminSer
         await services.scimUsers.remove(id, actor(request));
         return reply.code(204).send();
       });
+
+      registerGroups(scim, services, { actor, base, send });
     },
     { prefix: '/scim/v2' },
   );
@@ -129,4 +139,68 @@ function positive(text: string | undefined, fallback: number, name: string, min 
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) throw new ScimError(400, `${name} must be an integer of at least ${min}, not "${text}"`, 'invalidValue');
   return n;
+}
+
+interface Helpers {
+  actor(request: FastifyRequest): Actor;
+  base(request: FastifyRequest): string;
+  send(reply: FastifyReply, status: number, body: unknown): FastifyReply;
+}
+
+/** /Groups as Entra ID sends them: lookup by displayName or externalId, `excludedAttributes=members`, PATCH of members. */
+function registerGroups(scim: FastifyInstance, services: Pick<AdminServices, 'scimGroups'>, { actor, base, send }: Helpers): void {
+  const groups = services.scimGroups;
+  const withMembers = (request: FastifyRequest) => {
+    const query = request.query as Record<string, string | undefined>;
+    const excluded = (query.excludedAttributes ?? '').split(',').map((a) => a.trim().toLowerCase());
+    return { members: !excluded.includes('members') };
+  };
+  const sendGroup = (request: FastifyRequest, reply: FastifyReply, status: number, group: Parameters<typeof toScimGroup>[0]) => {
+    const resource = toScimGroup(group, base(request), withMembers(request));
+    return send(reply.header('etag', resource.meta.version), status, resource);
+  };
+  const current = async (request: FastifyRequest) => {
+    const { id } = request.params as { id: string };
+    const group = await groups.get(id);
+    const expected = request.headers['if-match'];
+    if (expected && expected !== '*' && !expected.split(',').some((tag) => tag.trim() === toScimGroup(group, base(request)).meta.version))
+      throw new ScimError(412, `the group ${id} changed since the version in If-Match (${expected}): read it again`);
+    return group;
+  };
+
+  scim.get('/Groups', async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>;
+    const filter: { displayName?: string; externalId?: string } = {};
+    for (const { attribute, value } of query.filter ? parseFilter(query.filter) : []) {
+      const key = attribute.toLowerCase();
+      if (key === 'displayname') filter.displayName = value;
+      else if (key === 'externalid') filter.externalId = value;
+      else throw new ScimError(400, `filtering groups on ${attribute} is not supported: use displayName or externalId`, 'invalidFilter');
+    }
+    const startIndex = positive(query.startIndex, 1, 'startIndex');
+    const count = Math.min(positive(query.count, 100, 'count', 0), MAX_COUNT);
+    const page = await groups.list({ offset: startIndex - 1, limit: count }, filter);
+    const Resources = page.items.map((g) => toScimGroup(g, base(request), withMembers(request)));
+    return send(reply, 200, { schemas: [LIST_SCHEMA], totalResults: page.total, startIndex, itemsPerPage: Resources.length, Resources });
+  });
+  scim.post('/Groups', async (request, reply) => {
+    const created = await groups.create(fromScimGroupBody(request.body), actor(request));
+    return sendGroup(request, reply.header('location', `${base(request)}/Groups/${created.id}`), 201, created);
+  });
+  scim.get('/Groups/:id', async (request, reply) => sendGroup(request, reply, 200, await groups.get((request.params as { id: string }).id)));
+  scim.put('/Groups/:id', async (request, reply) => {
+    const group = await current(request);
+    return sendGroup(request, reply, 200, await groups.replace(group.id, fromScimGroupBody(request.body), actor(request)));
+  });
+  scim.patch('/Groups/:id', async (request, reply) => {
+    const group = await current(request);
+    const updated = await groups.replace(group.id, applyGroupPatch(inputOf(group), request.body), actor(request));
+    // Entra ID reads nothing back from a group PATCH; 200 with the group serves the clients that do.
+    return sendGroup(request, reply, 200, updated);
+  });
+  scim.delete('/Groups/:id', async (request, reply) => {
+    const group = await current(request);
+    await groups.remove(group.id, actor(request));
+    return reply.code(204).send();
+  });
 }

@@ -109,7 +109,7 @@ function patchEmails(user: SyncedUser, op: string, lower: string, path: string, 
   return [...new Set([...user.aliases, ...given])];
 }
 
-function emailValues(value: unknown, field: string): string[] {
+export function emailValues(value: unknown, field: string): string[] {
   if (value === undefined || value === null) return [];
   const list = Array.isArray(value) ? value : [value];
   return list.map((entry, i) => mailbox(typeof entry === 'object' && entry !== null ? (entry as Body).value : entry, `${field}[${i}].value`));
@@ -124,7 +124,7 @@ function mailbox(value: unknown, field: string): string {
     .toLowerCase();
 }
 
-function optionalString(value: unknown, field: string): string | null {
+export function optionalString(value: unknown, field: string): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw new ScimError(400, `${field} must be a string`, 'invalidValue');
   return value;

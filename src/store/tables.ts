@@ -501,7 +501,26 @@ export interface DirectorySyncSourcesTable {
   last_error: string | null;
 }
 
+export interface ScimGroupsTable {
+  id: string;
+  organisation_id: string;
+  display_name: string;
+  external_id: string | null;
+  /** The group's shared mailbox (a synced functional address), when the directory gave it one. */
+  address_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ScimGroupMembersTable {
+  group_id: string;
+  /** The id of a synced user (its address row). */
+  member_id: string;
+}
+
 export interface Database {
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
   organisations: OrganisationsTable;
   domains: DomainsTable;
   addresses: AddressesTable;

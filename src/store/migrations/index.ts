@@ -18,6 +18,7 @@ import * as connectionAuth from './0020-connection-auth.js';
 import * as directorySync from './0021-directory-sync.js';
 import * as portalLocaleBrand from './0022-portal-locale-brand.js';
 import * as ldapSync from './0023-ldap-sync.js';
+import * as scimGroups from './0024-scim-groups.js';
 import * as readReceiptFormat from './0025-read-receipt-format.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
@@ -42,6 +43,7 @@ const migrations: Record<string, Migration> = {
   '0021_directory_sync': directorySync,
   '0022_portal_locale_brand': portalLocaleBrand,
   '0023_ldap_sync': ldapSync,
+  '0024_scim_groups': scimGroups,
   '0025_read_receipt_format': readReceiptFormat,
 };
 
