@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { TlsRequired } from '../model/envelope.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
-import type { MessageDirection } from '../store/tables.js';
+import type { MessageDirection } from '../model/states.js';
 
 export interface OutboundMessage {
   id: string;

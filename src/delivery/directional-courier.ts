@@ -1,4 +1,4 @@
-import type { MessageDirection } from '../store/tables.js';
+import type { MessageDirection } from '../model/states.js';
 import type { Courier } from './courier.js';
 
 /** Inbound mail to the application's target, secure messages per recipient, everything else out through the outbound path. */

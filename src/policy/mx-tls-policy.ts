@@ -1,6 +1,6 @@
 import type { TlsRequired } from '../model/envelope.js';
 import type { TlsPolicyApplied } from '../model/outcome.js';
-import type { TlsRequirement } from '../store/tables.js';
+import type { TlsRequirement } from '../model/states.js';
 
 /** The rule a failed check is named after in replies and logs (`dane: …`, `mta-sts: …`). */
 export type TlsCheck = 'dane' | 'mta-sts' | 'tls-policy' | 'requiretls';

@@ -1,6 +1,6 @@
 import type { Envelope, TlsRequired } from '../model/envelope.js';
 import type { DeliveryEvidence } from '../model/outcome.js';
-import type { MessageDirection, RecipientStatus } from '../store/tables.js';
+import type { MessageDirection, RecipientStatus } from '../model/states.js';
 
 export interface NewMessage {
   id: string;

@@ -1,5 +1,30 @@
 import type { Generated, Kysely } from 'kysely';
 import type { TlsRequired } from '../model/envelope.js';
+import type {
+  ConnectorState,
+  DkimKeyState,
+  InboundTargetKind,
+  Leg,
+  LegCheckStatus,
+  MessageDirection,
+  RecipientStatus,
+  RouteAction,
+  SecureRecipientStatus,
+  TlsRequirement,
+} from '../model/states.js';
+
+export type {
+  ConnectorState,
+  DkimKeyState,
+  InboundTargetKind,
+  Leg,
+  LegCheckStatus,
+  MessageDirection,
+  RecipientStatus,
+  RouteAction,
+  SecureRecipientStatus,
+  TlsRequirement,
+};
 
 /** Times are epoch milliseconds, so both engines store and compare them the same way. */
 export interface CredentialsTable {
@@ -28,8 +53,6 @@ export interface CredentialsTable {
   /** Inbound: the DNS name a client certificate must be valid for; such a credential has no secret. */
   tls_client_name: string | null;
 }
-
-export type RouteAction = 'secure' | 'relay' | 'reject';
 
 export interface OrganisationsTable {
   id: string;
@@ -74,8 +97,6 @@ export interface DomainsTable {
   direct_delivery: number;
   direct_delivery_changed_at: number | null;
 }
-
-export type ConnectorState = 'connected' | 'draining' | 'disconnected';
 
 export interface AddressesTable {
   id: string;
@@ -183,9 +204,6 @@ export interface MessagesTable {
   subject: string | null;
 }
 
-/** `secure`: the body is a secure message's ciphertext, delivered per recipient by the secure courier. */
-export type MessageDirection = 'outbound' | 'inbound' | 'secure';
-
 export interface InboundMessagesTable {
   message_id: string;
   /** JSON RelayFacts: how the organisation's server reached us. */
@@ -197,8 +215,6 @@ export interface InboundMessagesTable {
   /** Of the envelope and the bytes as received: the idempotency key of its webhook calls. */
   content_hash: string;
 }
-
-export type InboundTargetKind = 'webhook' | 'smtp';
 
 export interface InboundTargetsTable {
   id: string;
@@ -221,9 +237,6 @@ export interface InboundTargetsTable {
   disabled_reason: string | null;
 }
 
-export type Leg = 'outbound' | 'inbound';
-export type LegCheckStatus = 'pending' | 'verified' | 'failed';
-
 export interface LegChecksTable {
   id: string;
   domain_id: string;
@@ -237,9 +250,6 @@ export interface LegChecksTable {
   deadline_at: number;
   finished_at: number | null;
 }
-
-/** `failed`: inbound mail the application did not take before expiry, parked with its body until an operator retries or removes it. */
-export type RecipientStatus = 'queued' | 'deferred' | 'delivered' | 'bounced' | 'failed';
 
 export interface RecipientsTable {
   id: Generated<number>;
@@ -268,9 +278,6 @@ export interface EventsTable {
   evidence: string | null;
 }
 
-/** The operator's TLS requirement for mail to one recipient domain (`relaygate tls-policy`). */
-export type TlsRequirement = 'tls' | 'dane' | 'verified';
-
 export interface DeliveryPoliciesTable {
   /** The recipient domain, normalised; exact match (no subdomains). */
   domain: string;
@@ -278,8 +285,6 @@ export interface DeliveryPoliciesTable {
   created_at: number;
   updated_at: number;
 }
-
-export type DkimKeyState = 'pending' | 'active' | 'retiring' | 'retired';
 
 /** A domain's DKIM key: the private key sealed with the key-encryption key, the TXT value its owner publishes. */
 export interface DkimKeysTable {
@@ -346,8 +351,6 @@ export interface SecurePortalRepliesTable {
   created_at: number;
   content_sealed: string;
 }
-
-export type SecureRecipientStatus = 'pending' | 'notified' | 'delivered' | 'bounced';
 
 export interface SecureRecipientsTable {
   id: string;
