@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
+import { DEFAULT_ORGANISATION_ID } from '../src/model/organisation.js';
 import { decideRoute, normaliseRouteMatch, type RouteAction, type RouteRule } from '../src/policy/route-match.js';
-import { DEFAULT_ORGANISATION_ID } from '../src/store/migrations/0002-directory.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
 import { gatewayEnv, insertDomain, runCli } from './support/gateway-process.js';
 import { openDialog, type SmtpDialog } from './support/smtp-dialog.js';

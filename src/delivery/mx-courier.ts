@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { DeliveryEvidence, DeliveryOutcome } from '../model/outcome.js';
-import { planHostTls } from '../policy/mx-tls-policy.js';
 import type { TlsRequirement } from '../model/states.js';
+import { planHostTls } from '../policy/mx-tls-policy.js';
 import type { Courier, OutboundMessage } from './courier.js';
 import { lookUpTlsa, type TlsaLookup } from './dane.js';
 import { type ActiveMtaStsPolicy, type MtaStsSource, policyListsHost } from './mta-sts.js';

@@ -9,11 +9,11 @@ import { type ProbeReport, probeSmarthost } from '../delivery/smarthost-probe.js
 import { smarthostTrust } from '../delivery/smarthost-trust.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid } from '../model/directory-error.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { normaliseDomain } from '../policy/route-match.js';
 import { type KeyEncryption, UnsealError } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { CONNECTION_CLIENT_KEY_PURPOSE, CONNECTION_SECRET_PURPOSE } from '../secure/seal-purposes.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { ConnectionsTable, Db } from '../store/tables.js';
 import {
   type AuthFields,

@@ -4,7 +4,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, notFound } from '../model/directory-error.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { Database, Db } from '../store/tables.js';
 import { type CertificateRefusal, credentialsForCertificate } from './certificate-login.js';
 import type { Actor, Page, PageRequest } from './context.js';

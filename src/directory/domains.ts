@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { checkOwnershipProof, configuredResolver, type DnsResolver, domainNameProblem, type ProofCheck, type ProofRecord, proofRecord } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { Database } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 

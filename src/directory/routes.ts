@@ -3,9 +3,9 @@ import { type AuditEntry, appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { ConfirmationRequired, DirectoryError, invalid, notFound } from '../model/directory-error.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, senderDomain } from '../policy/route-match.js';
 import { describeLosses, secureLosses } from '../policy/route-weakening.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Database, Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 

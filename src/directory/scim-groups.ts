@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { Database, ScimGroupsTable } from '../store/tables.js';
 import { addressSync } from './address-sync.js';
 import { type Address, findAddress } from './addresses.js';

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { appendAudit } from '../audit/audit-log.js';
 import { newId } from '../lib/ids.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
 import { LDAP_BIND_PASSWORD_PURPOSE, LDAP_CLIENT_KEY_PURPOSE } from '../secure/seal-purposes.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Db, DirectorySyncSourcesTable } from '../store/tables.js';
 import type { Actor } from './context.js';
 import type { PullResult } from './directory-pull.js';

@@ -1,7 +1,7 @@
 import type { DirectoryContext } from '../directory/context.js';
 import { loadRouteTable, routeName } from '../directory/routes.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { SmtpReply } from '../model/smtp-reply.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import { decideRoute, type RouteDecision } from './route-match.js';
 import type { SenderPolicy } from './sender-policy.js';
 

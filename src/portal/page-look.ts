@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLocale, LOCALES, type Locale, negotiateLocale } from '../i18n/index.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { type Branding, loadBranding } from '../secure/secure-settings.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Db } from '../store/tables.js';
 
 /** What every portal page is drawn with: the reader's language, the organisation's branding, and where the page is (for the language switch). */

@@ -7,9 +7,9 @@ import type { TlsRequirementSource } from '../delivery/mx-courier.js';
 import type { NextHop } from '../delivery/outbound-courier.js';
 import { loadRouteTable } from '../directory/routes.js';
 import type { Clock } from '../lib/clock.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import { decideRoute } from '../policy/route-match.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
 import type { Db } from '../store/tables.js';
 import type { DkimVerdict, SandboxDecision, SandboxMailbox } from './mailbox.js';
 

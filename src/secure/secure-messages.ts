@@ -2,7 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
 import { DirectoryError } from '../model/directory-error.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { Database, Db, SecureMessagesTable, SecureRecipientsTable } from '../store/tables.js';
 import { SecureMessageGone, type SecureVault } from './vault.js';
 

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
 import { isLocale, LOCALES, type Locale } from '../i18n/index.js';
 import { invalid, notFound } from '../model/directory-error.js';
-import { DEFAULT_ORGANISATION_ID } from '../store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { Db } from '../store/tables.js';
 import { checkBrandColour } from './brand-colour.js';
 import { checkBrandLogo, type LogoType } from './brand-logo.js';

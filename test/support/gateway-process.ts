@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/app/open-store.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import { newId } from '../../src/lib/ids.js';
-import { DEFAULT_ORGANISATION_ID } from '../../src/store/migrations/0002-directory.js';
+import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import type { Db } from '../../src/store/tables.js';
 import { ROOT, relaygateArgv } from './relaygate-command.js';
 import { testDatabaseUrl } from './test-database.js';

@@ -1,9 +1,9 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { CATALOGUES, LOCALES } from '../../i18n/index.js';
+import { DEFAULT_ORGANISATION_ID } from '../../model/organisation.js';
 import { MAX_LOGO_BYTES } from '../../secure/brand-logo.js';
 import { MAX_RETENTION_DAYS, type SecureSettings } from '../../secure/secure-settings.js';
-import { DEFAULT_ORGANISATION_ID } from '../../store/migrations/0002-directory.js';
 import { html } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';

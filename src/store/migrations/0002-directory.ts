@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 
-export const DEFAULT_ORGANISATION_ID = 'org_default';
+import { DEFAULT_ORGANISATION_ID } from '../../model/organisation.js';
 
 /**
  * The administrative model: organisations, claimed domains, addresses and aliases, the full
