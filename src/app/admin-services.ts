@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -45,8 +46,8 @@ export function adminServices(
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),
-    audit: auditLog(ctx),
-    denials: deniedAttempts(ctx, shared.onDenialError),
+    audit: auditLog(sqlAuditStore(ctx.db)),
+    denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
     domains: domainDirectory(ctx, config),
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),

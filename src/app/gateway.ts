@@ -67,6 +67,7 @@ import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { describeDurabilityFailure } from '../store/durability.js';
+import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
@@ -435,7 +436,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
   const events = eventDispatcher({
-    db: store.db,
+    store: sqlEventStore(store.db),
     targets,
     client,
     clock,
