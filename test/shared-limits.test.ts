@@ -306,6 +306,7 @@ describe('SMTP handlers when the store behind the limits fails', () => {
       storageShortage: async () => undefined,
       storeNotDurable: () => undefined,
       senderPolicy: { checkMailFrom: async () => undefined },
+      routes: { organisationOf: async () => '', tableOf: async () => ({ rules: [], defaultAction: 'relay' }) },
       ...overrides,
     } as unknown as SessionDeps;
     return sessionHandlers(deps);

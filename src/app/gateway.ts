@@ -19,6 +19,7 @@ import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { ldapSync } from '../directory/ldap-sync.js';
+import { routeLookup } from '../directory/route-lookup.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
@@ -38,6 +39,7 @@ import {
   webhookOutcomeOf,
 } from '../http/metrics.js';
 import { startHttp, VERSION } from '../http/server.js';
+import { authenticateMessage } from '../inbound/authentication-results.js';
 import { purgeRetainedBodies } from '../inbound/body-retention.js';
 import { countingWebhookClient } from '../inbound/counting-webhook-client.js';
 import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
@@ -49,8 +51,6 @@ import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
-import { routePolicy } from '../policy/route-policy.js';
-import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { spoolFor } from '../queue/open-spool.js';
@@ -58,6 +58,7 @@ import type { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { messageSealer } from '../secure/message-sealer.js';
 import { sweepSecureRetention } from '../secure/retention.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
@@ -140,7 +141,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const credentials = credentialDirectory(store, clock);
-  const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
+  const senderPolicy = senderAuthorization(directoryContext);
+  const routes = routeLookup(directoryContext);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
   // The SMTP listeners start last; until then no session is open.
   let openSmtpSessions = async (): Promise<Record<string, number>> => ({});
@@ -405,12 +407,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           allowUnauthenticated: config.inbound.allowUnauthenticated,
           acceptInbound: {
             ...acceptance,
-            resolver,
+            authenticate: (input) => authenticateMessage({ ...input, resolver }),
             synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
             secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
           },
           accept: { ...acceptance, senderPolicy },
-          acceptSecure: { ...acceptance, senderPolicy, kek, hashKey: store.hashKey },
+          acceptSecure: { ...acceptance, senderPolicy, sealer: messageSealer(kek, store.hashKey), retentionMsOf: routes.secureRetentionMs },
+          routes,
           throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
           userLock: userLock(
             store.db,
