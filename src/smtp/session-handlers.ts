@@ -2,7 +2,6 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { outsideAllowedNetworks } from '../directory/credential-login.js';
 import type { Credential, CredentialDirectory } from '../directory/credentials.js';
 import { inboundCredentialObjection, lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
@@ -130,7 +129,7 @@ export function sessionHandlers(deps: SessionDeps, listener: { relay: boolean } 
     }
     let attempt: AuthAttempt;
     try {
-      attempt = { username, ip, outsideAllowedNetworks: await outsideAllowedNetworks(deps.db, username, ip) };
+      attempt = { username, ip, outsideAllowedNetworks: await deps.credentials.outsideAllowedNetworks(username, ip) };
       const locked = await lockedBy(attempt);
       if (locked) {
         log.warn({ ...facts, lockedBy: locked }, 'auth throttled');
