@@ -25,6 +25,8 @@ import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -52,7 +54,7 @@ export function adminServices(
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
-    credentials: credentialDirectory(ctx, ctx.clock),
+    credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),

@@ -67,10 +67,12 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
@@ -140,7 +142,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-  const credentials = credentialDirectory(store, clock);
+  const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
   const senderPolicy = senderAuthorization(directoryContext);
   const routes = routeLookup(directoryContext);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
