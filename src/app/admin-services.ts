@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -58,7 +59,7 @@ export function adminServices(
     dkim: dkimDirectory(ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages(ctx, openVault),
+    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
   };
