@@ -27,6 +27,7 @@ import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -61,7 +62,7 @@ export function adminServices(
     dkim: dkimDirectory(ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages(ctx, openVault),
+    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
   };
