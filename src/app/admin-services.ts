@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -55,7 +56,7 @@ export function adminServices(
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
-    dkim: dkimDirectory(ctx, config),
+    dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages(ctx, openVault),
