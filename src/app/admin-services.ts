@@ -26,6 +26,7 @@ import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
@@ -59,7 +60,7 @@ export function adminServices(
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
-    dkim: dkimDirectory(ctx, config),
+    dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),

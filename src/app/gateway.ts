@@ -68,6 +68,7 @@ import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
@@ -189,7 +190,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
   });
-  const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
+  const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
@@ -452,7 +453,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const eventJob = runs.worker ? every(1000, async () => void (await events.dispatch()), log) : undefined;
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
-  const dkimKeeper = dkimDirectory(directoryContext, config);
+  const dkimKeeper = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config);
   const dkimJob =
     runs.worker && config.dkim.checkInterval > 0
       ? every(
