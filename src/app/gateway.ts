@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
-import { adminAccounts } from '../console/admin-accounts.js';
 import { consoleSessions } from '../console/console-session.js';
 import { type ConsoleDeps, registerConsole, type SmtpEndpoints } from '../console/index.js';
 import { CONSOLE_PAGES } from '../console/pages.js';
@@ -67,6 +66,7 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { sqlConsoleSessionStore } from '../store/console/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
@@ -80,6 +80,7 @@ import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { auditRefusedForms } from '../web/csrf.js';
 import { adminServices } from './admin-services.js';
+import { consoleAccounts } from './console-accounts.js';
 import { endOnDamagedWal } from './damaged-wal.js';
 import { prepareDataDir } from './data-dir.js';
 import { logDurability } from './durability-log.js';
@@ -275,8 +276,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const consoleDeps: ConsoleDeps = {
     db: store.db,
     services,
-    accounts: adminAccounts(directoryContext),
-    sessions: consoleSessions(store.db),
+    accounts: consoleAccounts(store, clock),
+    sessions: consoleSessions(sqlConsoleSessionStore(store.db)),
+    throttle: (scope, limit, windowMs) => authThrottle(store.db, scope, limit, windowMs, clock),
     hashKey: store.hashKey,
     clock,
     log,
