@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { registerApi } from '../api/index.js';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
@@ -56,6 +57,7 @@ import { spoolFor } from '../queue/open-spool.js';
 import type { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
+import { registerScim } from '../scim/routes.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { messageSealer } from '../secure/message-sealer.js';
 import { sweepSecureRetention } from '../secure/retention.js';
@@ -312,24 +314,27 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       queueWakeups: () => listening?.state(),
       pollMs: config.queue.pollInterval,
     }),
-    // Every role answers health and metrics; the API, portal and console belong to the http role.
-    runs.http ? services : undefined,
     {
       metrics: metrics.registry,
       trustedProxies: config.http.trustedProxies,
-      register: runs.http
-        ? (app) => {
-            registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
-            auditRefusedForms(app, {
-              prefix: '/m/',
-              surface: 'portal',
-              publicUrl: () => publicUrl,
-              record: (attempt) => services.denials.record(attempt),
-            });
-            registerPortal(app, portal);
-            registerConsole(app, consoleDeps, CONSOLE_PAGES);
-          }
-        : undefined,
+      // Every role answers health and metrics; the API, portal and console belong to the http role.
+      mounts: runs.http
+        ? [
+            (app) => registerApi(app, services, VERSION),
+            (app) => registerScim(app, services),
+            (app) => {
+              registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+              auditRefusedForms(app, {
+                prefix: '/m/',
+                surface: 'portal',
+                publicUrl: () => publicUrl,
+                record: (attempt) => services.denials.record(attempt),
+              });
+              registerPortal(app, portal);
+              registerConsole(app, consoleDeps, CONSOLE_PAGES);
+            },
+          ]
+        : [],
     },
   ).catch(listenFailed(config, 'http'));
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
