@@ -72,6 +72,7 @@ import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
+import { sharedCounters } from '../store/shared-counters.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
@@ -85,6 +86,7 @@ import { listenFailed } from './listen-error.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { readinessProbe, storageShortage } from './readiness.js';
+import { sessionDirectory } from './session-directory.js';
 import { loadClientCa, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface Gateway {
@@ -269,11 +271,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     implicitTlsPort: config.smtp.smtpsPort,
     relayPort: config.smtp.relayPort,
   };
+  const counters = sharedCounters(store.db);
   const consoleDeps: ConsoleDeps = {
     db: store.db,
     services,
     accounts: adminAccounts(directoryContext),
     sessions: consoleSessions(store.db),
+    throttle: (scope, limit, windowMs) => authThrottle(counters, scope, limit, windowMs, clock),
     hashKey: store.hashKey,
     clock,
     log,
@@ -403,7 +407,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         },
         {
           credentials,
-          db: store.db,
+          directory: sessionDirectory(store),
           allowUnauthenticated: config.inbound.allowUnauthenticated,
           acceptInbound: {
             ...acceptance,
@@ -414,9 +418,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           accept: { ...acceptance, senderPolicy },
           acceptSecure: { ...acceptance, senderPolicy, sealer: messageSealer(kek, store.hashKey), retentionMsOf: routes.secureRetentionMs },
           routes,
-          throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
+          throttleByIp: authThrottle(counters, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
           userLock: userLock(
-            store.db,
+            counters,
             {
               failuresPerUser: config.smtp.authFailuresPerUser,
               failureWindowMs: config.smtp.authFailureWindow,

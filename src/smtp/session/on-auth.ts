@@ -1,5 +1,4 @@
 import type { SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
-import { outsideAllowedNetworks } from '../../directory/credential-login.js';
 import type { Credential, CredentialDirectory } from '../../directory/credentials.js';
 import { SmtpReply } from '../../model/smtp-reply.js';
 import type { AuthAttempt } from '../auth-user-lock.js';
@@ -25,7 +24,7 @@ export function onAuth(state: SessionState) {
     }
     let attempt: AuthAttempt;
     try {
-      attempt = { username, ip, outsideAllowedNetworks: await outsideAllowedNetworks(deps.db, username, ip) };
+      attempt = { username, ip, outsideAllowedNetworks: await deps.directory.outsideAllowedNetworks(username, ip) };
       const locked = await lockedBy(attempt);
       if (locked) {
         log.warn({ ...facts, lockedBy: locked }, 'auth throttled');
