@@ -5,6 +5,7 @@ import { adminAccounts } from '../src/console/admin-accounts.js';
 import { FAILURES_PER_ACCOUNT_AND_IP, signInLocks } from '../src/console/sign-in-locks.js';
 import { systemClock } from '../src/lib/clock.js';
 import { authThrottle } from '../src/smtp/auth-throttle.js';
+import { sqlAdminStore } from '../src/store/console/index.js';
 import { openPostgres } from '../src/store/postgres/open.js';
 import { sharedCounters } from '../src/store/shared-counters.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
@@ -79,9 +80,7 @@ describe('console sign-in: one answer for every failure, locks per address, stri
   test('unknown, wrong password, locked and disabled accounts get the same status and words', async () => {
     await createAdmin(gw, 'locked@example.com');
     await createAdmin(gw, 'disabled@example.com');
-    await gw.db((db) =>
-      adminAccounts({ db, clock: systemClock, hashKey: Buffer.alloc(32), syncCommitted: async () => undefined }).disable('disabled@example.com', HARNESS_ACTOR),
-    );
+    await gw.db((db) => adminAccounts({ admins: sqlAdminStore(db) }, { clock: systemClock }).disable('disabled@example.com', HARNESS_ACTOR));
     for (let i = 0; i < FAILURES_PER_ACCOUNT_AND_IP; i++) assert.equal((await signIn('locked@example.com', 'wrong wrong wrong', '127.0.0.3')).status, 401);
     const answers = {
       unknown: await signIn('nobody@example.com', ADMIN_PASSWORD, '127.0.0.3'),

@@ -25,6 +25,10 @@ import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -52,14 +56,14 @@ export function adminServices(
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
-    credentials: credentialDirectory(ctx, ctx.clock),
+    credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
-    dkim: dkimDirectory(ctx, config),
+    dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages(ctx, openVault),
+    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
   };

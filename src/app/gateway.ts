@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { registerApi } from '../api/index.js';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
-import { adminAccounts } from '../console/admin-accounts.js';
 import { consoleSessions } from '../console/console-session.js';
 import { type ConsoleDeps, registerConsole, type SmtpEndpoints } from '../console/index.js';
 import { CONSOLE_PAGES } from '../console/pages.js';
@@ -57,6 +57,7 @@ import { spoolFor } from '../queue/open-spool.js';
 import type { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
+import { registerScim } from '../scim/routes.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { messageSealer } from '../secure/message-sealer.js';
 import { sweepSecureRetention } from '../secure/retention.js';
@@ -67,10 +68,14 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { sqlConsoleSessionStore } from '../store/console/index.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { sharedCounters } from '../store/shared-counters.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
@@ -78,6 +83,7 @@ import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { auditRefusedForms } from '../web/csrf.js';
 import { adminServices } from './admin-services.js';
+import { consoleAccounts } from './console-accounts.js';
 import { endOnDamagedWal } from './damaged-wal.js';
 import { prepareDataDir } from './data-dir.js';
 import { logDurability } from './durability-log.js';
@@ -142,7 +148,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-  const credentials = credentialDirectory(store, clock);
+  const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
   const senderPolicy = senderAuthorization(directoryContext);
   const routes = routeLookup(directoryContext);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
@@ -189,7 +195,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
   });
-  const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
+  const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
@@ -275,8 +281,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const consoleDeps: ConsoleDeps = {
     db: store.db,
     services,
-    accounts: adminAccounts(directoryContext),
-    sessions: consoleSessions(store.db),
+    accounts: consoleAccounts(store, clock),
+    sessions: consoleSessions(sqlConsoleSessionStore(store.db)),
     throttle: (scope, limit, windowMs) => authThrottle(counters, scope, limit, windowMs, clock),
     hashKey: store.hashKey,
     clock,
@@ -311,24 +317,27 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       queueWakeups: () => listening?.state(),
       pollMs: config.queue.pollInterval,
     }),
-    // Every role answers health and metrics; the API, portal and console belong to the http role.
-    runs.http ? services : undefined,
     {
       metrics: metrics.registry,
       trustedProxies: config.http.trustedProxies,
-      register: runs.http
-        ? (app) => {
-            registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
-            auditRefusedForms(app, {
-              prefix: '/m/',
-              surface: 'portal',
-              publicUrl: () => publicUrl,
-              record: (attempt) => services.denials.record(attempt),
-            });
-            registerPortal(app, portal);
-            registerConsole(app, consoleDeps, CONSOLE_PAGES);
-          }
-        : undefined,
+      // Every role answers health and metrics; the API, portal and console belong to the http role.
+      mounts: runs.http
+        ? [
+            (app) => registerApi(app, services, VERSION),
+            (app) => registerScim(app, services),
+            (app) => {
+              registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+              auditRefusedForms(app, {
+                prefix: '/m/',
+                surface: 'portal',
+                publicUrl: () => publicUrl,
+                record: (attempt) => services.denials.record(attempt),
+              });
+              registerPortal(app, portal);
+              registerConsole(app, consoleDeps, CONSOLE_PAGES);
+            },
+          ]
+        : [],
     },
   ).catch(listenFailed(config, 'http'));
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
@@ -454,7 +463,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const eventJob = runs.worker ? every(1000, async () => void (await events.dispatch()), log) : undefined;
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
-  const dkimKeeper = dkimDirectory(directoryContext, config);
+  const dkimKeeper = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config);
   const dkimJob =
     runs.worker && config.dkim.checkInterval > 0
       ? every(

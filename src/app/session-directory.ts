@@ -1,4 +1,3 @@
-import { outsideAllowedNetworks } from '../directory/credential-login.js';
 import { inboundCredentialObjection, lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { SessionDirectory } from '../smtp/session-directory.js';
 import type { OpenStore } from './open-store.js';
@@ -6,7 +5,6 @@ import type { OpenStore } from './open-store.js';
 /** The directory lookups of the SMTP session hooks, on this store. */
 export function sessionDirectory({ db }: Pick<OpenStore, 'db'>): SessionDirectory {
   return {
-    outsideAllowedNetworks: (username, ip) => outsideAllowedNetworks(db, username, ip),
     inboundCredentialObjection: (credentialId, nowMs) => inboundCredentialObjection(db, credentialId, nowMs),
     lookUpInboundRecipient: (address) => lookUpInboundRecipient(db, address),
   };

@@ -26,7 +26,7 @@ export interface SessionDeps {
   acceptInbound: AcceptContext & InboundDeps;
   /** What a submission's route is decided with, at MAIL FROM and again at DATA. */
   routes: RouteTables;
-  /** For the allowed networks of a credential, the inbound recipient and connector-state checks. */
+  /** For the inbound recipient and connector-state checks. */
   directory: SessionDirectory;
   /** Mail from clients that did not authenticate, to known addresses only (inbound.allowUnauthenticated). */
   allowUnauthenticated: boolean;

@@ -24,7 +24,7 @@ export function onAuth(state: SessionState) {
     }
     let attempt: AuthAttempt;
     try {
-      attempt = { username, ip, outsideAllowedNetworks: await deps.directory.outsideAllowedNetworks(username, ip) };
+      attempt = { username, ip, outsideAllowedNetworks: await deps.credentials.outsideAllowedNetworks(username, ip) };
       const locked = await lockedBy(attempt);
       if (locked) {
         log.warn({ ...facts, lockedBy: locked }, 'auth throttled');
