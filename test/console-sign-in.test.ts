@@ -7,6 +7,7 @@ import { systemClock } from '../src/lib/clock.js';
 import { authThrottle } from '../src/smtp/auth-throttle.js';
 import { sqlAdminStore } from '../src/store/console/index.js';
 import { openPostgres } from '../src/store/postgres/open.js';
+import { sharedCounters } from '../src/store/shared-counters.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, consoleScreenshot, createAdmin } from './support/console.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -229,7 +230,8 @@ describe('console sign-in locks on PostgreSQL, two instances', needsPeer(postgre
     const url = schemaUrl(`sign-in-locks-${process.pid}-${Date.now()}`);
     const [one, two] = [await openPostgres(url), await openPostgres(url)];
     try {
-      const throttleAt = (db: typeof one.db) => (scope: string, limit: number, windowMs: number) => authThrottle(db, scope, limit, windowMs, systemClock);
+      const throttleAt = (db: typeof one.db) => (scope: string, limit: number, windowMs: number) =>
+        authThrottle(sharedCounters(db), scope, limit, windowMs, systemClock);
       const [atOne, atTwo] = [signInLocks(throttleAt(one.db)), signInLocks(throttleAt(two.db))];
       const target = { id: 'adm_shared', passwordHash: '$argon2id$stand-in', lastSignInIp: '198.51.100.1' };
       for (let i = 0; i < FAILURES_PER_ACCOUNT_AND_IP - 1; i++) await (i % 2 ? atTwo : atOne).failed(target, '203.0.113.9');

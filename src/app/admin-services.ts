@@ -16,7 +16,6 @@ import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
 import { scimGroups } from '../directory/scim-groups.js';
 import { dkimDirectory } from '../dkim/index.js';
-import { spoolFor } from '../queue/open-spool.js';
 import { sandboxMailbox } from '../sandbox/mailbox.js';
 import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
@@ -31,6 +30,7 @@ import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
+import { spoolFor } from './open-spool.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(

@@ -32,7 +32,6 @@ import { type WebhookDelivery, webhookDelivery } from '../inbound/webhook-delive
 import type { Clock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
-import { spoolFor } from '../queue/open-spool.js';
 import type { QueueStore } from '../queue/queue-store.js';
 import type { SealingSpool } from '../queue/spool.js';
 import { type GatewaySandbox, gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
@@ -52,6 +51,7 @@ import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
 import { removeOrphans } from './jobs.js';
 import { type LateParts, openSmtpSessions } from './late-parts.js';
+import { spoolFor } from './open-spool.js';
 import type { OpenStore } from './open-store.js';
 import { storageShortage } from './readiness.js';
 import type { RoleParts } from './roles.js';

@@ -12,6 +12,7 @@ import { groupCommitter } from '../queue/group-commit.js';
 import { registerScim } from '../scim/routes.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
+import { sharedCounters } from '../store/shared-counters.js';
 import { auditRefusedForms } from '../web/csrf.js';
 import type { GatewayParts } from './compose.js';
 import { consoleAccounts } from './console-accounts.js';
@@ -79,7 +80,7 @@ function consoleDeps(config: Pick<Config, 'queue'>, d: MountDeps): ConsoleDeps {
     services: parts.services,
     accounts: consoleAccounts(store, clock),
     sessions: consoleSessions(sqlConsoleSessionStore(store.db)),
-    throttle: (scope, limit, windowMs) => authThrottle(store.db, scope, limit, windowMs, clock),
+    throttle: (scope, limit, windowMs) => authThrottle(sharedCounters(store.db), scope, limit, windowMs, clock),
     hashKey: store.hashKey,
     clock,
     log: d.log,

@@ -19,12 +19,14 @@ import { type SmtpListenerOptions, type SmtpListeners, startSmtpListeners } from
 import type { SessionDeps } from '../smtp/session-handlers.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
+import { sharedCounters } from '../store/shared-counters.js';
 import { QUEUE_CHANNEL } from '../store/sql-queue-store.js';
 import type { GatewayParts } from './compose.js';
 import { type LateParts, smtpNotListening } from './late-parts.js';
 import { listenFailed } from './listen-error.js';
 import type { OpenStore } from './open-store.js';
 import { readinessProbe } from './readiness.js';
+import { sessionDirectory } from './session-directory.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { WakeBus } from './wake-bus.js';
 
@@ -172,6 +174,7 @@ function sessionDeps(
 ): SessionDeps {
   const { parts, store, clock, log } = o;
   const { spool, queue, senderPolicy, targets } = parts;
+  const counters = sharedCounters(store.db);
   const acceptance = {
     spool,
     committer: groupCommitter(spool, queue),
@@ -184,7 +187,7 @@ function sessionDeps(
   };
   return {
     credentials: parts.credentials,
-    db: store.db,
+    directory: sessionDirectory(store),
     allowUnauthenticated: config.inbound.allowUnauthenticated,
     acceptInbound: {
       ...acceptance,
@@ -195,9 +198,9 @@ function sessionDeps(
     accept: { ...acceptance, senderPolicy },
     acceptSecure: { ...acceptance, senderPolicy, sealer: messageSealer(parts.kek, store.hashKey), retentionMsOf: parts.routes.secureRetentionMs },
     routes: parts.routes,
-    throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
+    throttleByIp: authThrottle(counters, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
     userLock: userLock(
-      store.db,
+      counters,
       {
         failuresPerUser: config.smtp.authFailuresPerUser,
         failureWindowMs: config.smtp.authFailureWindow,

@@ -9,7 +9,7 @@ import type { Clock } from '../lib/clock.js';
 import { type Acceptance, accept } from '../pipeline/accept.js';
 import { type InboundDeps, inboundRoute } from '../pipeline/routes/inbound.js';
 import { groupCommitter } from '../queue/group-commit.js';
-import { spoolFor } from '../queue/open-spool.js';
+import type { Spool } from '../queue/spool.js';
 import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
@@ -37,6 +37,8 @@ export class InjectRefused extends Error {
  */
 export async function injectInbound(o: {
   store: Pick<OpenStore, 'db' | 'syncCommitted' | 'hashKey'>;
+  /** Where this store keeps bodies (src/app/open-spool.ts). */
+  spool: Spool;
   config: Config;
   clock: Clock;
   raw: Buffer;
@@ -52,7 +54,7 @@ export async function injectInbound(o: {
   const domain = (o.to[0] ?? '').slice((o.to[0] ?? '').lastIndexOf('@') + 1).toLowerCase();
   const relay = await organisationRelay(o.store.db, domain);
   let kek: KeyRing | undefined;
-  const spool = sealingSpool(spoolFor(o.store.db, o.config.dataDir), {
+  const spool = sealingSpool(o.spool, {
     db: o.store.db,
     kek: () => (kek ??= keyEncryptionFor(o.config)),
     now: () => o.clock.now(),

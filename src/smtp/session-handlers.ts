@@ -7,7 +7,6 @@ import type { SubmissionDeps } from '../pipeline/routes/plain.js';
 import type { SecureDeps } from '../pipeline/routes/secure.js';
 import type { RouteTables } from '../policy/route-policy.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
-import type { Db } from '../store/tables.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { UserLock } from './auth-user-lock.js';
 import { onAuth } from './session/on-auth.js';
@@ -16,6 +15,7 @@ import { onMailFrom } from './session/on-mail-from.js';
 import { onRcptTo } from './session/on-rcpt-to.js';
 import { onSecure } from './session/on-secure.js';
 import { sessionState } from './session/session-state.js';
+import type { SessionDirectory } from './session-directory.js';
 
 export interface SessionDeps {
   credentials: CredentialDirectory;
@@ -27,7 +27,7 @@ export interface SessionDeps {
   /** What a submission's route is decided with, at MAIL FROM and again at DATA. */
   routes: RouteTables;
   /** For the inbound recipient and connector-state checks. */
-  db: Db;
+  directory: SessionDirectory;
   /** Mail from clients that did not authenticate, to known addresses only (inbound.allowUnauthenticated). */
   allowUnauthenticated: boolean;
   /** Failed AUTHs per client address; shared by the instances on PostgreSQL (authThrottle). */

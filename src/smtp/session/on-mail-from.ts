@@ -1,5 +1,4 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { inboundCredentialObjection } from '../../directory/inbound-recipients.js';
 import { SmtpReply } from '../../model/smtp-reply.js';
 import { classify } from '../../policy/route-policy.js';
 import { certificateTransaction, type Principal } from '../relay-identity.js';
@@ -84,7 +83,7 @@ export function onMailFrom(state: SessionState) {
       if (state.relay && principal.kind === 'submission') return answer(null);
       if (principal.kind === 'inbound') {
         // The envelope sender is whoever wrote to the organisation; what matters is the recipient (onRcptTo).
-        inboundCredentialObjection(deps.db, principal.credentialId, deps.accept.clock.now()).then(answer, failed);
+        deps.directory.inboundCredentialObjection(principal.credentialId, deps.accept.clock.now()).then(answer, failed);
         return;
       }
       deps.senderPolicy

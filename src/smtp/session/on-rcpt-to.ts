@@ -1,5 +1,4 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { lookUpInboundRecipient } from '../../directory/inbound-recipients.js';
 import { SmtpReply } from '../../model/smtp-reply.js';
 import { inboundRecipientObjection } from '../../policy/inbound-relay.js';
 import { type Callback, certificateTransactionOf, inboundSenderOf, refuse, type SessionState, saslPrincipalOf } from './session-state.js';
@@ -19,7 +18,7 @@ export function onRcptTo(state: SessionState) {
     if (state.relay && !sasl) return certificateRcptObjection(address, session);
     const sender = inboundSenderOf(sasl);
     if (!sender) return undefined;
-    return inboundRecipientObjection(sender, address, await lookUpInboundRecipient(deps.db, address));
+    return inboundRecipientObjection(sender, address, await deps.directory.lookUpInboundRecipient(address));
   }
 
   /**
@@ -30,7 +29,7 @@ export function onRcptTo(state: SessionState) {
     const transaction = certificateTransactionOf(state, session);
     if (!transaction) return SmtpReply.relayAuthenticationRequired();
     if ('refusal' in transaction) return transaction.refusal;
-    const recipient = await lookUpInboundRecipient(deps.db, address);
+    const recipient = await deps.directory.lookUpInboundRecipient(address);
     const domainId = recipient.kind === 'foreign' ? null : recipient.domainId;
     const { bound, candidates } = transaction;
     if (bound && bound.domainId !== domainId && candidates.some((c) => c.domainId === domainId)) return SmtpReply.oneDomainPerTransaction(bound.domain ?? '');
