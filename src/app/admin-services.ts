@@ -26,6 +26,7 @@ import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -54,7 +55,7 @@ export function adminServices(
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
-    routes: routeDirectory(ctx, config),
+    routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory(ctx, config),
