@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
@@ -56,7 +57,7 @@ export function adminServices(
     scimGroups: scimGroups(ctx, config),
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
-    connections: connectionDirectory(ctx, config),
+    connections: connectionDirectory({ connections: sqlConnectionStore(ctx.db) }, ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory(ctx, config),
     dnsCheck,

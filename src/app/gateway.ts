@@ -66,6 +66,7 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
@@ -188,7 +189,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
-  const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
+  const connections = connectionDirectory({ connections: sqlConnectionStore(store.db) }, directoryContext, config);
+  const outbound = dkimSigningCourier(outboundCourier(config, connections, clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
   if (store.engine === 'postgres') await checkKeyEncryptionKey(store.db, kek, clock.now());
   const vault = secureVault({ db: store.db, kek, spool });
