@@ -16,6 +16,7 @@ import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY
 import { rewrapAll } from '../src/secure/rewrap.js';
 import { SEALED_COLUMNS } from '../src/secure/sealed-columns.js';
 import { secureVault } from '../src/secure/vault.js';
+import { sqlConnectionStore } from '../src/store/connections/index.js';
 import type { Db } from '../src/store/tables.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
 import {
@@ -313,7 +314,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
 
       // The gateway's own code opens everything with the one key left.
       await withOpenStore(config, async (store) => {
-        const routable = await connectionDirectory({ ...store, clock: systemClock }, config).routable();
+        const routable = await connectionDirectory({ connections: sqlConnectionStore(store.db) }, { clock: systemClock }, config).routable();
         for (const p of [...planted, ...late].filter((p) => p.column === 'connections.secret_sealed')) {
           assert.equal(routable.find((r) => r.id === p.id)?.target().auth?.pass, p.plaintext.toString('utf8'));
         }

@@ -24,9 +24,11 @@ import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
+import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
@@ -57,8 +59,8 @@ export function adminServices(
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
-    routes: routeDirectory(ctx, config),
-    connections: connectionDirectory(ctx, config),
+    routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
+    connections: connectionDirectory({ connections: sqlConnectionStore(ctx.db) }, ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,

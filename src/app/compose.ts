@@ -40,6 +40,7 @@ import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
@@ -140,7 +141,11 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const webhooks = composeWebhooks({ config, log, clock, resolver, metrics, targets, sandbox, linkKey, late: base.late });
   const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
-  const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
+  const outbound = dkimSigningCourier(
+    outboundCourier(config, connectionDirectory({ connections: sqlConnectionStore(store.db) }, directoryContext, config), clock, direct, sandbox?.nextHop),
+    dkimKeys,
+    clock,
+  );
   const kek = keys();
   if (store.engine === 'postgres') await checkKeyEncryptionKey(store.db, kek, clock.now());
   const vault = secureVault({ db: store.db, kek, spool });
