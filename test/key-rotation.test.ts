@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { type OpenStore, openStore } from '../src/app/open-store.js';
+import { secureStores } from '../src/app/secure-stores.js';
 import { type Config, loadConfig } from '../src/config/index.js';
 import { connectionDirectory } from '../src/directory/connections.js';
 import { systemClock } from '../src/lib/clock.js';
@@ -196,7 +197,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(await storedValue(db, { column: 'secure_recipients.token_sealed', id: 'sr_none' }), null);
 
         for (const body of bodies) assert.deepEqual(await storedBodyAtRest(config, body.id), body, `the stored body of ${body.id} is untouched`);
-        const vault = secureVault({ db, kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
+        const vault = secureVault({ ...secureStores(db), kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
         const unlocked = await vault.unlock('sm_live');
         assert.deepEqual(await unlocked.readBody(), BODY, 'the untouched body opens with the data key rewrapped under the new key');
         assert.equal(unlocked.meta.subject, 'Contract');

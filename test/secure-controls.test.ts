@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { secureStores } from '../src/app/secure-stores.js';
 import { spoolFor } from '../src/queue/open-spool.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { sweepSecureRetention } from '../src/secure/retention.js';
@@ -90,7 +91,7 @@ describe('secure messages: sender controls, settings and retention', () => {
   const sentTo = (address: string) => sink.messages.filter((m) => m.rcptTo.includes(address));
   const isStored = async (id: string) => (await storedBody(gw.config, id)) !== undefined;
   const withVault = <T>(work: (vault: ReturnType<typeof secureVault>, db: Db) => Promise<T>) =>
-    gw.db((db) => work(secureVault({ db, kek: keyEncryptionFor(gw.config), spool: spoolFor(db, gw.dataDir) }), db));
+    gw.db((db) => work(secureVault({ ...secureStores(db), kek: keyEncryptionFor(gw.config), spool: spoolFor(db, gw.dataDir) }), db));
 
   before(async () => {
     sink = await startSmtpSink({ tls: 'none' });

@@ -83,6 +83,7 @@ import { listenFailed } from './listen-error.js';
 import { createLogger } from './logger.js';
 import { openStore } from './open-store.js';
 import { readinessProbe, storageShortage } from './readiness.js';
+import { secureStores } from './secure-stores.js';
 import { loadClientCa, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 
 export interface Gateway {
@@ -129,7 +130,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const runs = partsOf(config.role);
   const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
   // The key-encryption key is asked for only once a body is sealed or opened, after start.
-  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { db: store.db, kek: () => kek, now: () => clock.now() });
+  const secure = secureStores(store.db);
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { bodies: secure.bodies, kek: () => kek, now: () => clock.now() });
   await spool.init();
   if (runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
@@ -164,7 +166,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         clock,
         requirements,
         verificationArrived: (token, relay) => connectorService.arrived(token, relay),
-        sealing: sealedCopies({ db: store.db, kek: () => kek, now: () => clock.now() }),
+        sealing: sealedCopies({ bodies: secure.bodies, kek: () => kek, now: () => clock.now() }),
       })
     : undefined;
   const networkClient = webhookClient({
@@ -189,7 +191,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
   if (store.engine === 'postgres') await checkKeyEncryptionKey(store.db, kek, clock.now());
-  const vault = secureVault({ db: store.db, kek, spool });
+  const vault = secureVault({ ...secure, kek, spool });
   const courier = directionalCourier({
     outbound,
     inbound: inboundCourier({ db: store.db, store: queue, spool, targets: sandbox ? sandbox.targets(targets) : targets, webhooks, outbound }),

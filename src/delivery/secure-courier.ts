@@ -61,7 +61,7 @@ export function secureCourier(o: SecureCourierOptions): Courier {
         return forAll(message.recipients, { kind: 'deferred', reason: 'unknown', reply: `cannot open the secure message: ${(err as Error).message}` });
       }
       const rows = await o.db.selectFrom('secure_recipients').selectAll().where('message_id', '=', message.id).execute();
-      const org = await o.db.selectFrom('organisations').select('neutral_subject').where('id', '=', unlocked.row.organisation_id).executeTakeFirst();
+      const org = await o.db.selectFrom('organisations').select('neutral_subject').where('id', '=', unlocked.row.organisationId).executeTakeFirst();
       const outcomes = await Promise.all(
         message.recipients.map(async (address): Promise<[string, DeliveryOutcome]> => {
           const row = rows.find((r) => r.address === address);
@@ -108,7 +108,7 @@ export function secureCourier(o: SecureCourierOptions): Courier {
       .values({ ref_hash: replyRefHash(o.hashKey, messageId), secure_message_id: message.id })
       .onConflict((oc) => oc.column('ref_hash').doNothing())
       .execute();
-    const brand = await loadBranding(o.db, unlocked.row.organisation_id);
+    const brand = await loadBranding(o.db, unlocked.row.organisationId);
     const body = await notificationMail({
       locale: mailLocale(unlocked.row.language, brand.locale),
       brand,
@@ -116,7 +116,7 @@ export function secureCourier(o: SecureCourierOptions): Courier {
       recipient: row.address,
       link: `${o.portalUrl()}/m/${token}`,
       neutralSubject: how.neutralSubject,
-      retainUntil: unlocked.row.retain_until,
+      retainUntil: unlocked.row.retainUntil,
       messageId,
       now,
     });

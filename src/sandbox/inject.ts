@@ -12,6 +12,7 @@ import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
+import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -51,7 +52,7 @@ export async function injectInbound(o: {
   const relay = await organisationRelay(o.store.db, domain);
   let kek: KeyRing | undefined;
   const spool = sealingSpool(spoolFor(o.store.db, o.config.dataDir), {
-    db: o.store.db,
+    bodies: sqlSealedBodyStore(o.store.db),
     kek: () => (kek ??= keyEncryptionFor(o.config)),
     now: () => o.clock.now(),
   });

@@ -5,6 +5,8 @@ import { headerFields } from '../pipeline/header-from.js';
 import { decideRoute } from '../policy/route-match.js';
 import type { Spool } from '../queue/spool.js';
 import type { Db } from '../store/tables.js';
+import type { SealedBodyStore } from './sealed-body-store.js';
+import type { SecureMessageStore } from './secure-message-store.js';
 
 /** How inbound mail is told to be a reply to secure mail (src/pipeline/accept-inbound.ts). */
 export interface SecureReplies {
@@ -62,13 +64,15 @@ export function secureReplies(o: { db: Db; hashKey: Buffer }): SecureReplies {
  * receipts and reports go first, then their ciphertext, then the hashes that linked them.
  * Their download links answer 410 from then on, as for a body past its retention.
  */
-export async function shredAnswers(db: Db, spool: Pick<Spool, 'remove'>, secureMessageId: string, now: number): Promise<number> {
-  const rows = await db.selectFrom('sealed_bodies').select('message_id').where('secure_message_id', '=', secureMessageId).execute();
-  const answers = rows.map((r) => r.message_id);
-  await db.deleteFrom('sealed_bodies').where('secure_message_id', '=', secureMessageId).execute();
-  for (const id of answers) await spool.remove(id);
-  if (answers.length > 0)
-    await db.updateTable('messages').set({ body_purged_at: now }).where('id', 'in', answers).where('body_purged_at', 'is', null).execute();
-  await db.deleteFrom('secure_message_refs').where('secure_message_id', '=', secureMessageId).execute();
+export async function shredAnswers(
+  o: { bodies: SealedBodyStore; messages: Pick<SecureMessageStore, 'removeRefs'>; spool: Pick<Spool, 'remove'> },
+  secureMessageId: string,
+  now: number,
+): Promise<number> {
+  const answers = await o.bodies.answersOf(secureMessageId);
+  await o.bodies.removeAnswersOf(secureMessageId);
+  for (const id of answers) await o.spool.remove(id);
+  await o.bodies.markPurged(answers, now);
+  await o.messages.removeRefs(secureMessageId);
   return answers.length;
 }
