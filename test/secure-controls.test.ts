@@ -236,7 +236,7 @@ describe('secure messages: sender controls, settings and retention', () => {
     });
 
     // The gateway's own sweep may get there first on a slow machine: what counts is the state after.
-    await withVault((vault, db) => sweepSecureRetention({ db, vault, now, batchSize: 1 }));
+    await withVault((vault, db) => sweepSecureRetention({ messages: secureStores(db).messages, vault, now, batchSize: 1 }));
     const rows = await gw.db((db) =>
       db.selectFrom('secure_messages').select(['id', 'data_key_sealed', 'shredded_at']).where('id', 'in', [expired, kept]).execute(),
     );

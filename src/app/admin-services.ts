@@ -61,7 +61,7 @@ export function adminServices(
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages(secure, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
-    secureSettings: secureSettings(ctx),
+    secureSettings: secureSettings(secure, ctx),
     sandbox: sandboxMailbox({
       db: ctx.db,
       dataDir: config.dataDir,

@@ -19,6 +19,7 @@ import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { ldapSync } from '../directory/ldap-sync.js';
+import { secureSenders } from '../directory/secure-senders.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
@@ -408,7 +409,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
             ...acceptance,
             resolver,
             synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
-            secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
+            secureReplies: secureReplies({ senders: secureSenders(directoryContext, config), messages: secure.messages, hashKey: store.hashKey }),
           },
           accept: { ...acceptance, senderPolicy },
           acceptSecure: { ...acceptance, senderPolicy, kek, hashKey: store.hashKey },
@@ -492,7 +493,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
             await connectorService.sweep();
             const now = clock.now();
             await purgeRetainedBodies(queue, spool, now - config.inbound.retainBodies, now);
-            const swept = await sweepSecureRetention({ db: store.db, vault, now });
+            const swept = await sweepSecureRetention({ messages: secure.messages, vault, now });
             if (swept.shredded > 0) log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
           }),
         log,

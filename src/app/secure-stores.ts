@@ -1,5 +1,6 @@
 import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
+import { sqlSecureSettingsStore } from '../store/secure-settings/index.js';
 import type { OpenStore } from './open-store.js';
 
 /**
@@ -10,5 +11,6 @@ export function secureStores(db: OpenStore['db']) {
   return {
     messages: sqlSecureMessageStore(db),
     bodies: sqlSealedBodyStore(db),
+    settings: sqlSecureSettingsStore(db),
   };
 }

@@ -3,6 +3,7 @@ import type { OpenStore } from '../app/open-store.js';
 import type { Config } from '../config/schema.js';
 import { connector } from '../connector/connector.js';
 import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
+import { secureSenders } from '../directory/secure-senders.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import type { Clock } from '../lib/clock.js';
 import { acceptInbound, type InboundAcceptance } from '../pipeline/accept-inbound.js';
@@ -13,6 +14,7 @@ import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
 import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -72,7 +74,7 @@ export async function injectInbound(o: {
       resolver: offline,
       verificationArrived: (token, facts) => checks.arrived(token, facts),
       synchronous: { targetFor: async () => undefined, deliver: async () => '' },
-      secureReplies: secureReplies({ db: o.store.db, hashKey: o.store.hashKey }),
+      secureReplies: secureReplies({ senders: secureSenders(ctx, o.config), messages: sqlSecureMessageStore(o.store.db), hashKey: o.store.hashKey }),
     },
     {
       envelope: { mailFrom: o.from, recipients: o.to.map((address) => ({ address, notify: undefined, orcpt: undefined })), requireTls: false },
