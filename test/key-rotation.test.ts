@@ -439,11 +439,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
       };
       try {
         const report = await withOpenStore(config, ({ db }) =>
-          rewrapAll(
-            writesAfter(db, () => otherWrite),
-            racing,
-            { batchSize: 7 },
-          ),
+          rewrapAll(secureStores(writesAfter(db, () => otherWrite)).sealedValues, racing, { batchSize: 7 }),
         );
         const connections = report.columns.find((c) => c.column === 'connections.secret_sealed');
         assert.equal(connections?.changedMeanwhile, 1);
@@ -451,7 +447,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(report.remaining, 1);
         assert.equal(await withOpenStore(config, ({ db }) => storedValue(db, { column: 'connections.secret_sealed', id: 'conn_a' })), concurrent);
 
-        const again = await withOpenStore(config, ({ db }) => rewrapAll(db, ring, { batchSize: 7 }));
+        const again = await withOpenStore(config, ({ db }) => rewrapAll(secureStores(db).sealedValues, ring, { batchSize: 7 }));
         assert.equal(again.rewrapped, 1);
         assert.equal(again.remaining, 0);
       } finally {
@@ -507,7 +503,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
           .map((c) => `${c.table}.${c.name}`)
           .sort();
       });
-      const listed = SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`);
+      const listed = SEALED_COLUMNS.map((c) => c.column);
       assert.deepEqual(columns, [...listed, ...notUnderKek].sort());
     } finally {
       await dir.cleanup();

@@ -1,4 +1,5 @@
 import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
+import { sqlSealedValueStore } from '../store/sealed-values/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlSecureSettingsStore } from '../store/secure-settings/index.js';
 import type { OpenStore } from './open-store.js';
@@ -12,5 +13,6 @@ export function secureStores(db: OpenStore['db']) {
     messages: sqlSecureMessageStore(db),
     bodies: sqlSealedBodyStore(db),
     settings: sqlSecureSettingsStore(db),
+    sealedValues: sqlSealedValueStore(db),
   };
 }
