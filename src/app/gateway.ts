@@ -197,13 +197,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     outbound,
     inbound: inboundCourier({ db: store.db, store: queue, spool, targets: sandbox ? sandbox.targets(targets) : targets, webhooks, outbound }),
     secure: secureCourier({
-      db: store.db,
+      store: secure.delivery,
       vault,
       kek,
       hashKey: store.hashKey,
       outbound,
       direct: configuredDirectSecureDelivery(config, {
-        db: store.db,
+        domains: secure.delivery,
         clock,
         log,
         sign: (c) => dkimSigningCourier(c, dkimKeys, clock),

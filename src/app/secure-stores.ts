@@ -1,5 +1,6 @@
 import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
 import { sqlSealedValueStore } from '../store/sealed-values/index.js';
+import { sqlSecureDeliveryStore } from '../store/secure-delivery/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlSecureSettingsStore } from '../store/secure-settings/index.js';
 import type { OpenStore } from './open-store.js';
@@ -14,5 +15,7 @@ export function secureStores(db: OpenStore['db']) {
     bodies: sqlSealedBodyStore(db),
     settings: sqlSecureSettingsStore(db),
     sealedValues: sqlSealedValueStore(db),
+    /** The secure courier's, and the domains inbound direct delivery asks about. */
+    delivery: sqlSecureDeliveryStore(db),
   };
 }
