@@ -33,6 +33,7 @@ import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 import { spoolFor } from './open-spool.js';
+import { secureStores } from './secure-stores.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(
@@ -44,7 +45,8 @@ export function adminServices(
   let vault = shared.vault;
   let kek: KeyRing | undefined;
   const loadKek = () => (kek ??= keyEncryptionFor(config));
-  const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: loadKek(), spool: spoolFor(ctx.db, config.dataDir) }));
+  const secure = secureStores(ctx.db);
+  const openVault = () => (vault ??= secureVault({ ...secure, kek: loadKek(), spool: spoolFor(ctx.db, config.dataDir) }));
   const dnsCheck = configuredDomainChecker(ctx, config);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
@@ -65,8 +67,12 @@ export function adminServices(
     dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
-    secureSettings: secureSettings(ctx),
-    sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
+    secureMessages: secureMessages(secure, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
+    secureSettings: secureSettings(secure, ctx),
+    sandbox: sandboxMailbox({
+      db: ctx.db,
+      dataDir: config.dataDir,
+      sealing: sealedCopies({ bodies: secure.bodies, kek: loadKek, now: () => ctx.clock.now() }),
+    }),
   };
 }

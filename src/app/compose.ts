@@ -56,6 +56,7 @@ import { spoolFor } from './open-spool.js';
 import type { OpenStore } from './open-store.js';
 import { storageShortage } from './readiness.js';
 import type { RoleParts } from './roles.js';
+import { secureStores } from './secure-stores.js';
 
 /** What the start hands the composition: the store is open, nothing listens yet. */
 export interface Groundwork {
@@ -135,7 +136,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
         clock,
         requirements,
         verificationArrived: (token, relay) => connectorService.arrived(token, relay),
-        sealing: sealedCopies({ db: store.db, kek: keys, now: () => clock.now() }),
+        sealing: sealedCopies({ bodies: secureStores(store.db).bodies, kek: keys, now: () => clock.now() }),
       })
     : undefined;
   const webhooks = composeWebhooks({ config, log, clock, resolver, metrics, targets, sandbox, linkKey, late: base.late });
@@ -148,7 +149,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   );
   const kek = keys();
   if (store.engine === 'postgres') await checkKeyEncryptionKey(store.db, kek, clock.now());
-  const vault = secureVault({ db: store.db, kek, spool });
+  const vault = secureVault({ ...secureStores(store.db), kek, spool });
   const courier = composeCourier({ base, queue, spool, targets, sandbox, webhooks, outbound, vault, kek, sign: (c) => dkimSigningCourier(c, dkimKeys, clock) });
   const services = adminServices(directoryContext, config, {
     connector: connectorService,
@@ -187,7 +188,7 @@ function keyRingOnce(config: Config): () => KeyRing {
 async function openQueue(base: Groundwork, keys: () => KeyRing): Promise<{ queue: QueueStore; spool: SealingSpool }> {
   const { config, clock, store, log } = base;
   const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
-  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { db: store.db, kek: keys, now: () => clock.now() });
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { bodies: secureStores(store.db).bodies, kek: keys, now: () => clock.now() });
   await spool.init();
   if (base.runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
@@ -295,13 +296,13 @@ function composeCourier(o: {
       outbound,
     }),
     secure: secureCourier({
-      db: store.db,
+      store: secureStores(store.db).delivery,
       vault: o.vault,
       kek: o.kek,
       hashKey: store.hashKey,
       outbound,
       direct: configuredDirectSecureDelivery(config, {
-        db: store.db,
+        domains: secureStores(store.db).delivery,
         clock,
         log,
         sign: o.sign,

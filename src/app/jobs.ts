@@ -14,6 +14,7 @@ import type { SecureVault } from '../secure/vault.js';
 import { exclusively } from '../store/exclusive-job.js';
 import type { OpenStore } from './open-store.js';
 import type { RoleParts } from './roles.js';
+import { secureStores } from './secure-stores.js';
 
 /** One background job: what it is, how often it runs, and how it starts; a started job stops once its current run is over. */
 export interface BackgroundJob {
@@ -91,7 +92,7 @@ function maintenance(d: JobDeps): BackgroundJob {
       await d.connector.sweep();
       const now = d.clock.now();
       await purgeRetainedBodies(d.queue, d.spool, now - d.config.inbound.retainBodies, now);
-      const swept = await sweepSecureRetention({ db: d.store.db, vault: d.vault, now });
+      const swept = await sweepSecureRetention({ messages: secureStores(d.store.db).messages, vault: d.vault, now });
       if (swept.shredded > 0) d.log.info({ event: 'secure.retention', shredded: swept.shredded }, 'shredded secure messages past their retention');
     }),
   );

@@ -8,6 +8,7 @@ import { openAuditChain } from '../store/audit/open-audit-chain.js';
 import type { StoreDurability } from '../store/durability.js';
 import type { Engine } from '../store/engine.js';
 import type { ConnectionLog, Listening } from '../store/postgres/listen-connection.js';
+import { sqlSealedValueStore } from '../store/sealed-values/index.js';
 import { checkCredentialHashKey } from '../store/shared-keys.js';
 import { openSqlite } from '../store/sqlite/open.js';
 import type { Db } from '../store/tables.js';
@@ -55,7 +56,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
     const postgres = await openPostgres(config.databaseUrl, options);
     try {
       await checkCredentialHashKey(postgres.db, hashKey, Date.now());
-      await ensureKeyEncryptionKey(postgres.db, config, 'postgres');
+      await ensureKeyEncryptionKey(sqlSealedValueStore(postgres.db), config, 'postgres');
       return { ...postgres, ...(await withAudit(postgres, config)), engine: 'postgres', hashKey };
     } catch (err) {
       await postgres.close();
@@ -64,7 +65,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
   }
   const sqlite = await openSqlite(join(config.dataDir, 'relaygate.db'), { proveLeftoverWal: options.proveLeftoverWal ?? false });
   try {
-    await ensureKeyEncryptionKey(sqlite.db, config, 'sqlite');
+    await ensureKeyEncryptionKey(sqlSealedValueStore(sqlite.db), config, 'sqlite');
     return { ...sqlite, ...(await withAudit(sqlite, config)), engine: 'sqlite', hashKey };
   } catch (err) {
     await sqlite.close();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { secureSenders } from '../directory/secure-senders.js';
 import { deliveryEvents } from '../events/delivery-events.js';
 import { countDeliveryAttempt, queueListenMetrics, sessionCounter, smtpObserver } from '../http/metrics.js';
 import { type Mount, startHttp } from '../http/server.js';
@@ -19,6 +20,7 @@ import { type SmtpListenerOptions, type SmtpListeners, startSmtpListeners } from
 import type { SessionDeps } from '../smtp/session-handlers.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
+import { sqlRouteStore } from '../store/routes/index.js';
 import { sharedCounters } from '../store/shared-counters.js';
 import { QUEUE_CHANNEL } from '../store/sql-queue-store.js';
 import type { GatewayParts } from './compose.js';
@@ -26,6 +28,7 @@ import { type LateParts, smtpNotListening } from './late-parts.js';
 import { listenFailed } from './listen-error.js';
 import type { OpenStore } from './open-store.js';
 import { readinessProbe } from './readiness.js';
+import { secureStores } from './secure-stores.js';
 import { sessionDirectory } from './session-directory.js';
 import type { TlsMaterial } from './tls-material.js';
 import type { WakeBus } from './wake-bus.js';
@@ -193,7 +196,11 @@ function sessionDeps(
       ...acceptance,
       authenticate: (input) => authenticateMessage({ ...input, resolver: parts.resolver }),
       synchronous: synchronousHandoff({ db: store.db, targets, webhooks: parts.webhooks.delivery, spool, log }),
-      secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
+      secureReplies: secureReplies({
+        senders: secureSenders({ routes: sqlRouteStore(store.db) }, parts.directoryContext),
+        messages: secureStores(store.db).messages,
+        hashKey: store.hashKey,
+      }),
     },
     accept: { ...acceptance, senderPolicy },
     acceptSecure: { ...acceptance, senderPolicy, sealer: messageSealer(parts.kek, store.hashKey), retentionMsOf: parts.routes.secureRetentionMs },

@@ -3,6 +3,7 @@ import type { OpenStore } from '../app/open-store.js';
 import type { Config } from '../config/schema.js';
 import { connector } from '../connector/connector.js';
 import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
+import { secureSenders } from '../directory/secure-senders.js';
 import type { DnsResolver } from '../dns/resolver.js';
 import { authenticateMessage } from '../inbound/authentication-results.js';
 import type { Clock } from '../lib/clock.js';
@@ -14,6 +15,9 @@ import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
+import { sqlRouteStore } from '../store/routes/index.js';
+import { sqlSealedBodyStore } from '../store/sealed-bodies/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -55,7 +59,7 @@ export async function injectInbound(o: {
   const relay = await organisationRelay(o.store.db, domain);
   let kek: KeyRing | undefined;
   const spool = sealingSpool(o.spool, {
-    db: o.store.db,
+    bodies: sqlSealedBodyStore(o.store.db),
     kek: () => (kek ??= keyEncryptionFor(o.config)),
     now: () => o.clock.now(),
   });
@@ -68,7 +72,11 @@ export async function injectInbound(o: {
     hostname: o.config.hostname,
     authenticate: (input) => authenticateMessage({ ...input, resolver: offline }),
     synchronous: { targetFor: async () => undefined, deliver: async () => '' },
-    secureReplies: secureReplies({ db: o.store.db, hashKey: o.store.hashKey }),
+    secureReplies: secureReplies({
+      senders: secureSenders({ routes: sqlRouteStore(o.store.db) }, ctx),
+      messages: sqlSecureMessageStore(o.store.db),
+      hashKey: o.store.hashKey,
+    }),
   };
   return accept(
     {

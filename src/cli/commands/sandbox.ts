@@ -15,13 +15,14 @@ export function registerSandbox(program: Command): void {
     );
 
   const mailboxOf = (command: Command) => async (work: (mailbox: SandboxMailbox) => Promise<void>) => {
-    const [{ CaptureNotFound, sandboxMailbox }, { keyEncryptionFor }, { sealedCopies }] = await Promise.all([
+    const [{ CaptureNotFound, sandboxMailbox }, { keyEncryptionFor }, { sealedCopies }, { secureStores }] = await Promise.all([
       import('../../sandbox/mailbox.js'),
       import('../../secure/master-key.js'),
       import('../../secure/sealed-captures.js'),
+      import('../../app/secure-stores.js'),
     ]);
     await withStore(command, (store, config) => {
-      const sealing = sealedCopies({ db: store.db, kek: () => keyEncryptionFor(config), now: () => systemClock.now() });
+      const sealing = sealedCopies({ bodies: secureStores(store.db).bodies, kek: () => keyEncryptionFor(config), now: () => systemClock.now() });
       return work(sandboxMailbox({ db: store.db, dataDir: config.dataDir, sealing }));
     }).catch((err: unknown) => {
       throw err instanceof CaptureNotFound ? new CliError(err.message) : err;
