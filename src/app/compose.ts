@@ -36,7 +36,7 @@ import type { QueueStore } from '../queue/queue-store.js';
 import type { SealingSpool } from '../queue/spool.js';
 import { type GatewaySandbox, gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
 import type { KeyRing } from '../secure/key-encryption.js';
-import { keyEncryptionFor } from '../secure/master-key.js';
+import { type KeyConfig, keyEncryptionFor } from '../secure/master-key.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
@@ -105,6 +105,11 @@ export interface Health {
   minFreeBytes: number;
 }
 
+/**
+ * Builds the parts in the order their start touches the store and the disk: the spool and
+ * the queue's leases, the sandbox decision, the webhook client, the couriers, the key check.
+ * The services' own factories take the whole Config; the helpers here take their slice.
+ */
 export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const { config, log, clock, store } = base;
   // The key-encryption key is asked for only once a body is sealed or opened, after start.
@@ -179,7 +184,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
 }
 
 /** The ring, loaded at its first use and then the same one for every part. */
-function keyRingOnce(config: Config): () => KeyRing {
+function keyRingOnce(config: KeyConfig): () => KeyRing {
   let ring: KeyRing | undefined;
   return () => (ring ??= keyEncryptionFor(config));
 }
