@@ -62,6 +62,7 @@ import { sweepSecureRetention } from '../secure/retention.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
+import { loadBranding } from '../secure/secure-settings.js';
 import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
@@ -70,6 +71,7 @@ import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlPortalStores } from '../store/portal/portal-stores.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
@@ -249,7 +251,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // The worker's NOTIFY wake-ups (PostgreSQL only), once the worker below exists.
   let listening: Listening | undefined;
   const portal: PortalDeps = {
-    db: store.db,
+    stores: sqlPortalStores(store.db, clock),
+    branding: (organisationId) => loadBranding(store.db, organisationId),
     vault,
     queue: { spool, committer: groupCommitter(spool, queue), wake: () => wakeWorker(), expireAfterMs: config.queue.expireAfter },
     clock,
