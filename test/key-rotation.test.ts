@@ -4,12 +4,12 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { spoolFor } from '../src/app/open-spool.js';
 import { type OpenStore, openStore } from '../src/app/open-store.js';
 import { type Config, loadConfig } from '../src/config/index.js';
 import { connectionDirectory } from '../src/directory/connections.js';
 import { systemClock } from '../src/lib/clock.js';
 import { readKeyFile } from '../src/lib/key-file.js';
-import { spoolFor } from '../src/queue/open-spool.js';
 import { type KeyRing, keyEncryption, keyIdOf } from '../src/secure/key-encryption.js';
 import { KEY_LOCK_FILE } from '../src/secure/key-files.js';
 import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY_FILE, PREVIOUS_KEYS_DIR } from '../src/secure/master-key.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spoolFor } from '../src/queue/open-spool.js';
+import { spoolFor } from '../src/app/open-spool.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { sweepSecureRetention } from '../src/secure/retention.js';
 import { SecureMessageGone, secureVault } from '../src/secure/vault.js';

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import PostalMime from 'postal-mime';
-import { spoolFor } from '../src/queue/open-spool.js';
+import { spoolFor } from '../src/app/open-spool.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { SealedBodyGone, sealingSpool } from '../src/secure/sealing-spool.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';

@@ -16,7 +16,6 @@ import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { routeDirectory } from '../directory/routes.js';
 import { scimGroups } from '../directory/scim-groups.js';
 import { dkimDirectory } from '../dkim/index.js';
-import { spoolFor } from '../queue/open-spool.js';
 import { sandboxMailbox } from '../sandbox/mailbox.js';
 import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
@@ -24,9 +23,14 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlAuditStore } from '../store/audit/index.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
+import { spoolFor } from './open-spool.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(
@@ -46,20 +50,20 @@ export function adminServices(
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),
-    audit: auditLog(ctx),
-    denials: deniedAttempts(ctx, shared.onDenialError),
+    audit: auditLog(sqlAuditStore(ctx.db)),
+    denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
     domains: domainDirectory(ctx, config),
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
-    credentials: credentialDirectory(ctx, ctx.clock),
+    credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages(ctx, openVault),
+    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
   };

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Db } from '../store/tables.js';
 import type { AdminAccounts } from './admin-accounts.js';
 import type { ConsoleSessions } from './console-session.js';
+import type { ThrottleFactory } from './sign-in-locks.js';
 
 /** What the console's pages need: the same services the API uses, and its own accounts and sessions. */
 export interface ConsoleDeps {
@@ -11,6 +12,8 @@ export interface ConsoleDeps {
   services: AdminServices;
   accounts: AdminAccounts;
   sessions: ConsoleSessions;
+  /** Counts failed sign-ins (sign-in-locks.ts). */
+  throttle: ThrottleFactory;
   /** Keys the CSRF tokens. */
   hashKey: Buffer;
   clock: Clock;

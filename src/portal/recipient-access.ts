@@ -1,4 +1,4 @@
-import { hashPortalToken } from '../pipeline/accept-secure.js';
+import { hashPortalToken } from '../pipeline/routes/secure.js';
 import type { PortalLinkStore, PortalMessage, PortalRecipient } from './portal-link-store.js';
 
 /** What a portal link leads to at this moment. */

@@ -4,10 +4,12 @@ import type { Config } from '../config/schema.js';
 import { connector } from '../connector/connector.js';
 import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { DnsResolver } from '../dns/resolver.js';
+import { authenticateMessage } from '../inbound/authentication-results.js';
 import type { Clock } from '../lib/clock.js';
-import { acceptInbound, type InboundAcceptance } from '../pipeline/accept-inbound.js';
+import { type Acceptance, accept } from '../pipeline/accept.js';
+import { type InboundDeps, inboundRoute } from '../pipeline/routes/inbound.js';
 import { groupCommitter } from '../queue/group-commit.js';
-import { spoolFor } from '../queue/open-spool.js';
+import type { Spool } from '../queue/spool.js';
 import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
@@ -35,12 +37,14 @@ export class InjectRefused extends Error {
  */
 export async function injectInbound(o: {
   store: Pick<OpenStore, 'db' | 'syncCommitted' | 'hashKey'>;
+  /** Where this store keeps bodies (src/app/open-spool.ts). */
+  spool: Spool;
   config: Config;
   clock: Clock;
   raw: Buffer;
   to: string[];
   from: string;
-}): Promise<InboundAcceptance> {
+}): Promise<Acceptance> {
   if (o.to.length === 0) throw new InjectRefused('give at least one recipient with --to');
   for (const address of o.to) {
     const found = await lookUpInboundRecipient(o.store.db, address);
@@ -50,7 +54,7 @@ export async function injectInbound(o: {
   const domain = (o.to[0] ?? '').slice((o.to[0] ?? '').lastIndexOf('@') + 1).toLowerCase();
   const relay = await organisationRelay(o.store.db, domain);
   let kek: KeyRing | undefined;
-  const spool = sealingSpool(spoolFor(o.store.db, o.config.dataDir), {
+  const spool = sealingSpool(o.spool, {
     db: o.store.db,
     kek: () => (kek ??= keyEncryptionFor(o.config)),
     now: () => o.clock.now(),
@@ -59,25 +63,29 @@ export async function injectInbound(o: {
   const queue = sqlQueueStore(o.store.db, o.store.syncCommitted);
   const ctx = { db: o.store.db, clock: o.clock, hashKey: o.store.hashKey, syncCommitted: o.store.syncCommitted };
   const checks = connector({ ctx, config: o.config, spool, queue });
-  return acceptInbound(
+  const inbound: InboundDeps = {
+    spool,
+    hostname: o.config.hostname,
+    authenticate: (input) => authenticateMessage({ ...input, resolver: offline }),
+    synchronous: { targetFor: async () => undefined, deliver: async () => '' },
+    secureReplies: secureReplies({ db: o.store.db, hashKey: o.store.hashKey }),
+  };
+  return accept(
     {
-      spool,
       committer: groupCommitter(spool, queue),
       clock: o.clock,
       hostname: o.config.hostname,
       maxMessageBytes: o.config.smtp.maxMessageBytes,
       maxReceived: o.config.smtp.maxReceived,
       expireAfterMs: o.config.queue.expireAfter,
-      resolver: offline,
       verificationArrived: (token, facts) => checks.arrived(token, facts),
-      synchronous: { targetFor: async () => undefined, deliver: async () => '' },
-      secureReplies: secureReplies({ db: o.store.db, hashKey: o.store.hashKey }),
     },
+    inboundRoute(inbound, relay.credentialId ? { credentialId: relay.credentialId, domain } : null),
     {
       envelope: { mailFrom: o.from, recipients: o.to.map((address) => ({ address, notify: undefined, orcpt: undefined })), requireTls: false },
       session: { heloName: 'sandbox-inject', clientIp: relay.clientIp, tlsProtocol: relay.tlsVersion ?? undefined, authenticated: relay.authenticated },
+      credentialId: relay.credentialId,
       relay,
-      smtpAuth: relay.credentialId ? { credentialId: relay.credentialId, domain } : null,
       // Files on disk often end lines in LF alone; SMTP would have carried CRLF.
       body: Readable.from([Buffer.from(o.raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1')]),
     },

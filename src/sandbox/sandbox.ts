@@ -7,8 +7,8 @@ import type { InboundTargetDirectory, RoutableTarget } from '../directory/inboun
 import type { WebhookClient } from '../inbound/webhook-client.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
-import { VERIFICATION_HEADER } from '../pipeline/accept-inbound.js';
 import { headerFields } from '../pipeline/header-from.js';
+import { VERIFICATION_HEADER } from '../pipeline/verification-header.js';
 import type { SealedCopies } from '../secure/sealed-captures.js';
 import type { Db } from '../store/tables.js';
 import { captureCourier } from './capture-courier.js';

@@ -117,8 +117,9 @@ export function registerSandbox(program: Command): void {
     .action(async (file: string | undefined, opts: { to: string[]; from: string; json?: boolean }, command: Command) => {
       const raw = file ? await readFile(file) : Buffer.concat(await process.stdin.toArray());
       const { InjectRefused, injectInbound } = await import('../../sandbox/inject.js');
+      const { spoolFor } = await import('../../app/open-spool.js');
       const accepted = await withStore(command, (store, config) =>
-        injectInbound({ store, config, clock: systemClock, raw, to: opts.to, from: opts.from }),
+        injectInbound({ store, spool: spoolFor(store.db, config.dataDir), config, clock: systemClock, raw, to: opts.to, from: opts.from }),
       ).catch((err: unknown) => {
         throw err instanceof InjectRefused ? new CliError(err.message) : err;
       });
