@@ -10,8 +10,10 @@ import type { Clock } from '../lib/clock.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { registerScim } from '../scim/routes.js';
+import { loadBranding } from '../secure/secure-settings.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
+import { sqlPortalStores } from '../store/portal/portal-stores.js';
 import { sharedCounters } from '../store/shared-counters.js';
 import { auditRefusedForms } from '../web/csrf.js';
 import type { GatewayParts } from './compose.js';
@@ -58,7 +60,8 @@ export function httpMounts(config: Pick<Config, 'hostname' | 'queue' | 'smtp'>, 
 function portalDeps(config: Pick<Config, 'hostname' | 'queue' | 'smtp'>, d: MountDeps): PortalDeps {
   const { store, parts, late } = d;
   return {
-    db: store.db,
+    stores: sqlPortalStores(store.db, d.clock),
+    branding: (organisationId) => loadBranding(store.db, organisationId),
     vault: parts.vault,
     // Codes, replies and read receipts are queued like accepted mail.
     queue: { spool: parts.spool, committer: groupCommitter(parts.spool, parts.queue), wake: () => d.wake.wake(), expireAfterMs: config.queue.expireAfter },
