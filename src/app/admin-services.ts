@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -43,7 +44,12 @@ export function adminServices(
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
-    connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
+    connector:
+      shared.connector ??
+      connector(
+        { connector: sqlConnectorStore(ctx.db) },
+        { ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) },
+      ),
     tokens: apiTokens(ctx),
     audit: auditLog(ctx),
     denials: deniedAttempts(ctx, shared.onDenialError),

@@ -65,6 +65,7 @@ import { secureVault } from '../secure/vault.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
+import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
@@ -212,7 +213,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       clock,
     }),
   });
-  const connectorService = connector({
+  const connectorStores = { connector: sqlConnectorStore(store.db) };
+  const connectorService = connector(connectorStores, {
     ctx: directoryContext,
     config,
     spool,

@@ -12,6 +12,7 @@ import type { KeyRing } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
+import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { organisationRelay } from './sandbox.js';
 
@@ -58,7 +59,7 @@ export async function injectInbound(o: {
   await spool.init();
   const queue = sqlQueueStore(o.store.db, o.store.syncCommitted);
   const ctx = { db: o.store.db, clock: o.clock, hashKey: o.store.hashKey, syncCommitted: o.store.syncCommitted };
-  const checks = connector({ ctx, config: o.config, spool, queue });
+  const checks = connector({ connector: sqlConnectorStore(o.store.db) }, { ctx, config: o.config, spool, queue });
   return acceptInbound(
     {
       spool,
