@@ -25,6 +25,7 @@ import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
+import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -66,6 +67,9 @@ export function adminServices(
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages(ctx, openVault),
     secureSettings: secureSettings(ctx),
-    sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),
+    sandbox: sandboxMailbox(
+      { sandbox: sqlSandboxStore(ctx.db) },
+      { dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) },
+    ),
   };
 }

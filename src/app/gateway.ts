@@ -18,6 +18,7 @@ import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { ldapSync } from '../directory/ldap-sync.js';
+import { loadRouteTable } from '../directory/routes.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
@@ -48,6 +49,7 @@ import type { RelayFacts } from '../inbound/webhook-payload.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { routePolicy } from '../policy/route-policy.js';
 import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
@@ -71,6 +73,7 @@ import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
+import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { QUEUE_CHANNEL, sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
@@ -159,9 +162,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
   const requirements = deliveryPolicyDirectory(directoryContext);
-  const sandbox = (await sandboxEnabled(config, store.db))
+  const sandboxStore = sqlSandboxStore(store.db);
+  const sandbox = (await sandboxEnabled(config, sandboxStore))
     ? gatewaySandbox({
-        db: store.db,
+        store: sandboxStore,
+        routeTable: () => loadRouteTable(store.db, DEFAULT_ORGANISATION_ID),
         dataDir: config.dataDir,
         clock,
         requirements,
