@@ -69,6 +69,7 @@ import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
+import { sqlConsoleWatch } from '../store/console/watch.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
@@ -275,7 +276,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     relayPort: config.smtp.relayPort,
   };
   const consoleDeps: ConsoleDeps = {
-    db: store.db,
+    watch: sqlConsoleWatch(store.db),
     services,
     accounts: consoleAccounts(store, clock),
     sessions: consoleSessions(sqlConsoleSessionStore(store.db)),
