@@ -3,11 +3,11 @@ import type { AdminServices } from '../api/api-context.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { Actor, Page, PageRequest } from '../directory/context.js';
 import type { Clock } from '../lib/clock.js';
-import type { QueueDepth, TrafficHour } from '../store/traffic-stats.js';
 import type { AdminAccounts } from './admin-accounts.js';
 import type { ConsoleSessions } from './console-session.js';
 import type { ThrottleFactory } from './sign-in-locks.js';
 import type { MessageLogEntry, MessageOrigin, MessageSearch } from './watch/message-log-records.js';
+import type { QueueDepth, TrafficHour } from './watch/traffic-records.js';
 
 /** What the console's pages need: the same services the API uses, and its own accounts and sessions. */
 export interface ConsoleDeps {

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { QueueDepth, TrafficHour } from '../../store/traffic-stats.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { layout } from '../layout.js';
 import { barChart } from './bar-chart.js';
 import { formatDuration, formatTime } from './format.js';
+import type { QueueDepth, TrafficHour } from './traffic-records.js';
 
 /** The width of the dashboard's buckets, as src/store/traffic-stats.ts counts them. */
 const HOUR_MS = 3_600_000;
