@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import type { SMTPServerAuthentication, SMTPServerSession } from 'smtp-server';
-import { MessageRate, messageRate, SharedMessageRate } from '../src/directory/message-rate.js';
 import type { Clock } from '../src/lib/clock.js';
 import type { SmtpReply } from '../src/model/smtp-reply.js';
 import { authThrottle, FailureThrottle, SharedFailureThrottle } from '../src/smtp/auth-throttle.js';
 import { type AuthAttempt, userLock } from '../src/smtp/auth-user-lock.js';
 import { type SessionDeps, sessionHandlers } from '../src/smtp/session-handlers.js';
+import { MessageRate, sqlMessageRate as messageRate, SharedMessageRate } from '../src/store/message-rate/index.js';
 import { openPostgres, type PostgresStore } from '../src/store/postgres/open.js';
 import { addToCounter, pruneCounters, SharedWindow, sumCounter } from '../src/store/shared-counters.js';
 import { openSqlite } from '../src/store/sqlite/open.js';
@@ -296,16 +296,14 @@ describe('SMTP handlers when the store behind the limits fails', () => {
   function handlers(overrides: Partial<SessionDeps>): ReturnType<typeof sessionHandlers> {
     const never = { isBlocked: async () => false, recordFailure: async () => undefined };
     const unlocked = { isLocked: async () => false, recordFailure: async () => undefined, recordSuccess: async () => undefined };
-    // The credential's allowed networks are read first: a store with no such user name.
-    const db = { selectFrom: () => ({ select: () => ({ where: () => ({ executeTakeFirst: async () => undefined }) }) }) };
     const deps = {
       log: pino({ level: 'silent' }),
-      db,
       throttleByIp: never,
       userLock: unlocked,
       storageShortage: async () => undefined,
       storeNotDurable: () => undefined,
       senderPolicy: { checkMailFrom: async () => undefined },
+      routes: { organisationOf: async () => '', tableOf: async () => ({ rules: [], defaultAction: 'relay' }) },
       ...overrides,
     } as unknown as SessionDeps;
     return sessionHandlers(deps);
@@ -316,6 +314,8 @@ describe('SMTP handlers when the store behind the limits fails', () => {
   test('AUTH fails closed with 454 4.7.0 when failed attempts cannot be read, without checking the secret', async () => {
     let verified = false;
     const credentials = {
+      // The credential's allowed networks are read first: a store with no such user name.
+      outsideAllowedNetworks: async () => false,
       verify: async () => {
         verified = true;
         return { ok: false, reason: 'unknown-user', detail: '' };
@@ -329,7 +329,7 @@ describe('SMTP handlers when the store behind the limits fails', () => {
   });
 
   test('a failed AUTH is still answered 535 when its count cannot be written', async () => {
-    const credentials = { verify: async () => ({ ok: false, reason: 'bad-secret', detail: '' }) };
+    const credentials = { outsideAllowedNetworks: async () => false, verify: async () => ({ ok: false, reason: 'bad-secret', detail: '' }) };
     const onAuth = handlers({
       throttleByIp: { isBlocked: async () => false, recordFailure: storeDown },
       credentials,

@@ -24,8 +24,13 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
+import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
@@ -52,20 +57,20 @@ export function adminServices(
         { ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) },
       ),
     tokens: apiTokens(ctx),
-    audit: auditLog(ctx),
-    denials: deniedAttempts(ctx, shared.onDenialError),
+    audit: auditLog(sqlAuditStore(ctx.db)),
+    denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
     domains: domainDirectory(ctx, config),
     addresses: addressDirectory(ctx, config),
     scimUsers: addressSync(ctx, config, 'scim'),
     scimGroups: scimGroups(ctx, config),
-    credentials: credentialDirectory(ctx, ctx.clock),
+    credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
-    dkim: dkimDirectory(ctx, config),
+    dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
-    secureMessages: secureMessages(ctx, openVault),
+    secureMessages: secureMessages({ messages: sqlSecureMessageStore(ctx.db) }, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox(
       { sandbox: sqlSandboxStore(ctx.db) },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { registerApi } from '../api/index.js';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import { connector } from '../connector/connector.js';
@@ -18,7 +19,7 @@ import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { ldapSync } from '../directory/ldap-sync.js';
-import { loadRouteTable } from '../directory/routes.js';
+import { routeLookup } from '../directory/route-lookup.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
 import { dkimDirectory, dkimSigningCourier } from '../dkim/index.js';
 import { cachingResolver } from '../dns/caching-resolver.js';
@@ -38,6 +39,7 @@ import {
   webhookOutcomeOf,
 } from '../http/metrics.js';
 import { startHttp, VERSION } from '../http/server.js';
+import { authenticateMessage } from '../inbound/authentication-results.js';
 import { purgeRetainedBodies } from '../inbound/body-retention.js';
 import { countingWebhookClient } from '../inbound/counting-webhook-client.js';
 import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
@@ -50,15 +52,15 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import { routePolicy } from '../policy/route-policy.js';
-import { composeSenderPolicies } from '../policy/sender-policy.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { spoolFor } from '../queue/open-spool.js';
 import type { Spool } from '../queue/spool.js';
 import { startQueueWorker } from '../queue/worker.js';
 import { gatewaySandbox, sandboxEnabled } from '../sandbox/sandbox.js';
+import { registerScim } from '../scim/routes.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
+import { messageSealer } from '../secure/message-sealer.js';
 import { sweepSecureRetention } from '../secure/retention.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
@@ -70,9 +72,13 @@ import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
 import { sqlConsoleWatch } from '../store/console/watch.js';
+import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
+import { sqlEventStore } from '../store/events/index.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlMessageRate } from '../store/message-rate/index.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
@@ -144,8 +150,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-  const credentials = credentialDirectory(store, clock);
-  const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
+  const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
+  const senderPolicy = senderAuthorization(directoryContext);
+  const routes = routeLookup(directoryContext);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
   // The SMTP listeners start last; until then no session is open.
   let openSmtpSessions = async (): Promise<Record<string, number>> => ({});
@@ -167,7 +174,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const sandbox = (await sandboxEnabled(config, sandboxStore))
     ? gatewaySandbox({
         store: sandboxStore,
-        routeTable: () => loadRouteTable(store.db, DEFAULT_ORGANISATION_ID),
+        routeTable: () => routes.tableOf(DEFAULT_ORGANISATION_ID),
         dataDir: config.dataDir,
         clock,
         requirements,
@@ -192,7 +199,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     timeoutMs: config.inbound.webhookTimeout,
     inlineAttachmentBytes: config.inbound.inlineAttachmentBytes,
   });
-  const dkimKeys = dkimDirectory(directoryContext, config, resolver).signingKeys;
+  const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
   const outbound = dkimSigningCourier(outboundCourier(config, connectionDirectory(directoryContext, config), clock, direct, sandbox?.nextHop), dkimKeys, clock);
   const kek = keyEncryptionFor(config);
@@ -314,24 +321,27 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       queueWakeups: () => listening?.state(),
       pollMs: config.queue.pollInterval,
     }),
-    // Every role answers health and metrics; the API, portal and console belong to the http role.
-    runs.http ? services : undefined,
     {
       metrics: metrics.registry,
       trustedProxies: config.http.trustedProxies,
-      register: runs.http
-        ? (app) => {
-            registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
-            auditRefusedForms(app, {
-              prefix: '/m/',
-              surface: 'portal',
-              publicUrl: () => publicUrl,
-              record: (attempt) => services.denials.record(attempt),
-            });
-            registerPortal(app, portal);
-            registerConsole(app, consoleDeps, CONSOLE_PAGES);
-          }
-        : undefined,
+      // Every role answers health and metrics; the API, portal and console belong to the http role.
+      mounts: runs.http
+        ? [
+            (app) => registerApi(app, services, VERSION),
+            (app) => registerScim(app, services),
+            (app) => {
+              registerInboundDownloads(app, { spool, queue, key: linkKey, clock });
+              auditRefusedForms(app, {
+                prefix: '/m/',
+                surface: 'portal',
+                publicUrl: () => publicUrl,
+                record: (attempt) => services.denials.record(attempt),
+              });
+              registerPortal(app, portal);
+              registerConsole(app, consoleDeps, CONSOLE_PAGES);
+            },
+          ]
+        : [],
     },
   ).catch(listenFailed(config, 'http'));
   publicUrl ||= `http://${config.http.listenHost.includes(':') ? `[${config.http.listenHost}]` : config.http.listenHost}:${http.port}`;
@@ -414,12 +424,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           allowUnauthenticated: config.inbound.allowUnauthenticated,
           acceptInbound: {
             ...acceptance,
-            resolver,
+            authenticate: (input) => authenticateMessage({ ...input, resolver }),
             synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
             secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
           },
           accept: { ...acceptance, senderPolicy },
-          acceptSecure: { ...acceptance, senderPolicy, kek, hashKey: store.hashKey },
+          acceptSecure: { ...acceptance, senderPolicy, sealer: messageSealer(kek, store.hashKey), retentionMsOf: routes.secureRetentionMs },
+          routes,
           throttleByIp: authThrottle(store.db, 'smtp-auth-ip', config.smtp.authFailuresPerIp, config.smtp.authFailureWindow, clock),
           userLock: userLock(
             store.db,
@@ -445,7 +456,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const usageTimer = setInterval(() => void credentials.flushUsage().catch((err: unknown) => log.error({ err }, 'recording credential use failed')), 1000);
   usageTimer.unref();
   const events = eventDispatcher({
-    db: store.db,
+    store: sqlEventStore(store.db),
     targets,
     client,
     clock,
@@ -456,7 +467,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   });
   const eventJob = runs.worker ? every(1000, async () => void (await events.dispatch()), log) : undefined;
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
-  const dkimKeeper = dkimDirectory(directoryContext, config);
+  const dkimKeeper = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config);
   const dkimJob =
     runs.worker && config.dkim.checkInterval > 0
       ? every(

@@ -40,15 +40,16 @@ export function sandboxInjection(store: Pick<OpenStore, 'db' | 'syncCommitted' |
       const ctx = { clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
       const checks = connector({ connector: sqlConnectorStore(store.db) }, { ctx, config, spool, queue });
       return {
-        spool,
-        committer: groupCommitter(spool, queue),
-        clock,
-        hostname: config.hostname,
-        maxMessageBytes: config.smtp.maxMessageBytes,
-        maxReceived: config.smtp.maxReceived,
-        expireAfterMs: config.queue.expireAfter,
-        verificationArrived: (token, facts) => checks.arrived(token, facts),
-        secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
+        context: {
+          committer: groupCommitter(spool, queue),
+          clock,
+          hostname: config.hostname,
+          maxMessageBytes: config.smtp.maxMessageBytes,
+          maxReceived: config.smtp.maxReceived,
+          expireAfterMs: config.queue.expireAfter,
+          verificationArrived: (token, facts) => checks.arrived(token, facts),
+        },
+        inbound: { spool, hostname: config.hostname, secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }) },
       };
     },
   };

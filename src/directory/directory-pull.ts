@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { auditChainOf } from '../audit/audit-chain.js';
 import type { AuditHead } from '../audit/audit-head.js';
+import { auditChainOf } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { DirectoryError } from '../model/directory-error.js';
 import { type AddressSync, addressSync, type SyncedUser } from './address-sync.js';

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { ConfirmationRequired, DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, senderDomain } from '../policy/route-match.js';
+import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, routeName, senderDomain } from '../policy/route-match.js';
 import { describeLosses, secureLosses } from '../policy/route-weakening.js';
 import type { Database, Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
@@ -182,10 +182,8 @@ export function routeDirectory(ctx: DirectoryContext, _config: Config, organisat
 
 export type RouteDirectory = ReturnType<typeof routeDirectory>;
 
-/** How a refusal names the route, in SMTP replies and in `route test`. */
-export function routeName(rule: Pick<RouteRule, 'id' | 'match'> | null): string {
-  return rule ? `route ${rule.id} (${rule.match})` : 'the default route';
-}
+/** How a refusal names the route: policy/route-match.ts (the CLI's `route test` imports it from here). */
+export { routeName };
 
 async function moveRow(trx: Trx, organisationId: string, row: RouteRow, position: number): Promise<number> {
   const count = await countRoutes(trx, organisationId);

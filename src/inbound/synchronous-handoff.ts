@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
 import { SmtpReply } from '../model/smtp-reply.js';
-import type { SynchronousHandoff } from '../pipeline/accept-inbound.js';
+import type { SynchronousHandoff } from '../pipeline/routes/inbound.js';
 import type { Spool } from '../queue/spool.js';
 import type { Db } from '../store/tables.js';
 import type { WebhookDelivery } from './webhook-delivery.js';

@@ -1,4 +1,4 @@
-import { hashPortalToken } from '../pipeline/accept-secure.js';
+import { hashPortalToken } from '../pipeline/routes/secure.js';
 import type { Db, SecureMessagesTable, SecureRecipientsTable } from '../store/tables.js';
 
 /** What a portal link leads to at this moment. */

@@ -5,10 +5,10 @@ import { describeSmarthost } from '../config/smarthost-url.js';
 import type { Courier, OutboundMessage } from '../delivery/courier.js';
 import type { TlsRequirementSource } from '../delivery/mx-courier.js';
 import type { NextHop } from '../delivery/outbound-courier.js';
-import type { RouteTable } from '../directory/routes.js';
 import type { Clock } from '../lib/clock.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import { decideRoute } from '../policy/route-match.js';
+import type { RouteTables } from '../policy/route-policy.js';
 import type { DkimVerdict, SandboxDecision, SandboxMailbox } from './mailbox.js';
 import type { SandboxStore } from './sandbox-store.js';
 
@@ -18,7 +18,7 @@ export const CAPTURE_HEADER = 'X-Relaygate-Sandbox';
 export interface CaptureDeps {
   store: Pick<SandboxStore, 'dkimPublicRecord'>;
   /** The default organisation's routes, for the route a capture names. */
-  routeTable(): Promise<RouteTable>;
+  routeTable(): ReturnType<RouteTables['tableOf']>;
   mailbox: SandboxMailbox;
   clock: Clock;
   /** The operator's per-domain TLS requirements, for what MX delivery would have demanded. */

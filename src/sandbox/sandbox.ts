@@ -4,12 +4,12 @@ import type { Courier } from '../delivery/courier.js';
 import type { TlsRequirementSource } from '../delivery/mx-courier.js';
 import type { NextHop } from '../delivery/outbound-courier.js';
 import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
-import type { RouteTable } from '../directory/routes.js';
 import type { WebhookClient } from '../inbound/webhook-client.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
-import { VERIFICATION_HEADER } from '../pipeline/accept-inbound.js';
 import { headerFields } from '../pipeline/header-from.js';
+import { VERIFICATION_HEADER } from '../pipeline/verification-header.js';
+import type { RouteTables } from '../policy/route-policy.js';
 import type { SealedCopies } from '../secure/sealed-captures.js';
 import { captureCourier } from './capture-courier.js';
 import { type SandboxMailbox, sandboxMailbox } from './mailbox.js';
@@ -42,7 +42,7 @@ export interface GatewaySandbox {
 export interface SandboxDeps {
   store: SandboxStore;
   /** The default organisation's routes, for the route a capture names. */
-  routeTable(): Promise<RouteTable>;
+  routeTable(): ReturnType<RouteTables['tableOf']>;
   dataDir: string;
   clock: Clock;
   requirements: TlsRequirementSource;

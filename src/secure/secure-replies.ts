@@ -6,7 +6,7 @@ import { decideRoute } from '../policy/route-match.js';
 import type { Spool } from '../queue/spool.js';
 import type { Db } from '../store/tables.js';
 
-/** How inbound mail is told to be a reply to secure mail (src/pipeline/accept-inbound.ts). */
+/** How inbound mail is told to be a reply to secure mail (src/pipeline/routes/inbound.ts). */
 export interface SecureReplies {
   /**
    * True when a recipient is an address that sends secure mail (its domain is routed

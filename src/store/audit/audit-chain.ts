@@ -1,20 +1,8 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import type { Database, Db } from '../store/tables.js';
-import { type AuditHead, type HeadFile, headSignedBy, type SignedHead, signHead } from './audit-head.js';
-import { canonicalJson } from './canonical-json.js';
-
-/** What a record's hash covers besides the previous record's hash. */
-export interface ChainedContent {
-  seq: number;
-  at: number;
-  actor: string;
-  actorIp: string | null;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  detail: Record<string, unknown>;
-}
+import type { AuditHead, HeadFile } from '../../audit/audit-head.js';
+import type { AuditKey } from '../../audit/audit-key.js';
+import type { AuditKeying, ChainedContent } from '../../audit/audit-store.js';
+import type { Database, Db } from '../tables.js';
 
 /** How long an appended record may stay uncommitted before the head stops waiting for it. */
 const CONFIRM_GIVE_UP_MS = 30_000;
@@ -32,37 +20,21 @@ const CONFIRM_RETRY_MS = 50;
  * anchors a little less.
  */
 export class AuditChain implements KyselyPlugin {
+  readonly key: AuditKey;
   readonly headFile: HeadFile | undefined;
-  private readonly key: Buffer;
   private pending: Array<{ head: AuditHead; since: number }> = [];
   private confirming: Promise<void> | undefined;
   private db: Db | undefined;
   private listeners: Array<(head: AuditHead) => void> = [];
 
-  constructor(key: Buffer, headFile: HeadFile | undefined) {
-    this.key = key;
-    this.headFile = headFile;
+  constructor(keying: AuditKeying) {
+    this.key = keying.key;
+    this.headFile = keying.headFile;
   }
 
   /** HMAC-SHA256 under the audit key of the previous hash and the record (canonical JSON). */
   mac(prevHash: string, content: ChainedContent): string {
-    return createHmac('sha256', this.key)
-      .update(`${prevHash}\n${canonicalJson(content)}`)
-      .digest('hex');
-  }
-
-  matches(prevHash: string, content: ChainedContent, hash: string): boolean {
-    const expected = Buffer.from(this.mac(prevHash, content));
-    const actual = Buffer.from(hash);
-    return expected.length === actual.length && timingSafeEqual(expected, actual);
-  }
-
-  signHead(head: AuditHead): string {
-    return signHead(this.key, head);
-  }
-
-  headSigned(head: SignedHead): boolean {
-    return headSignedBy(this.key, head);
+    return this.key.mac(prevHash, content);
   }
 
   /** Called once the store's db carries this plugin: the head is confirmed through it, outside any transaction. */
@@ -120,7 +92,7 @@ export class AuditChain implements KyselyPlugin {
   }
 
   private anchor(head: AuditHead): void {
-    if (this.headFile?.advance(head, this.signHead(head)) === false) return;
+    if (this.headFile?.advance(head, this.key.signHead(head)) === false) return;
     for (const listener of this.listeners) listener(head);
   }
 
