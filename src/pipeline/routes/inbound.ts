@@ -90,7 +90,8 @@ export function inboundRoute(deps: InboundDeps, smtpAuth: SmtpAuthFact | null): 
           sealed?.answers(await deps.secureReplies.answeredMessage(headers));
         },
         async record(headers) {
-          const inbound = record as InboundRecord;
+          if (!record) throw new Error('the inbound record is known only once the body was read');
+          const inbound = record;
           // Synchronous: the application answers before we do, so the organisation's server keeps
           // the message until it is taken and nothing is ever bounced later. A message it took is
           // recorded as delivered (its body stays for the download links); one it did not is not kept.

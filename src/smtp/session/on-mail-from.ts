@@ -44,7 +44,7 @@ export function onMailFrom(state: SessionState) {
   /** The submission's route, carried on the session for DATA; `reject` is refused here (RFC 5321 §3.3: before the body is sent). */
   async function routeObjection(session: SMTPServerSession, principal: Principal, mailFrom: string): Promise<SmtpReply | undefined> {
     const route = await classify(deps.routes, principal, mailFrom);
-    state.routes.set(session, { transaction: session.transaction, route });
+    state.transactionRoutes.set(session, { transaction: session.transaction, route });
     return route.kind === 'reject' ? route.refusal : undefined;
   }
 

@@ -14,11 +14,11 @@ export interface SessionState {
   /** Relay port only: smtp-server reuses one session object for a connection's life. */
   relaySessions: WeakMap<SMTPServerSession, RelaySession>;
   /** The route MAIL FROM classified this transaction with (checked again at DATA, see on-data.ts). */
-  routes: WeakMap<SMTPServerSession, { transaction: number; route: RouteClass }>;
+  transactionRoutes: WeakMap<SMTPServerSession, { transaction: number; route: RouteClass }>;
 }
 
 export function sessionState(deps: SessionDeps, listener: { relay: boolean }): SessionState {
-  return { deps, relay: listener.relay, relaySessions: new WeakMap(), routes: new WeakMap() };
+  return { deps, relay: listener.relay, relaySessions: new WeakMap(), transactionRoutes: new WeakMap() };
 }
 
 // smtp-server leaves `user` false (not undefined) on a session that has not authenticated.
@@ -37,7 +37,7 @@ export function principalOf(state: SessionState, session: SMTPServerSession): Pr
 
 /** The route MAIL FROM gave this transaction, if it classified it. */
 export function carriedRoute(state: SessionState, session: SMTPServerSession): RouteClass | undefined {
-  const carried = state.routes.get(session);
+  const carried = state.transactionRoutes.get(session);
   return carried?.transaction === session.transaction ? carried.route : undefined;
 }
 
