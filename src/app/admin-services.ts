@@ -25,10 +25,12 @@ import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
+import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
+import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { configuredDomainChecker } from './domain-checker.js';
@@ -52,7 +54,12 @@ export function adminServices(
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
-    connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
+    connector:
+      shared.connector ??
+      connector(
+        { connector: sqlConnectorStore(ctx.db) },
+        { ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) },
+      ),
     tokens: apiTokens(ctx),
     audit: auditLog(sqlAuditStore(ctx.db)),
     denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
@@ -69,10 +76,9 @@ export function adminServices(
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),
     secureMessages: secureMessages(secure, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(secure, ctx),
-    sandbox: sandboxMailbox({
-      db: ctx.db,
-      dataDir: config.dataDir,
-      sealing: sealedCopies({ bodies: secure.bodies, kek: loadKek, now: () => ctx.clock.now() }),
-    }),
+    sandbox: sandboxMailbox(
+      { sandbox: sqlSandboxStore(ctx.db) },
+      { dataDir: config.dataDir, sealing: sealedCopies({ bodies: secure.bodies, kek: loadKek, now: () => ctx.clock.now() }) },
+    ),
   };
 }

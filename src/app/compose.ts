@@ -31,6 +31,7 @@ import { type WebhookClient, webhookClient } from '../inbound/webhook-client.js'
 import { type WebhookDelivery, webhookDelivery } from '../inbound/webhook-delivery.js';
 import type { Clock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
+import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { QueueStore } from '../queue/queue-store.js';
 import type { SealingSpool } from '../queue/spool.js';
@@ -41,11 +42,13 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
+import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
@@ -134,9 +137,11 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const linkKey = downloadLinkKey(store.hashKey);
   const requirements = deliveryPolicyDirectory(directoryContext);
   const connectorService = connectorOf({ directoryContext, config, spool, queue, metrics, log });
-  const sandbox = (await sandboxEnabled(config, store.db))
+  const sandboxStore = sqlSandboxStore(store.db);
+  const sandbox = (await sandboxEnabled(config, sandboxStore))
     ? gatewaySandbox({
-        db: store.db,
+        store: sandboxStore,
+        routeTable: () => routes.tableOf(DEFAULT_ORGANISATION_ID),
         dataDir: config.dataDir,
         clock,
         requirements,
@@ -212,7 +217,8 @@ function connectorOf(o: {
   log: Logger;
 }): Connector {
   const { metrics, log } = o;
-  return connector({
+  const stores = { connector: sqlConnectorStore(o.directoryContext.db) };
+  return connector(stores, {
     ctx: o.directoryContext,
     config: o.config,
     spool: o.spool,

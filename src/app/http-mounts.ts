@@ -13,6 +13,7 @@ import { registerScim } from '../scim/routes.js';
 import { loadBranding } from '../secure/secure-settings.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
+import { sqlConsoleWatch } from '../store/console/watch.js';
 import { sqlPortalStores } from '../store/portal/portal-stores.js';
 import { sharedCounters } from '../store/shared-counters.js';
 import { auditRefusedForms } from '../web/csrf.js';
@@ -79,7 +80,7 @@ function consoleDeps(config: Pick<Config, 'queue'>, d: MountDeps): ConsoleDeps {
   const { store, parts, clock, late } = d;
   const { queue, spool } = parts;
   return {
-    db: store.db,
+    watch: sqlConsoleWatch(store.db),
     services: parts.services,
     accounts: consoleAccounts(store, clock),
     sessions: consoleSessions(sqlConsoleSessionStore(store.db)),
