@@ -25,6 +25,7 @@ import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { directoryStores } from './directory-stores.js';
 import { configuredDomainChecker } from './domain-checker.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
@@ -39,6 +40,7 @@ export function adminServices(
   const loadKek = () => (kek ??= keyEncryptionFor(config));
   const openVault = () => (vault ??= secureVault({ db: ctx.db, kek: loadKek(), spool: spoolFor(ctx.db, config.dataDir) }));
   const dnsCheck = configuredDomainChecker(ctx, config);
+  const stores = directoryStores(ctx.db);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
@@ -47,17 +49,17 @@ export function adminServices(
     tokens: apiTokens(ctx),
     audit: auditLog(ctx),
     denials: deniedAttempts(ctx, shared.onDenialError),
-    domains: domainDirectory(ctx, config),
-    addresses: addressDirectory(ctx, config),
-    scimUsers: addressSync(ctx, config, 'scim'),
-    scimGroups: scimGroups(ctx, config),
+    domains: domainDirectory(stores, ctx, config),
+    addresses: addressDirectory(stores, ctx, config),
+    scimUsers: addressSync(stores, ctx, config, 'scim'),
+    scimGroups: scimGroups(stores, ctx, config),
     credentials: credentialDirectory(ctx, ctx.clock),
     routes: routeDirectory(ctx, config),
     connections: connectionDirectory(ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory(ctx, config),
     dnsCheck,
-    directDelivery: directDeliveryDirectory(ctx, dnsCheck),
+    directDelivery: directDeliveryDirectory(stores, ctx, dnsCheck),
     secureMessages: secureMessages(ctx, openVault),
     secureSettings: secureSettings(ctx),
     sandbox: sandboxMailbox({ db: ctx.db, dataDir: config.dataDir, sealing: sealedCopies({ db: ctx.db, kek: loadKek, now: () => ctx.clock.now() }) }),

@@ -17,6 +17,7 @@ import { secureCourier } from '../delivery/secure-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
+import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import { inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { ldapSync } from '../directory/ldap-sync.js';
 import { senderAuthorization } from '../directory/sender-authorization.js';
@@ -77,6 +78,7 @@ import { auditRefusedForms } from '../web/csrf.js';
 import { adminServices } from './admin-services.js';
 import { endOnDamagedWal } from './damaged-wal.js';
 import { prepareDataDir } from './data-dir.js';
+import { directoryStores } from './directory-stores.js';
 import { logDurability } from './durability-log.js';
 import { instanceIdOf } from './instance-id.js';
 import { listenFailed } from './listen-error.js';
@@ -138,8 +140,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance });
 
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
+  const directory = directoryStores(store.db);
   const credentials = credentialDirectory(store, clock);
-  const senderPolicy = composeSenderPolicies([senderAuthorization(directoryContext), routePolicy(directoryContext)]);
+  const senderPolicy = composeSenderPolicies([senderAuthorization(directory, directoryContext), routePolicy(directoryContext)]);
   // One cache for the process: MX, TLSA, MTA-STS and SPF answers live as long as their TTL.
   // The SMTP listeners start last; until then no session is open.
   let openSmtpSessions = async (): Promise<Record<string, number>> => ({});
@@ -192,7 +195,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const vault = secureVault({ db: store.db, kek, spool });
   const courier = directionalCourier({
     outbound,
-    inbound: inboundCourier({ db: store.db, store: queue, spool, targets: sandbox ? sandbox.targets(targets) : targets, webhooks, outbound }),
+    inbound: inboundCourier({
+      recipients: (address) => lookUpInboundRecipient(store.db, address),
+      store: queue,
+      spool,
+      targets: sandbox ? sandbox.targets(targets) : targets,
+      webhooks,
+      outbound,
+    }),
     secure: secureCourier({
       db: store.db,
       vault,
@@ -405,7 +415,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           acceptInbound: {
             ...acceptance,
             resolver,
-            synchronous: synchronousHandoff({ db: store.db, targets, webhooks, spool, log }),
+            synchronous: synchronousHandoff({ recipients: (address) => lookUpInboundRecipient(store.db, address), targets, webhooks, spool, log }),
             secureReplies: secureReplies({ db: store.db, hashKey: store.hashKey }),
           },
           accept: { ...acceptance, senderPolicy },
@@ -465,7 +475,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         )
       : undefined;
   // A tick reads one row; the interval itself (directory sync --every) is the saved source's.
-  const directoryPull = ldapSync(directoryContext, config, () => kek);
+  const directoryPull = ldapSync(directoryContext, config, () => kek, directory);
   const ldapJob = runs.worker
     ? every(
         LDAP_TICK_MS,
