@@ -335,7 +335,7 @@ userPassword: changed-on-the-server
       const [holder, other] = [await openStore(gw.config), await openStore(gw.config)];
       try {
         const sync = ldapSync(
-          { db: other.db, clock: systemClock, hashKey: other.hashKey, syncCommitted: other.syncCommitted },
+          { clock: systemClock, syncCommitted: other.syncCommitted },
           gw.config,
           () => keyEncryptionFor(gw.config),
           directoryStores(other.db),

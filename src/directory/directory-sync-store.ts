@@ -50,7 +50,53 @@ export interface DryRun {
   attempt(step: () => Promise<boolean>): Promise<boolean>;
 }
 
+/** The organisation's saved LDAP source as stored: secrets sealed, JSON kept as text for the service to read. */
+export interface StoredSyncSource {
+  id: string;
+  organisationId: string;
+  kind: 'ldap';
+  url: string;
+  baseDn: string;
+  filter: string;
+  bindDn: string | null;
+  bindPasswordSealed: string | null;
+  caCert: string | null;
+  clientCert: string | null;
+  clientKeySealed: string | null;
+  /** JSON of the attribute mapping (ldap-mapping.ts). */
+  mappingJson: string;
+  intervalMs: number;
+  createdAt: number;
+  updatedAt: number;
+  lastRunAt: number | null;
+  lastStatus: 'ok' | 'failed' | 'refused' | null;
+  /** JSON of the last run's result (directory-pull.ts). */
+  lastResultJson: string | null;
+  lastError: string | null;
+}
+
+export interface SyncSourceChanges {
+  findSource(organisationId: string): Promise<StoredSyncSource | undefined>;
+  /** Saves the source in place of the one of the same id, if any. */
+  replaceSource(source: StoredSyncSource): Promise<void>;
+  /** Removes the organisation's LDAP source; answers its id, undefined when there was none. */
+  removeSource(organisationId: string): Promise<string | undefined>;
+  /** Appends to the audit chain in this transaction (src/store/audit/append-audit.ts). */
+  audit(actor: Actor, entry: AuditEntry, at: number): Promise<void>;
+}
+
 export interface DirectorySyncStore extends ScimGroupReads {
+  /** The organisation's LDAP source. */
+  findSource(organisationId: string): Promise<StoredSyncSource | undefined>;
+  /** Runs `work` in one transaction: the source and its audit record commit together, or neither. */
+  changeSources<T>(work: (tx: SyncSourceChanges) => Promise<T>): Promise<T>;
+  /** Records a run's outcome on the source. */
+  recordRun(id: string, run: { at: number; status: 'ok' | 'failed' | 'refused'; error: string | null; resultJson: string | null }): Promise<void>;
+  /**
+   * Runs `job` unless another holder (an instance sharing PostgreSQL, or `--now` beside it) runs
+   * the job of this name right now, in which case it returns without running it.
+   */
+  exclusively(name: string, job: () => Promise<void>): Promise<void>;
   /** Runs `work` in one transaction: every change and audit record in it commits together, or none. */
   changeGroups<T>(work: (tx: ScimGroupChanges) => Promise<T>): Promise<T>;
   /** Of these mailboxes, those that are manual addresses. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StoredAddress } from '../../src/directory/address-store.js';
-import type { DirectorySyncStore, StoredScimGroup } from '../../src/directory/directory-sync-store.js';
+import type { DirectorySyncStore, StoredScimGroup, StoredSyncSource } from '../../src/directory/directory-sync-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlAddressStore } from '../../src/store/addresses/index.js';
 import { sqlDirectorySyncStore } from '../../src/store/directory-sync/index.js';
@@ -31,6 +31,29 @@ const group = (id: string, displayName: string, createdAt: number, more: Partial
   addressId: null,
   createdAt,
   updatedAt: createdAt,
+  ...more,
+});
+
+const source = (more: Partial<StoredSyncSource> = {}): StoredSyncSource => ({
+  id: 'dsrc_1',
+  organisationId: ORG,
+  kind: 'ldap',
+  url: 'ldaps://ldap.example.com',
+  baseDn: 'ou=people,dc=example,dc=com',
+  filter: '(objectClass=inetOrgPerson)',
+  bindDn: 'cn=sync',
+  bindPasswordSealed: 'sealed-password',
+  caCert: null,
+  clientCert: null,
+  clientKeySealed: null,
+  mappingJson: '{}',
+  intervalMs: 900000,
+  createdAt: 10,
+  updatedAt: 10,
+  lastRunAt: null,
+  lastStatus: null,
+  lastResultJson: null,
+  lastError: null,
   ...more,
 });
 
@@ -117,6 +140,44 @@ for (const engine of storeEngines()) {
         assert.equal(await sync.findGroup(ORG, 'grp_1'), undefined);
         assert.equal(await sqlAddressStore(s.db).findById('adr_new'), undefined);
         assert.deepEqual(await s.db.selectFrom('audit_log').select('seq').execute(), []);
+      });
+    });
+
+    test('sync sources: saved in place, a run recorded, removed; a change that throws keeps the old one and no audit record', async () => {
+      await withStore(engine, async (sync, s) => {
+        assert.equal(await sync.findSource(ORG), undefined);
+        await sync.changeSources((tx) => tx.replaceSource(source()));
+        assert.deepEqual(await sync.findSource(ORG), source());
+        assert.equal(await sync.findSource('org_other'), undefined);
+        await sync.changeSources((tx) => tx.replaceSource(source({ filter: '(uid=*)', updatedAt: 20 })));
+        await sync.recordRun('dsrc_1', { at: 30, status: 'refused', error: 'too many', resultJson: '{"entries":1}' });
+        assert.deepEqual(
+          await sync.findSource(ORG),
+          source({ filter: '(uid=*)', updatedAt: 20, lastRunAt: 30, lastStatus: 'refused', lastError: 'too many', lastResultJson: '{"entries":1}' }),
+        );
+        await assert.rejects(
+          sync.changeSources(async (tx) => {
+            await tx.replaceSource(source({ url: 'ldap://other' }));
+            await tx.audit(actor, { action: 'directory_sync.update', targetType: 'directory_sync', targetId: 'dsrc_1' }, 40);
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        assert.equal((await sync.findSource(ORG))?.url, 'ldaps://ldap.example.com');
+        assert.deepEqual(await s.db.selectFrom('audit_log').select('seq').execute(), []);
+        assert.equal(await sync.changeSources((tx) => tx.removeSource(ORG)), 'dsrc_1');
+        assert.equal(await sync.changeSources((tx) => tx.removeSource(ORG)), undefined);
+        assert.equal(await sync.findSource(ORG), undefined);
+      });
+    });
+
+    test('exclusively runs the job when nobody else holds its name', async () => {
+      await withStore(engine, async (sync) => {
+        let ran = 0;
+        await sync.exclusively('contract-job', async () => {
+          ran += 1;
+        });
+        assert.equal(ran, 1);
       });
     });
 

@@ -1,9 +1,11 @@
 import type { DirectorySyncStore, ScimGroupChanges, ScimGroupReads } from '../../directory/directory-sync-store.js';
 import { sqlAddressStore } from '../addresses/index.js';
 import { appendAudit } from '../audit/append-audit.js';
+import { exclusively } from '../exclusive-job.js';
 import type { Db } from '../tables.js';
 import { dryRun } from './dry-run.js';
 import { groupMembers, listScimGroups, toStoredGroup } from './list-scim-groups.js';
+import { findSource, sourceChanges } from './sync-sources.js';
 
 export function sqlDirectorySyncStore(db: Db): DirectorySyncStore {
   return {
@@ -23,6 +25,16 @@ export function sqlDirectorySyncStore(db: Db): DirectorySyncStore {
       return found;
     },
     dryRun: (work) => dryRun(db, work),
+    findSource: (organisationId) => findSource(db, organisationId),
+    changeSources: (work) => db.transaction().execute((trx) => work(sourceChanges(trx))),
+    recordRun: async (id, run) => {
+      await db
+        .updateTable('directory_sync_sources')
+        .set({ last_run_at: run.at, last_status: run.status, last_error: run.error, last_result: run.resultJson })
+        .where('id', '=', id)
+        .execute();
+    },
+    exclusively: (name, job) => exclusively(db, name, job),
   };
 }
 
