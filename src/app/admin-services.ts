@@ -33,6 +33,7 @@ import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
+import { directoryStores } from './directory-stores.js';
 import { configuredDomainChecker } from './domain-checker.js';
 import { spoolFor } from './open-spool.js';
 import { secureStores } from './secure-stores.js';
@@ -50,6 +51,7 @@ export function adminServices(
   const secure = secureStores(ctx.db);
   const openVault = () => (vault ??= secureVault({ ...secure, kek: loadKek(), spool: spoolFor(ctx.db, config.dataDir) }));
   const dnsCheck = configuredDomainChecker(ctx, config);
+  const stores = directoryStores(ctx.db);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
     inboundTargets: inboundTargetDirectory(ctx, config),
@@ -63,17 +65,17 @@ export function adminServices(
     tokens: apiTokens(ctx),
     audit: auditLog(sqlAuditStore(ctx.db)),
     denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
-    domains: domainDirectory(ctx, config),
-    addresses: addressDirectory(ctx, config),
-    scimUsers: addressSync(ctx, config, 'scim'),
-    scimGroups: scimGroups(ctx, config),
+    domains: domainDirectory(stores, ctx, config),
+    addresses: addressDirectory(stores, ctx, config),
+    scimUsers: addressSync(stores, ctx, config, 'scim'),
+    scimGroups: scimGroups(stores, ctx, config),
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
     connections: connectionDirectory({ connections: sqlConnectionStore(ctx.db) }, ctx, config),
     tlsPolicies: deliveryPolicyDirectory(ctx),
     dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
-    directDelivery: directDeliveryDirectory(ctx, dnsCheck),
+    directDelivery: directDeliveryDirectory(stores, ctx, dnsCheck),
     secureMessages: secureMessages(secure, { clock: ctx.clock, syncCommitted: ctx.syncCommitted, vault: openVault }),
     secureSettings: secureSettings(secure, ctx),
     sandbox: sandboxMailbox(

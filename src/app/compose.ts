@@ -13,6 +13,7 @@ import { connectionDirectory } from '../directory/connections.js';
 import type { DirectoryContext } from '../directory/context.js';
 import { type CredentialDirectory, credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
+import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import { type InboundTargetDirectory, inboundTargetDirectory } from '../directory/inbound-targets.js';
 import { type LdapSync, ldapSync } from '../directory/ldap-sync.js';
 import { routeLookup } from '../directory/route-lookup.js';
@@ -53,6 +54,7 @@ import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
+import { directoryStores } from './directory-stores.js';
 import { removeOrphans } from './jobs.js';
 import { type LateParts, openSmtpSessions } from './late-parts.js';
 import { spoolFor } from './open-spool.js';
@@ -120,7 +122,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const { queue, spool } = await openQueue(base, keys);
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
-  const senderPolicy = senderAuthorization(directoryContext);
+  const senderPolicy = senderAuthorization(directoryStores(store.db), directoryContext);
   const routes = routeLookup(directoryContext);
   const metrics = gatewayMetrics({
     queueDepth: () => trafficStats(store.db).queueDepth(),
@@ -299,7 +301,7 @@ function composeCourier(o: {
   return directionalCourier({
     outbound,
     inbound: inboundCourier({
-      db: store.db,
+      recipients: (address) => lookUpInboundRecipient(store.db, address),
       store: o.queue,
       spool,
       targets: sandbox ? sandbox.targets(o.targets) : o.targets,
@@ -363,6 +365,6 @@ function jobServices(o: {
   // The DNS must be asked afresh here: a record just published would otherwise wait out a cached denial.
   const dkimKeeper = dkimDirectory({ dkimKeys: sqlDkimKeyStore(o.store.db) }, o.directoryContext, config);
   // A tick reads one row; the interval itself (directory sync --every) is the saved source's.
-  const directoryPull = ldapSync(o.directoryContext, config, () => kek);
+  const directoryPull = ldapSync(o.directoryContext, config, () => kek, directoryStores(o.store.db));
   return { events, dkimKeeper, directoryPull };
 }

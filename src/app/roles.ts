@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import { secureSenders } from '../directory/secure-senders.js';
 import { deliveryEvents } from '../events/delivery-events.js';
 import { countDeliveryAttempt, queueListenMetrics, sessionCounter, smtpObserver } from '../http/metrics.js';
@@ -195,7 +196,13 @@ function sessionDeps(
     acceptInbound: {
       ...acceptance,
       authenticate: (input) => authenticateMessage({ ...input, resolver: parts.resolver }),
-      synchronous: synchronousHandoff({ db: store.db, targets, webhooks: parts.webhooks.delivery, spool, log }),
+      synchronous: synchronousHandoff({
+        recipients: (address) => lookUpInboundRecipient(store.db, address),
+        targets,
+        webhooks: parts.webhooks.delivery,
+        spool,
+        log,
+      }),
       secureReplies: secureReplies({
         senders: secureSenders({ routes: sqlRouteStore(store.db) }, parts.directoryContext),
         messages: secureStores(store.db).messages,

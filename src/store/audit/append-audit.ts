@@ -51,3 +51,11 @@ export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: Au
     .execute();
   chain.appended({ seq: record.seq, hash });
 }
+
+/**
+ * Tells the audit chain that records appended in a transaction its caller rolled back on
+ * purpose (a directory pull's dry run) will never commit, so nothing waits for them.
+ */
+export function forgetRolledBack(db: Kysely<Database>, heads: { seq: number; hash: string }[]): void {
+  auditChainOf(db).rolledBack(heads);
+}
