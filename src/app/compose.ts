@@ -48,6 +48,7 @@ import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
+import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
@@ -301,7 +302,7 @@ function composeCourier(o: {
   return directionalCourier({
     outbound,
     inbound: inboundCourier({
-      recipients: (address) => lookUpInboundRecipient(store.db, address),
+      recipients: (address) => lookUpInboundRecipient(sqlInboundRecipientStore(store.db), address),
       store: o.queue,
       spool,
       targets: sandbox ? sandbox.targets(o.targets) : o.targets,

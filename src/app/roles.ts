@@ -20,6 +20,7 @@ import { userLock } from '../smtp/auth-user-lock.js';
 import { type SmtpListenerOptions, type SmtpListeners, startSmtpListeners } from '../smtp/listeners.js';
 import type { SessionDeps } from '../smtp/session-handlers.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sharedCounters } from '../store/shared-counters.js';
@@ -197,14 +198,14 @@ function sessionDeps(
       ...acceptance,
       authenticate: (input) => authenticateMessage({ ...input, resolver: parts.resolver }),
       synchronous: synchronousHandoff({
-        recipients: (address) => lookUpInboundRecipient(store.db, address),
+        recipients: (address) => lookUpInboundRecipient(sqlInboundRecipientStore(store.db), address),
         targets,
         webhooks: parts.webhooks.delivery,
         spool,
         log,
       }),
       secureReplies: secureReplies({
-        senders: secureSenders({ routes: sqlRouteStore(store.db) }, parts.directoryContext),
+        senders: secureSenders({ routes: sqlRouteStore(store.db), inboundRecipients: sqlInboundRecipientStore(store.db) }, parts.directoryContext),
         messages: secureStores(store.db).messages,
         hashKey: store.hashKey,
       }),

@@ -13,6 +13,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureReplies } from '../secure/secure-replies.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
+import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
@@ -29,7 +30,7 @@ export function sandboxMailboxOn(store: Pick<OpenStore, 'db'>, config: Config, c
 /** What `relaygate sandbox inject` runs on: the acceptance of the relay port, on the open store and spool. */
 export function sandboxInjection(store: Pick<OpenStore, 'db' | 'syncCommitted' | 'hashKey'>, config: Config, clock: Clock): InjectParts {
   return {
-    isInboundRecipient: async (address) => (await lookUpInboundRecipient(store.db, address)).kind === 'known',
+    isInboundRecipient: async (address) => (await lookUpInboundRecipient(sqlInboundRecipientStore(store.db), address)).kind === 'known',
     relayOf: (domain) => organisationRelay(sqlSandboxStore(store.db), domain),
     async acceptance() {
       let kek: KeyRing | undefined;
@@ -56,7 +57,7 @@ export function sandboxInjection(store: Pick<OpenStore, 'db' | 'syncCommitted' |
           spool,
           hostname: config.hostname,
           secureReplies: secureReplies({
-            senders: secureSenders({ routes: sqlRouteStore(store.db) }, { ...ctx, db: store.db }),
+            senders: secureSenders({ routes: sqlRouteStore(store.db), inboundRecipients: sqlInboundRecipientStore(store.db) }, { ...ctx, db: store.db }),
             messages: secureStores(store.db).messages,
             hashKey: store.hashKey,
           }),

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.js';
 import { checkOwnershipProof, configuredResolver, type DnsResolver, domainNameProblem, type ProofCheck, type ProofRecord, proofRecord } from '../dns/index.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import type { ConnectorState } from '../model/states.js';
-import type { Database } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import type { DomainChanges, DomainReads, DomainStatus, DomainStore, StoredDomain } from './domain-store.js';
 
@@ -41,8 +38,6 @@ export interface RemovedDomain {
   /** Addresses of the domain, and aliases in it or of its addresses, removed with it. */
   removed: { addresses: string[]; aliases: string[] };
 }
-
-type Trx = Kysely<Database>;
 
 /**
  * The domains an organisation sends from. A domain is claimed pending and becomes verified
@@ -138,31 +133,6 @@ export function domainDirectory(
 }
 
 export type DomainDirectory = ReturnType<typeof domainDirectory>;
-
-/**
- * Refuses a new inbound credential or connection for a domain that is draining or disconnected:
- * the disconnect would revoke or remove it again, or already did. A name that is no claimed
- * domain passes: whether it must be one is the caller's rule. `found` is the domain's connector
- * state (DomainReads.connectorState, or findConnectorState of src/store/domains in another
- * store's transaction).
- */
-export function refuseUnlessConnectedState(found: { name: string; connectorState: ConnectorState } | undefined, field: string): void {
-  if (!found || found.connectorState === 'connected') return;
-  const fix =
-    found.connectorState === 'draining'
-      ? `wait until it is disconnected ("relaygate domain disconnect ${found.name} --wait"), then run "relaygate domain reconnect ${found.name}"`
-      : `reconnect it first with "relaygate domain reconnect ${found.name}"`;
-  throw new DirectoryError('conflict', `domain ${found.name} is ${found.connectorState}; ${fix}`, field);
-}
-
-/**
- * The same inside a transaction of credentials.ts or connections.ts, which still build their own
- * queries: it goes when their stores look the state up themselves (refuseUnlessConnectedState).
- */
-export async function refuseUnlessConnected(db: Trx, name: string, field: string): Promise<void> {
-  const row = await db.selectFrom('domains').select(['name', 'connector_state']).where('name', '=', name.trim().toLowerCase()).executeTakeFirst();
-  refuseUnlessConnectedState(row && { name: row.name, connectorState: row.connector_state }, field);
-}
 
 function ownHostnameProblem(name: string): string {
   return `is the gateway's own hostname, where its system addresses (postmaster, bounces) live: it cannot be claimed (hostname setting is ${name})`;

@@ -6,8 +6,6 @@ import { checkColumns, findDomain } from './find-domain.js';
 import { listDomains } from './list-domains.js';
 import { removeDomain } from './remove-domain.js';
 
-export { findConnectorState };
-
 export function sqlDomainStore(db: Db): DomainStore {
   return { ...domainReads(db), change: (work) => db.transaction().execute((trx) => work(domainChanges(trx))) };
 }
