@@ -26,6 +26,7 @@ import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
@@ -45,7 +46,7 @@ export function adminServices(
   const dnsCheck = configuredDomainChecker(ctx, config);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
-    inboundTargets: inboundTargetDirectory(ctx, config),
+    inboundTargets: inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(ctx.db) }, ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
     tokens: apiTokens(ctx),

@@ -71,6 +71,7 @@ import { sqlCredentialStore } from '../store/credentials/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
+import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import type { Listening } from '../store/postgres/listen-connection.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
@@ -156,7 +157,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     countingResolver(configuredResolver(config.dnsResolver), (type, response) => metrics.dnsLookups.inc({ type, result: dnsResultOf(type, response) })),
     { clock },
   );
-  const targets = inboundTargetDirectory(directoryContext, config);
+  const targets = inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(store.db) }, directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
   const requirements = deliveryPolicyDirectory(directoryContext);
