@@ -24,6 +24,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlApiTokenStore } from '../store/api-tokens/index.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
@@ -49,7 +50,7 @@ export function adminServices(
     inboundTargets: inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(ctx.db) }, ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector: shared.connector ?? connector({ ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) }),
-    tokens: apiTokens(ctx),
+    tokens: apiTokens({ apiTokens: sqlApiTokenStore(ctx.db) }, ctx),
     audit: auditLog(ctx),
     denials: deniedAttempts(ctx, shared.onDenialError),
     domains: domainDirectory(ctx, config),
