@@ -27,6 +27,7 @@ import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlApiTokenStore } from '../store/api-tokens/index.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDeliveryPolicyStore } from '../store/delivery-policies/index.js';
 import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
@@ -60,7 +61,7 @@ export function adminServices(
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
     connections: connectionDirectory({ connections: sqlConnectionStore(ctx.db) }, ctx, config),
-    tlsPolicies: deliveryPolicyDirectory(ctx),
+    tlsPolicies: deliveryPolicyDirectory({ deliveryPolicies: sqlDeliveryPolicyStore(ctx.db) }, ctx),
     dkim: dkimDirectory(ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(ctx, dnsCheck),

@@ -68,6 +68,7 @@ import { userLock } from '../smtp/auth-user-lock.js';
 import { startSmtpListeners } from '../smtp/listeners.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDeliveryPolicyStore } from '../store/delivery-policies/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { exclusively } from '../store/exclusive-job.js';
 import { writeHeartbeat } from '../store/heartbeat.js';
@@ -160,7 +161,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const targets = inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(store.db) }, directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   let publicUrl = config.http.publicUrl ?? '';
-  const requirements = deliveryPolicyDirectory(directoryContext);
+  const requirements = deliveryPolicyDirectory({ deliveryPolicies: sqlDeliveryPolicyStore(store.db) }, directoryContext);
   const sandbox = (await sandboxEnabled(config, store.db))
     ? gatewaySandbox({
         db: store.db,
