@@ -4,19 +4,20 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { spoolFor } from '../src/app/open-spool.js';
 import { type OpenStore, openStore } from '../src/app/open-store.js';
 import { secureStores } from '../src/app/secure-stores.js';
 import { type Config, loadConfig } from '../src/config/index.js';
 import { connectionDirectory } from '../src/directory/connections.js';
 import { systemClock } from '../src/lib/clock.js';
 import { readKeyFile } from '../src/lib/key-file.js';
-import { spoolFor } from '../src/queue/open-spool.js';
 import { type KeyRing, keyEncryption, keyIdOf } from '../src/secure/key-encryption.js';
 import { KEY_LOCK_FILE } from '../src/secure/key-files.js';
 import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY_FILE, PREVIOUS_KEYS_DIR } from '../src/secure/master-key.js';
 import { rewrapAll } from '../src/secure/rewrap.js';
 import { SEALED_COLUMNS } from '../src/secure/sealed-columns.js';
 import { secureVault } from '../src/secure/vault.js';
+import { sqlConnectionStore } from '../src/store/connections/index.js';
 import type { Db } from '../src/store/tables.js';
 import { gatewayEnv, runCli } from './support/gateway-process.js';
 import {
@@ -314,7 +315,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
 
       // The gateway's own code opens everything with the one key left.
       await withOpenStore(config, async (store) => {
-        const routable = await connectionDirectory({ ...store, clock: systemClock }, config).routable();
+        const routable = await connectionDirectory({ connections: sqlConnectionStore(store.db) }, { clock: systemClock }, config).routable();
         for (const p of [...planted, ...late].filter((p) => p.column === 'connections.secret_sealed')) {
           assert.equal(routable.find((r) => r.id === p.id)?.target().auth?.pass, p.plaintext.toString('utf8'));
         }

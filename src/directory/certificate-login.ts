@@ -1,12 +1,12 @@
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import type { Db } from '../store/tables.js';
 import { networkContains, parseNetwork } from './cidr.js';
-import { type CredentialRow, credentialState, parseList } from './credential-model.js';
+import { type StoredCredential, stateOf } from './credential-model.js';
+import type { CredentialReads } from './credential-store.js';
 
 /** Why a trusted certificate established no credential: for the log and the refusal. */
 export type CertificateRefusal = 'no-dns-name' | 'no-credential' | 'withdrawn' | 'network-not-allowed';
 
-export type CertificateCheck = { ok: true; rows: CredentialRow[] } | { ok: false; reason: CertificateRefusal; detail: string };
+export type CertificateCheck = { ok: true; credentials: StoredCredential[] } | { ok: false; reason: CertificateRefusal; detail: string };
 
 /**
  * The inbound credentials a trusted client certificate stands for: those whose name the
@@ -16,34 +16,32 @@ export type CertificateCheck = { ok: true; rows: CredentialRow[] } | { ok: false
  * for one host, or a rotation that kept the name. Usable ones come first: active before
  * retiring, newest first, so that after a rotation the new credential is the one used.
  */
-export async function credentialsForCertificate(db: Db, peer: PeerCertificate, clientIp: string, nowMs: number): Promise<CertificateCheck> {
+export async function credentialsForCertificate(
+  store: Pick<CredentialReads, 'certificateCredentials'>,
+  peer: PeerCertificate,
+  clientIp: string,
+  nowMs: number,
+): Promise<CertificateCheck> {
   // Without a SAN DNS name, Node would match the subject CN, which RFC 6125 §6.4.4 leaves to legacy clients only.
   if (!peer.subjectaltname?.split(', ').some((entry) => entry.startsWith('DNS:')))
     return { ok: false, reason: 'no-dns-name', detail: 'the certificate has no DNS name (subjectAltName)' };
-  const rows = await db
-    .selectFrom('credentials')
-    .leftJoin('domains', 'domains.id', 'credentials.domain_id')
-    .selectAll('credentials')
-    .select('domains.name as domain_name')
-    .where('credentials.kind', '=', 'inbound')
-    .where('credentials.tls_client_name', 'is not', null)
-    .execute();
-  const named = rows.filter((row) => checkServerIdentity(row.tls_client_name ?? '', peer) === undefined);
-  const names = (list: CredentialRow[]) => [...new Set(list.map((row) => row.tls_client_name))].join(', ');
+  const rows = await store.certificateCredentials();
+  const named = rows.filter((row) => checkServerIdentity(row.tlsClientName ?? '', peer) === undefined);
+  const names = (list: StoredCredential[]) => [...new Set(list.map((row) => row.tlsClientName))].join(', ');
   if (named.length === 0)
     return { ok: false, reason: 'no-credential', detail: `no inbound credential names a host this certificate is valid for (${peer.subjectaltname})` };
-  const live = named.filter((row) => ['active', 'retiring'].includes(credentialState(row, nowMs)));
+  const live = named.filter((row) => ['active', 'retiring'].includes(stateOf(row, nowMs)));
   if (live.length === 0) return { ok: false, reason: 'withdrawn', detail: `the credentials for ${names(named)} are revoked, expired or retired` };
   const reachable = live.filter((row) => allowsClient(row, clientIp));
   if (reachable.length === 0)
     return { ok: false, reason: 'network-not-allowed', detail: `client ${clientIp} is not in the allowed networks of the credentials for ${names(live)}` };
-  const rank = (row: CredentialRow) => (credentialState(row, nowMs) === 'active' ? 0 : 1);
-  reachable.sort((a, b) => rank(a) - rank(b) || Number(b.created_at) - Number(a.created_at));
-  return { ok: true, rows: reachable };
+  const rank = (row: StoredCredential) => (stateOf(row, nowMs) === 'active' ? 0 : 1);
+  reachable.sort((a, b) => rank(a) - rank(b) || b.createdAt - a.createdAt);
+  return { ok: true, credentials: reachable };
 }
 
-function allowsClient(row: CredentialRow, clientIp: string): boolean {
-  const networks = parseList(row.allowed_networks);
+function allowsClient(row: StoredCredential, clientIp: string): boolean {
+  const networks = row.allowedNetworks;
   if (!networks) return true;
   return networks.some((text) => {
     const parsed = parseNetwork(text);

@@ -1,6 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { invalid } from '../model/directory-error.js';
-import type { ConnectionsTable } from '../store/tables.js';
 
 export const AUTH_KINDS = ['password', 'xoauth2', 'oauthbearer'] as const;
 export type AuthKind = (typeof AUTH_KINDS)[number];
@@ -21,7 +20,13 @@ export interface ClientCertView {
   fingerprint256: string;
 }
 
-export type AuthFields = Pick<ConnectionsTable, 'auth_kind' | 'oauth2_token_url' | 'oauth2_client_id' | 'oauth2_scope'>;
+/** How a connection authenticates, as stored: null authKind is SMTP AUTH with the secret as password. */
+export interface AuthFields {
+  authKind: 'xoauth2' | 'oauthbearer' | null;
+  oauth2TokenUrl: string | null;
+  oauth2ClientId: string | null;
+  oauth2Scope: string | null;
+}
 
 export interface AuthInput {
   auth?: string | undefined;
@@ -44,7 +49,7 @@ export function checkAuthFields(input: AuthInput, hasUsername: boolean): AuthFie
   if (kind === 'password') {
     const given = tokenUrl ? 'oauth2TokenUrl' : clientId ? 'oauth2ClientId' : scope ? 'oauth2Scope' : null;
     if (given) throw invalid(given, `${given} applies only with auth xoauth2 or oauthbearer`);
-    return { auth_kind: null, oauth2_token_url: null, oauth2_client_id: null, oauth2_scope: null };
+    return { authKind: null, oauth2TokenUrl: null, oauth2ClientId: null, oauth2Scope: null };
   }
   if (!hasUsername) throw invalid('username', `auth ${kind} needs the mailbox the token acts for as username (user= in the SASL exchange)`);
   if (!tokenUrl) throw invalid('oauth2TokenUrl', `auth ${kind} needs the token endpoint, e.g. https://login.microsoftonline.com/TENANT/oauth2/v2.0/token`);
@@ -52,7 +57,7 @@ export function checkAuthFields(input: AuthInput, hasUsername: boolean): AuthFie
   if (!clientId) throw invalid('oauth2ClientId', `auth ${kind} needs the OAuth 2.0 client id (application id)`);
   if (clientId.length > 255) throw invalid('oauth2ClientId', 'oauth2ClientId must be at most 255 characters');
   if (scope !== null && scope.length > 1024) throw invalid('oauth2Scope', 'oauth2Scope must be at most 1024 characters');
-  return { auth_kind: kind as 'xoauth2' | 'oauthbearer', oauth2_token_url: tokenUrl, oauth2_client_id: clientId, oauth2_scope: scope };
+  return { authKind: kind as 'xoauth2' | 'oauthbearer', oauth2TokenUrl: tokenUrl, oauth2ClientId: clientId, oauth2Scope: scope };
 }
 
 function checkTokenUrl(text: string): void {
@@ -107,7 +112,7 @@ export function clientCertView(pem: string | null): ClientCertView | null {
   };
 }
 
-export function oauth2View(row: AuthFields): OAuth2View | null {
-  if (row.auth_kind === null || row.oauth2_token_url === null || row.oauth2_client_id === null) return null;
-  return { tokenUrl: row.oauth2_token_url, clientId: row.oauth2_client_id, scope: row.oauth2_scope };
+export function oauth2View(fields: AuthFields): OAuth2View | null {
+  if (fields.authKind === null || fields.oauth2TokenUrl === null || fields.oauth2ClientId === null) return null;
+  return { tokenUrl: fields.oauth2TokenUrl, clientId: fields.oauth2ClientId, scope: fields.oauth2Scope };
 }

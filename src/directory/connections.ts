@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import type { SmarthostTarget } from '../config/smarthost-url.js';
 import { normaliseScope, SCOPE_KINDS, type ScopeKind } from '../delivery/connection-scope.js';
@@ -14,7 +13,7 @@ import { normaliseDomain } from '../policy/route-match.js';
 import { type KeyEncryption, UnsealError } from '../secure/key-encryption.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { CONNECTION_CLIENT_KEY_PURPOSE, CONNECTION_SECRET_PURPOSE } from '../secure/seal-purposes.js';
-import type { ConnectionsTable, Db } from '../store/tables.js';
+import { refuseUnlessConnectedState } from './connected-domain.js';
 import {
   type AuthFields,
   type AuthInput,
@@ -26,8 +25,8 @@ import {
   type OAuth2View,
   oauth2View,
 } from './connection-auth.js';
+import type { ConnectionChanges, ConnectionReads, ConnectionStore, StoredConnection } from './connection-store.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-import { refuseUnlessConnected } from './domains.js';
 
 export const TLS_MODES = ['starttls', 'implicit', 'none'] as const;
 export type TlsMode = (typeof TLS_MODES)[number];
@@ -72,7 +71,7 @@ export interface ConnectionTest extends ProbeReport {
   testedAt: number;
 }
 
-type Row = ConnectionsTable;
+type Row = StoredConnection;
 
 const DEFAULT_PORT: Record<TlsMode, number> = { starttls: 587, implicit: 465, none: 25 };
 export const SECRET_PURPOSE = CONNECTION_SECRET_PURPOSE;
@@ -82,8 +81,14 @@ export const SECRET_PURPOSE = CONNECTION_SECRET_PURPOSE;
  * The secret is sealed with the key-encryption key, bound to its row (AAD), and leaves this
  * module only as the SMTP AUTH password handed to delivery and to the connection test.
  */
-export function connectionDirectory(ctx: DirectoryContext, config: Config, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const { db, clock } = ctx;
+export function connectionDirectory(
+  stores: { connections: ConnectionStore },
+  deps: Pick<DirectoryContext, 'clock'>,
+  config: Config,
+  organisationId: string = DEFAULT_ORGANISATION_ID,
+) {
+  const { connections } = stores;
+  const { clock } = deps;
   const kek = keyEncryptionFor(config);
   const sealFor = (id: string, secret: string) => kek.seal(secret, { purpose: SECRET_PURPOSE, id });
   const sealKey = (id: string, key: string) => kek.seal(key, { purpose: CONNECTION_CLIENT_KEY_PURPOSE, id });
@@ -92,14 +97,12 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
 
   return {
     async list(page: PageRequest): Promise<Page<Connection>> {
-      const base = db.selectFrom('connections').where('organisation_id', '=', organisationId);
-      const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await base.selectAll().orderBy('scope').orderBy('id').limit(page.limit).offset(page.offset).execute();
-      return { items: rows.map(toConnection), total: Number(total?.n ?? 0), ...page };
+      const { items, total } = await connections.list(organisationId, page);
+      return { items: items.map(toConnection), total, ...page };
     },
 
     async show(id: string): Promise<Connection> {
-      return toConnection(await findRow(db, organisationId, id));
+      return toConnection(await findRow(connections, organisationId, id));
     },
 
     async create(input: ConnectionInput, actor: Actor): Promise<Connection> {
@@ -109,47 +112,42 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
       checkCredentials(fields, secret !== null, client !== null);
       const id = newId('conn');
       const secretSealed = secret === null ? null : sealFor(id, secret);
-      const clientFields = { client_cert: client?.cert ?? null, client_key_sealed: client ? sealKey(id, client.key) : null };
-      return db.transaction().execute(async (trx) => {
-        await refuseTakenScope(trx, fields.scope, id);
-        await refuseUnlessConnected(trx, scopeDomain(fields.scope), 'scope');
+      const clientFields = { clientCert: client?.cert ?? null, clientKeySealed: client ? sealKey(id, client.key) : null };
+      return connections.change(async (tx) => {
+        await refuseTakenScope(tx, fields.scope, id);
+        await refuseUnlessConnected(tx, scopeDomain(fields.scope));
         const now = clock.now();
-        const row: Row = { id, organisation_id: organisationId, ...fields, ...clientFields, secret_sealed: secretSealed, created_at: now, updated_at: now };
-        await trx.insertInto('connections').values(row).execute();
-        await appendAudit(trx, actor, { action: 'connection.create', targetType: 'connection', targetId: id, detail: auditDetail(row, secret !== null) }, now);
+        const row: Row = { id, organisationId, ...fields, ...clientFields, secretSealed, createdAt: now, updatedAt: now };
+        await tx.insert(row);
+        await tx.audit(actor, { action: 'connection.create', targetType: 'connection', targetId: id, detail: auditDetail(row, secret !== null) }, now);
         return toConnection(row);
       });
     },
 
     async update(id: string, patch: ConnectionPatch, actor: Actor): Promise<Connection> {
-      return db.transaction().execute(async (trx) => {
-        const current = await findRow(trx, organisationId, id);
+      return connections.change(async (tx) => {
+        const current = await findRow(tx, organisationId, id);
         const { fields, secretSealed, secretChanged, clientFields } = mergePatch(current, patch, {
           secret: (secret) => sealFor(id, secret),
           key: (key) => sealKey(id, key),
           now: clock.now(),
         });
-        if (fields.scope !== current.scope) await refuseTakenScope(trx, fields.scope, id);
-        if (fields.scope !== current.scope) await refuseUnlessConnected(trx, scopeDomain(fields.scope), 'scope');
+        if (fields.scope !== current.scope) await refuseTakenScope(tx, fields.scope, id);
+        if (fields.scope !== current.scope) await refuseUnlessConnected(tx, scopeDomain(fields.scope));
         // Strictly increasing, so two changes within one millisecond still rebuild delivery's pool.
-        const now = Math.max(clock.now(), Number(current.updated_at) + 1);
-        const row: Row = { ...current, ...fields, ...clientFields, secret_sealed: secretSealed, updated_at: now };
-        await trx
-          .updateTable('connections')
-          .set({ ...fields, ...clientFields, secret_sealed: secretSealed, updated_at: now })
-          .where('id', '=', id)
-          .execute();
-        await appendAudit(trx, actor, { action: 'connection.update', targetType: 'connection', targetId: id, detail: auditDetail(row, secretChanged) }, now);
+        const now = Math.max(clock.now(), current.updatedAt + 1);
+        const row: Row = { ...current, ...fields, ...clientFields, secretSealed, updatedAt: now };
+        await tx.update(row);
+        await tx.audit(actor, { action: 'connection.update', targetType: 'connection', targetId: id, detail: auditDetail(row, secretChanged) }, now);
         return toConnection(row);
       });
     },
 
     async remove(id: string, actor: Actor): Promise<Connection> {
-      return db.transaction().execute(async (trx) => {
-        const row = await findRow(trx, organisationId, id);
-        await trx.deleteFrom('connections').where('id', '=', id).execute();
-        await appendAudit(
-          trx,
+      return connections.change(async (tx) => {
+        const row = await findRow(tx, organisationId, id);
+        await tx.remove(id);
+        await tx.audit(
           actor,
           { action: 'connection.remove', targetType: 'connection', targetId: id, detail: { scope: row.scope, host: row.host } },
           clock.now(),
@@ -160,24 +158,22 @@ export function connectionDirectory(ctx: DirectoryContext, config: Config, organ
 
     /** Connects, negotiates TLS, authenticates and quits, reporting each step; sends no mail. */
     async test(id: string, actor: Actor): Promise<ConnectionTest> {
-      const row = await findRow(db, organisationId, id);
+      const row = await findRow(connections, organisationId, id);
       // A test always fetches a fresh token: the operator wants to know whether the endpoint answers now.
       tokens.forget(row.id);
       const report = await probeSmarthost(openTarget(kek, tokens, row), { heloName: config.hostname, ca: smarthostTrust(config.smarthostCaFile) });
       const testedAt = clock.now();
       const failed = report.steps.find((s) => s.status === 'fail')?.step ?? null;
-      await db
-        .transaction()
-        .execute((trx) =>
-          appendAudit(trx, actor, { action: 'connection.test', targetType: 'connection', targetId: id, detail: { ok: report.ok, failed } }, testedAt),
-        );
+      await connections.change((tx) =>
+        tx.audit(actor, { action: 'connection.test', targetType: 'connection', targetId: id, detail: { ok: report.ok, failed } }, testedAt),
+      );
       return { connection: toConnection(row), testedAt, ...report };
     },
 
     /** Every organisation's connections, for the courier router; secrets open only when a pool is built. */
     async routable(): Promise<RoutableConnection[]> {
-      const rows = await db.selectFrom('connections').selectAll().execute();
-      return rows.map((row) => ({ id: row.id, scope: row.scope, updatedAt: Number(row.updated_at), target: () => openTarget(kek, tokens, row) }));
+      const rows = await connections.all();
+      return rows.map((row) => ({ id: row.id, scope: row.scope, updatedAt: row.updatedAt, target: () => openTarget(kek, tokens, row) }));
     },
   };
 }
@@ -186,18 +182,18 @@ export type ConnectionDirectory = ReturnType<typeof connectionDirectory>;
 
 /** Where delivery goes for this connection, with its secret and client key opened. */
 function openTarget(kek: KeyEncryption, tokens: OAuth2TokenCache, row: Row): SmarthostTarget {
-  const target: SmarthostTarget = { host: row.host, port: Number(row.port), tls: row.tls_mode };
+  const target: SmarthostTarget = { host: row.host, port: row.port, tls: row.tlsMode };
   try {
-    if (row.client_cert !== null && row.client_key_sealed !== null) {
-      const key = kek.open(row.client_key_sealed, { purpose: CONNECTION_CLIENT_KEY_PURPOSE, id: row.id }).toString('utf8');
-      target.clientCert = { cert: row.client_cert, key };
+    if (row.clientCert !== null && row.clientKeySealed !== null) {
+      const key = kek.open(row.clientKeySealed, { purpose: CONNECTION_CLIENT_KEY_PURPOSE, id: row.id }).toString('utf8');
+      target.clientCert = { cert: row.clientCert, key };
     }
-    if (row.username === null || row.secret_sealed === null) return target;
-    const pass = kek.open(row.secret_sealed, { purpose: SECRET_PURPOSE, id: row.id }).toString('utf8');
+    if (row.username === null || row.secretSealed === null) return target;
+    const pass = kek.open(row.secretSealed, { purpose: SECRET_PURPOSE, id: row.id }).toString('utf8');
     const oauth = oauth2View(row);
-    if (row.auth_kind === null || oauth === null) return { ...target, auth: { user: row.username, pass } };
+    if (row.authKind === null || oauth === null) return { ...target, auth: { user: row.username, pass } };
     const client = { tokenUrl: oauth.tokenUrl, clientId: oauth.clientId, clientSecret: pass, scope: oauth.scope };
-    const mechanism = row.auth_kind === 'xoauth2' ? 'XOAUTH2' : 'OAUTHBEARER';
+    const mechanism = row.authKind === 'xoauth2' ? 'XOAUTH2' : 'OAUTHBEARER';
     return { ...target, oauth: { mechanism, user: row.username, tokenUrl: oauth.tokenUrl, token: (fresh) => tokens.token(row.id, client, fresh) } };
   } catch (err) {
     if (!(err instanceof UnsealError)) throw err;
@@ -208,7 +204,7 @@ function openTarget(kek: KeyEncryption, tokens: OAuth2TokenCache, row: Row): Sma
   }
 }
 
-type Fields = Pick<Row, 'scope_kind' | 'scope' | 'host' | 'port' | 'tls_mode' | 'username'> & AuthFields;
+type Fields = Pick<Row, 'scopeKind' | 'scope' | 'host' | 'port' | 'tlsMode' | 'username'> & AuthFields;
 
 interface Sealers {
   secret(secret: string): string;
@@ -223,31 +219,30 @@ function mergePatch(current: Row, patch: ConnectionPatch, seal: Sealers) {
   const kept = <K extends keyof AuthInput>(key: K, column: keyof AuthFields) =>
     patch[key] !== undefined ? patch[key] : keepOAuth ? (current[column] ?? undefined) : undefined;
   const fields = checkFields({
-    scopeKind: patch.scopeKind ?? current.scope_kind,
+    scopeKind: patch.scopeKind ?? current.scopeKind,
     scope: patch.scope ?? current.scope,
     host: patch.host ?? current.host,
-    tlsMode: patch.tlsMode ?? current.tls_mode,
+    tlsMode: patch.tlsMode ?? current.tlsMode,
     // A new TLS mode without a port moves to that mode's port only if the old one was the old mode's default.
-    port: patch.port ?? (patch.tlsMode && Number(current.port) === DEFAULT_PORT[current.tls_mode] ? undefined : Number(current.port)),
+    port: patch.port ?? (patch.tlsMode && current.port === DEFAULT_PORT[current.tlsMode] ? undefined : current.port),
     username: removeAuth ? null : (patch.username ?? current.username),
-    auth: removeAuth ? undefined : (patch.auth ?? current.auth_kind ?? undefined),
-    oauth2TokenUrl: kept('oauth2TokenUrl', 'oauth2_token_url'),
-    oauth2ClientId: kept('oauth2ClientId', 'oauth2_client_id'),
-    oauth2Scope: kept('oauth2Scope', 'oauth2_scope'),
+    auth: removeAuth ? undefined : (patch.auth ?? current.authKind ?? undefined),
+    oauth2TokenUrl: kept('oauth2TokenUrl', 'oauth2TokenUrl'),
+    oauth2ClientId: kept('oauth2ClientId', 'oauth2ClientId'),
+    oauth2Scope: kept('oauth2Scope', 'oauth2Scope'),
   });
   const secret = removeAuth ? null : checkSecret(patch.secret);
-  const secretSealed = removeAuth || patch.secret === null ? null : secret !== null ? seal.secret(secret) : current.secret_sealed;
+  const secretSealed = removeAuth || patch.secret === null ? null : secret !== null ? seal.secret(secret) : current.secretSealed;
   const clientFields = mergeClientCert(current, patch, seal);
-  checkCredentials(fields, secretSealed !== null, clientFields.client_cert !== null);
-  return { fields, secretSealed, secretChanged: secretSealed !== current.secret_sealed, clientFields };
+  checkCredentials(fields, secretSealed !== null, clientFields.clientCert !== null);
+  return { fields, secretSealed, secretChanged: secretSealed !== current.secretSealed, clientFields };
 }
 
-function mergeClientCert(current: Row, patch: ConnectionPatch, seal: Sealers): Pick<Row, 'client_cert' | 'client_key_sealed'> {
-  if (patch.clientCert === null) return { client_cert: null, client_key_sealed: null };
-  if (patch.clientCert === undefined && patch.clientKey === undefined)
-    return { client_cert: current.client_cert, client_key_sealed: current.client_key_sealed };
+function mergeClientCert(current: Row, patch: ConnectionPatch, seal: Sealers): Pick<Row, 'clientCert' | 'clientKeySealed'> {
+  if (patch.clientCert === null) return { clientCert: null, clientKeySealed: null };
+  if (patch.clientCert === undefined && patch.clientKey === undefined) return { clientCert: current.clientCert, clientKeySealed: current.clientKeySealed };
   const pair = clientPair(patch.clientCert, patch.clientKey, seal.now);
-  return { client_cert: pair?.cert ?? null, client_key_sealed: pair ? seal.key(pair.key) : null };
+  return { clientCert: pair?.cert ?? null, clientKeySealed: pair ? seal.key(pair.key) : null };
 }
 
 /** A certificate comes with its key, always: a new certificate means a new key. */
@@ -273,11 +268,11 @@ function checkFields(input: ConnectionInput): Fields {
   const username = input.username?.trim() || null;
   if (username !== null && username.length > 255) throw invalid('username', 'username must be at most 255 characters');
   return {
-    scope_kind: scopeKind,
+    scopeKind,
     scope: scope.scope,
     host: checkHost(input.host),
     port,
-    tls_mode: mode,
+    tlsMode: mode,
     username,
     ...checkAuthFields(input, username !== null),
   };
@@ -300,14 +295,14 @@ function checkSecret(secret: string | null | undefined): string | null {
 
 /** TLS before AUTH, always (DESIGN.md; RFC 4954 §4): a username and secret come together, and never without TLS. */
 function checkCredentials(fields: Fields, hasSecret: boolean, hasClientCert: boolean): void {
-  if (hasClientCert && fields.tls_mode === 'none')
+  if (hasClientCert && fields.tlsMode === 'none')
     throw invalid('tlsMode', 'a client certificate is presented in the TLS handshake: use tlsMode starttls or implicit');
   if (fields.username !== null && !hasSecret) {
-    const what = fields.auth_kind === null ? 'its secret' : 'the OAuth 2.0 client secret';
+    const what = fields.authKind === null ? 'its secret' : 'the OAuth 2.0 client secret';
     throw invalid('secret', `a username needs ${what}: give --secret-stdin (CLI) or "secret" (API)`);
   }
   if (fields.username === null && hasSecret) throw invalid('username', 'a secret needs the username it belongs to');
-  if (fields.username !== null && fields.tls_mode === 'none') {
+  if (fields.username !== null && fields.tlsMode === 'none') {
     throw invalid('tlsMode', 'credentials are never sent over an unencrypted connection: use tlsMode starttls or implicit');
   }
 }
@@ -315,28 +310,33 @@ function checkCredentials(fields: Fields, hasSecret: boolean, hasClientCert: boo
 /** The domain a scope belongs to: the scope itself, or an address's domain. */
 const scopeDomain = (scope: string) => scope.slice(scope.lastIndexOf('@') + 1);
 
-async function refuseTakenScope(db: Db, scope: string, id: string): Promise<void> {
-  const taken = await db.selectFrom('connections').select('id').where('scope', '=', scope).where('id', '!=', id).executeTakeFirst();
-  if (taken) throw new DirectoryError('conflict', `connection ${taken.id} already serves ${scope}; update or remove it first`, 'scope');
+async function refuseTakenScope(tx: ConnectionChanges, scope: string, id: string): Promise<void> {
+  const taken = await tx.scopeTakenBy(scope, id);
+  if (taken) throw new DirectoryError('conflict', `connection ${taken} already serves ${scope}; update or remove it first`, 'scope');
 }
 
-async function findRow(db: Db, organisationId: string, id: string): Promise<Row> {
-  const row = await db.selectFrom('connections').selectAll().where('id', '=', id).where('organisation_id', '=', organisationId).executeTakeFirst();
+/** A connection may serve a domain only while its connector is connected. */
+async function refuseUnlessConnected(tx: ConnectionChanges, domain: string): Promise<void> {
+  refuseUnlessConnectedState(await tx.connectorState(domain.trim().toLowerCase()), 'scope');
+}
+
+async function findRow(connections: ConnectionReads, organisationId: string, id: string): Promise<Row> {
+  const row = await connections.find(organisationId, id);
   if (!row) throw new DirectoryError('not_found', `no connection ${id}; see "relaygate connection list"`);
   return row;
 }
 
 function auditDetail(row: Row, secretChanged: boolean): Record<string, unknown> {
   return {
-    scopeKind: row.scope_kind,
+    scopeKind: row.scopeKind,
     scope: row.scope,
     host: row.host,
     port: row.port,
-    tlsMode: row.tls_mode,
+    tlsMode: row.tlsMode,
     username: row.username,
-    auth: row.auth_kind ?? 'password',
+    auth: row.authKind ?? 'password',
     oauth2: oauth2View(row),
-    clientCert: clientCertView(row.client_cert)?.fingerprint256 ?? null,
+    clientCert: clientCertView(row.clientCert)?.fingerprint256 ?? null,
     secretChanged,
   };
 }
@@ -344,17 +344,17 @@ function auditDetail(row: Row, secretChanged: boolean): Record<string, unknown> 
 function toConnection(row: Row): Connection {
   return {
     id: row.id,
-    scopeKind: row.scope_kind,
+    scopeKind: row.scopeKind,
     scope: row.scope,
     host: row.host,
-    port: Number(row.port),
-    tlsMode: row.tls_mode,
+    port: row.port,
+    tlsMode: row.tlsMode,
     username: row.username,
-    auth: row.username === null ? 'none' : (row.auth_kind ?? 'password'),
+    auth: row.username === null ? 'none' : (row.authKind ?? 'password'),
     oauth2: oauth2View(row),
-    hasSecret: row.secret_sealed !== null,
-    clientCert: clientCertView(row.client_cert),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+    hasSecret: row.secretSealed !== null,
+    clientCert: clientCertView(row.clientCert),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }

@@ -1,12 +1,11 @@
-import type { Db } from '../store/tables.js';
 import { networkContains, parseNetwork } from './cidr.js';
-import { type CredentialRow, credentialState, parseList } from './credential-model.js';
+import { type StoredCredential, stateOf } from './credential-model.js';
 import { secretMatches } from './secret-hash.js';
 
 /** Why an AUTH was refused: for the log only, the client always hears 535 5.7.8 (RFC 4954 §6). */
 export type LoginRefusal = 'unknown-username' | 'wrong-secret' | 'certificate-only' | 'revoked' | 'expired' | 'retired' | 'network-not-allowed';
 
-export type LoginCheck = { ok: true; row: CredentialRow } | { ok: false; reason: LoginRefusal; detail: string };
+export type LoginCheck = { ok: true; credential: StoredCredential } | { ok: false; reason: LoginRefusal; detail: string };
 
 // Compared against when the username is unknown, so that an unknown username costs the
 // same HMAC and comparison as a known one.
@@ -16,20 +15,20 @@ const NO_HASH = 'A'.repeat(43);
  * Decides an AUTH attempt. The secret is checked first: the state and network of a
  * credential are only worth logging for someone who holds its secret.
  */
-export function checkLogin(row: CredentialRow | undefined, secret: string, clientIp: string, nowMs: number, hashKey: Buffer): LoginCheck {
-  const secretOk = secretMatches(hashKey, secret, row?.secret_hash ?? NO_HASH);
+export function checkLogin(row: StoredCredential | undefined, secret: string, clientIp: string, nowMs: number, hashKey: Buffer): LoginCheck {
+  const secretOk = secretMatches(hashKey, secret, row?.secretHash ?? NO_HASH);
   if (!row) return { ok: false, reason: 'unknown-username', detail: 'no credential has this username' };
-  if (row.tls_client_name !== null && row.tls_client_name !== undefined)
-    return { ok: false, reason: 'certificate-only', detail: `the credential authenticates by a client certificate for ${row.tls_client_name}, never by AUTH` };
+  if (row.tlsClientName !== null)
+    return { ok: false, reason: 'certificate-only', detail: `the credential authenticates by a client certificate for ${row.tlsClientName}, never by AUTH` };
   if (!secretOk) return { ok: false, reason: 'wrong-secret', detail: 'the secret does not match' };
-  const state = credentialState(row, nowMs);
-  if (state === 'revoked') return { ok: false, reason: 'revoked', detail: `revoked at ${iso(row.revoked_at)}` };
-  if (state === 'expired') return { ok: false, reason: 'expired', detail: `expired at ${iso(row.expires_at)}` };
-  if (state === 'retired') return { ok: false, reason: 'retired', detail: `retired at ${iso(row.retire_at)}` };
-  const networks = parseList(row.allowed_networks);
+  const state = stateOf(row, nowMs);
+  if (state === 'revoked') return { ok: false, reason: 'revoked', detail: `revoked at ${iso(row.revokedAt)}` };
+  if (state === 'expired') return { ok: false, reason: 'expired', detail: `expired at ${iso(row.expiresAt)}` };
+  if (state === 'retired') return { ok: false, reason: 'retired', detail: `retired at ${iso(row.retireAt)}` };
+  const networks = row.allowedNetworks;
   if (networks && !networks.some((text) => inNetwork(text, clientIp)))
     return { ok: false, reason: 'network-not-allowed', detail: `client ${clientIp} is not in the allowed networks ${networks.join(', ')}` };
-  return { ok: true, row };
+  return { ok: true, credential: row };
 }
 
 /**
@@ -38,10 +37,8 @@ export function checkLogin(row: CredentialRow | undefined, secret: string, clien
  * could use the credential, so that guessing from elsewhere does not lock them out. False
  * for an unknown username, whose failures are all counted together.
  */
-export async function outsideAllowedNetworks(db: Db, username: string, clientIp: string): Promise<boolean> {
-  const row = await db.selectFrom('credentials').select('allowed_networks').where('username', '=', username).executeTakeFirst();
-  const networks = parseList(row?.allowed_networks ?? null);
-  return networks !== null && !networks.some((text) => inNetwork(text, clientIp));
+export function outsideAllowedNetworks(networks: string[] | null | undefined, clientIp: string): boolean {
+  return networks !== null && networks !== undefined && !networks.some((text) => inNetwork(text, clientIp));
 }
 
 function inNetwork(text: string, clientIp: string): boolean {
@@ -50,5 +47,5 @@ function inNetwork(text: string, clientIp: string): boolean {
 }
 
 function iso(ms: number | null): string {
-  return ms === null ? '-' : new Date(Number(ms)).toISOString();
+  return ms === null ? '-' : new Date(ms).toISOString();
 }

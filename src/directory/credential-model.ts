@@ -1,5 +1,3 @@
-import type { CredentialsTable } from '../store/tables.js';
-
 export type CredentialKind = 'submission' | 'inbound';
 
 /**
@@ -39,45 +37,54 @@ export interface Credential {
   revokedAt: number | null;
 }
 
-export type CredentialRow = Omit<CredentialsTable, 'organisation_id'> & { organisation_id: string; domain_name: string | null };
+/** A credential as stored: what Credential shows but its state, and the keyed hash of its secret. */
+export interface StoredCredential extends Omit<Credential, 'state' | 'usedSinceRotationAt'> {
+  /** Empty for a certificate credential: no secret's HMAC equals it. */
+  secretHash: string;
+}
 
 export interface Usage {
   at: number;
   ip: string;
 }
 
-export function credentialState(row: Pick<CredentialRow, 'revoked_at' | 'expires_at' | 'retire_at'>, nowMs: number): CredentialState {
-  if (row.revoked_at !== null) return 'revoked';
-  if (row.expires_at !== null && Number(row.expires_at) <= nowMs) return 'expired';
-  if (row.retire_at !== null) return Number(row.retire_at) <= nowMs ? 'retired' : 'retiring';
+export function stateOf(credential: Pick<StoredCredential, 'revokedAt' | 'expiresAt' | 'retireAt'>, nowMs: number): CredentialState {
+  if (credential.revokedAt !== null) return 'revoked';
+  if (credential.expiresAt !== null && credential.expiresAt <= nowMs) return 'expired';
+  if (credential.retireAt !== null) return credential.retireAt <= nowMs ? 'retired' : 'retiring';
   return 'active';
 }
 
+/** stateOf for the callers that still read credentials' columns themselves (sender-authorization.ts, inbound-recipients.ts). */
+export function credentialState(row: { revoked_at: number | null; expires_at: number | null; retire_at: number | null }, nowMs: number): CredentialState {
+  return stateOf({ revokedAt: nullableNumber(row.revoked_at), expiresAt: nullableNumber(row.expires_at), retireAt: nullableNumber(row.retire_at) }, nowMs);
+}
+
 /** `usage` is a use recorded in memory and not yet written (see flushUsage). */
-export function toCredential(row: CredentialRow, nowMs: number, usage?: Usage): Credential {
-  const lastUsedAt = usage?.at ?? nullableNumber(row.last_used_at);
-  const retirementSetAt = nullableNumber(row.retirement_set_at);
+export function toCredential(stored: StoredCredential, nowMs: number, usage?: Usage): Credential {
+  const lastUsedAt = usage?.at ?? stored.lastUsedAt;
+  const { retirementSetAt } = stored;
   return {
-    id: row.id,
-    kind: row.kind,
-    description: row.description,
-    username: row.username,
-    organisationId: row.organisation_id,
-    domainId: row.domain_id,
-    domain: row.domain_name,
-    allowedSenders: parseList(row.allowed_senders),
-    tlsClientName: row.tls_client_name ?? null,
-    allowedNetworks: parseList(row.allowed_networks),
-    expiresAt: nullableNumber(row.expires_at),
-    maxMessagesPerHour: nullableNumber(row.max_messages_per_hour),
-    retireAt: nullableNumber(row.retire_at),
+    id: stored.id,
+    kind: stored.kind,
+    description: stored.description,
+    username: stored.username,
+    organisationId: stored.organisationId,
+    domainId: stored.domainId,
+    domain: stored.domain,
+    allowedSenders: stored.allowedSenders,
+    tlsClientName: stored.tlsClientName,
+    allowedNetworks: stored.allowedNetworks,
+    expiresAt: stored.expiresAt,
+    maxMessagesPerHour: stored.maxMessagesPerHour,
+    retireAt: stored.retireAt,
     retirementSetAt,
     usedSinceRotationAt: retirementSetAt !== null && lastUsedAt !== null && lastUsedAt > retirementSetAt ? lastUsedAt : null,
-    state: credentialState(row, nowMs),
-    createdAt: Number(row.created_at),
+    state: stateOf(stored, nowMs),
+    createdAt: stored.createdAt,
     lastUsedAt,
-    lastUsedIp: usage?.ip ?? row.last_used_ip,
-    revokedAt: nullableNumber(row.revoked_at),
+    lastUsedIp: usage?.ip ?? stored.lastUsedIp,
+    revokedAt: stored.revokedAt,
   };
 }
 

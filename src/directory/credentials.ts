@@ -1,19 +1,15 @@
 import type { PeerCertificate } from 'node:tls';
-import type { Kysely, SelectQueryBuilder } from 'kysely';
-import { appendAudit } from '../audit/audit-log.js';
-import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import type { Database, Db } from '../store/tables.js';
 import { type CertificateRefusal, credentialsForCertificate } from './certificate-login.js';
-import type { Actor, Page, PageRequest } from './context.js';
+import { refuseUnlessConnectedState } from './connected-domain.js';
+import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import { type CheckedCredential, checkNewCredential, type NewCredential } from './credential-input.js';
-import { checkLogin, type LoginRefusal } from './credential-login.js';
-import { type Credential, type CredentialKind, type CredentialRow, parseList, toCredential, type Usage } from './credential-model.js';
-import { findDomain, findOrganisation, liveInboundCredentials } from './credential-queries.js';
-import { refuseUnlessConnected } from './domains.js';
-import { messageRate } from './message-rate.js';
+import { checkLogin, type LoginRefusal, outsideAllowedNetworks } from './credential-login.js';
+import { type Credential, type CredentialKind, type StoredCredential, toCredential, type Usage } from './credential-model.js';
+import type { CredentialChanges, CredentialStore } from './credential-store.js';
+import type { HourlyMessageRate } from './message-rate.js';
 import { generateSecret, hashSecret } from './secret-hash.js';
 
 export type { NewCredential } from './credential-input.js';
@@ -47,6 +43,13 @@ export interface CredentialDirectory {
   /** Decides an AUTH; the refusal reason is for the log, never for the client. */
   verify(username: string, secret: string, clientIp: string): Promise<LoginOutcome>;
   /**
+   * Whether `username` names a credential with allowed networks and `clientIp` is outside
+   * them: where such a client's failed AUTHs are counted, apart from those of clients that
+   * could use the credential, so that guessing from elsewhere does not lock them out. False
+   * for an unknown username, whose failures are all counted together.
+   */
+  outsideAllowedNetworks(username: string, clientIp: string): Promise<boolean>;
+  /**
    * The live inbound credentials a client certificate, already trusted by the TLS layer,
    * stands for (certificate-login.ts); reads the store every time, so a revocation applies to
    * the next transaction.
@@ -64,19 +67,21 @@ export interface CredentialDirectory {
   flushUsage(): Promise<void>;
 }
 
-export interface CredentialStore {
-  db: Db;
-  hashKey: Buffer;
-  /** Durability barrier: a created or revoked credential must not come back changed after a power cut. */
-  syncCommitted(): Promise<void>;
+export interface CredentialStores {
+  credentials: CredentialStore;
+  /** The hourly message count per credential (admitMessage). */
+  messageRate: HourlyMessageRate;
 }
 
-export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialStore, clock: Clock): CredentialDirectory {
+/** `syncCommitted`: a created or revoked credential must not come back changed after a power cut. */
+export function credentialDirectory(
+  { credentials, messageRate: rate }: CredentialStores,
+  { hashKey, syncCommitted, clock }: Pick<DirectoryContext, 'hashKey' | 'syncCommitted' | 'clock'>,
+): CredentialDirectory {
   const pendingUsage = new Map<string, Usage>();
   /** Limits as read at each credential's last AUTH in this process. */
   const hourlyLimits = new Map<string, number>();
-  const rate = messageRate(db, clock);
-  const view = (row: CredentialRow) => toCredential(row, clock.now(), pendingUsage.get(row.id));
+  const view = (stored: StoredCredential) => toCredential(stored, clock.now(), pendingUsage.get(stored.id));
 
   return {
     async create(input, actor) {
@@ -84,48 +89,43 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
       const checked = checkNewCredential(input, now);
       // An empty hash, which no secret's HMAC equals; checkLogin refuses such a credential first anyway.
       const secret = checked.tlsClientName === null ? generateSecret() : null;
-      const row = await db.transaction().execute(async (trx) => {
-        const scope = await scopeOf(trx, input, now);
-        const created = newRow(input.kind, checked, scope, secret === null ? '' : hashSecret(hashKey, secret), now);
-        const { domain_name: _name, ...values } = created;
-        await trx.insertInto('credentials').values(values).execute();
-        await appendAudit(trx, actor, { action: 'credential.create', targetType: 'credential', targetId: created.id, detail: creationDetail(created) }, now);
-        return created;
+      const created = await credentials.change(async (tx) => {
+        const scope = await scopeOf(tx, input, now);
+        const credential = newCredential(input.kind, checked, scope, secret === null ? '' : hashSecret(hashKey, secret), now);
+        await tx.insert(credential);
+        await tx.audit(actor, { action: 'credential.create', targetType: 'credential', targetId: credential.id, detail: creationDetail(credential) }, now);
+        return credential;
       });
       await syncCommitted();
-      return { credential: view(row), secret };
+      return { credential: view(created), secret };
     },
 
     async list(filter) {
-      let query = db.selectFrom('credentials');
-      if (filter.kind) query = query.where('kind', '=', filter.kind);
-      const total = await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await withDomainName(query).orderBy('credentials.created_at').orderBy('credentials.id').limit(filter.limit).offset(filter.offset).execute();
-      return { items: rows.map(view), total: Number(total?.n ?? 0), limit: filter.limit, offset: filter.offset };
+      const { items, total } = await credentials.list({ kind: filter.kind }, filter);
+      return { items: items.map(view), total, limit: filter.limit, offset: filter.offset };
     },
 
     async get(id) {
-      const row = await rowById(db, id);
-      if (!row) throw notFound('credential', id);
-      return view(row);
+      const stored = await credentials.byId(id);
+      if (!stored) throw notFound('credential', id);
+      return view(stored);
     },
 
     async revoke(id, actor) {
       const now = clock.now();
-      const row = await db.transaction().execute(async (trx) => {
-        const updated = await trx.updateTable('credentials').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-        if (Number(updated.numUpdatedRows) > 0) await appendAudit(trx, actor, { action: 'credential.revoke', targetType: 'credential', targetId: id }, now);
-        return rowById(trx, id);
+      const stored = await credentials.change(async (tx) => {
+        if (await tx.revoke(id, now)) await tx.audit(actor, { action: 'credential.revoke', targetType: 'credential', targetId: id }, now);
+        return tx.byId(id);
       });
-      if (!row) throw notFound('credential', id);
+      if (!stored) throw notFound('credential', id);
       await syncCommitted();
-      return view(row);
+      return view(stored);
     },
 
     async retire(id, retireAt, actor) {
       const now = clock.now();
-      const row = await db.transaction().execute(async (trx) => {
-        const current = await rowById(trx, id);
+      const stored = await credentials.change(async (tx) => {
+        const current = await tx.byId(id);
         if (!current) throw notFound('credential', id);
         const state = toCredential(current, now).state;
         if (state === 'revoked' || state === 'expired' || state === 'retired')
@@ -135,34 +135,38 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
           throw new DirectoryError('invalid', 'the retire-at time is in the past; to stop the credential at once, retire it "now" or revoke it', 'retireAt');
         const at = Math.max(retireAt, now);
         // The rotation began when retirement was first set: a later change of the time keeps it.
-        const retirementSetAt = current.retirement_set_at ?? now;
-        await trx.updateTable('credentials').set({ retire_at: at, retirement_set_at: retirementSetAt }).where('id', '=', id).execute();
-        const detail = { retireAt: isoOrNull(at), previousRetireAt: isoOrNull(current.retire_at) };
-        await appendAudit(trx, actor, { action: 'credential.retire', targetType: 'credential', targetId: id, detail }, now);
-        return { ...current, retire_at: at, retirement_set_at: retirementSetAt };
+        const retirementSetAt = current.retirementSetAt ?? now;
+        await tx.setRetirement(id, at, retirementSetAt);
+        const detail = { retireAt: isoOrNull(at), previousRetireAt: isoOrNull(current.retireAt) };
+        await tx.audit(actor, { action: 'credential.retire', targetType: 'credential', targetId: id, detail }, now);
+        return { ...current, retireAt: at, retirementSetAt };
       });
       await syncCommitted();
-      return view(row);
+      return view(stored);
     },
 
     async verify(username, secret, clientIp) {
-      const row = await withDomainName(db.selectFrom('credentials')).where('credentials.username', '=', username).executeTakeFirst();
+      const stored = await credentials.byUsername(username);
       const now = clock.now();
-      const check = checkLogin(row, secret, clientIp, now, hashKey);
+      const check = checkLogin(stored, secret, clientIp, now, hashKey);
       if (!check.ok) return check;
       const usage = { at: now, ip: clientIp };
-      const { row: live } = check;
+      const { credential: live } = check;
       pendingUsage.set(live.id, usage);
-      if (live.max_messages_per_hour === null) hourlyLimits.delete(live.id);
-      else hourlyLimits.set(live.id, Number(live.max_messages_per_hour));
+      if (live.maxMessagesPerHour === null) hourlyLimits.delete(live.id);
+      else hourlyLimits.set(live.id, live.maxMessagesPerHour);
       return { ok: true, credential: toCredential(live, now, usage) };
+    },
+
+    async outsideAllowedNetworks(username, clientIp) {
+      return outsideAllowedNetworks(await credentials.allowedNetworksOf(username), clientIp);
     },
 
     async identifyByCertificate(peer, clientIp) {
       const now = clock.now();
-      const check = await credentialsForCertificate(db, peer, clientIp, now);
+      const check = await credentialsForCertificate(credentials, peer, clientIp, now);
       if (!check.ok) return check;
-      return { ok: true, credentials: check.rows.map((row) => toCredential(row, now, pendingUsage.get(row.id))) };
+      return { ok: true, credentials: check.credentials.map((stored) => toCredential(stored, now, pendingUsage.get(stored.id))) };
     },
 
     recordUse(credentialId, clientIp) {
@@ -179,35 +183,31 @@ export function credentialDirectory({ db, hashKey, syncCommitted }: CredentialSt
       if (pendingUsage.size === 0) return;
       const batch = [...pendingUsage];
       pendingUsage.clear();
-      await db.transaction().execute(async (trx) => {
-        for (const [id, { at, ip }] of batch) {
-          await trx.updateTable('credentials').set({ last_used_at: at, last_used_ip: ip }).where('id', '=', id).execute();
-        }
-      });
+      await credentials.recordUsage(batch);
     },
   };
 }
 
 /** Where a new credential belongs: its organisation, and for an inbound one its domain, within the two-live limit. */
-async function scopeOf(trx: Kysely<Database>, input: NewCredential, now: number): Promise<Scope> {
+async function scopeOf(tx: CredentialChanges, input: NewCredential, now: number): Promise<Scope> {
   if (input.kind === 'submission') {
     const organisationId = input.organisationId ?? DEFAULT_ORGANISATION_ID;
-    if (!(await findOrganisation(trx, organisationId))) throw new DirectoryError('invalid', `no organisation ${organisationId}`, 'organisationId');
+    if (!(await tx.organisationExists(organisationId))) throw new DirectoryError('invalid', `no organisation ${organisationId}`, 'organisationId');
     return { organisationId, domainId: null, domainName: null };
   }
-  const domain = await findDomain(trx, input.domain ?? '');
+  const domain = await tx.findDomain(input.domain ?? '');
   if (!domain) throw new DirectoryError('invalid', `no claimed domain ${input.domain}: claim it first, then create its inbound credential`, 'domain');
-  if (input.organisationId !== undefined && input.organisationId !== domain.organisation_id)
+  if (input.organisationId !== undefined && input.organisationId !== domain.organisationId)
     throw new DirectoryError('invalid', `domain ${domain.name} belongs to another organisation`, 'organisationId');
-  await refuseUnlessConnected(trx, domain.name, 'domain');
-  const live = await liveInboundCredentials(trx, domain.id, now);
+  refuseUnlessConnectedState(await tx.connectorState(domain.name.trim().toLowerCase()), 'domain');
+  const live = await tx.liveInbound(domain.id, now);
   if (live.length >= MAX_LIVE_INBOUND_PER_DOMAIN)
     throw new DirectoryError(
       'limit',
       `domain ${domain.name} already has ${live.length} live inbound credentials (${live.join(', ')}), the most a rotation needs; revoke or retire one of them first`,
       'domain',
     );
-  return { organisationId: domain.organisation_id, domainId: domain.id, domainName: domain.name };
+  return { organisationId: domain.organisationId, domainId: domain.id, domainName: domain.name };
 }
 
 interface Scope {
@@ -216,56 +216,46 @@ interface Scope {
   domainName: string | null;
 }
 
-function newRow(kind: CredentialKind, checked: CheckedCredential, scope: Scope, secretHash: string, now: number): CredentialRow {
-  const list = (items: string[] | null) => (items ? JSON.stringify(items) : null);
+function newCredential(kind: CredentialKind, checked: CheckedCredential, scope: Scope, secretHash: string, now: number): StoredCredential {
   return {
     id: newId('cred'),
     kind,
     description: checked.description,
     username: newId(kind === 'submission' ? 'sub' : 'in', 8),
-    secret_hash: secretHash,
-    created_at: now,
-    last_used_at: null,
-    last_used_ip: null,
-    revoked_at: null,
-    organisation_id: scope.organisationId,
-    domain_id: scope.domainId,
-    domain_name: scope.domainName,
-    allowed_senders: list(checked.allowedSenders),
-    allowed_networks: list(checked.allowedNetworks),
-    tls_client_name: checked.tlsClientName,
-    expires_at: checked.expiresAt,
-    max_messages_per_hour: checked.maxMessagesPerHour,
-    retire_at: null,
-    retirement_set_at: null,
+    secretHash,
+    createdAt: now,
+    lastUsedAt: null,
+    lastUsedIp: null,
+    revokedAt: null,
+    organisationId: scope.organisationId,
+    domainId: scope.domainId,
+    domain: scope.domainName,
+    allowedSenders: checked.allowedSenders,
+    allowedNetworks: checked.allowedNetworks,
+    tlsClientName: checked.tlsClientName,
+    expiresAt: checked.expiresAt,
+    maxMessagesPerHour: checked.maxMessagesPerHour,
+    retireAt: null,
+    retirementSetAt: null,
   };
 }
 
 /** What the audit log keeps of a new credential: everything but its secret (and hash). */
-function creationDetail(row: CredentialRow): Record<string, unknown> {
+function creationDetail(credential: StoredCredential): Record<string, unknown> {
   return {
-    kind: row.kind,
-    description: row.description,
-    username: row.username,
-    organisationId: row.organisation_id,
-    domain: row.domain_name,
-    allowedSenders: parseList(row.allowed_senders),
-    allowedNetworks: parseList(row.allowed_networks),
-    tlsClientName: row.tls_client_name,
-    expiresAt: isoOrNull(row.expires_at),
-    maxMessagesPerHour: row.max_messages_per_hour,
+    kind: credential.kind,
+    description: credential.description,
+    username: credential.username,
+    organisationId: credential.organisationId,
+    domain: credential.domain,
+    allowedSenders: credential.allowedSenders,
+    allowedNetworks: credential.allowedNetworks,
+    tlsClientName: credential.tlsClientName,
+    expiresAt: isoOrNull(credential.expiresAt),
+    maxMessagesPerHour: credential.maxMessagesPerHour,
   };
 }
 
-/** Every credential read carries its domain's name, for lists and `show`. */
-function withDomainName(query: SelectQueryBuilder<Database, 'credentials', object>) {
-  return query.leftJoin('domains', 'domains.id', 'credentials.domain_id').selectAll('credentials').select('domains.name as domain_name');
-}
-
-function rowById(db: Kysely<Database>, id: string): Promise<CredentialRow | undefined> {
-  return withDomainName(db.selectFrom('credentials')).where('credentials.id', '=', id).executeTakeFirst();
-}
-
 function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(Number(ms)).toISOString();
+  return ms === null ? null : new Date(ms).toISOString();
 }

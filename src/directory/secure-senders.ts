@@ -1,7 +1,7 @@
-import type { Config } from '../config/schema.js';
 import type { SecureSenders } from '../secure/secure-replies.js';
 import type { DirectoryContext } from './context.js';
 import { lookUpInboundRecipient } from './inbound-recipients.js';
+import type { RouteStore } from './route-store.js';
 import { routeDirectory } from './routes.js';
 
 /**
@@ -9,12 +9,12 @@ import { routeDirectory } from './routes.js';
  * the address is known, and its organisation's routes send its mail `secure` (the decision
  * MAIL FROM would take for it).
  */
-export function secureSenders(ctx: DirectoryContext, config: Config): SecureSenders {
+export function secureSenders(stores: { routes: RouteStore }, ctx: DirectoryContext): SecureSenders {
   return {
     async sendsSecure(address) {
       const found = await lookUpInboundRecipient(ctx.db, address);
       if (found.kind !== 'known') return false;
-      return (await routeDirectory(ctx, config, found.organisationId).test(address)).action === 'secure';
+      return (await routeDirectory(stores, ctx, found.organisationId).test(address)).action === 'secure';
     },
   };
 }

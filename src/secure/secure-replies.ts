@@ -4,7 +4,7 @@ import type { Spool } from '../queue/spool.js';
 import type { SealedBodyStore } from './sealed-body-store.js';
 import type { SecureMessageStore } from './secure-message-store.js';
 
-/** How inbound mail is told to be a reply to secure mail (src/pipeline/accept-inbound.ts). */
+/** How inbound mail is told to be a reply to secure mail (src/pipeline/routes/inbound.ts). */
 export interface SecureReplies {
   /**
    * True when a recipient is an address that sends secure mail (its domain is routed
