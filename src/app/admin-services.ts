@@ -23,11 +23,14 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { secureMessages } from '../secure/secure-messages.js';
 import { secureSettings } from '../secure/secure-settings.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { sqlApiTokenStore } from '../store/api-tokens/index.js';
 import { sqlAuditStore } from '../store/audit/index.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
+import { sqlDeliveryPolicyStore } from '../store/delivery-policies/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
@@ -54,7 +57,7 @@ export function adminServices(
   const stores = directoryStores(ctx.db);
   return {
     messages: sqlQueueStore(ctx.db, ctx.syncCommitted),
-    inboundTargets: inboundTargetDirectory(ctx, config),
+    inboundTargets: inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(ctx.db) }, ctx, config),
     // The CLI starts checks and disconnects in the store and spool; the running gateway's sweep finishes them.
     connector:
       shared.connector ??
@@ -62,7 +65,7 @@ export function adminServices(
         { connector: sqlConnectorStore(ctx.db) },
         { ctx, config, spool: spoolFor(ctx.db, config.dataDir), queue: sqlQueueStore(ctx.db, ctx.syncCommitted) },
       ),
-    tokens: apiTokens(ctx),
+    tokens: apiTokens({ apiTokens: sqlApiTokenStore(ctx.db) }, ctx),
     audit: auditLog(sqlAuditStore(ctx.db)),
     denials: deniedAttempts({ store: sqlAuditStore(ctx.db), clock: ctx.clock }, shared.onDenialError),
     domains: domainDirectory(stores, ctx, config),
@@ -72,7 +75,7 @@ export function adminServices(
     credentials: credentialDirectory({ credentials: sqlCredentialStore(ctx.db), messageRate: sqlMessageRate(ctx.db, ctx.clock) }, ctx),
     routes: routeDirectory({ routes: sqlRouteStore(ctx.db) }, ctx),
     connections: connectionDirectory({ connections: sqlConnectionStore(ctx.db) }, ctx, config),
-    tlsPolicies: deliveryPolicyDirectory(ctx),
+    tlsPolicies: deliveryPolicyDirectory({ deliveryPolicies: sqlDeliveryPolicyStore(ctx.db) }, ctx),
     dkim: dkimDirectory({ dkimKeys: sqlDkimKeyStore(ctx.db) }, ctx, config),
     dnsCheck,
     directDelivery: directDeliveryDirectory(stores, ctx, dnsCheck),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { appendAudit } from '../audit/audit-log.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, notFound } from '../model/directory-error.js';
+import type { ApiTokenStore, StoredApiToken } from './api-token-store.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import { hashSecret } from './secret-hash.js';
 import { TOKEN_SCOPES, type TokenScope } from './token-scopes.js';
@@ -19,8 +19,9 @@ export interface ApiToken {
 /** `admin`: the /api/v1 admin API; `scim`: /scim/v2 provisioning, which can reach nothing else. */
 
 /** Bearer tokens for the admin API: shown once, kept as a keyed hash, revocable at once. */
-export function apiTokens(ctx: DirectoryContext) {
-  const { db, clock, hashKey } = ctx;
+export function apiTokens(stores: { apiTokens: ApiTokenStore }, deps: Pick<DirectoryContext, 'clock' | 'hashKey' | 'syncCommitted'>) {
+  const { apiTokens: tokens } = stores;
+  const { clock, hashKey } = deps;
   return {
     async create(description: string, actor: Actor, scope: TokenScope = 'admin'): Promise<{ token: ApiToken; secret: string }> {
       const text = description.trim();
@@ -29,81 +30,64 @@ export function apiTokens(ctx: DirectoryContext) {
       // The prefix makes a leaked token recognisable in logs and by secret scanners.
       const secret = `rgt_${randomBytes(32).toString('base64url')}`;
       const now = clock.now();
-      const row = {
+      const stored: StoredApiToken = {
         id: newId('tok'),
         description: text,
-        token_hash: hashSecret(hashKey, secret),
-        created_at: now,
-        last_used_at: null,
-        last_used_ip: null,
-        revoked_at: null,
+        createdAt: now,
+        lastUsedAt: null,
+        lastUsedIp: null,
+        revokedAt: null,
         scope,
+        tokenHash: hashSecret(hashKey, secret),
       };
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('api_tokens').values(row).execute();
-        await appendAudit(trx, actor, { action: 'token.create', targetType: 'token', targetId: row.id, detail: { description: text, scope } }, now);
+      await tokens.change(async (tx) => {
+        await tx.insert(stored);
+        await tx.audit(actor, { action: 'token.create', targetType: 'token', targetId: stored.id, detail: { description: text, scope } }, now);
       });
-      await ctx.syncCommitted();
-      return { token: toToken(row), secret };
+      await deps.syncCommitted();
+      return { token: toToken(stored), secret };
     },
 
     async list(page: PageRequest): Promise<Page<ApiToken>> {
-      const total = await db
-        .selectFrom('api_tokens')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst();
-      const rows = await db.selectFrom('api_tokens').selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute();
-      return { items: rows.map(toToken), total: Number(total?.n ?? 0), ...page };
+      const { items, total } = await tokens.list(page);
+      return { items: items.map(toToken), total, ...page };
     },
 
     async revoke(id: string, actor: Actor): Promise<ApiToken> {
       const now = clock.now();
-      const row = await db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('api_tokens')
-          .set({ revoked_at: now })
-          .where('id', '=', id)
-          .where('revoked_at', 'is', null)
-          .returningAll()
-          .executeTakeFirst();
-        if (updated) await appendAudit(trx, actor, { action: 'token.revoke', targetType: 'token', targetId: id }, now);
-        return updated ?? (await trx.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst());
+      const stored = await tokens.change(async (tx) => {
+        const updated = await tx.revoke(id, now);
+        if (updated) await tx.audit(actor, { action: 'token.revoke', targetType: 'token', targetId: id }, now);
+        return updated ?? (await tx.byId(id));
       });
-      if (!row) throw notFound('token', id);
-      await ctx.syncCommitted();
-      return toToken(row);
+      if (!stored) throw notFound('token', id);
+      await deps.syncCommitted();
+      return toToken(stored);
     },
 
     /** The token a bearer secret belongs to, if it is live; records its use. */
     async authenticate(secret: string, ip: string, scope: TokenScope = 'admin'): Promise<ApiToken | undefined> {
-      const row = await db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hashSecret(hashKey, secret)).executeTakeFirst();
+      const stored = await tokens.byHash(hashSecret(hashKey, secret));
       // A token of another scope is refused like an unknown one: a SCIM client's token opens nothing else.
-      if (!row || row.revoked_at !== null || row.scope !== scope) return undefined;
+      if (!stored || stored.revokedAt !== null || stored.scope !== scope) return undefined;
       const now = clock.now();
-      await db.updateTable('api_tokens').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', row.id).execute();
-      return toToken({ ...row, last_used_at: now, last_used_ip: ip });
+      await tokens.recordUse(stored.id, now, ip);
+      return toToken({ ...stored, lastUsedAt: now, lastUsedIp: ip });
     },
   };
 }
 
 export type ApiTokens = ReturnType<typeof apiTokens>;
 
-function toToken(row: {
-  id: string;
-  description: string;
-  created_at: number;
-  last_used_at: number | null;
-  last_used_ip: string | null;
-  revoked_at: number | null;
-  scope: TokenScope;
-}): ApiToken {
+/** What is shown of a token: never its hash. */
+function toToken(stored: StoredApiToken): ApiToken {
   return {
-    id: row.id,
-    description: row.description,
-    createdAt: Number(row.created_at),
-    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
-    lastUsedIp: row.last_used_ip,
-    revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
-    scope: row.scope,
+    id: stored.id,
+    description: stored.description,
+    createdAt: stored.createdAt,
+    lastUsedAt: stored.lastUsedAt,
+    lastUsedIp: stored.lastUsedIp,
+    revokedAt: stored.revokedAt,
+    scope: stored.scope,
   };
 }

@@ -1,8 +1,8 @@
-import { appendAudit } from '../audit/audit-log.js';
 import { DirectoryError, invalid } from '../model/directory-error.js';
+import type { TlsRequirement } from '../model/states.js';
 import { normaliseDomain } from '../policy/route-match.js';
-import type { DeliveryPoliciesTable, TlsRequirement } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
+import type { DeliveryPolicyStore } from './delivery-policy-store.js';
 import { TLS_REQUIREMENTS } from './tls-requirements.js';
 
 export { REQUIREMENT_HELP, TLS_REQUIREMENTS } from './tls-requirements.js';
@@ -20,61 +20,52 @@ export interface DeliveryPolicy {
  * stricter than what the domain publishes, never weaker (policy/mx-tls-policy.ts). They apply
  * to the exact domain of a recipient address; a smarthost delivery does not consult them.
  */
-export function deliveryPolicyDirectory(ctx: DirectoryContext) {
-  const { db, clock } = ctx;
+export function deliveryPolicyDirectory(stores: { deliveryPolicies: DeliveryPolicyStore }, deps: Pick<DirectoryContext, 'clock'>) {
+  const { deliveryPolicies: policies } = stores;
+  const { clock } = deps;
   return {
     async list(page: PageRequest): Promise<Page<DeliveryPolicy>> {
-      const total = await db
-        .selectFrom('delivery_policies')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst();
-      const rows = await db.selectFrom('delivery_policies').selectAll().orderBy('domain').limit(page.limit).offset(page.offset).execute();
-      return { items: rows.map(toPolicy), total: Number(total?.n ?? 0), ...page };
+      const { items, total } = await policies.list(page);
+      return { items, total, ...page };
     },
 
     async show(domainText: string): Promise<DeliveryPolicy> {
       const domain = checkDomain(domainText);
-      const row = await db.selectFrom('delivery_policies').selectAll().where('domain', '=', domain).executeTakeFirst();
-      if (!row) throw notSet(domain);
-      return toPolicy(row);
+      const policy = await policies.find(domain);
+      if (!policy) throw notSet(domain);
+      return policy;
     },
 
     /** Sets or replaces the domain's requirement. */
     async set(domainText: string, requireText: string, actor: Actor): Promise<DeliveryPolicy> {
       const domain = checkDomain(domainText);
       const require = checkRequirement(requireText);
-      return db.transaction().execute(async (trx) => {
+      return policies.change(async (tx) => {
         const now = clock.now();
-        const current = await trx.selectFrom('delivery_policies').selectAll().where('domain', '=', domain).executeTakeFirst();
-        const row: DeliveryPoliciesTable = { domain, requirement: require, created_at: current ? Number(current.created_at) : now, updated_at: now };
-        if (current) await trx.updateTable('delivery_policies').set({ requirement: require, updated_at: now }).where('domain', '=', domain).execute();
-        else await trx.insertInto('delivery_policies').values(row).execute();
-        const detail = { require, previous: current?.requirement ?? null };
-        await appendAudit(trx, actor, { action: 'tls-policy.set', targetType: 'tls-policy', targetId: domain, detail }, now);
-        return toPolicy(row);
+        const current = await tx.find(domain);
+        const policy: DeliveryPolicy = { domain, require, createdAt: current ? current.createdAt : now, updatedAt: now };
+        if (current) await tx.setRequirement(domain, require, now);
+        else await tx.insert(policy);
+        const detail = { require, previous: current?.require ?? null };
+        await tx.audit(actor, { action: 'tls-policy.set', targetType: 'tls-policy', targetId: domain, detail }, now);
+        return policy;
       });
     },
 
     async remove(domainText: string, actor: Actor): Promise<DeliveryPolicy> {
       const domain = checkDomain(domainText);
-      return db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('delivery_policies').selectAll().where('domain', '=', domain).executeTakeFirst();
-        if (!row) throw notSet(domain);
-        await trx.deleteFrom('delivery_policies').where('domain', '=', domain).execute();
-        await appendAudit(
-          trx,
-          actor,
-          { action: 'tls-policy.remove', targetType: 'tls-policy', targetId: domain, detail: { require: row.requirement } },
-          clock.now(),
-        );
-        return toPolicy(row);
+      return policies.change(async (tx) => {
+        const policy = await tx.find(domain);
+        if (!policy) throw notSet(domain);
+        await tx.remove(domain);
+        await tx.audit(actor, { action: 'tls-policy.remove', targetType: 'tls-policy', targetId: domain, detail: { require: policy.require } }, clock.now());
+        return policy;
       });
     },
 
     /** For delivery: the requirement for a recipient domain, if the operator set one. */
     async requirementFor(domain: string): Promise<TlsRequirement | undefined> {
-      const row = await db.selectFrom('delivery_policies').select('requirement').where('domain', '=', domain.toLowerCase()).executeTakeFirst();
-      return row?.requirement;
+      return (await policies.find(domain.toLowerCase()))?.require;
     },
   };
 }
@@ -93,7 +84,3 @@ function checkRequirement(text: string): TlsRequirement {
 }
 
 const notSet = (domain: string) => new DirectoryError('not_found', `no TLS policy for ${domain}; see "relaygate tls-policy list"`);
-
-function toPolicy(row: DeliveryPoliciesTable): DeliveryPolicy {
-  return { domain: row.domain, require: row.requirement, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
-}

@@ -1,16 +1,15 @@
-import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { generateWebhookSecret } from '../inbound/webhook-signature.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
+import type { InboundTargetKind } from '../model/states.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { WEBHOOK_SECRET_PURPOSE } from '../secure/seal-purposes.js';
-import type { Db, InboundTargetKind, InboundTargetsTable } from '../store/tables.js';
-import { makeWebhookWorkDue } from '../store/webhook-work-due.js';
+import type { Db, InboundTargetsTable } from '../store/tables.js';
 import type { Actor, DirectoryContext } from './context.js';
-import { findDomain } from './credential-queries.js';
-import { checkTargetInput, type InboundTargetInput } from './inbound-target-input.js';
+import { checkTargetInput, type InboundTargetInput, type TargetFields } from './inbound-target-input.js';
+import type { InboundTargetReads, InboundTargetStore, StoredInboundTarget } from './inbound-target-store.js';
 
 export type { InboundTargetInput } from './inbound-target-input.js';
 
@@ -48,36 +47,36 @@ export { DEFAULT_ROTATION_OVERLAP_MS } from './rotation-overlap.js';
  * webhook's signing secret is generated here, shown once, sealed with the key-encryption key;
  * a rotation keeps the previous secret signing for an overlap so receivers switch without loss.
  */
-export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const { db, clock } = ctx;
+export function inboundTargetDirectory(
+  stores: { inboundTargets: InboundTargetStore },
+  deps: Pick<DirectoryContext, 'clock'>,
+  config: Config,
+  organisationId: string = DEFAULT_ORGANISATION_ID,
+) {
+  const { inboundTargets: targets } = stores;
+  const { clock } = deps;
   const kek = keyEncryptionFor(config);
   const seal = (id: string, secret: string) => kek.seal(secret, { purpose: SECRET_PURPOSE, id });
   const open = (id: string, sealed: string) => kek.open(sealed, { purpose: SECRET_PURPOSE, id }).toString('utf8');
 
-  async function scopeOf(db: Db, domain: string | undefined) {
+  async function scopeOf(reads: InboundTargetReads, domain: string | undefined) {
     if (domain === undefined) return { scope: `organisation:${organisationId}`, domainId: null, domainName: null };
-    const found = await findDomain(db, domain);
-    if (!found || found.organisation_id !== organisationId)
+    const found = await reads.findDomain(domain);
+    if (!found || found.organisationId !== organisationId)
       throw invalid('domain', `${domain} is not a domain of this organisation; claim it first with "relaygate domain add"`);
     return { scope: `domain:${found.id}`, domainId: found.id, domainName: found.name };
   }
 
-  async function view(db: Db, row: InboundTargetsTable): Promise<InboundTarget> {
-    const domain = row.domain_id ? await db.selectFrom('domains').select('name').where('id', '=', row.domain_id).executeTakeFirst() : undefined;
-    return toTarget(row, domain?.name ?? null);
-  }
-
   return {
     async list(): Promise<InboundTarget[]> {
-      const rows = await db.selectFrom('inbound_targets').selectAll().where('organisation_id', '=', organisationId).orderBy('scope').execute();
-      return Promise.all(rows.map((row) => view(db, row)));
+      return (await targets.list(organisationId)).map((stored) => toTarget(stored, stored.domain));
     },
 
     async get(domain: string | undefined): Promise<InboundTarget> {
-      const { scope } = await scopeOf(db, domain);
-      const row = await db.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
-      if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
-      return view(db, row);
+      const { scope } = await scopeOf(targets, domain);
+      const stored = await targets.byScope(scope);
+      if (!stored) throw notFound('inbound target for', domain ?? 'the organisation');
+      return toTarget(stored, stored.domain);
     },
 
     /**
@@ -86,75 +85,75 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
      */
     async set(input: InboundTargetInput, actor: Actor): Promise<{ target: InboundTarget; secret: string | null }> {
       const fields = checkTargetInput(input, config);
-      return db.transaction().execute(async (trx) => {
-        const { scope, domainId, domainName } = await scopeOf(trx, input.domain);
-        const current = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
-        const now = Math.max(clock.now(), Number(current?.updated_at ?? 0) + 1);
+      return targets.change(async (tx) => {
+        const { scope, domainId, domainName } = await scopeOf(tx, input.domain);
+        const current = await tx.byScope(scope);
+        const now = Math.max(clock.now(), (current?.updatedAt ?? 0) + 1);
         const id = current?.id ?? newId('itg');
-        const keepSecret = fields.kind === 'webhook' && current?.secret_sealed;
+        const keepSecret = fields.kind === 'webhook' && current?.secretSealed;
         const secret = fields.kind === 'webhook' && !keepSecret ? generateWebhookSecret() : null;
-        const row: InboundTargetsTable = {
+        const stored: StoredInboundTarget = {
           id,
-          organisation_id: organisationId,
+          organisationId,
           scope,
-          domain_id: domainId,
+          domainId,
+          domain: domainName,
           ...fields,
-          secret_sealed: keepSecret ? (current?.secret_sealed ?? null) : secret && seal(id, secret),
-          previous_secret_sealed: keepSecret ? (current?.previous_secret_sealed ?? null) : null,
-          previous_secret_until: keepSecret ? (current?.previous_secret_until ?? null) : null,
-          created_at: current ? Number(current.created_at) : now,
-          updated_at: now,
+          secretSealed: keepSecret ? (current?.secretSealed ?? null) : secret && seal(id, secret),
+          previousSecretSealed: keepSecret ? (current?.previousSecretSealed ?? null) : null,
+          previousSecretUntil: keepSecret ? (current?.previousSecretUntil ?? null) : null,
+          createdAt: current ? current.createdAt : now,
+          updatedAt: now,
           // Setting a target is the operator saying where mail goes now: a disabled one is enabled.
-          disabled_at: null,
-          disabled_reason: null,
+          disabledAt: null,
+          disabledReason: null,
         };
-        if (current) await trx.updateTable('inbound_targets').set(row).where('id', '=', id).execute();
-        else await trx.insertInto('inbound_targets').values(row).execute();
-        const enabled = (current?.disabled_at ?? null) !== null;
-        if (enabled) await makeWebhookWorkDue(trx, now);
-        await appendAudit(
-          trx,
+        if (current) await tx.update(stored);
+        else await tx.insert(stored);
+        const enabled = (current?.disabledAt ?? null) !== null;
+        if (enabled) await tx.makeWebhookWorkDue(now);
+        await tx.audit(
           actor,
           {
             action: 'inbound-target.set',
             targetType: 'inbound-target',
             targetId: id,
-            detail: { domain: domainName, ...fields, newSecret: secret !== null, ...(enabled ? { enabled: true } : {}) },
+            detail: { domain: domainName, ...auditedFields(fields), newSecret: secret !== null, ...(enabled ? { enabled: true } : {}) },
           },
           now,
         );
-        return { target: toTarget(row, domainName), secret };
+        return { target: toTarget(stored, domainName), secret };
       });
     },
 
     /** A new signing secret; the old one keeps signing too until `overlapMs` has passed. */
     async rotateSecret(domain: string | undefined, overlapMs: number, actor: Actor): Promise<{ target: InboundTarget; secret: string }> {
-      return db.transaction().execute(async (trx) => {
-        const { scope, domainName } = await scopeOf(trx, domain);
-        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
-        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
-        if (row.kind !== 'webhook' || !row.secret_sealed) throw new DirectoryError('conflict', 'only a webhook target has a signing secret');
+      return targets.change(async (tx) => {
+        const { scope, domainName } = await scopeOf(tx, domain);
+        const stored = await tx.byScope(scope);
+        if (!stored) throw notFound('inbound target for', domain ?? 'the organisation');
+        if (stored.kind !== 'webhook' || !stored.secretSealed) throw new DirectoryError('conflict', 'only a webhook target has a signing secret');
         const now = clock.now();
         const secret = generateWebhookSecret();
-        const changes = {
-          secret_sealed: seal(row.id, secret),
-          previous_secret_sealed: row.secret_sealed,
-          previous_secret_until: now + overlapMs,
-          updated_at: now,
+        const rotated = {
+          ...stored,
+          secretSealed: seal(stored.id, secret),
+          previousSecretSealed: stored.secretSealed,
+          previousSecretUntil: now + overlapMs,
+          updatedAt: now,
         };
-        await trx.updateTable('inbound_targets').set(changes).where('id', '=', row.id).execute();
-        await appendAudit(
-          trx,
+        await tx.update(rotated);
+        await tx.audit(
           actor,
           {
             action: 'inbound-target.rotate-secret',
             targetType: 'inbound-target',
-            targetId: row.id,
-            detail: { domain: domainName, previousUntil: changes.previous_secret_until },
+            targetId: stored.id,
+            detail: { domain: domainName, previousUntil: rotated.previousSecretUntil },
           },
           now,
         );
-        return { target: toTarget({ ...row, ...changes }, domainName), secret };
+        return { target: toTarget(rotated, domainName), secret };
       });
     },
 
@@ -166,92 +165,80 @@ export function inboundTargetDirectory(ctx: DirectoryContext, config: Config, or
     async disable(id: string, reason: string, actor: Actor): Promise<boolean> {
       // The reason quotes the application's answer: no control characters reach a terminal or page.
       const shown = reason.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 500);
-      return db.transaction().execute(async (trx) => {
+      return targets.change(async (tx) => {
         const now = clock.now();
-        const changed = await trx
-          .updateTable('inbound_targets')
-          .set({ disabled_at: now, disabled_reason: shown })
-          .where('id', '=', id)
-          .where('disabled_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(changed.numUpdatedRows) === 0) return false;
-        const target = await trx
-          .selectFrom('inbound_targets')
-          .leftJoin('domains', 'domains.id', 'inbound_targets.domain_id')
-          .select(['domains.name as domain', 'inbound_targets.url'])
-          .where('inbound_targets.id', '=', id)
-          .executeTakeFirst();
+        if (!(await tx.disable(id, now, shown))) return false;
+        const target = await tx.byId(id);
         const detail = { domain: target?.domain ?? null, url: target?.url ?? null, reason: shown };
-        await appendAudit(trx, actor, { action: 'inbound-target.disable', targetType: 'inbound-target', targetId: id, detail }, now);
+        await tx.audit(actor, { action: 'inbound-target.disable', targetType: 'inbound-target', targetId: id, detail }, now);
         return true;
       });
     },
 
     /** Sends to a disabled target again; the mail and delivery events that waited are made due at once. */
     async enable(domain: string | undefined, actor: Actor): Promise<InboundTarget> {
-      return db.transaction().execute(async (trx) => {
-        const { scope, domainName } = await scopeOf(trx, domain);
-        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
-        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
-        if (row.disabled_at === null) return toTarget(row, domainName);
-        const now = Math.max(clock.now(), Number(row.updated_at) + 1);
-        const changes = { disabled_at: null, disabled_reason: null, updated_at: now };
-        await trx.updateTable('inbound_targets').set(changes).where('id', '=', row.id).execute();
-        await makeWebhookWorkDue(trx, now);
-        await appendAudit(
-          trx,
+      return targets.change(async (tx) => {
+        const { scope, domainName } = await scopeOf(tx, domain);
+        const stored = await tx.byScope(scope);
+        if (!stored) throw notFound('inbound target for', domain ?? 'the organisation');
+        if (stored.disabledAt === null) return toTarget(stored, domainName);
+        const now = Math.max(clock.now(), stored.updatedAt + 1);
+        const enabled = { ...stored, disabledAt: null, disabledReason: null, updatedAt: now };
+        await tx.update(enabled);
+        await tx.makeWebhookWorkDue(now);
+        await tx.audit(
           actor,
           {
             action: 'inbound-target.enable',
             targetType: 'inbound-target',
-            targetId: row.id,
-            detail: { domain: domainName, disabledAt: Number(row.disabled_at), reason: row.disabled_reason },
+            targetId: stored.id,
+            detail: { domain: domainName, disabledAt: stored.disabledAt, reason: stored.disabledReason },
           },
           now,
         );
-        return toTarget({ ...row, ...changes }, domainName);
+        return toTarget(enabled, domainName);
       });
     },
 
     async remove(domain: string | undefined, actor: Actor): Promise<InboundTarget> {
-      return db.transaction().execute(async (trx) => {
-        const { scope, domainName } = await scopeOf(trx, domain);
-        const row = await trx.selectFrom('inbound_targets').selectAll().where('scope', '=', scope).executeTakeFirst();
-        if (!row) throw notFound('inbound target for', domain ?? 'the organisation');
-        await trx.deleteFrom('inbound_targets').where('id', '=', row.id).execute();
-        await appendAudit(
-          trx,
+      return targets.change(async (tx) => {
+        const { scope, domainName } = await scopeOf(tx, domain);
+        const stored = await tx.byScope(scope);
+        if (!stored) throw notFound('inbound target for', domain ?? 'the organisation');
+        await tx.remove(stored.id);
+        await tx.audit(
           actor,
-          { action: 'inbound-target.remove', targetType: 'inbound-target', targetId: row.id, detail: { domain: domainName } },
+          { action: 'inbound-target.remove', targetType: 'inbound-target', targetId: stored.id, detail: { domain: domainName } },
           clock.now(),
         );
-        return toTarget(row, domainName);
+        return toTarget(stored, domainName);
       });
     },
 
     /** Whether any webhook target exists: delivery events are stored only when one could receive them. */
     async anyWebhook(): Promise<boolean> {
-      return (await db.selectFrom('inbound_targets').select('id').where('kind', '=', 'webhook').limit(1).executeTakeFirst()) !== undefined;
+      return targets.anyWebhook();
     },
 
     /** The target for mail to a domain: the domain's own, else its organisation's; undefined when neither is set. */
     async forDomain(domainId: string): Promise<RoutableTarget | undefined> {
-      const domain = await db.selectFrom('domains').select(['name', 'organisation_id']).where('id', '=', domainId).executeTakeFirst();
-      if (!domain) return undefined;
-      const row = await targetRowFor(db, domainId, domain.organisation_id);
-      if (!row) return undefined;
+      const stored = await targets.forDomain(domainId);
+      if (!stored) return undefined;
       const now = clock.now();
-      const secrets = [row.secret_sealed, row.previous_secret_until !== null && Number(row.previous_secret_until) > now ? row.previous_secret_sealed : null]
+      const secrets = [stored.secretSealed, stored.previousSecretUntil !== null && stored.previousSecretUntil > now ? stored.previousSecretSealed : null]
         .filter((s): s is string => s !== null)
-        .map((sealed) => open(row.id, sealed));
-      return { ...toTarget(row, row.domain_id ? domain.name : null), secrets };
+        .map((sealed) => open(stored.id, sealed));
+      return { ...toTarget(stored, stored.domain), secrets };
     },
   };
 }
 
 export type InboundTargetDirectory = ReturnType<typeof inboundTargetDirectory>;
 
-/** The row of the target for mail to a domain: the domain's own, else its organisation's. */
+/**
+ * The row of the target for mail to a domain: the domain's own, else its organisation's.
+ * Still on the Db for inbound-recipients.ts; the store's is src/store/inbound-targets/target-for-domain.ts.
+ */
 export async function targetRowFor(db: Db, domainId: string, organisationId: string): Promise<InboundTargetsTable | undefined> {
   const rows = await db
     .selectFrom('inbound_targets')
@@ -261,18 +248,23 @@ export async function targetRowFor(db: Db, domainId: string, organisationId: str
   return rows.find((r) => r.domain_id === domainId) ?? rows[0];
 }
 
-function toTarget(row: InboundTargetsTable, domain: string | null): InboundTarget {
+/** The input's fields as the audit log has always recorded them: with the columns' names and values. */
+function auditedFields(fields: TargetFields): Record<string, unknown> {
+  return { kind: fields.kind, url: fields.url, forward_to: fields.forwardTo, synchronous: fields.synchronous ? 1 : 0 };
+}
+
+function toTarget(stored: StoredInboundTarget, domain: string | null): InboundTarget {
   return {
-    id: row.id,
+    id: stored.id,
     domain,
-    kind: row.kind,
-    url: row.url,
-    forwardTo: row.forward_to,
-    synchronous: row.synchronous === 1,
-    previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
-    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
-    disabledReason: row.disabled_reason,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+    kind: stored.kind,
+    url: stored.url,
+    forwardTo: stored.forwardTo,
+    synchronous: stored.synchronous,
+    previousSecretUntil: stored.previousSecretUntil,
+    disabledAt: stored.disabledAt,
+    disabledReason: stored.disabledReason,
+    createdAt: stored.createdAt,
+    updatedAt: stored.updatedAt,
   };
 }

@@ -1,4 +1,4 @@
-import type { TlsRequirement } from '../store/tables.js';
+import type { TlsRequirement } from '../model/states.js';
 
 // Apart from delivery-policies.ts so that the CLI's --help can name them without loading the directory.
 export const TLS_REQUIREMENTS = ['tls', 'dane', 'verified'] as const satisfies readonly TlsRequirement[];

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import { loadOrCreateKey, readKeyFile } from '../lib/key-file.js';
-import type { Engine } from '../store/engine.js';
 import { type KeyRing, keyIdOf, UnsealError } from './key-encryption.js';
 import { type KeyConfig, keyRingOf, type LoadedKeys, loadKeys, MASTER_KEY_FILE } from './master-key.js';
 import { SEALED_COLUMNS, type SealedCount, type SealedValueStore } from './sealed-columns.js';
@@ -31,7 +30,7 @@ type Unopenable = Map<string | null, SealedCount[]>;
  * generated keys/master.key: a key made beside sealed data would never open it, and the
  * values sealed under it afterwards would split the store between two keys.
  */
-export async function ensureKeyEncryptionKey(sealed: SealedValueStore, config: KeyConfig, engine: Engine): Promise<void> {
+export async function ensureKeyEncryptionKey(sealed: SealedValueStore, config: KeyConfig, engine: 'sqlite' | 'postgres'): Promise<void> {
   const counts = await sealed.countsByKeyId(SEALED_COLUMNS.map((c) => c.column));
   const keys = config.masterKey || existsSync(join(config.dataDir, MASTER_KEY_FILE)) ? loadKeys(config) : undefined;
   if (keys === undefined) {
