@@ -96,7 +96,7 @@ function proven(e: DeliveryEvidence): boolean {
  * DKIM signatures plain outbound mail gets; `capture` (the sandbox) takes the place of the MX.
  */
 export function configuredDirectSecureDelivery(
-  config: Config,
+  config: Pick<Config, 'delivery' | 'dnsResolver' | 'hostname'>,
   deps: { domains: DirectDeliveryDomains; clock: Clock; log: Logger; sign(courier: Courier): Courier; capture?: Courier | undefined },
 ): DirectDelivery {
   const { clock, log } = deps;
