@@ -1,5 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { Database, Db } from './tables.js';
+import { transact } from './transact.js';
 
 /** Every row of these messages: queue rows, events, inbound and secure records, portal sessions, sealed body keys. Returns how many messages were deleted. */
 export async function deleteMessageRows(trx: Transaction<Database>, ids: string[]): Promise<number> {
@@ -36,7 +37,7 @@ export async function deleteMessageRows(trx: Transaction<Database>, ids: string[
  * its body is never delivered (the worker parks it and reports it to its sender, body-check.ts).
  */
 export async function abandonMessages(db: Db, ids: string[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await transact(db, async (trx) => {
     await trx.deleteFrom('secure_message_refs').where('secure_message_id', 'in', ids).execute();
     await deleteMessageRows(trx, ids);
   });

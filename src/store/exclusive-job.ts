@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { engineOf } from './engine.js';
 import type { Db } from './tables.js';
+import { transact } from './transact.js';
 
 /**
  * Runs a periodic job on one instance at a time. Sweeps (connection checks, retention,
@@ -10,7 +11,7 @@ import type { Db } from './tables.js';
  */
 export async function exclusively(db: Db, name: string, job: () => Promise<void>): Promise<void> {
   if (engineOf(db) !== 'postgres') return job();
-  await db.transaction().execute(async (trx) => {
+  await transact(db, async (trx) => {
     const { rows } = await sql<{ got: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`relaygate:${name}`})) as got`.execute(trx);
     if (rows[0]?.got) await job();
   });

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { SharedCounters } from '../smtp/auth-counters.js';
 import { engineOf } from './engine.js';
 import type { Database, Db } from './tables.js';
+import { transact } from './transact.js';
 
 /**
  * Counters in time buckets (table rate_counters), kept in the store so that every instance
@@ -93,7 +94,7 @@ export class SharedWindow {
    */
   async addWithin(key: string, limit: number): Promise<boolean> {
     const now = this.clock.now();
-    const admitted = await this.db.transaction().execute(async (trx) => {
+    const admitted = await transact(this.db, async (trx) => {
       if (engineOf(this.db) === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${this.scope}), hashtext(${storedKey(key)}))`.execute(trx);
       if ((await sumCounter(trx, this.scope, key, this.windowStart(now))) >= limit) return false;
       await addToCounter(trx, this.scope, key, this.bucketAt(now), 1);

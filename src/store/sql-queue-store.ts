@@ -13,6 +13,7 @@ import { announcer } from './queue/recipient-states.js';
 import { recordOutcomes } from './queue/record-outcomes.js';
 import { retryMessage } from './queue/retry-message.js';
 import type { Database, Db } from './tables.js';
+import { transact } from './transact.js';
 
 export { QUEUE_CHANNEL } from './queue/recipient-states.js';
 
@@ -36,7 +37,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>, durabi
       const ids = messages.map((m) => m.id);
       const outcome = ledger.begin(ids);
       try {
-        await db.transaction().execute(async (trx) => {
+        await transact(db, async (trx) => {
           for (const message of messages) await insertMessage(trx, message);
           await announce(trx);
         });
@@ -68,7 +69,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>, durabi
     recordOutcomes: (attempts, now) => recordOutcomes(db, announce, attempts, now),
 
     async releaseLeases(owner) {
-      await db.transaction().execute(async (trx: Transaction<Database>) => {
+      await transact(db, async (trx: Transaction<Database>) => {
         const query = trx.updateTable('recipients').set({ lease_owner: null, lease_until: null }).where('lease_owner', 'is not', null);
         if (owner === 'all') await query.execute();
         else if (typeof owner === 'string') await query.where('lease_owner', '=', owner).execute();
@@ -89,7 +90,7 @@ export function sqlQueueStore(db: Db, syncCommitted: () => Promise<void>, durabi
     retry: (id, now, expiresAt) => retryMessage(db, announce, id, now, expiresAt),
 
     async remove(id) {
-      return db.transaction().execute(async (trx) => (await deleteMessageRows(trx, [id])) > 0);
+      return transact(db, async (trx) => (await deleteMessageRows(trx, [id])) > 0);
     },
 
     activeIds: (ids) => activeIds(db, ids),

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { auditLog } from '../../src/audit/audit-log.js';
 import { appendAudit } from '../../src/store/audit/append-audit.js';
+import { auditChainOf } from '../../src/store/audit/audit-chain.js';
 import { sqlAuditStore } from '../../src/store/audit/index.js';
+import { transact } from '../../src/store/transact.js';
 import { type ContractStore, storeEngines } from '../support/store-engines.js';
 
 const admin = { name: 'admin:alice', ip: '192.0.2.1' };
@@ -19,6 +21,27 @@ async function withStore(open: () => Promise<ContractStore>, work: (s: ContractS
 
 for (const engine of storeEngines()) {
   describe(`audit store on ${engine.name}`, engine.options, () => {
+    // The head anchors only records seen committed; one whose transaction rolled back used to
+    // keep settle() (and so the store's close) waiting out the chain's 30 s give-up.
+    test('a record appended in a transaction that rolls back is not waited for', () =>
+      withStore(engine.open, async (s) => {
+        await assert.rejects(
+          transact(s.db, async (trx) => {
+            await appendAudit(trx, admin, { action: 'domain.add', targetType: 'domain', targetId: 'gone.example' }, 1000);
+            throw new Error('refused after the audit record');
+          }),
+          /refused after the audit record/,
+        );
+        const settled = await Promise.race([
+          auditChainOf(s.db)
+            .settle()
+            .then(() => 'settled'),
+          new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting')),
+        ]);
+        assert.equal(settled, 'settled');
+        assert.deepEqual(await sqlAuditStore(s.db).records(), []);
+      }));
+
     test('appended records are numbered in order and linked, each hash the key’s MAC of its content', () =>
       withStore(engine.open, async (s) => {
         const audit = sqlAuditStore(s.db);

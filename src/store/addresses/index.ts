@@ -1,6 +1,7 @@
 import type { AddressChanges, AddressReads, AddressStore, StoredAddress } from '../../directory/address-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { activeOwnerOf, verifiedDomainsOf } from './active-owner.js';
 import { countMailboxes } from './count-mailboxes.js';
 import { describeAddress, toStoredAddress } from './describe-addresses.js';
@@ -11,7 +12,7 @@ export function sqlAddressStore(db: Db): AddressStore {
     ...addressReads(db),
     inTransaction: db.isTransaction,
     // Given a transaction (a pull's dry run), the change is made inside it and goes with it.
-    change: (work) => (db.isTransaction ? work(addressChanges(db)) : db.transaction().execute((trx) => work(addressChanges(trx)))),
+    change: (work) => (db.isTransaction ? work(addressChanges(db)) : transact(db, (trx) => work(addressChanges(trx)))),
   };
 }
 

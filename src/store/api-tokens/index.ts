@@ -1,6 +1,7 @@
 import type { ApiTokenChanges, ApiTokenReads, ApiTokenStore } from '../../directory/api-token-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { toStored } from './api-token-row.js';
 import { listApiTokens } from './list-api-tokens.js';
 
@@ -11,7 +12,7 @@ export function sqlApiTokenStore(db: Db): ApiTokenStore {
     recordUse: async (id, at, ip) => {
       await db.updateTable('api_tokens').set({ last_used_at: at, last_used_ip: ip }).where('id', '=', id).execute();
     },
-    change: (work) => db.transaction().execute((trx) => work(apiTokenChanges(trx))),
+    change: (work) => transact(db, (trx) => work(apiTokenChanges(trx))),
   };
 }
 

@@ -1,10 +1,11 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AuditEntry } from '../../audit/audit-store.js';
 import type { Actor } from '../../directory/context.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { GENESIS_HASH } from '../../model/audit-chain.js';
 import { engineOf } from '../engine.js';
 import type { Database } from '../tables.js';
+import { noteAppended } from '../transact.js';
 import { auditChainOf } from './audit-chain.js';
 
 /**
@@ -50,6 +51,7 @@ export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: Au
     })
     .execute();
   chain.appended({ seq: record.seq, hash });
+  if (trx.isTransaction) noteAppended(trx as Transaction<Database>, { seq: record.seq, hash });
 }
 
 /**

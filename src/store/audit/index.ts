@@ -1,5 +1,6 @@
 import type { AuditStore } from '../../audit/audit-store.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { appendAudit } from './append-audit.js';
 import { auditChainOf } from './audit-chain.js';
 import { listAudit } from './list-audit.js';
@@ -9,7 +10,7 @@ export function sqlAuditStore(db: Db): AuditStore {
   return {
     list: (query) => listAudit(db, query),
     records: (range) => readRecords(db, range),
-    append: (actor, entry, at) => db.transaction().execute((trx) => appendAudit(trx, actor, entry, at)),
+    append: (actor, entry, at) => transact(db, (trx) => appendAudit(trx, actor, entry, at)),
     keying: () => auditChainOf(db),
   };
 }

@@ -2,6 +2,7 @@ import type { AuditKeying } from '../../audit/audit-store.js';
 import { CHAIN_KEYED } from '../../model/audit-chain.js';
 import { recordAuditKey, recordedAuditKey } from '../shared-keys.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { appendAudit } from './append-audit.js';
 import { AuditChain } from './audit-chain.js';
 
@@ -25,7 +26,7 @@ export async function openAuditChain(
 
 /** First start with a key: records its check value and, over records of an older version, says where the keyed chain begins. */
 async function keyTheChain(db: Db, check: string, now: number): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await transact(db, async (trx) => {
     if (!(await recordAuditKey(trx, check, now))) return;
     const last = await trx.selectFrom('audit_log').select('seq').orderBy('seq', 'desc').limit(1).executeTakeFirst();
     if (!last) return;

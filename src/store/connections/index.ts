@@ -1,12 +1,13 @@
 import type { ConnectionChanges, ConnectionReads, ConnectionStore } from '../../directory/connection-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { changedColumns, toStored } from './connection-row.js';
 import { listConnections } from './list-connections.js';
 
 /** The outbound connections in the SQL store (table connections). */
 export function sqlConnectionStore(db: Db): ConnectionStore {
-  return { ...connectionReads(db), change: (work) => db.transaction().execute((trx) => work(connectionChanges(trx))) };
+  return { ...connectionReads(db), change: (work) => transact(db, (trx) => work(connectionChanges(trx))) };
 }
 
 function connectionReads(db: Db): ConnectionReads {

@@ -1,6 +1,7 @@
 import type { ConnectorChanges, ConnectorReads, ConnectorStore, ConnectorWrites } from '../../connector/connector-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { checkedDomains, findConnectorDomain, verificationAddress } from './connector-domains.js';
 import { liveInboundCredentials, removeConnectionsOf } from './disconnect.js';
 import { checksOf, failPending, finishCheck, toRecord, toRow, verifiedSince } from './leg-checks.js';
@@ -8,7 +9,7 @@ import { queuedForDomain } from './queued-for-domain.js';
 
 /** The connector's leg checks and the domain state they prove (src/connector/connector.ts). */
 export function sqlConnectorStore(db: Db): ConnectorStore {
-  return { ...connectorWrites(db), change: (work) => db.transaction().execute((trx) => work(connectorChanges(trx))) };
+  return { ...connectorWrites(db), change: (work) => transact(db, (trx) => work(connectorChanges(trx))) };
 }
 
 function connectorReads(db: Db): ConnectorReads {

@@ -1,10 +1,11 @@
 import type { AdminStore, ConsoleSessionStore } from '../../console/console-store.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { adminChanges, adminReads } from './admins.js';
 
 /** The console's administrator accounts (src/console/admin-accounts.ts). */
 export function sqlAdminStore(db: Db): AdminStore {
-  return { ...adminReads(db), change: (work) => db.transaction().execute((trx) => work(adminChanges(trx))) };
+  return { ...adminReads(db), change: (work) => transact(db, (trx) => work(adminChanges(trx))) };
 }
 
 /** The console's sessions (src/console/console-session.ts). */

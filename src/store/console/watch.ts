@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/append-audit.js';
 import { messageLog } from '../message-log.js';
 import type { Db } from '../tables.js';
 import { trafficStats } from '../traffic-stats.js';
+import { transact } from '../transact.js';
 
 /** What the console's watch pages read: the message log, the dashboard's numbers, the audit log's actions. */
 export function sqlConsoleWatch(db: Db): ConsoleWatch {
@@ -16,6 +17,6 @@ export function sqlConsoleWatch(db: Db): ConsoleWatch {
     async auditActions() {
       return (await db.selectFrom('audit_log').select('action').distinct().orderBy('action').execute()).map((r) => r.action);
     },
-    audit: (actor, entry, at) => db.transaction().execute((trx) => appendAudit(trx, actor, entry, at)),
+    audit: (actor, entry, at) => transact(db, (trx) => appendAudit(trx, actor, entry, at)),
   };
 }

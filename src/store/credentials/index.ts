@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { CredentialChanges, CredentialReads, CredentialStore } from '../../directory/credential-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Database, Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { certificateCredentials } from './certificate-credentials.js';
 import { parseList, toRow, toStored, withDomainName } from './credential-row.js';
 import { findDomain, findOrganisation } from './find-domain.js';
@@ -16,13 +17,13 @@ export function sqlCredentialStore(db: Db): CredentialStore {
   return {
     ...credentialReads(db),
     recordUsage: async (batch) => {
-      await db.transaction().execute(async (trx) => {
+      await transact(db, async (trx) => {
         for (const [id, { at, ip }] of batch) {
           await trx.updateTable('credentials').set({ last_used_at: at, last_used_ip: ip }).where('id', '=', id).execute();
         }
       });
     },
-    change: (work) => db.transaction().execute((trx) => work(credentialChanges(trx))),
+    change: (work) => transact(db, (trx) => work(credentialChanges(trx))),
   };
 }
 

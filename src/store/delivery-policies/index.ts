@@ -2,10 +2,11 @@ import type { DeliveryPolicy } from '../../directory/delivery-policies.js';
 import type { DeliveryPolicyChanges, DeliveryPolicyReads, DeliveryPolicyStore } from '../../directory/delivery-policy-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db, DeliveryPoliciesTable } from '../tables.js';
+import { transact } from '../transact.js';
 
 /** The operator's TLS requirements per recipient domain in the SQL store (table delivery_policies). */
 export function sqlDeliveryPolicyStore(db: Db): DeliveryPolicyStore {
-  return { ...deliveryPolicyReads(db), change: (work) => db.transaction().execute((trx) => work(deliveryPolicyChanges(trx))) };
+  return { ...deliveryPolicyReads(db), change: (work) => transact(db, (trx) => work(deliveryPolicyChanges(trx))) };
 }
 
 function deliveryPolicyReads(db: Db): DeliveryPolicyReads {

@@ -3,6 +3,7 @@ import { sqlAddressStore } from '../addresses/index.js';
 import { appendAudit } from '../audit/append-audit.js';
 import { exclusively } from '../exclusive-job.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { dryRun } from './dry-run.js';
 import { groupMembers, listScimGroups, toStoredGroup } from './list-scim-groups.js';
 import { findSource, sourceChanges } from './sync-sources.js';
@@ -10,7 +11,7 @@ import { findSource, sourceChanges } from './sync-sources.js';
 export function sqlDirectorySyncStore(db: Db): DirectorySyncStore {
   return {
     ...groupReads(db),
-    changeGroups: (work) => db.transaction().execute((trx) => work(groupChanges(trx))),
+    changeGroups: (work) => transact(db, (trx) => work(groupChanges(trx))),
     manualAmong: async (addresses) => {
       const found: string[] = [];
       for (let i = 0; i < addresses.length; i += 500) {
@@ -26,7 +27,7 @@ export function sqlDirectorySyncStore(db: Db): DirectorySyncStore {
     },
     dryRun: (work) => dryRun(db, work),
     findSource: (organisationId) => findSource(db, organisationId),
-    changeSources: (work) => db.transaction().execute((trx) => work(sourceChanges(trx))),
+    changeSources: (work) => transact(db, (trx) => work(sourceChanges(trx))),
     recordRun: async (id, run) => {
       await db
         .updateTable('directory_sync_sources')

@@ -1,6 +1,7 @@
 import type { DkimKeyChanges, DkimKeyReads, DkimKeyStore } from '../../dkim/dkim-key-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { activeKeys } from './active-keys.js';
 import { domainsToCheck } from './domains-to-check.js';
 import { columnsOfUpdate, keyOfRow, rowOfKey } from './key-row.js';
@@ -36,6 +37,6 @@ export function sqlDkimKeyStore(db: Db): DkimKeyStore {
     domainsToCheck: () => domainsToCheck(db),
     activeKeys: (domainName) => activeKeys(db, domainName),
     publishedKeys: (domainName) => publishedKeys(db, domainName),
-    change: (work) => db.transaction().execute((trx) => work(dkimKeyChanges(trx))),
+    change: (work) => transact(db, (trx) => work(dkimKeyChanges(trx))),
   };
 }

@@ -1,13 +1,14 @@
 import type { DomainChanges, DomainReads, DomainStore, NewDomain, StoredDomain } from '../../directory/domain-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { findConnectorState } from './find-connector-state.js';
 import { checkColumns, findDomain } from './find-domain.js';
 import { listDomains } from './list-domains.js';
 import { removeDomain } from './remove-domain.js';
 
 export function sqlDomainStore(db: Db): DomainStore {
-  return { ...domainReads(db), change: (work) => db.transaction().execute((trx) => work(domainChanges(trx))) };
+  return { ...domainReads(db), change: (work) => transact(db, (trx) => work(domainChanges(trx))) };
 }
 
 function domainReads(db: Db): DomainReads {

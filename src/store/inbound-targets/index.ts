@@ -2,6 +2,7 @@ import type { InboundTargetChanges, InboundTargetReads, InboundTargetStore } fro
 import { appendAudit } from '../audit/append-audit.js';
 import { findDomain } from '../credentials/find-domain.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { makeWebhookWorkDue } from '../webhook-work-due.js';
 import { disableTarget } from './disable-target.js';
 import { toRow, toStored, withDomainName } from './inbound-target-row.js';
@@ -9,7 +10,7 @@ import { targetForDomain } from './target-for-domain.js';
 
 /** The inbound targets in the SQL store (table inbound_targets, with their domain's name). */
 export function sqlInboundTargetStore(db: Db): InboundTargetStore {
-  return { ...inboundTargetReads(db), change: (work) => db.transaction().execute((trx) => work(inboundTargetChanges(trx))) };
+  return { ...inboundTargetReads(db), change: (work) => transact(db, (trx) => work(inboundTargetChanges(trx))) };
 }
 
 function inboundTargetReads(db: Db): InboundTargetReads {

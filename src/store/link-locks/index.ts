@@ -1,6 +1,7 @@
 import type { LinkLockChanges, LinkLockStore } from '../../portal/link-lock-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { wrongCodesOfAddress } from './wrong-codes-of-address.js';
 
 function linkLockChanges(trx: Db): LinkLockChanges {
@@ -44,6 +45,6 @@ function linkLockChanges(trx: Db): LinkLockChanges {
 export function sqlLinkLockStore(db: Db): LinkLockStore {
   return {
     wrongCodesOfAddress: (address, now) => wrongCodesOfAddress(db, address, now),
-    change: (work) => db.transaction().execute((trx) => work(linkLockChanges(trx))),
+    change: (work) => transact(db, (trx) => work(linkLockChanges(trx))),
   };
 }

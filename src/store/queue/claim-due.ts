@@ -1,6 +1,7 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { DueMessage } from '../../queue/queue-store.js';
 import type { Database, Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { ACTIVE } from './recipient-states.js';
 
 export interface LeaseRequest {
@@ -60,7 +61,7 @@ export async function leaseRechecking(db: Db, r: LeaseRequest) {
  * other's locks, and the lease is written before the locks go.
  */
 export async function leaseSkippingLocked(db: Db, r: LeaseRequest) {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const candidates = await trx
       .selectFrom('recipients')
       .select(['id', 'message_id'])

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { AttemptRecord, RecipientUpdate } from '../../queue/queue-store.js';
 import type { Database, Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { insertMessage } from './insert-message.js';
 import { type Announce, OPEN } from './recipient-states.js';
 
@@ -9,7 +10,7 @@ import { type Announce, OPEN } from './recipient-states.js';
  * the webhook events, a DSN as a new message; returns the messages no recipient keeps open.
  */
 export function recordOutcomes(db: Db, announce: Announce, attempts: AttemptRecord[], now: number): Promise<Set<string>> {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const completed = new Set<string>();
     for (const { messageId, updates, dsn, events } of attempts) {
       for (const update of updates) await applyUpdate(trx, messageId, update, now);

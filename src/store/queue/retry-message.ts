@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { type Announce, OPEN } from './recipient-states.js';
 
 /**
@@ -7,7 +8,7 @@ import { type Announce, OPEN } from './recipient-states.js';
  * until `expiresAt`, and an event saying who made it due; returns how many recipients.
  */
 export function retryMessage(db: Db, announce: Announce, id: string, now: number, expiresAt: number): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const rows = await trx
       .updateTable('recipients')
       .set({ next_attempt_at: now, status: 'queued' })

@@ -1,6 +1,7 @@
 import type { RouteChanges, RouteReads, RouteStore } from '../../directory/route-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { listRoutes } from './list-routes.js';
 import { toRoute } from './route-row.js';
 import { routeTable } from './route-table.js';
@@ -8,7 +9,7 @@ import { shiftRoutes } from './shift-routes.js';
 
 /** The routes in the SQL store (table routes, and the default action on organisations). */
 export function sqlRouteStore(db: Db): RouteStore {
-  return { ...routeReads(db), change: (work) => db.transaction().execute((trx) => work(routeChanges(trx))) };
+  return { ...routeReads(db), change: (work) => transact(db, (trx) => work(routeChanges(trx))) };
 }
 
 function routeReads(db: Db): RouteReads {

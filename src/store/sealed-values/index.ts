@@ -2,6 +2,7 @@ import type { SealedValueStore } from '../../secure/sealed-columns.js';
 import { appendAudit } from '../audit/append-audit.js';
 import { recordedKeyEncryptionKey, recordKeyEncryptionKey } from '../shared-keys.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { countByKeyId } from './count-by-key-id.js';
 import { replaceSealed } from './replace-sealed.js';
 import { sealedBatches } from './sealed-batches.js';
@@ -14,6 +15,6 @@ export function sqlSealedValueStore(db: Db): SealedValueStore {
     countsByKeyId: (columns) => countByKeyId(db, columns),
     recordedKeyEncryptionKey: () => recordedKeyEncryptionKey(db),
     recordKeyEncryptionKey: (keyId, at) => recordKeyEncryptionKey(db, keyId, at),
-    audit: (actor, entry, at) => db.transaction().execute((trx) => appendAudit(trx, actor, entry, at)),
+    audit: (actor, entry, at) => transact(db, (trx) => appendAudit(trx, actor, entry, at)),
   };
 }

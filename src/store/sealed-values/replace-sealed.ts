@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { SealedValueStore } from '../../secure/sealed-columns.js';
 import type { Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { sealedTable } from './sealed-tables.js';
 
 /**
@@ -10,7 +11,7 @@ import { sealedTable } from './sealed-tables.js';
  */
 export async function replaceSealed(db: Db, name: string, changes: Parameters<SealedValueStore['replace']>[1]): ReturnType<SealedValueStore['replace']> {
   const column = sealedTable(name);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const counts = { replaced: 0, changedMeanwhile: 0 };
     for (const change of changes) {
       const result = await sql`

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SecureMessageChanges, SecureMessageReads, SecureMessageStore } from '../../secure/secure-message-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Database, Db } from '../tables.js';
+import { transact } from '../transact.js';
 import { listSecureMessages } from './list-secure-messages.js';
 import { messageRecord, recipientRecord } from './records.js';
 import { revokeMessage, revokeRecipient } from './revoke.js';
@@ -59,7 +60,7 @@ function secureMessageChanges(trx: Kysely<Database>): SecureMessageChanges {
 export function sqlSecureMessageStore(db: Db): SecureMessageStore {
   return {
     ...secureMessageReads(db),
-    change: (work) => db.transaction().execute((trx) => work(secureMessageChanges(trx))),
+    change: (work) => transact(db, (trx) => work(secureMessageChanges(trx))),
     shredKeys: (messageId, at) => shredKeys(db, messageId, at),
     async removePortalReplies(messageId) {
       await db.deleteFrom('secure_portal_replies').where('message_id', '=', messageId).execute();

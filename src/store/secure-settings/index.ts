@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SecureSettingsReads, SecureSettingsStore, SecureSettingsValues } from '../../secure/secure-settings-store.js';
 import { appendAudit } from '../audit/append-audit.js';
 import type { Database, Db } from '../tables.js';
+import { transact } from '../transact.js';
 
 function reads(db: Kysely<Database>): SecureSettingsReads {
   return {
@@ -61,7 +62,7 @@ export function sqlSecureSettingsStore(db: Db): SecureSettingsStore {
   return {
     ...reads(db),
     change: (work) =>
-      db.transaction().execute((trx) =>
+      transact(db, (trx) =>
         work({
           async update(organisationId, values) {
             await trx.updateTable('organisations').set(columns(values)).where('id', '=', organisationId).execute();
