@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
 import { addressOwner, verifiedDomainsOf } from '../src/directory/verified-senders.js';
+import { sqlAddressStore } from '../src/store/addresses/index.js';
 import { assertProblem, type Json, pendingDomain, verifiedDomain } from './support/directory.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
@@ -253,19 +254,19 @@ describe('addresses and aliases over the admin API', () => {
   test('for sender authorization: verifiedDomainsOf and addressOwner read what is proven', async () => {
     const store = await openStore(gw.config);
     try {
-      const domains = await verifiedDomainsOf(store.db, 'org_default');
+      const domains = await verifiedDomainsOf(sqlAddressStore(store.db), 'org_default');
       assert.ok(['acme.example', 'limit.example', 'other.example', 'secure.acme.example'].every((d) => domains.includes(d)));
       assert.ok(!domains.includes('pending.example'));
-      assert.deepEqual(await verifiedDomainsOf(store.db, 'org_nobody'), []);
+      assert.deepEqual(await verifiedDomainsOf(sqlAddressStore(store.db), 'org_nobody'), []);
 
-      assert.deepEqual(await addressOwner(store.db, 'CustomerService@Acme.Example'), {
+      assert.deepEqual(await addressOwner(sqlAddressStore(store.db), 'CustomerService@Acme.Example'), {
         queried: 'customerservice@acme.example',
         address: 'customerservice@acme.example',
         matchedAs: 'address',
         kind: 'support',
         organisationId: 'org_default',
       });
-      assert.deepEqual(await addressOwner(store.db, 'customerservice@secure.acme.example'), {
+      assert.deepEqual(await addressOwner(sqlAddressStore(store.db), 'customerservice@secure.acme.example'), {
         queried: 'customerservice@secure.acme.example',
         address: 'customerservice@acme.example',
         matchedAs: 'alias',
@@ -273,7 +274,7 @@ describe('addresses and aliases over the admin API', () => {
         organisationId: 'org_default',
       });
       for (const unknown of ['nobody@acme.example', 'postmaster@acme.example', '', 'not an address', 'customerservice@pending.example'])
-        assert.equal(await addressOwner(store.db, unknown), undefined, unknown);
+        assert.equal(await addressOwner(sqlAddressStore(store.db), unknown), undefined, unknown);
     } finally {
       await store.close();
     }
@@ -291,7 +292,7 @@ describe('addresses and aliases over the admin API', () => {
     assert.equal((await api('/api/v1/addresses/ops@secure.acme.example')).status, 404);
     const store = await openStore(gw.config);
     try {
-      assert.equal(await addressOwner(store.db, 'customerservice@secure.acme.example'), undefined, 'the alias no longer authorizes a sender');
+      assert.equal(await addressOwner(sqlAddressStore(store.db), 'customerservice@secure.acme.example'), undefined, 'the alias no longer authorizes a sender');
     } finally {
       await store.close();
     }

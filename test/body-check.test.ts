@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { spoolFor } from '../src/app/open-spool.js';
+import { secureStores } from '../src/app/secure-stores.js';
 import { smarthostCourier } from '../src/delivery/smarthost.js';
 import { checkBody, verifiedBody } from '../src/queue/body-check.js';
 import { buildDsn } from '../src/queue/dsn.js';
-import { spoolFor } from '../src/queue/open-spool.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { sealingSpool } from '../src/secure/sealing-spool.js';
 import { startTestGateway } from './support/gateway.js';
@@ -82,7 +83,7 @@ test('the sealing spool counts a sealed body as its writer did, without its mark
   const gw = await startTestGateway();
   try {
     await gw.db(async (db) => {
-      const spool = () => sealingSpool(spoolFor(db, gw.dataDir), { db, kek: () => keyEncryptionFor(gw.config), now: Date.now });
+      const spool = () => sealingSpool(spoolFor(db, gw.dataDir), { bodies: secureStores(db).bodies, kek: () => keyEncryptionFor(gw.config), now: Date.now });
       const sealed = await spool().createSealed('SEALED1', null);
       sealed.stream.end(BODY);
       const sealedBytes = await sealed.finish();

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { adminAccounts } from '../src/console/admin-accounts.js';
 import { systemClock } from '../src/lib/clock.js';
+import { sqlAdminStore } from '../src/store/console/index.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './support/console.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -123,10 +124,7 @@ describe('console: sign-in, sessions, lockout, CSRF', () => {
     const lockout = await gw.db((db) => db.selectFrom('audit_log').select(['action', 'target_id']).where('action', '=', 'admin.lockout').execute());
     assert.deepEqual(lockout, [{ action: 'admin.lockout', target_id: 'locked@example.com' }]);
     const oneTime = await gw.db((db) =>
-      adminAccounts({ db, clock: systemClock, hashKey: Buffer.alloc(32), syncCommitted: async () => undefined }).resetPassword(
-        'locked@example.com',
-        HARNESS_ACTOR,
-      ),
+      adminAccounts({ admins: sqlAdminStore(db) }, { clock: systemClock }).resetPassword('locked@example.com', HARNESS_ACTOR),
     );
     const afterReset = await signIn('locked@example.com', oneTime);
     assert.equal(afterReset.location, '/console/password', 'a one-time password must be changed first');

@@ -4,7 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import { adminAccounts } from '../src/console/admin-accounts.js';
 import { FAILURES_PER_ACCOUNT_AND_IP, signInLocks } from '../src/console/sign-in-locks.js';
 import { systemClock } from '../src/lib/clock.js';
+import { authThrottle } from '../src/smtp/auth-throttle.js';
+import { sqlAdminStore } from '../src/store/console/index.js';
 import { openPostgres } from '../src/store/postgres/open.js';
+import { sharedCounters } from '../src/store/shared-counters.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, consoleScreenshot, createAdmin } from './support/console.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -77,9 +80,7 @@ describe('console sign-in: one answer for every failure, locks per address, stri
   test('unknown, wrong password, locked and disabled accounts get the same status and words', async () => {
     await createAdmin(gw, 'locked@example.com');
     await createAdmin(gw, 'disabled@example.com');
-    await gw.db((db) =>
-      adminAccounts({ db, clock: systemClock, hashKey: Buffer.alloc(32), syncCommitted: async () => undefined }).disable('disabled@example.com', HARNESS_ACTOR),
-    );
+    await gw.db((db) => adminAccounts({ admins: sqlAdminStore(db) }, { clock: systemClock }).disable('disabled@example.com', HARNESS_ACTOR));
     for (let i = 0; i < FAILURES_PER_ACCOUNT_AND_IP; i++) assert.equal((await signIn('locked@example.com', 'wrong wrong wrong', '127.0.0.3')).status, 401);
     const answers = {
       unknown: await signIn('nobody@example.com', ADMIN_PASSWORD, '127.0.0.3'),
@@ -229,7 +230,9 @@ describe('console sign-in locks on PostgreSQL, two instances', needsPeer(postgre
     const url = schemaUrl(`sign-in-locks-${process.pid}-${Date.now()}`);
     const [one, two] = [await openPostgres(url), await openPostgres(url)];
     try {
-      const [atOne, atTwo] = [signInLocks(one.db, systemClock), signInLocks(two.db, systemClock)];
+      const throttleAt = (db: typeof one.db) => (scope: string, limit: number, windowMs: number) =>
+        authThrottle(sharedCounters(db), scope, limit, windowMs, systemClock);
+      const [atOne, atTwo] = [signInLocks(throttleAt(one.db)), signInLocks(throttleAt(two.db))];
       const target = { id: 'adm_shared', passwordHash: '$argon2id$stand-in', lastSignInIp: '198.51.100.1' };
       for (let i = 0; i < FAILURES_PER_ACCOUNT_AND_IP - 1; i++) await (i % 2 ? atTwo : atOne).failed(target, '203.0.113.9');
       assert.equal(await atTwo.lockOf(target, '203.0.113.9'), undefined);

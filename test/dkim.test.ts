@@ -9,6 +9,7 @@ import { openStore } from '../src/app/open-store.js';
 import { loadConfig } from '../src/config/index.js';
 import type { OutboundMessage } from '../src/delivery/courier.js';
 import { RelaxedBodyHash } from '../src/dkim/canonicalize.js';
+import type { DkimKeyRecord } from '../src/dkim/dkim-key-store.js';
 import {
   type DkimDirectory,
   dkimDirectory,
@@ -25,7 +26,7 @@ import { transitionsAfterCheck } from '../src/dkim/rotation.js';
 import { configuredResolver } from '../src/dns/index.js';
 import { nodeStyleResolver } from '../src/dns/mailauth-resolver.js';
 import type { DeliveryOutcome } from '../src/model/outcome.js';
-import type { DkimKeysTable } from '../src/store/tables.js';
+import { sqlDkimKeyStore } from '../src/store/dkim-keys/index.js';
 import { dkimpyUnavailable, dkimpyVerify } from './support/dkimpy.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { HARNESS_ACTOR, startTestGateway, type TestGateway } from './support/gateway.js';
@@ -347,44 +348,43 @@ describe('signing a stored message', () => {
 });
 
 describe('state changes a DNS check allows', () => {
-  const row = (selector: string, algorithm: DkimKeysTable['algorithm'], state: DkimKeysTable['state'], extra: Partial<DkimKeysTable> = {}): DkimKeysTable => ({
+  const row = (selector: string, algorithm: DkimKeyRecord['algorithm'], state: DkimKeyRecord['state'], extra: Partial<DkimKeyRecord> = {}): DkimKeyRecord => ({
     id: selector,
-    domain_id: 'dom_1',
+    domainId: 'dom_1',
     selector,
     algorithm,
-    private_sealed: '',
-    public_record: '',
+    privateSealed: '',
+    publicRecord: '',
     state,
-    grace_ms: null,
-    created_at: 0,
-    published_seen_at: null,
-    activated_at: null,
-    retire_at: null,
-    retired_at: null,
-    last_check_at: null,
-    last_check_result: null,
+    graceMs: null,
+    createdAt: 0,
+    publishedSeenAt: null,
+    activatedAt: null,
+    retireAt: null,
+    retiredAt: null,
+    lastCheck: null,
     ...extra,
   });
   const seen = (...ids: string[]) => new Map(ids.map((id) => [id, { outcome: 'published' as const, detail: '', found: [] }]));
   const NOW = 1_000_000;
-  const cases: { name: string; rows: DkimKeysTable[]; published: string[]; expected: string[] }[] = [
+  const cases: { name: string; rows: DkimKeyRecord[]; published: string[]; expected: string[] }[] = [
     { name: 'a pending key DNS does not show stays pending', rows: [row('a-rsa', 'rsa-sha256', 'pending')], published: [], expected: [] },
     { name: 'a pending key DNS shows becomes active', rows: [row('a-rsa', 'rsa-sha256', 'pending')], published: ['a-rsa'], expected: ['a-rsa pending→active'] },
     {
       name: 'its successor active, the old key of that algorithm retires after the grace period set at rotation',
-      rows: [row('b-rsa', 'rsa-sha256', 'pending', { grace_ms: 60_000 }), row('a-rsa', 'rsa-sha256', 'active'), row('a-ed', 'ed25519-sha256', 'active')],
+      rows: [row('b-rsa', 'rsa-sha256', 'pending', { graceMs: 60_000 }), row('a-rsa', 'rsa-sha256', 'active'), row('a-ed', 'ed25519-sha256', 'active')],
       published: ['b-rsa', 'a-rsa', 'a-ed'],
       expected: ['b-rsa pending→active', `a-rsa active→retiring@${NOW + 60_000}`],
     },
     {
       name: 'a grace period of 0 retires the old key at once (a compromised key)',
-      rows: [row('b-ed', 'ed25519-sha256', 'pending', { grace_ms: 0 }), row('a-ed', 'ed25519-sha256', 'active')],
+      rows: [row('b-ed', 'ed25519-sha256', 'pending', { graceMs: 0 }), row('a-ed', 'ed25519-sha256', 'active')],
       published: ['b-ed'],
       expected: ['b-ed pending→active', `a-ed active→retired@${NOW}`],
     },
     {
       name: 'a retiring key whose time has come is retired, published or not',
-      rows: [row('a-rsa', 'rsa-sha256', 'retiring', { retire_at: NOW }), row('z-rsa', 'rsa-sha256', 'retiring', { retire_at: NOW + 1 })],
+      rows: [row('a-rsa', 'rsa-sha256', 'retiring', { retireAt: NOW }), row('z-rsa', 'rsa-sha256', 'retiring', { retireAt: NOW + 1 })],
       published: [],
       expected: ['a-rsa retiring→retired'],
     },
@@ -393,7 +393,7 @@ describe('state changes a DNS check allows', () => {
     test(c.name, () => {
       const transitions = transitionsAfterCheck(c.rows, seen(...c.published), NOW);
       assert.deepEqual(
-        transitions.map((t) => `${t.selector} ${t.from}→${t.to}${t.changes.retire_at !== undefined ? `@${t.changes.retire_at}` : ''}`),
+        transitions.map((t) => `${t.selector} ${t.from}→${t.to}${t.changes.retireAt !== undefined ? `@${t.changes.retireAt}` : ''}`),
         c.expected,
       );
     });
@@ -423,7 +423,7 @@ describe('key rotation in stages, confirmed by DNS', () => {
     store = await openStore(config);
     await insertDomain(store.db, 'example.com');
     const ctx = { db: store.db, clock: { now: () => now }, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-    dkim = dkimDirectory(ctx, config);
+    dkim = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, ctx, config);
   });
   after(async () => {
     await store?.close();
@@ -488,7 +488,7 @@ describe('key rotation in stages, confirmed by DNS', () => {
     const shown = await dkim.show('example.com');
     assert.equal(shown.keys.find((k) => k.selector === 'rg202611a-rsa')?.dns?.outcome, 'published', 'show looks DNS up: the retired record may now be removed');
     assert.deepEqual(
-      (await dkimSelectorsFor(store.db, 'example.com')).map((s) => `${s.name} ${s.state}`),
+      (await dkimSelectorsFor(sqlDkimKeyStore(store.db), 'example.com')).map((s) => `${s.name} ${s.state}`),
       ['rg202612a-rsa._domainkey.example.com active', 'rg202612a-ed._domainkey.example.com active'],
     );
   });

@@ -4,12 +4,13 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { spoolFor } from '../src/app/open-spool.js';
 import { type OpenStore, openStore } from '../src/app/open-store.js';
+import { secureStores } from '../src/app/secure-stores.js';
 import { type Config, loadConfig } from '../src/config/index.js';
 import { connectionDirectory } from '../src/directory/connections.js';
 import { systemClock } from '../src/lib/clock.js';
 import { readKeyFile } from '../src/lib/key-file.js';
-import { spoolFor } from '../src/queue/open-spool.js';
 import { type KeyRing, keyEncryption, keyIdOf } from '../src/secure/key-encryption.js';
 import { KEY_LOCK_FILE } from '../src/secure/key-files.js';
 import { keyEncryptionFor, keyRingOf, loadKeyEncryptionKey, loadKeys, MASTER_KEY_FILE, PREVIOUS_KEYS_DIR } from '../src/secure/master-key.js';
@@ -197,7 +198,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(await storedValue(db, { column: 'secure_recipients.token_sealed', id: 'sr_none' }), null);
 
         for (const body of bodies) assert.deepEqual(await storedBodyAtRest(config, body.id), body, `the stored body of ${body.id} is untouched`);
-        const vault = secureVault({ db, kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
+        const vault = secureVault({ ...secureStores(db), kek: keyEncryption(newKey), spool: spoolFor(db, config.dataDir) });
         const unlocked = await vault.unlock('sm_live');
         assert.deepEqual(await unlocked.readBody(), BODY, 'the untouched body opens with the data key rewrapped under the new key');
         assert.equal(unlocked.meta.subject, 'Contract');
@@ -439,11 +440,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
       };
       try {
         const report = await withOpenStore(config, ({ db }) =>
-          rewrapAll(
-            writesAfter(db, () => otherWrite),
-            racing,
-            { batchSize: 7 },
-          ),
+          rewrapAll(secureStores(writesAfter(db, () => otherWrite)).sealedValues, racing, { batchSize: 7 }),
         );
         const connections = report.columns.find((c) => c.column === 'connections.secret_sealed');
         assert.equal(connections?.changedMeanwhile, 1);
@@ -451,7 +448,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
         assert.equal(report.remaining, 1);
         assert.equal(await withOpenStore(config, ({ db }) => storedValue(db, { column: 'connections.secret_sealed', id: 'conn_a' })), concurrent);
 
-        const again = await withOpenStore(config, ({ db }) => rewrapAll(db, ring, { batchSize: 7 }));
+        const again = await withOpenStore(config, ({ db }) => rewrapAll(secureStores(db).sealedValues, ring, { batchSize: 7 }));
         assert.equal(again.rewrapped, 1);
         assert.equal(again.remaining, 0);
       } finally {
@@ -507,7 +504,7 @@ describe('relaygate key: rotating the key-encryption key', () => {
           .map((c) => `${c.table}.${c.name}`)
           .sort();
       });
-      const listed = SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`);
+      const listed = SEALED_COLUMNS.map((c) => c.column);
       assert.deepEqual(columns, [...listed, ...notUnderKek].sort());
     } finally {
       await dir.cleanup();

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import { directoryStores } from '../src/app/directory-stores.js';
 import { openStore } from '../src/app/open-store.js';
 import type { Address } from '../src/directory/addresses.js';
 import { ldapSync, type RunOutcome } from '../src/directory/ldap-sync.js';
@@ -333,8 +334,11 @@ userPassword: changed-on-the-server
     async () => {
       const [holder, other] = [await openStore(gw.config), await openStore(gw.config)];
       try {
-        const sync = ldapSync({ db: other.db, clock: systemClock, hashKey: other.hashKey, syncCommitted: other.syncCommitted }, gw.config, () =>
-          keyEncryptionFor(gw.config),
+        const sync = ldapSync(
+          { clock: systemClock, syncCommitted: other.syncCommitted },
+          gw.config,
+          () => keyEncryptionFor(gw.config),
+          directoryStores(other.db),
         );
         await holder.db.transaction().execute(async (trx) => {
           const { rows } = await sql<{ got: boolean }>`select pg_try_advisory_xact_lock(hashtext('relaygate:ldap-sync')) as got`.execute(trx);

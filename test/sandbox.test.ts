@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/app/open-store.js';
 import { loadConfig } from '../src/config/index.js';
 import { sandboxEnabled } from '../src/sandbox/sandbox.js';
+import { sqlSandboxStore } from '../src/store/sandbox/index.js';
 import { browserUnavailable, launchBrowser } from './support/browser.js';
 import { consoleScreenshot, consoleUrl, createAdmin, signInConsole } from './support/console.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
@@ -201,14 +202,14 @@ describe('sandbox: nothing leaves the machine', () => {
     const store = await openStore(config);
     try {
       assert.equal(config.sandbox, 'auto');
-      assert.equal(await sandboxEnabled(config, store.db), true);
-      assert.equal(await sandboxEnabled({ ...config, sandbox: false }, store.db), false);
+      assert.equal(await sandboxEnabled(config, sqlSandboxStore(store.db)), true);
+      assert.equal(await sandboxEnabled({ ...config, sandbox: false }, sqlSandboxStore(store.db)), false);
       const smarthost = 'smtp://127.0.0.1:2525?tls=none';
       const withSmarthost = loadConfig({ env: { RELAYGATE_SMARTHOST: smarthost }, overrides });
-      assert.equal(await sandboxEnabled(withSmarthost, store.db), false);
+      assert.equal(await sandboxEnabled(withSmarthost, sqlSandboxStore(store.db)), false);
       const file = join(dir.path, 'relaygate.yaml');
       await writeFile(file, `sandbox: true\nsmarthost: "${smarthost}"\n`);
-      assert.equal(await sandboxEnabled(loadConfig({ file, env: {}, overrides }), store.db), true);
+      assert.equal(await sandboxEnabled(loadConfig({ file, env: {}, overrides }), sqlSandboxStore(store.db)), true);
     } finally {
       await store.close();
     }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { lookUpInboundRecipient } from '../src/directory/inbound-recipients.js';
 import { addressOwner } from '../src/directory/verified-senders.js';
+import { sqlAddressStore } from '../src/store/addresses/index.js';
+import { sqlInboundRecipientStore } from '../src/store/inbound-recipients/index.js';
 import { verifiedDomain } from './support/directory.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
 import { startTestGateway, type TestGateway } from './support/gateway.js';
@@ -147,20 +149,20 @@ describe('SCIM 2.0 provisioning of addresses', () => {
       [userName, 'customerservice@secure.example.com'],
     );
 
-    assert.ok(await gw.db((db) => addressOwner(db, userName)));
+    assert.ok(await gw.db((db) => addressOwner(sqlAddressStore(db), userName)));
     // Entra ID sends active as a string in some tenants ("False"), Okta as a value object without a path.
     const disabled = await scim(`/Users/${id}`, {
       method: 'PATCH',
       body: { schemas: [PATCH], Operations: [{ op: 'Replace', path: 'active', value: 'False' }] },
     });
     assert.equal(disabled.body.active, false, disabled.text);
-    assert.equal(await gw.db((db) => addressOwner(db, userName)), undefined, 'a suspended address owns no mail');
-    assert.equal(await gw.db((db) => addressOwner(db, 'customerservice@secure.example.com')), undefined, 'nor do its aliases');
-    assert.equal((await gw.db((db) => lookUpInboundRecipient(db, userName))).kind, 'unknown-address', 'nor receives any');
+    assert.equal(await gw.db((db) => addressOwner(sqlAddressStore(db), userName)), undefined, 'a suspended address owns no mail');
+    assert.equal(await gw.db((db) => addressOwner(sqlAddressStore(db), 'customerservice@secure.example.com')), undefined, 'nor do its aliases');
+    assert.equal((await gw.db((db) => lookUpInboundRecipient(sqlInboundRecipientStore(db), userName))).kind, 'unknown-address', 'nor receives any');
     const enabled = await scim(`/Users/${id}`, { method: 'PATCH', body: { schemas: [PATCH], Operations: [{ op: 'replace', value: { active: true } }] } });
     assert.equal(enabled.body.active, true);
-    assert.ok(await gw.db((db) => addressOwner(db, userName)));
-    assert.equal((await gw.db((db) => lookUpInboundRecipient(db, userName))).kind, 'known');
+    assert.ok(await gw.db((db) => addressOwner(sqlAddressStore(db), userName)));
+    assert.equal((await gw.db((db) => lookUpInboundRecipient(sqlInboundRecipientStore(db), userName))).kind, 'known');
 
     const deleted = await scim(`/Users/${id}`, { method: 'DELETE' });
     assert.equal(deleted.status, 204);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { spoolFor } from '../src/queue/open-spool.js';
+import { spoolFor } from '../src/app/open-spool.js';
+import { secureStores } from '../src/app/secure-stores.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { sweepSecureRetention } from '../src/secure/retention.js';
 import { SecureMessageGone, secureVault } from '../src/secure/vault.js';
@@ -90,7 +91,7 @@ describe('secure messages: sender controls, settings and retention', () => {
   const sentTo = (address: string) => sink.messages.filter((m) => m.rcptTo.includes(address));
   const isStored = async (id: string) => (await storedBody(gw.config, id)) !== undefined;
   const withVault = <T>(work: (vault: ReturnType<typeof secureVault>, db: Db) => Promise<T>) =>
-    gw.db((db) => work(secureVault({ db, kek: keyEncryptionFor(gw.config), spool: spoolFor(db, gw.dataDir) }), db));
+    gw.db((db) => work(secureVault({ ...secureStores(db), kek: keyEncryptionFor(gw.config), spool: spoolFor(db, gw.dataDir) }), db));
 
   before(async () => {
     sink = await startSmtpSink({ tls: 'none' });
@@ -235,7 +236,7 @@ describe('secure messages: sender controls, settings and retention', () => {
     });
 
     // The gateway's own sweep may get there first on a slow machine: what counts is the state after.
-    await withVault((vault, db) => sweepSecureRetention({ db, vault, now, batchSize: 1 }));
+    await withVault((vault, db) => sweepSecureRetention({ messages: secureStores(db).messages, vault, now, batchSize: 1 }));
     const rows = await gw.db((db) =>
       db.selectFrom('secure_messages').select(['id', 'data_key_sealed', 'shredded_at']).where('id', 'in', [expired, kept]).execute(),
     );

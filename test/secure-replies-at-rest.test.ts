@@ -5,7 +5,8 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import PostalMime from 'postal-mime';
-import { spoolFor } from '../src/queue/open-spool.js';
+import { spoolFor } from '../src/app/open-spool.js';
+import { secureStores } from '../src/app/secure-stores.js';
 import { keyEncryptionFor } from '../src/secure/master-key.js';
 import { SealedBodyGone, sealingSpool } from '../src/secure/sealing-spool.js';
 import { startDnsServer, type TestDnsServer } from './support/dns-server.js';
@@ -306,7 +307,9 @@ describe('secure replies held in the sandbox are sealed too', () => {
 });
 
 async function withSealingSpool<T>(gw: TestGateway, work: (spool: ReturnType<typeof sealingSpool>) => Promise<T>): Promise<T> {
-  return gw.db((db) => work(sealingSpool(spoolFor(db, gw.dataDir), { db, kek: () => keyEncryptionFor(gw.config), now: Date.now })));
+  return gw.db((db) =>
+    work(sealingSpool(spoolFor(db, gw.dataDir), { bodies: secureStores(db).bodies, kek: () => keyEncryptionFor(gw.config), now: Date.now })),
+  );
 }
 
 async function restoreBody(gw: TestGateway, id: string, bytes: Buffer): Promise<void> {

@@ -17,7 +17,7 @@ import { type AuthAttempt, userLock } from '../src/smtp/auth-user-lock.js';
 import { type SessionDeps, sessionHandlers } from '../src/smtp/session-handlers.js';
 import { MessageRate, sqlMessageRate as messageRate, SharedMessageRate } from '../src/store/message-rate/index.js';
 import { openPostgres, type PostgresStore } from '../src/store/postgres/open.js';
-import { addToCounter, pruneCounters, SharedWindow, sumCounter } from '../src/store/shared-counters.js';
+import { addToCounter, pruneCounters, SharedWindow, sharedCounters, sumCounter } from '../src/store/shared-counters.js';
 import { openSqlite } from '../src/store/sqlite/open.js';
 import type { Db } from '../src/store/tables.js';
 import { needsPeer } from './support/peers.js';
@@ -124,8 +124,8 @@ function userLockTests(one: () => Db, two: () => Db): void {
   test('the user-name lock spares an address that authenticated as it, at every instance, for the known-source window', async () => {
     const clock = manualClock();
     const username = `sub_known_${unique}`;
-    await userLock(one(), options, clock).recordSuccess(attempt(username, '192.0.2.10'));
-    const atTwo = userLock(two(), options, clock);
+    await userLock(sharedCounters(one()), options, clock).recordSuccess(attempt(username, '192.0.2.10'));
+    const atTwo = userLock(sharedCounters(two()), options, clock);
     for (let i = 0; i < 3; i++) await atTwo.recordFailure(attempt(username, '203.0.113.66'));
     assert.equal(await atTwo.isLocked(attempt(username, '203.0.113.66')), true, 'the guesser');
     assert.equal(await atTwo.isLocked(attempt(username, '192.0.2.11')), true, 'an address that never authenticated');
@@ -137,7 +137,7 @@ function userLockTests(one: () => Db, two: () => Db): void {
 
   test('a known source is written once per hour, not at every AUTH', async () => {
     const clock = manualClock();
-    const lock = userLock(one(), options, clock);
+    const lock = userLock(sharedCounters(one()), options, clock);
     const before = await rowCount(one(), 'smtp-auth-known-source');
     for (let i = 0; i < 5; i++) await lock.recordSuccess(attempt(`sub_once_${unique}`, '192.0.2.20'));
     assert.equal(await rowCount(one(), 'smtp-auth-known-source'), before + 1);
@@ -146,7 +146,7 @@ function userLockTests(one: () => Db, two: () => Db): void {
   test('failures from outside the allowed networks lock only clients outside them', async () => {
     const clock = manualClock();
     const username = `sub_zone_${unique}`;
-    const lock = userLock(two(), options, clock);
+    const lock = userLock(sharedCounters(two()), options, clock);
     for (let i = 0; i < 3; i++) await lock.recordFailure(attempt(username, '203.0.113.66', true));
     assert.equal(await lock.isLocked(attempt(username, '203.0.113.67', true)), true, 'another address outside');
     assert.equal(await lock.isLocked(attempt(username, '192.0.2.10')), false, 'an address inside, never authenticated');
@@ -175,7 +175,7 @@ describe('shared counters on SQLite', () => {
 
   test('one instance owns the store: throttle and message rate stay in memory, with no write per AUTH', async () => {
     const clock = manualClock();
-    const throttle = authThrottle(db, 'smtp-auth-ip', 2, 15 * MINUTE, clock);
+    const throttle = authThrottle(sharedCounters(db), 'smtp-auth-ip', 2, 15 * MINUTE, clock);
     const rate = messageRate(db, clock);
     assert.ok(throttle instanceof FailureThrottle);
     assert.ok(rate instanceof MessageRate);
@@ -214,8 +214,8 @@ describe('shared limits on PostgreSQL, two instances', needsPeer(postgresUnavail
   test('failed AUTHs recorded at one instance count at the other, and the window lets them go', async () => {
     const clock = manualClock();
     const window = 15 * MINUTE;
-    const atOne = authThrottle(one.db, 'smtp-auth-ip', 3, window, clock);
-    const atTwo = authThrottle(two.db, 'smtp-auth-ip', 3, window, clock);
+    const atOne = authThrottle(sharedCounters(one.db), 'smtp-auth-ip', 3, window, clock);
+    const atTwo = authThrottle(sharedCounters(two.db), 'smtp-auth-ip', 3, window, clock);
     assert.ok(atOne instanceof SharedFailureThrottle);
     await atOne.recordFailure('198.51.100.7');
     await atTwo.recordFailure('198.51.100.7');
@@ -224,7 +224,7 @@ describe('shared limits on PostgreSQL, two instances', needsPeer(postgresUnavail
     await atOne.recordFailure('198.51.100.7');
     assert.equal(await atTwo.isBlocked('198.51.100.7'), true, 'the third failure, made at the other instance, blocks here');
     assert.equal(await atOne.isBlocked('198.51.100.8'), false, 'per key');
-    const byUser = authThrottle(two.db, 'smtp-auth-user', 3, window, clock);
+    const byUser = authThrottle(sharedCounters(two.db), 'smtp-auth-user', 3, window, clock);
     assert.equal(await byUser.isBlocked('198.51.100.7'), false, 'per scope: the user name throttle counts apart');
     clock.advance(window - 2 * MINUTE);
     assert.equal(await atOne.isBlocked('198.51.100.7'), true, 'still inside the window');
@@ -235,8 +235,8 @@ describe('shared limits on PostgreSQL, two instances', needsPeer(postgresUnavail
 
   test('the window slides: failures are forgotten one by one as they age', async () => {
     const clock = manualClock();
-    const atOne = authThrottle(one.db, 'smtp-auth-user', 2, 10 * MINUTE, clock);
-    const atTwo = authThrottle(two.db, 'smtp-auth-user', 2, 10 * MINUTE, clock);
+    const atOne = authThrottle(sharedCounters(one.db), 'smtp-auth-user', 2, 10 * MINUTE, clock);
+    const atTwo = authThrottle(sharedCounters(two.db), 'smtp-auth-user', 2, 10 * MINUTE, clock);
     await atOne.recordFailure('sub_slide');
     clock.advance(5 * MINUTE);
     await atTwo.recordFailure('sub_slide');
@@ -303,6 +303,7 @@ describe('SMTP handlers when the store behind the limits fails', () => {
       storageShortage: async () => undefined,
       storeNotDurable: () => undefined,
       senderPolicy: { checkMailFrom: async () => undefined },
+      routes: { organisationOf: async () => '', tableOf: async () => ({ rules: [], defaultAction: 'relay' }) },
       ...overrides,
     } as unknown as SessionDeps;
     return sessionHandlers(deps);

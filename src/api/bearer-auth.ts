@@ -1,9 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiToken } from '../directory/api-tokens.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../directory/context.js';
-import type { TokenScope } from '../directory/token-scopes.js';
-import type { AdminServices } from './api-context.js';
-import { sendProblem } from './problem.js';
+import { type BearerServices, bearerToken } from '../http/bearer-token.js';
+import { sendProblem } from '../http/problem.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,7 +14,7 @@ declare module 'fastify' {
  * Every /api/v1 request carries `Authorization: Bearer <token>` (RFC 6750). A refusal is
  * audited (coalesced, see denied-attempts.ts) with the address and why, never the token.
  */
-export function requireBearer(app: FastifyInstance, services: Pick<AdminServices, 'tokens' | 'denials'>): void {
+export function requireBearer(app: FastifyInstance, services: BearerServices): void {
   app.decorateRequest('actor', { getter: () => ({ name: 'anonymous', ip: null }) as Actor });
   app.addHook('onRequest', async (request: FastifyRequest, reply) => {
     const token = await bearerToken(services, request, reply, {
@@ -36,29 +34,4 @@ export function requireBearer(app: FastifyInstance, services: Pick<AdminServices
     }
     Object.defineProperty(request, 'actor', { value: { name: `token:${token.id} (${token.description})`, ip: request.ip } satisfies Actor });
   });
-}
-
-/**
- * The token of a request's `Authorization: Bearer` header, valid in `scope`; otherwise the
- * refusal is recorded as `action` (with `invalid` as the reason for a token that does not open it) and the reply gets its WWW-Authenticate challenge, and the
- * caller answers in its own error format (problem+json, or SCIM's).
- */
-export async function bearerToken(
-  services: Pick<AdminServices, 'tokens' | 'denials'>,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  o: { scope: TokenScope; action: string; realm: string; invalid: string },
-): Promise<ApiToken | { refused: true; presented: boolean }> {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-  const token = match?.[1] ? await services.tokens.authenticate(match[1], request.ip, o.scope) : undefined;
-  if (token) return token;
-  services.denials.record({
-    action: o.action,
-    actor: 'anonymous',
-    ip: request.ip,
-    reason: match ? o.invalid : 'no bearer token',
-    detail: { method: request.method, route: request.routeOptions.url ?? 'unknown route' },
-  });
-  reply.header('www-authenticate', `Bearer realm="${o.realm}"`);
-  return { refused: true, presented: match !== null };
 }

@@ -7,6 +7,7 @@ import { dkimSelectorsFor } from '../dkim/index.js';
 import { type DomainChecker, domainChecker } from '../dns/check/index.js';
 import { configuredResolver } from '../dns/index.js';
 import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
+import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 
 /** The probe of each MX answers a person waiting at the CLI or the console: a minute at most. */
 const PROBE_SESSION_MS = 30_000;
@@ -29,7 +30,7 @@ export function configuredDomainChecker(ctx: DirectoryContext, config: Config): 
       sessionMs: Math.min(config.delivery.greetingTimeout, PROBE_SESSION_MS),
     }),
     isClaimed: async (domain) => (await findDomain(ctx.db, domain)) !== undefined,
-    dkimSelectorsFor: (domain) => dkimSelectorsFor(ctx.db, domain),
+    dkimSelectorsFor: (domain) => dkimSelectorsFor(sqlDkimKeyStore(ctx.db), domain),
     gatewayHostname: config.hostname,
     clock: ctx.clock,
   });

@@ -17,7 +17,7 @@ interface Listener {
  * (`smtp.port`, RELAYGATE_SMTP_PORT …), the address, the errno and the fix; anything else is
  * rethrown as it is. For `.catch()` on the start of the SMTP or HTTP listeners.
  */
-export function listenFailed(config: Config, part: 'smtp' | 'http'): (err: unknown) => never {
+export function listenFailed(config: Pick<Config, 'http' | 'smtp'>, part: 'smtp' | 'http'): (err: unknown) => never {
   return (err) => {
     if (!isSystemError(err) || err.syscall !== 'listen') throw err;
     const port = (err as { port?: number }).port;
@@ -25,7 +25,7 @@ export function listenFailed(config: Config, part: 'smtp' | 'http'): (err: unkno
   };
 }
 
-function listenerOf(config: Config, part: 'smtp' | 'http', port: number | undefined): Listener {
+function listenerOf(config: Pick<Config, 'http' | 'smtp'>, part: 'smtp' | 'http', port: number | undefined): Listener {
   if (part === 'http') {
     return {
       portKey: 'http.port',

@@ -1,12 +1,14 @@
 import { join } from 'node:path';
-import type { AuditChain } from '../audit/audit-chain.js';
-import { openAuditChain } from '../audit/open-audit-chain.js';
+import { auditKeying } from '../audit/audit-keying.js';
 import type { Config } from '../config/schema.js';
 import { loadOrCreateKey } from '../lib/key-file.js';
 import { ensureKeyEncryptionKey } from '../secure/key-guard.js';
+import type { AuditChain } from '../store/audit/audit-chain.js';
+import { openAuditChain } from '../store/audit/open-audit-chain.js';
 import type { StoreDurability } from '../store/durability.js';
 import type { Engine } from '../store/engine.js';
 import type { ConnectionLog, Listening } from '../store/postgres/listen-connection.js';
+import { sqlSealedValueStore } from '../store/sealed-values/index.js';
 import { checkCredentialHashKey } from '../store/shared-keys.js';
 import { openSqlite } from '../store/sqlite/open.js';
 import type { Db } from '../store/tables.js';
@@ -41,7 +43,7 @@ export interface OpenStoreOptions {
  * The one place that knows which engine holds the state: PostgreSQL when a URL is set, else
  * the embedded SQLite file. Opened only with keys that fit it: the credential hash key the
  * other instances use, a key-encryption key that opens every sealed value (key-guard.ts),
- * and the audit log's key (open-audit-chain.ts).
+ * and the audit log's key (src/audit/audit-keying.ts).
  */
 export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<OpenStore> {
   prepareDataDir(config.dataDir);
@@ -54,7 +56,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
     const postgres = await openPostgres(config.databaseUrl, options);
     try {
       await checkCredentialHashKey(postgres.db, hashKey, Date.now());
-      await ensureKeyEncryptionKey(postgres.db, config, 'postgres');
+      await ensureKeyEncryptionKey(sqlSealedValueStore(postgres.db), config, 'postgres');
       return { ...postgres, ...(await withAudit(postgres, config)), engine: 'postgres', hashKey };
     } catch (err) {
       await postgres.close();
@@ -63,7 +65,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
   }
   const sqlite = await openSqlite(join(config.dataDir, 'relaygate.db'), { proveLeftoverWal: options.proveLeftoverWal ?? false });
   try {
-    await ensureKeyEncryptionKey(sqlite.db, config, 'sqlite');
+    await ensureKeyEncryptionKey(sqlSealedValueStore(sqlite.db), config, 'sqlite');
     return { ...sqlite, ...(await withAudit(sqlite, config)), engine: 'sqlite', hashKey };
   } catch (err) {
     await sqlite.close();
@@ -73,7 +75,7 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 
 /** The db carrying the audit chain; closing waits until the head names every record appended. */
 async function withAudit(store: { db: Db; close(): Promise<void> }, config: Config): Promise<Pick<OpenStore, 'db' | 'audit' | 'close'>> {
-  const { db, chain } = await openAuditChain(store.db, config, Date.now());
+  const { db, chain } = await openAuditChain(store.db, (recorded) => auditKeying(config, recorded), Date.now());
   return {
     db,
     audit: chain,

@@ -1,42 +1,15 @@
-import { type Kysely, sql } from 'kysely';
-import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
-import { engineOf } from '../store/engine.js';
-import type { Database } from '../store/tables.js';
-import { auditChainOf, type ChainedContent } from './audit-chain.js';
-import { GENESIS_HASH, type VerifyResult, verifyChain } from './verify-chain.js';
+import type { AuditQuery, AuditStore } from './audit-store.js';
+import { type VerifyResult, verifyChain } from './verify-chain.js';
 
+// Old callers append through here until their own stores do (src/store/audit/append-audit.ts);
+// auditChainOf likewise, for the directory pull's dry run.
 export { appendAudit } from '../store/audit/append-audit.js';
+export { auditChainOf } from '../store/audit/audit-chain.js';
+export type { AuditEntry, AuditQuery, AuditRecord } from './audit-store.js';
 
-export interface AuditEntry {
-  action: string;
-  targetType: string;
-  targetId?: string | null;
-  detail?: Record<string, unknown>;
-}
-
-export interface AuditRecord extends ChainedContent {
-  prevHash: string;
-  hash: string;
-}
-
-export interface AuditQuery extends PageRequest {
-  action?: string | undefined;
-  actor?: string | undefined;
-  targetId?: string | undefined;
-}
-
-export function auditLog(ctx: Pick<DirectoryContext, 'db'>) {
-  const { db } = ctx;
+export function auditLog(store: AuditStore) {
   return {
-    async list(query: AuditQuery): Promise<Page<AuditRecord>> {
-      let q = db.selectFrom('audit_log');
-      if (query.action) q = q.where('action', '=', query.action);
-      if (query.actor) q = q.where('actor', '=', query.actor);
-      if (query.targetId) q = q.where('target_id', '=', query.targetId);
-      const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await q.selectAll().orderBy('seq', 'desc').limit(query.limit).offset(query.offset).execute();
-      return { items: rows.map(toRecord), total: Number(total?.n ?? 0), limit: query.limit, offset: query.offset };
-    },
+    list: (query: AuditQuery) => store.list(query),
 
     /**
      * Recomputes the chain with the audit key from the first record, then checks that it
@@ -44,34 +17,18 @@ export function auditLog(ctx: Pick<DirectoryContext, 'db'>) {
      * of other instances); names the first record that does not fit.
      */
     async verify(options: { headFiles?: readonly string[] } = {}): Promise<VerifyResult> {
-      const rows = await db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
-      return verifyChain(auditChainOf(db), rows.map(toRecord), options.headFiles ?? []);
+      return verifyChain(store.keying(), await store.records(), options.headFiles ?? []);
     },
 
     /** Every record, oldest first, one JSON object per line (JSON Lines). */
     async *exportLines(): AsyncGenerator<string> {
       let after = 0;
       for (;;) {
-        const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(500).execute();
-        if (rows.length === 0) return;
-        for (const row of rows) yield `${JSON.stringify(toRecord(row))}\n`;
-        after = rows[rows.length - 1]?.seq ?? after;
+        const records = await store.records({ afterSeq: after, limit: 500 });
+        if (records.length === 0) return;
+        for (const record of records) yield `${JSON.stringify(record)}\n`;
+        after = records[records.length - 1]?.seq ?? after;
       }
     },
-  };
-}
-
-function toRecord(row: Database['audit_log']): AuditRecord {
-  return {
-    seq: Number(row.seq),
-    at: Number(row.at),
-    actor: row.actor,
-    actorIp: row.actor_ip,
-    action: row.action,
-    targetType: row.target_type,
-    targetId: row.target_id,
-    detail: JSON.parse(row.detail) as Record<string, unknown>,
-    prevHash: row.prev_hash,
-    hash: row.hash,
   };
 }

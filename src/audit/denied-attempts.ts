@@ -1,6 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import type { Db } from '../store/tables.js';
-import { appendAudit } from './audit-log.js';
+import type { AuditStore } from './audit-store.js';
 
 /** A refused request, as the audit log keeps it: who (a user name, a token id, or "anonymous"), from where, and why; never a secret. */
 export interface DeniedAttempt {
@@ -30,7 +29,7 @@ const MAX_KEYS = 10_000;
 
 export type DeniedAttempts = ReturnType<typeof deniedAttempts>;
 
-export function deniedAttempts(ctx: { db: Db; clock: Clock }, onError: (err: unknown) => void = () => undefined) {
+export function deniedAttempts(ctx: { store: Pick<AuditStore, 'append'>; clock: Clock }, onError: (err: unknown) => void = () => undefined) {
   const repeats = new Map<string, { minute: number; count: number }>();
   let minute = -1;
   let perIp = new Map<string, number>();
@@ -75,15 +74,11 @@ export function deniedAttempts(ctx: { db: Db; clock: Clock }, onError: (err: unk
         ...(counts.repeated > 0 ? { repeated: counts.repeated } : {}),
         ...(counts.suppressed > 0 ? { suppressed: counts.suppressed } : {}),
       };
-      ctx.db
-        .transaction()
-        .execute((trx) =>
-          appendAudit(
-            trx,
-            { name: attempt.actor, ip: attempt.ip },
-            { action: attempt.action, targetType: attempt.targetType ?? 'access', targetId: attempt.targetId ?? null, detail },
-            now,
-          ),
+      ctx.store
+        .append(
+          { name: attempt.actor, ip: attempt.ip },
+          { action: attempt.action, targetType: attempt.targetType ?? 'access', targetId: attempt.targetId ?? null, detail },
+          now,
         )
         .catch(onError);
     },

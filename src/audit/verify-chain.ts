@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { AuditChain, ChainedContent } from './audit-chain.js';
+import { canonicalJson } from '../lib/canonical-json.js';
+import { CHAIN_KEYED, GENESIS_HASH } from '../model/audit-chain.js';
 import { readHead, type SignedHead } from './audit-head.js';
-import type { AuditRecord } from './audit-log.js';
-import { canonicalJson } from './canonical-json.js';
+import type { AuditKey } from './audit-key.js';
+import type { AuditKeying, AuditRecord, ChainedContent } from './audit-store.js';
 
-export const GENESIS_HASH = '0'.repeat(64);
-
-/**
- * Records written before the audit key existed were chained with plain SHA-256. Rather than
- * rewrite history, the first start with the key appends this record, keyed, naming the last
- * unkeyed record: its HMAC covers that record's hash, which covers every one before it, so
- * the old records are as protected as the new ones from then on. Only a keyed record of this
- * action can say so, and so only the key holder can mark a stretch as unkeyed.
- */
-export const CHAIN_KEYED = 'audit.chain-keyed';
+// The chain's first link and its keyed marker (their reasons are in src/model/audit-chain.ts).
+export { CHAIN_KEYED, GENESIS_HASH };
 
 export interface VerifyResult {
   ok: boolean;
@@ -23,8 +16,8 @@ export interface VerifyResult {
   problem?: { seq: number; reason: string };
 }
 
-export function verifyChain(chain: AuditChain, records: readonly AuditRecord[], headFiles: readonly string[]): VerifyResult {
-  const unkeyedUpTo = unkeyedStretch(chain, records);
+export function verifyChain(chain: AuditKeying, records: readonly AuditRecord[], headFiles: readonly string[]): VerifyResult {
+  const unkeyedUpTo = unkeyedStretch(chain.key, records);
   let prevHash = GENESIS_HASH;
   let checked = 0;
   const broken = (seq: number, reason: string): VerifyResult => ({ ok: false, checked, anchoredSeq: null, problem: { seq, reason } });
@@ -33,7 +26,7 @@ export function verifyChain(chain: AuditChain, records: readonly AuditRecord[], 
     if (record.seq !== expectedSeq) return broken(expectedSeq, `record ${expectedSeq} is missing (next is ${record.seq})`);
     if (record.prevHash !== prevHash) return broken(record.seq, 'its link to the previous record is broken');
     const content = contentOf(record);
-    const fits = record.seq <= unkeyedUpTo ? legacyChainHash(prevHash, content) === record.hash : chain.matches(prevHash, content, record.hash);
+    const fits = record.seq <= unkeyedUpTo ? legacyChainHash(prevHash, content) === record.hash : chain.key.matches(prevHash, content, record.hash);
     if (!fits) return broken(record.seq, 'its content does not match its hash under the audit key (altered, or re-chained without the key)');
     prevHash = record.hash;
     checked += 1;
@@ -66,15 +59,15 @@ function contentOf(record: AuditRecord): ChainedContent {
   return content;
 }
 
-function unkeyedStretch(chain: AuditChain, records: readonly AuditRecord[]): number {
-  const marker = records.find((r) => r.action === CHAIN_KEYED && r.detail.unkeyedUpTo === r.seq - 1 && chain.matches(r.prevHash, contentOf(r), r.hash));
+function unkeyedStretch(key: AuditKey, records: readonly AuditRecord[]): number {
+  const marker = records.find((r) => r.action === CHAIN_KEYED && r.detail.unkeyedUpTo === r.seq - 1 && key.matches(r.prevHash, contentOf(r), r.hash));
   return marker ? marker.seq - 1 : 0;
 }
 
 type Heads = { list: Array<{ head: SignedHead; source: string }> } | { problem: { seq: number; reason: string } };
 
 /** This data directory's head and those given; each must be signed with the audit key. */
-function headsOf(chain: AuditChain, headFiles: readonly string[]): Heads {
+function headsOf(chain: AuditKeying, headFiles: readonly string[]): Heads {
   const paths = [...(chain.headFile ? [chain.headFile.path] : []), ...headFiles];
   const list: Array<{ head: SignedHead; source: string }> = [];
   for (const path of paths) {
@@ -88,7 +81,7 @@ function headsOf(chain: AuditChain, headFiles: readonly string[]): Heads {
       if (headFiles.includes(path)) return { problem: { seq: 0, reason: `there is no head in ${path}` } };
       continue;
     }
-    if (!chain.headSigned(head))
+    if (!chain.key.headSigned(head))
       return { problem: { seq: head.seq, reason: `the head in ${path} is not signed with the audit key (forged, or another store's)` } };
     list.push({ head, source: path });
   }

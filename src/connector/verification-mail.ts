@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rfc5322Date } from '../lib/rfc5322-date.js';
-import { VERIFICATION_HEADER } from '../pipeline/accept-inbound.js';
-import type { Leg } from '../store/tables.js';
+import type { Leg } from '../model/states.js';
+import { VERIFICATION_HEADER } from '../pipeline/verification-header.js';
 
 const EXPLANATION: Record<Leg, string> = {
   outbound:

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { appendAudit } from '../audit/audit-log.js';
-import type { Actor, DirectoryContext } from '../directory/context.js';
+import type { Actor } from '../directory/context.js';
+import type { Clock } from '../lib/clock.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
-import type { AdminsTable } from '../store/tables.js';
+import type { AdminRecord, AdminStore } from './console-store.js';
 import { FAILURES_PER_ACCOUNT, FAILURES_PER_ACCOUNT_AND_IP, LOCK_WINDOW_MS, type Lock, type SignInLocks } from './sign-in-locks.js';
 
 /** OWASP's minimum for argon2id (19 MiB, 2 passes): about 80 ms here, slow enough to make guessing expensive. */
@@ -33,21 +33,16 @@ export type SignIn =
  * `create` and `resetPassword` hand out a one-time password that must be changed at the first
  * sign-in. Repeated wrong passwords lock an address out of the account (sign-in-locks.ts).
  */
-export function adminAccounts(ctx: DirectoryContext) {
-  const { db, clock } = ctx;
+export function adminAccounts(stores: { admins: AdminStore }, deps: { clock: Clock }) {
+  const { admins } = stores;
+  const { clock } = deps;
 
   /** The account-wide lock shows in `relaygate admin list`; an address lock concerns one address only. */
-  async function lockedOut(row: AdminsTable, lock: Lock, ip: string, now: number): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      if (lock === 'account')
-        await trx
-          .updateTable('admins')
-          .set({ locked_until: now + LOCK_WINDOW_MS })
-          .where('id', '=', row.id)
-          .execute();
+  async function lockedOut(row: AdminRecord, lock: Lock, ip: string, now: number): Promise<void> {
+    await admins.change(async (tx) => {
+      if (lock === 'account') await tx.lockAdmin(row.id, now + LOCK_WINDOW_MS);
       const failures = lock === 'account' ? FAILURES_PER_ACCOUNT : FAILURES_PER_ACCOUNT_AND_IP;
-      await appendAudit(
-        trx,
+      await tx.audit(
         { name: 'system:console', ip },
         { action: 'admin.lockout', targetType: 'admin', targetId: row.email, detail: { lock, failures, minutes: LOCK_WINDOW_MS / 60_000 } },
         now,
@@ -55,8 +50,8 @@ export function adminAccounts(ctx: DirectoryContext) {
     });
   }
 
-  async function byEmail(email: string): Promise<AdminsTable | undefined> {
-    return db.selectFrom('admins').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  async function byEmail(email: string): Promise<AdminRecord | undefined> {
+    return admins.adminByEmail(email.trim().toLowerCase());
   }
 
   return {
@@ -68,31 +63,30 @@ export function adminAccounts(ctx: DirectoryContext) {
       if (password !== undefined) checkStrength(password);
       const oneTime = password === undefined ? newOneTimePassword() : null;
       const now = clock.now();
-      const row: AdminsTable = {
+      const row: AdminRecord = {
         id: newId('adm'),
         email: address,
-        password_hash: await hash(password ?? oneTime ?? '', ARGON2),
-        must_change_password: oneTime ? 1 : 0,
-        created_at: now,
-        last_sign_in_at: null,
-        last_sign_in_ip: null,
-        failed_attempts: 0,
-        locked_until: null,
-        disabled_at: null,
+        passwordHash: await hash(password ?? oneTime ?? '', ARGON2),
+        mustChangePassword: oneTime !== null,
+        createdAt: now,
+        lastSignInAt: null,
+        lastSignInIp: null,
+        lockedUntil: null,
+        disabledAt: null,
       };
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('admins').values(row).execute();
-        await appendAudit(trx, actor, { action: 'admin.create', targetType: 'admin', targetId: address, detail: { id: row.id } }, now);
+      await admins.change(async (tx) => {
+        await tx.insertAdmin(row);
+        await tx.audit(actor, { action: 'admin.create', targetType: 'admin', targetId: address, detail: { id: row.id } }, now);
       });
       return { admin: toAdmin(row), oneTimePassword: oneTime };
     },
 
     async list(): Promise<Admin[]> {
-      return (await db.selectFrom('admins').selectAll().orderBy('email').execute()).map(toAdmin);
+      return (await admins.listAdmins()).map(toAdmin);
     },
 
     async get(id: string): Promise<Admin | undefined> {
-      const row = await db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await admins.adminById(id);
       return row && toAdmin(row);
     },
 
@@ -104,10 +98,10 @@ export function adminAccounts(ctx: DirectoryContext) {
     async signIn(email: string, password: string, ip: string, locks: SignInLocks): Promise<SignIn> {
       const row = await byEmail(email);
       const now = clock.now();
-      const target = row && { id: row.id, passwordHash: row.password_hash, lastSignInIp: row.last_sign_in_ip };
+      const target = row && { id: row.id, passwordHash: row.passwordHash, lastSignInIp: row.lastSignInIp };
       const held = target ? await locks.lockOf(target, ip) : undefined;
-      const passwordOk = await verify(row?.password_hash ?? (await dummy()), password).catch(() => false);
-      if (!row || !target || row.disabled_at !== null) {
+      const passwordOk = await verify(row?.passwordHash ?? (await dummy()), password).catch(() => false);
+      if (!row || !target || row.disabledAt !== null) {
         await locks.failed(undefined, ip);
         return { ok: false, reason: row ? 'disabled' : 'unknown' };
       }
@@ -117,27 +111,27 @@ export function adminAccounts(ctx: DirectoryContext) {
         if (lock) await lockedOut(row, lock, ip, now);
         return lock ? { ok: false, reason: 'locked', lock } : { ok: false, reason: 'wrong-password' };
       }
-      const admin = toAdmin({ ...row, last_sign_in_at: now, last_sign_in_ip: ip });
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('admins').set({ last_sign_in_at: now, last_sign_in_ip: ip }).where('id', '=', row.id).execute();
-        await appendAudit(trx, { name: `admin:${row.email}`, ip }, { action: 'admin.sign-in', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      const admin = toAdmin({ ...row, lastSignInAt: now, lastSignInIp: ip });
+      await admins.change(async (tx) => {
+        await tx.recordSignIn(row.id, now, ip);
+        await tx.audit({ name: `admin:${row.email}`, ip }, { action: 'admin.sign-in', targetType: 'admin', targetId: row.email, detail: {} }, now);
       });
       return { ok: true, admin };
     },
 
     async changePassword(id: string, current: string, next: string, actor: Actor): Promise<void> {
-      const row = await db.selectFrom('admins').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await admins.adminById(id);
       if (!row) throw new DirectoryError('not_found', 'no such administrator');
-      if (!(await verify(row.password_hash, current).catch(() => false))) throw new DirectoryError('invalid', 'the current password is not right', 'current');
+      if (!(await verify(row.passwordHash, current).catch(() => false))) throw new DirectoryError('invalid', 'the current password is not right', 'current');
       checkStrength(next);
       if (next === current) throw new DirectoryError('invalid', 'choose a password other than the current one', 'password');
       const now = clock.now();
       const passwordHash = await hash(next, ARGON2);
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('admins').set({ password_hash: passwordHash, must_change_password: 0 }).where('id', '=', id).execute();
+      await admins.change(async (tx) => {
+        await tx.changePassword(id, passwordHash);
         // Other sessions of the account end: whoever knew the old password is signed out.
-        await trx.deleteFrom('admin_sessions').where('admin_id', '=', id).execute();
-        await appendAudit(trx, actor, { action: 'admin.password', targetType: 'admin', targetId: row.email, detail: {} }, now);
+        await tx.endSessionsOf(id);
+        await tx.audit(actor, { action: 'admin.password', targetType: 'admin', targetId: row.email, detail: {} }, now);
       });
     },
 
@@ -148,14 +142,10 @@ export function adminAccounts(ctx: DirectoryContext) {
       const oneTime = newOneTimePassword();
       const now = clock.now();
       const passwordHash = await hash(oneTime, ARGON2);
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('admins')
-          .set({ password_hash: passwordHash, must_change_password: 1, failed_attempts: 0, locked_until: null })
-          .where('id', '=', row.id)
-          .execute();
-        await trx.deleteFrom('admin_sessions').where('admin_id', '=', row.id).execute();
-        await appendAudit(trx, actor, { action: 'admin.reset-password', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      await admins.change(async (tx) => {
+        await tx.resetPassword(row.id, passwordHash);
+        await tx.endSessionsOf(row.id);
+        await tx.audit(actor, { action: 'admin.reset-password', targetType: 'admin', targetId: row.email, detail: {} }, now);
       });
       return oneTime;
     },
@@ -164,12 +154,12 @@ export function adminAccounts(ctx: DirectoryContext) {
       const row = await byEmail(email);
       if (!row) throw new DirectoryError('not_found', `no administrator ${email}; see "relaygate admin list"`, 'email');
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('admins').set({ disabled_at: now }).where('id', '=', row.id).execute();
-        await trx.deleteFrom('admin_sessions').where('admin_id', '=', row.id).execute();
-        await appendAudit(trx, actor, { action: 'admin.disable', targetType: 'admin', targetId: row.email, detail: {} }, now);
+      await admins.change(async (tx) => {
+        await tx.disableAdmin(row.id, now);
+        await tx.endSessionsOf(row.id);
+        await tx.audit(actor, { action: 'admin.disable', targetType: 'admin', targetId: row.email, detail: {} }, now);
       });
-      return toAdmin({ ...row, disabled_at: now });
+      return toAdmin({ ...row, disabledAt: now });
     },
   };
 }
@@ -192,14 +182,14 @@ function newOneTimePassword(): string {
 let dummyHash: Promise<string> | undefined;
 const dummy = () => (dummyHash ??= hash(`unused-${randomInt(1e9)}`, ARGON2));
 
-function toAdmin(row: AdminsTable): Admin {
+function toAdmin(row: AdminRecord): Admin {
   return {
     id: row.id,
     email: row.email,
-    mustChangePassword: row.must_change_password === 1,
-    createdAt: Number(row.created_at),
-    lastSignInAt: row.last_sign_in_at === null ? null : Number(row.last_sign_in_at),
-    lockedUntil: row.locked_until === null ? null : Number(row.locked_until),
-    disabled: row.disabled_at !== null,
+    mustChangePassword: row.mustChangePassword,
+    createdAt: row.createdAt,
+    lastSignInAt: row.lastSignInAt,
+    lockedUntil: row.lockedUntil,
+    disabled: row.disabledAt !== null,
   };
 }

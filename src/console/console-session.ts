@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../store/tables.js';
 import { cookieValue } from '../web/cookies.js';
+import type { ConsoleSessionStore } from './console-store.js';
 
 export const CONSOLE_COOKIE = 'relaygate_console';
 /** An administrator who walked away is signed out after this. */
@@ -17,14 +17,11 @@ export interface ConsoleSession {
 const idHash = (id: string) => createHash('sha256').update(id).digest('hex');
 
 /** Sessions live in the store (not in the cookie), so signing out, a password change or a disable ends them everywhere. */
-export function consoleSessions(db: Db) {
+export function consoleSessions(store: ConsoleSessionStore) {
   return {
     async create(adminId: string, now: number): Promise<ConsoleSession> {
       const id = randomBytes(32).toString('base64url');
-      await db
-        .insertInto('admin_sessions')
-        .values({ id_hash: idHash(id), admin_id: adminId, created_at: now, expires_at: now + CONSOLE_IDLE_MS })
-        .execute();
+      await store.insertSession({ idHash: idHash(id), adminId, createdAt: now, expiresAt: now + CONSOLE_IDLE_MS });
       return { id, adminId };
     },
 
@@ -32,23 +29,19 @@ export function consoleSessions(db: Db) {
     async find(cookieHeader: string | undefined, now: number): Promise<ConsoleSession | undefined> {
       const id = cookieValue(cookieHeader, CONSOLE_COOKIE);
       if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-      const row = await db.selectFrom('admin_sessions').selectAll().where('id_hash', '=', idHash(id)).executeTakeFirst();
+      const row = await store.sessionByHash(idHash(id));
       if (!row) return undefined;
-      const created = Number(row.created_at);
-      if (Number(row.expires_at) <= now || created + CONSOLE_MAX_MS <= now) {
-        await db.deleteFrom('admin_sessions').where('id_hash', '=', row.id_hash).execute();
+      const created = row.createdAt;
+      if (row.expiresAt <= now || created + CONSOLE_MAX_MS <= now) {
+        await store.removeSession(row.idHash);
         return undefined;
       }
-      await db
-        .updateTable('admin_sessions')
-        .set({ expires_at: Math.min(created + CONSOLE_MAX_MS, now + CONSOLE_IDLE_MS) })
-        .where('id_hash', '=', row.id_hash)
-        .execute();
-      return { id, adminId: row.admin_id };
+      await store.extendSession(row.idHash, Math.min(created + CONSOLE_MAX_MS, now + CONSOLE_IDLE_MS));
+      return { id, adminId: row.adminId };
     },
 
     async end(session: ConsoleSession): Promise<void> {
-      await db.deleteFrom('admin_sessions').where('id_hash', '=', idHash(session.id)).execute();
+      await store.removeSession(idHash(session.id));
     },
   };
 }

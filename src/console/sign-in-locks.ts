@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock } from '../lib/clock.js';
-import { authThrottle } from '../smtp/auth-throttle.js';
-import type { Db } from '../store/tables.js';
+import type { AuthThrottle } from '../smtp/auth-throttle.js';
 
 /** Wrong passwords for one account from one address before that address is refused for it. */
 export const FAILURES_PER_ACCOUNT_AND_IP = 5;
@@ -23,6 +21,12 @@ export interface LockTarget {
 export type Lock = 'address' | 'account';
 
 /**
+ * A failure count in a window, `scope` naming the kind of key: in memory on SQLite, in the
+ * store on PostgreSQL (authThrottle in src/smtp/auth-throttle.ts, wired by src/app).
+ */
+export type ThrottleFactory = (scope: string, limit: number, windowMs: number) => AuthThrottle;
+
+/**
  * Why not one lock per account: anyone who knows an administrator's address could then lock
  * them out by typing wrong passwords. Failures are counted per (account, address): a guesser
  * locks only their own address out of the account. A guesser with many addresses reaches the
@@ -31,10 +35,10 @@ export type Lock = 'address' | 'account';
  * password reset (a new password) starts afresh. Counted in the store on PostgreSQL, so every
  * instance serving the console sees the same failures (see authThrottle).
  */
-export function signInLocks(db: Db, clock: Clock) {
-  const pair = authThrottle(db, 'console-sign-in-account-ip', FAILURES_PER_ACCOUNT_AND_IP, LOCK_WINDOW_MS, clock);
-  const account = authThrottle(db, 'console-sign-in-account', FAILURES_PER_ACCOUNT, LOCK_WINDOW_MS, clock);
-  const address = authThrottle(db, 'console-sign-in-ip', FAILURES_PER_IP, LOCK_WINDOW_MS, clock);
+export function signInLocks(throttle: ThrottleFactory) {
+  const pair = throttle('console-sign-in-account-ip', FAILURES_PER_ACCOUNT_AND_IP, LOCK_WINDOW_MS);
+  const account = throttle('console-sign-in-account', FAILURES_PER_ACCOUNT, LOCK_WINDOW_MS);
+  const address = throttle('console-sign-in-ip', FAILURES_PER_IP, LOCK_WINDOW_MS);
   const accountKey = (target: LockTarget) => `${target.id}:${createHash('sha256').update(target.passwordHash).digest('hex').slice(0, 16)}`;
 
   async function lockOf(target: LockTarget, ip: string): Promise<Lock | undefined> {

@@ -21,7 +21,7 @@ const NOT_SIGNED_IN =
 
 /** Sign-in, sign-out and the password change that a one-time password requires. */
 export function registerSignIn(app: FastifyInstance, deps: ConsoleDeps): void {
-  const locks = signInLocks(deps.db, deps.clock);
+  const locks = signInLocks(deps.throttle);
   const denied = (request: FastifyRequest, reason: string, targetId: string | null = null) =>
     deps.services.denials.record({ action: 'admin.sign-in-failed', actor: 'anonymous', ip: request.ip, reason, targetType: 'admin', targetId });
 

@@ -5,16 +5,17 @@ import { configuredResolver } from '../dns/index.js';
 import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
 import type { Clock } from '../lib/clock.js';
 import type { DeliveryEvidence, DeliveryOutcome, FailureReason, PeerAuthentication } from '../model/outcome.js';
-import type { Db, TlsRequirement } from '../store/tables.js';
+import type { TlsRequirement } from '../model/states.js';
 import type { Courier } from './courier.js';
 import { mtaStsPolicies } from './mta-sts.js';
 import { mxCourier } from './mx-courier.js';
 import type { DirectAttempt, DirectDelivery } from './secure-courier.js';
+import type { DirectDeliveryDomains } from './secure-delivery-store.js';
 import { smarthostTrust } from './smarthost-trust.js';
 import { deliveryTimeouts } from './smtp-timeouts.js';
 
 export interface DirectSecureDeliveryOptions {
-  db: Db;
+  domains: DirectDeliveryDomains;
   /** The domain's direct-delivery verdict, asked afresh at every call. */
   proof(domain: string): Promise<DirectDeliveryVerdict>;
   /** Direct MX delivery that holds every MX host of the domain to `requirement`. */
@@ -47,7 +48,7 @@ export function directSecureDelivery(o: DirectSecureDeliveryOptions): DirectDeli
   return {
     async attempt(message, recipient): Promise<DirectAttempt | undefined> {
       const domain = recipient.slice(recipient.lastIndexOf('@') + 1).toLowerCase();
-      if (!(await isFlagged(o.db, domain))) return undefined;
+      if (!(await o.domains.isFlagged(domain))) return undefined;
       const checkedAt = new Date(o.clock.now()).toISOString();
       const verdict = await o.proof(domain).catch(
         (err: unknown): DirectDeliveryVerdict => ({
@@ -88,17 +89,6 @@ function proven(e: DeliveryEvidence): boolean {
   return e.dnssec.mx === 'secure' && AUTHENTICATED.includes(e.peerAuthentication);
 }
 
-async function isFlagged(db: Db, domain: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('domains')
-    .select('id')
-    .where('name', '=', domain)
-    .where('status', '=', 'verified')
-    .where('direct_delivery', '=', 1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 /**
  * IDD as configured: the uncached configured resolver (the process-wide cache could hide a zone
  * that just went bogus), the MTA-STS fetch and trust of direct delivery, `delivery.mxPort`.
@@ -107,7 +97,7 @@ async function isFlagged(db: Db, domain: string): Promise<boolean> {
  */
 export function configuredDirectSecureDelivery(
   config: Config,
-  deps: { db: Db; clock: Clock; log: Logger; sign(courier: Courier): Courier; capture?: Courier | undefined },
+  deps: { domains: DirectDeliveryDomains; clock: Clock; log: Logger; sign(courier: Courier): Courier; capture?: Courier | undefined },
 ): DirectDelivery {
   const { clock, log } = deps;
   const resolver = configuredResolver(config.dnsResolver);
@@ -115,7 +105,7 @@ export function configuredDirectSecureDelivery(
   const mtaSts = mtaStsPolicies({ resolver, fetch, clock, log });
   const ca = smarthostTrust(config.delivery.caFile);
   return directSecureDelivery({
-    db: deps.db,
+    domains: deps.domains,
     clock,
     log,
     proof: (domain) => checkDirectDelivery({ resolver, fetchMtaStsPolicy: fetch, clock }, domain),

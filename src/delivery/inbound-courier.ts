@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
-import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
+import type { InboundRecipientLookup } from '../inbound/inbound-recipient-lookup.js';
 import type { WebhookDelivery } from '../inbound/webhook-delivery.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import type { InboundRecord, QueueStore } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
-import type { Db } from '../store/tables.js';
 import type { Courier, OutboundMessage } from './courier.js';
 
 export interface InboundCourierOptions {
-  db: Db;
+  /** Who each recipient is, looked up at every attempt (src/directory/inbound-recipients.ts). */
+  recipients: InboundRecipientLookup;
   store: Pick<QueueStore, 'inboundRecord'>;
   spool: Spool;
   targets: Pick<InboundTargetDirectory, 'forDomain'>;
@@ -51,7 +51,7 @@ async function groupByTarget(o: InboundCourierOptions, recipients: string[]): Pr
   const byId = new Map<string, RoutableTarget>();
   const groups = new Map<RoutableTarget | string, string[]>();
   for (const address of recipients) {
-    const found = await lookUpInboundRecipient(o.db, address);
+    const found = await o.recipients(address);
     let key: RoutableTarget | string;
     if (found.kind !== 'known') key = `${address} is no longer an address of a verified domain here`;
     else {

@@ -5,11 +5,11 @@ import type { DeliveryEvidence, DeliveryOutcome } from '../model/outcome.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
 import { notificationMail, notificationMessageId } from '../secure/notification.js';
 import { replyRefHash } from '../secure/secure-replies.js';
-import { loadBranding } from '../secure/secure-settings.js';
+import { brandingFrom } from '../secure/secure-settings.js';
 import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from '../secure/vault.js';
-import type { Db, SecureRecipientsTable } from '../store/tables.js';
 import type { Courier, OutboundMessage } from './courier.js';
 import type { ProofEvidence } from './direct-secure-delivery.js';
+import type { SecureDeliveryRecipient, SecureDeliveryStore, SecureRecipientProgress } from './secure-delivery-store.js';
 
 /** What a domain flagged for inbound direct delivery made of one attempt. */
 export type DirectAttempt =
@@ -23,7 +23,7 @@ export interface DirectDelivery {
 }
 
 export interface SecureCourierOptions {
-  db: Db;
+  store: SecureDeliveryStore;
   vault: SecureVault;
   kek: KeyEncryption;
   /** The normal outbound path (connections, DKIM signing): notifications leave like any plain mail. */
@@ -37,7 +37,7 @@ export interface SecureCourierOptions {
   clock: Clock;
 }
 
-type RecipientRow = SecureRecipientsTable;
+type RecipientRow = SecureDeliveryRecipient;
 
 /**
  * Delivers a secure message one recipient at a time: decrypted, straight to the recipient's
@@ -60,14 +60,14 @@ export function secureCourier(o: SecureCourierOptions): Courier {
           return forAll(message.recipients, { kind: 'delivered', reply: `nothing sent: the secure message was ${err.why}` });
         return forAll(message.recipients, { kind: 'deferred', reason: 'unknown', reply: `cannot open the secure message: ${(err as Error).message}` });
       }
-      const rows = await o.db.selectFrom('secure_recipients').selectAll().where('message_id', '=', message.id).execute();
-      const org = await o.db.selectFrom('organisations').select('neutral_subject').where('id', '=', unlocked.row.organisation_id).executeTakeFirst();
+      const rows = await o.store.recipients(message.id);
+      const org = await o.store.settings(unlocked.row.organisationId);
       const outcomes = await Promise.all(
         message.recipients.map(async (address): Promise<[string, DeliveryOutcome]> => {
           const row = rows.find((r) => r.address === address);
           if (!row) return [address, { kind: 'deferred', reason: 'unknown', reply: `no secure recipient record for ${address}` }];
-          if (row.revoked_at !== null) return [address, { kind: 'delivered', reply: 'nothing sent: the access of this recipient was revoked' }];
-          return [address, await deliverTo(message, unlocked, row, org?.neutral_subject === 1)];
+          if (row.revokedAt !== null) return [address, { kind: 'delivered', reply: 'nothing sent: the access of this recipient was revoked' }];
+          return [address, await deliverTo(message, unlocked, row, org?.neutralSubject === true)];
         }),
       );
       return new Map(outcomes);
@@ -82,12 +82,12 @@ export function secureCourier(o: SecureCourierOptions): Courier {
     if (direct?.kind === 'outcome') {
       const { outcome } = direct;
       if (outcome.kind === 'delivered')
-        await update(row, { status: 'delivered', delivered_via: 'direct', evidence: json(outcome.evidence), fallback_reason: null });
-      if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bounced_at: o.clock.now() });
+        await update(row, { status: 'delivered', deliveredVia: 'direct', evidence: json(outcome.evidence), fallbackReason: null });
+      if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bouncedAt: o.clock.now() });
       return outcome;
     }
     const fallback = direct?.kind === 'fallback' ? direct.reason : null;
-    if (direct?.kind === 'fallback') await update(row, { fallback_reason: direct.reason, evidence: json(direct.evidence) });
+    if (direct?.kind === 'fallback') await update(row, { fallbackReason: direct.reason, evidence: json(direct.evidence) });
     return notify(message, unlocked, row, { neutralSubject, fallback });
   }
 
@@ -97,18 +97,14 @@ export function secureCourier(o: SecureCourierOptions): Courier {
     row: RecipientRow,
     how: { neutralSubject: boolean; fallback: string | null },
   ): Promise<DeliveryOutcome> {
-    if (row.token_sealed === null) return { kind: 'delivered', reply: 'nothing sent: the portal link of this recipient is gone' };
-    const token = o.kek.open(row.token_sealed, { purpose: PORTAL_TOKEN_PURPOSE, id: row.id }).toString('utf8');
+    if (row.tokenSealed === null) return { kind: 'delivered', reply: 'nothing sent: the portal link of this recipient is gone' };
+    const token = o.kek.open(row.tokenSealed, { purpose: PORTAL_TOKEN_PURPOSE, id: row.id }).toString('utf8');
     const now = o.clock.now();
     // A recipient who answers the notification by mail answers the secure message: the reply is
     // then linked to it, sealed, and shredded with it (secure-replies.ts), like one to the message itself.
     const messageId = notificationMessageId(o.hostname);
-    await o.db
-      .insertInto('secure_message_refs')
-      .values({ ref_hash: replyRefHash(o.hashKey, messageId), secure_message_id: message.id })
-      .onConflict((oc) => oc.column('ref_hash').doNothing())
-      .execute();
-    const brand = await loadBranding(o.db, unlocked.row.organisation_id);
+    await o.store.linkReference(replyRefHash(o.hashKey, messageId), message.id);
+    const brand = await brandingFrom(o.store, unlocked.row.organisationId);
     const body = await notificationMail({
       locale: mailLocale(unlocked.row.language, brand.locale),
       brand,
@@ -116,7 +112,7 @@ export function secureCourier(o: SecureCourierOptions): Courier {
       recipient: row.address,
       link: `${o.portalUrl()}/m/${token}`,
       neutralSubject: how.neutralSubject,
-      retainUntil: unlocked.row.retain_until,
+      retainUntil: unlocked.row.retainUntil,
       messageId,
       now,
     });
@@ -128,14 +124,14 @@ export function secureCourier(o: SecureCourierOptions): Courier {
       openBody: () => Readable.from([body]),
     });
     const outcome = outcomes.get(row.address) ?? { kind: 'deferred', reason: 'unknown', reply: 'no outcome for the notification' };
-    if (outcome.kind === 'delivered') await update(row, { status: 'notified', delivered_via: 'portal', notified_at: o.clock.now() });
-    if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bounced_at: o.clock.now() });
+    if (outcome.kind === 'delivered') await update(row, { status: 'notified', deliveredVia: 'portal', notifiedAt: o.clock.now() });
+    if (outcome.kind === 'bounced') await update(row, { status: 'bounced', bouncedAt: o.clock.now() });
     const why = how.fallback ? ` (direct delivery not possible: ${how.fallback})` : '';
     return { ...outcome, reply: `portal notification${why}: ${outcome.reply}` };
   }
 
-  async function update(row: RecipientRow, values: Partial<Omit<RecipientRow, 'id' | 'message_id'>>): Promise<void> {
-    await o.db.updateTable('secure_recipients').set(values).where('id', '=', row.id).execute();
+  async function update(row: RecipientRow, progress: SecureRecipientProgress): Promise<void> {
+    await o.store.recordProgress(row.id, progress);
   }
 }
 

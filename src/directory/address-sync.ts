@@ -1,23 +1,10 @@
-import type { Kysely } from 'kysely';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
-import type { Database } from '../store/tables.js';
-import {
-  type Address,
-  type AddressKind,
-  type AddressSource,
-  claimable,
-  claimRules,
-  findAddress,
-  insertAlias,
-  lookupKey,
-  pageOfAddresses,
-} from './addresses.js';
+import type { AddressChanges, AddressReads, AddressStore, StoredAddress } from './address-store.js';
+import { type Address, type AddressKind, type AddressSource, claimable, claimRules, findAddress, insertAlias, lookupKey } from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 
-type Trx = Kysely<Database>;
 export type SyncSource = Exclude<AddressSource, 'manual'>;
 
 /** A directory user as a sync sees it: its mailbox, its other addresses, and whether it is active. */
@@ -43,8 +30,8 @@ export interface SyncFilter {
  * a conflict naming it — the seed's "exclude the hand-made account from the sync" cannot be
  * forgotten because there is nothing to exclude.
  */
-export function addressSync(ctx: DirectoryContext, config: Config, source: SyncSource) {
-  const { db, clock } = ctx;
+export function addressSync(stores: { addresses: AddressStore }, deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: Config, source: SyncSource) {
+  const { addresses } = stores;
   const rules = claimRules(config);
   // The secure subdomain's aliases come from a per-domain rule, not from the directory.
   const derived = (user: SyncedUser): SyncedUser => {
@@ -53,87 +40,83 @@ export function addressSync(ctx: DirectoryContext, config: Config, source: SyncS
     const extra = config.directorySync.aliasDomains.filter((r) => r.from === domain).map((r) => `${user.address.slice(0, at)}@${r.to}`);
     return { ...user, aliases: [...user.aliases, ...extra] };
   };
-  const changed = async <T>(work: (trx: Trx, now: number) => Promise<T>): Promise<T> => {
-    const now = clock.now();
+  const changed = async <T>(work: (tx: AddressChanges, now: number) => Promise<T>): Promise<T> => {
+    const now = deps.clock.now();
+    const result = await addresses.change((tx) => work(tx, now));
     // Given a transaction (a pull's dry run), the change is made inside it and goes with it.
-    if (db.isTransaction) return work(db, now);
-    const result = await db.transaction().execute((trx) => work(trx, now));
-    await ctx.syncCommitted();
+    if (!addresses.inTransaction) await deps.syncCommitted();
     return result;
   };
-  const owned = async (trx: Trx, id: string) => {
-    const row = await trx.selectFrom('addresses').selectAll().where('id', '=', id).executeTakeFirst();
+  const owned = async (tx: AddressReads, id: string) => {
+    const row = await tx.findById(id);
     if (!row || row.source !== source) throw new DirectoryError('not_found', `no ${source} user ${id}`);
     return row;
   };
-  const audit = (trx: Trx, actor: Actor, action: string, address: string, detail: Record<string, unknown>, now: number) =>
-    appendAudit(trx, actor, { action, targetType: 'address', targetId: address, detail: { source, ...detail } }, now);
+  const audit = (tx: AddressChanges, actor: Actor, action: string, address: string, detail: Record<string, unknown>, now: number) =>
+    tx.audit(actor, { action, targetType: 'address', targetId: address, detail: { source, ...detail } }, now);
 
   return {
     async create(given: SyncedUser, actor: Actor): Promise<Address> {
       const user = derived(given);
-      return changed(async (trx, now) => {
-        await refuseManual(trx, user.address, 'userName');
-        const domain = await claimable(trx, rules, user.address, 'userName');
-        const row = {
+      return changed(async (tx, now) => {
+        await refuseManual(tx, user.address, 'userName');
+        const domain = await claimable(tx, rules, user.address, 'userName');
+        const row: StoredAddress = {
           id: newId('adr'),
-          domain_id: domain.id,
+          domainId: domain.id,
           address: user.address,
           kind: user.kind ?? 'support',
           description: user.description.trim(),
-          created_at: now,
+          createdAt: now,
           source,
-          external_id: user.externalId,
-          suspended_at: user.active ? null : now,
+          externalId: user.externalId,
+          suspendedAt: user.active ? null : now,
         };
-        await trx.insertInto('addresses').values(row).execute();
-        for (const [i, alias] of unique(user.aliases, user.address).entries()) await insertAlias(trx, rules, row, alias, `emails.${i}`, now);
-        await audit(trx, actor, 'address.sync_add', row.address, { id: row.id, externalId: user.externalId, active: user.active, aliases: user.aliases }, now);
-        return findAddress(trx, row.address);
+        await tx.insert(row);
+        for (const [i, alias] of unique(user.aliases, user.address).entries()) await insertAlias(tx, rules, row, alias, `emails.${i}`, now);
+        await audit(tx, actor, 'address.sync_add', row.address, { id: row.id, externalId: user.externalId, active: user.active, aliases: user.aliases }, now);
+        return findAddress(tx, row.address);
       });
     },
 
     async get(id: string): Promise<Address> {
-      const row = await owned(db, id);
-      return findAddress(db, row.address);
+      const row = await owned(addresses, id);
+      return findAddress(addresses, row.address);
     },
 
-    list: (page: PageRequest, filter: SyncFilter = {}): Promise<Page<Address>> =>
-      pageOfAddresses(db, page, (query) => {
-        let narrowed = query.where('addresses.source', '=', source);
-        if (filter.address !== undefined) narrowed = narrowed.where('addresses.address', '=', lookupKey(filter.address));
-        if (filter.externalId !== undefined) narrowed = narrowed.where('addresses.external_id', '=', filter.externalId);
-        if (filter.kind !== undefined) narrowed = narrowed.where('addresses.kind', '=', filter.kind);
-        return narrowed;
-      }),
+    list: async (page: PageRequest, filter: SyncFilter = {}): Promise<Page<Address>> => {
+      const found = await addresses.page(page, {
+        source,
+        address: filter.address !== undefined ? lookupKey(filter.address) : undefined,
+        externalId: filter.externalId,
+        kind: filter.kind,
+      });
+      return { ...found, ...page };
+    },
 
     /** The user as the directory now has it: description, active state and aliases follow it; the mailbox may be renamed. */
     async replace(id: string, given: SyncedUser, actor: Actor): Promise<Address> {
       const user = derived(given);
-      return changed(async (trx, now) => {
-        const row = await owned(trx, id);
-        const before = await findAddress(trx, row.address);
+      return changed(async (tx, now) => {
+        const row = await owned(tx, id);
+        const before = await findAddress(tx, row.address);
         let address = row.address;
         if (user.address !== row.address) {
-          await refuseManual(trx, user.address, 'userName');
-          const domain = await claimable(trx, rules, user.address, 'userName');
-          await trx.updateTable('addresses').set({ address: user.address, domain_id: domain.id }).where('id', '=', id).execute();
+          await refuseManual(tx, user.address, 'userName');
+          const domain = await claimable(tx, rules, user.address, 'userName');
+          await tx.update(id, { address: user.address, domainId: domain.id });
           address = user.address;
         }
-        const suspendedAt = user.active ? null : (row.suspended_at ?? now);
-        await trx
-          .updateTable('addresses')
-          .set({ description: user.description.trim(), external_id: user.externalId, suspended_at: suspendedAt })
-          .where('id', '=', id)
-          .execute();
+        const suspendedAt = user.active ? null : (row.suspendedAt ?? now);
+        await tx.update(id, { description: user.description.trim(), externalId: user.externalId, suspendedAt });
         const wanted = unique(user.aliases, address);
         const gone = before.aliases.filter((a) => !wanted.includes(a));
-        if (gone.length > 0) await trx.deleteFrom('address_aliases').where('address_id', '=', id).where('alias', 'in', gone).execute();
+        if (gone.length > 0) await tx.removeAliases(id, gone);
         const fresh = { ...row, address };
-        for (const [i, alias] of wanted.entries()) if (!before.aliases.includes(alias)) await insertAlias(trx, rules, fresh, alias, `emails.${i}`, now);
-        const after = await findAddress(trx, address);
-        if (before.suspendedAt === null && after.suspendedAt !== null) await audit(trx, actor, 'address.suspend', address, { id }, now);
-        if (before.suspendedAt !== null && after.suspendedAt === null) await audit(trx, actor, 'address.resume', address, { id }, now);
+        for (const [i, alias] of wanted.entries()) if (!before.aliases.includes(alias)) await insertAlias(tx, rules, fresh, alias, `emails.${i}`, now);
+        const after = await findAddress(tx, address);
+        if (before.suspendedAt === null && after.suspendedAt !== null) await audit(tx, actor, 'address.suspend', address, { id }, now);
+        if (before.suspendedAt !== null && after.suspendedAt === null) await audit(tx, actor, 'address.resume', address, { id }, now);
         const detail = {
           id,
           ...(before.address !== after.address ? { renamedFrom: before.address } : {}),
@@ -141,17 +124,17 @@ export function addressSync(ctx: DirectoryContext, config: Config, source: SyncS
           ...(gone.length > 0 ? { aliasesRemoved: gone } : {}),
           ...(after.aliases.some((a) => !before.aliases.includes(a)) ? { aliasesAdded: after.aliases.filter((a) => !before.aliases.includes(a)) } : {}),
         };
-        if (Object.keys(detail).length > 1) await audit(trx, actor, 'address.sync_update', address, detail, now);
+        if (Object.keys(detail).length > 1) await audit(tx, actor, 'address.sync_update', address, detail, now);
         return after;
       });
     },
 
     async remove(id: string, actor: Actor): Promise<Address> {
-      return changed(async (trx, now) => {
-        const row = await owned(trx, id);
-        const removed = await findAddress(trx, row.address);
-        await trx.deleteFrom('addresses').where('id', '=', id).execute();
-        await audit(trx, actor, 'address.sync_remove', removed.address, { id, externalId: removed.externalId, aliases: removed.aliases }, now);
+      return changed(async (tx, now) => {
+        const row = await owned(tx, id);
+        const removed = await findAddress(tx, row.address);
+        await tx.remove(id);
+        await audit(tx, actor, 'address.sync_remove', removed.address, { id, externalId: removed.externalId, aliases: removed.aliases }, now);
         return removed;
       });
     },
@@ -165,9 +148,9 @@ function unique(aliases: string[], address: string): string[] {
 }
 
 /** A mailbox entered by hand stays the administrator's: the sync names it instead of taking it. */
-async function refuseManual(trx: Trx, mailbox: string, field: string): Promise<void> {
+async function refuseManual(tx: AddressReads, mailbox: string, field: string): Promise<void> {
   const key = lookupKey(mailbox);
-  const row = await trx.selectFrom('addresses').select(['address', 'source']).where('address', '=', key).executeTakeFirst();
+  const row = await tx.findByAddress(key);
   if (row?.source === 'manual')
     throw new DirectoryError(
       'conflict',

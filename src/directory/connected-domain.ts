@@ -4,7 +4,7 @@ import type { ConnectorState } from '../model/states.js';
 /**
  * Refuses a new credential or connection for a domain whose connector is draining or
  * disconnected; a name that is no claimed domain passes (the caller checks that itself).
- * The same as refuseUnlessConnected in domains.ts, given the state its store looked up.
+ * `found` is the domain's connector state as its store looked it up.
  */
 export function refuseUnlessConnectedState(found: { name: string; connectorState: ConnectorState } | undefined, field: string): void {
   if (!found || found.connectorState === 'connected') return;

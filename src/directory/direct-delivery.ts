@@ -1,7 +1,7 @@
-import { appendAudit } from '../audit/audit-log.js';
 import type { DirectDeliveryVerdict, DomainChecker } from '../dns/check/index.js';
 import { DirectoryError, notFound } from '../model/directory-error.js';
 import type { Actor, DirectoryContext } from './context.js';
+import type { DomainStore, StoredDomain } from './domain-store.js';
 
 /** A domain's inbound direct delivery (IDD) flag, and the verdict a change was checked against. */
 export interface DirectDeliveryState {
@@ -30,39 +30,29 @@ export class DirectDeliveryRefused extends DirectoryError {
  * is a standing request, not a proof: delivery re-checks the verdict at every attempt.
  * Disabling is always allowed and asks nothing, so that it works while DNS is broken.
  */
-export function directDeliveryDirectory(ctx: DirectoryContext, checker: Pick<DomainChecker, 'check'>) {
-  const { db, clock } = ctx;
+export function directDeliveryDirectory(
+  stores: { domains: DomainStore },
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
+  checker: Pick<DomainChecker, 'check'>,
+) {
+  const { domains } = stores;
 
-  async function findRow(name: string) {
-    const row = await db
-      .selectFrom('domains')
-      .select(['id', 'name', 'status', 'direct_delivery', 'direct_delivery_changed_at'])
-      .where('name', '=', name.trim().toLowerCase())
-      .executeTakeFirst();
+  async function findRow(name: string): Promise<StoredDomain> {
+    const row = await domains.find(name.trim().toLowerCase());
     if (!row) throw notFound('domain', name);
     return row;
   }
 
-  async function write(row: Awaited<ReturnType<typeof findRow>>, enabled: boolean, actor: Actor, verdict: DirectDeliveryVerdict | null) {
-    const now = clock.now();
-    const changed = (Number(row.direct_delivery) === 1) !== enabled;
-    const changedAt = changed ? now : row.direct_delivery_changed_at === null ? null : Number(row.direct_delivery_changed_at);
-    await db.transaction().execute(async (trx) => {
-      if (changed)
-        await trx
-          .updateTable('domains')
-          .set({ direct_delivery: enabled ? 1 : 0, direct_delivery_changed_at: now })
-          .where('id', '=', row.id)
-          .execute();
+  async function write(row: StoredDomain, enabled: boolean, actor: Actor, verdict: DirectDeliveryVerdict | null) {
+    const now = deps.clock.now();
+    const changed = row.directDelivery.enabled !== enabled;
+    const changedAt = changed ? now : row.directDelivery.changedAt;
+    await domains.change(async (tx) => {
+      if (changed) await tx.setDirectDelivery(row.id, enabled, now);
       const detail = { id: row.id, changed, ...(verdict ? { verdict: verdict.level } : {}) };
-      await appendAudit(
-        trx,
-        actor,
-        { action: `domain.direct-delivery.${enabled ? 'enable' : 'disable'}`, targetType: 'domain', targetId: row.name, detail },
-        now,
-      );
+      await tx.audit(actor, { action: `domain.direct-delivery.${enabled ? 'enable' : 'disable'}`, targetType: 'domain', targetId: row.name, detail }, now);
     });
-    await ctx.syncCommitted();
+    await deps.syncCommitted();
     return { domain: row.name, enabled, changedAt, verdict };
   }
 

@@ -1,11 +1,10 @@
-import { sql } from 'kysely';
-import { auditChainOf } from '../audit/audit-chain.js';
-import type { AuditHead } from '../audit/audit-head.js';
 import type { Config } from '../config/schema.js';
 import { DirectoryError } from '../model/directory-error.js';
+import type { AddressStore } from './address-store.js';
 import { type AddressSync, addressSync, type SyncedUser } from './address-sync.js';
 import { type Address, lookupKey } from './addresses.js';
 import type { Actor, DirectoryContext } from './context.js';
+import type { DirectorySyncStore } from './directory-sync-store.js';
 import { type LdapEntry, type LdapMapping, mapEntry } from './ldap-mapping.js';
 
 /** One change a pull makes (or, in a dry run, would make) to one address. */
@@ -43,6 +42,11 @@ export interface PullOptions {
 
 const SOURCE = 'ldap' as const;
 
+export interface PullStores {
+  addresses: AddressStore;
+  directorySync: DirectorySyncStore;
+}
+
 /**
  * One pull: the directory's users against the addresses of source 'ldap'. Users are matched
  * by external id, then by address; an address of source 'ldap' the directory no longer
@@ -52,7 +56,8 @@ const SOURCE = 'ldap' as const;
  * a savepoint, and rolls it all back: it reports exactly what the real run would refuse.
  */
 export async function pullDirectory(
-  ctx: DirectoryContext,
+  stores: PullStores,
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
   config: Config,
   entries: LdapEntry[],
   mapping: LdapMapping,
@@ -60,8 +65,8 @@ export async function pullDirectory(
 ): Promise<PullResult> {
   const refused: PullRefusal[] = [];
   const users = directoryUsers(entries, mapping, refused);
-  const existing = await ldapAddresses(addressSync(ctx, config, SOURCE));
-  const manual = await manualAddresses(ctx, users);
+  const existing = await ldapAddresses(addressSync(stores, deps, config, SOURCE));
+  const manual = await manualAddresses(stores.directorySync, users);
   const plan = planChanges(users, existing, manual, refused, config);
   const result: PullResult = { dryRun: options.dryRun, entries: entries.length, changes: [], refused, unchanged: plan.unchanged, massRemoval: null };
   const removals = plan.steps.filter((s) => s.change.action === 'remove').length;
@@ -72,8 +77,8 @@ export async function pullDirectory(
     result.massRemoval = { removals, of: existing.length };
     if (!options.dryRun) return result;
   }
-  if (options.dryRun) await dryRun(ctx, config, plan.steps, result, options.actor);
-  else for (const step of plan.steps) await applyStep(addressSync(ctx, config, SOURCE), step, result, options.actor);
+  if (options.dryRun) await dryRun(stores.directorySync, deps, config, plan.steps, result, options.actor);
+  else for (const step of plan.steps) await applyStep(addressSync(stores, deps, config, SOURCE), step, result, options.actor);
   return result;
 }
 
@@ -113,19 +118,8 @@ async function ldapAddresses(sync: AddressSync): Promise<Address[]> {
   }
 }
 
-async function manualAddresses(ctx: DirectoryContext, users: SyncedUser[]): Promise<Set<string>> {
-  const wanted = users.map((u) => lookupKey(u.address));
-  const found = new Set<string>();
-  for (let i = 0; i < wanted.length; i += 500) {
-    const rows = await ctx.db
-      .selectFrom('addresses')
-      .select('address')
-      .where('source', '=', 'manual')
-      .where('address', 'in', wanted.slice(i, i + 500))
-      .execute();
-    for (const row of rows) found.add(row.address);
-  }
-  return found;
+async function manualAddresses(directorySync: DirectorySyncStore, users: SyncedUser[]): Promise<Set<string>> {
+  return new Set(await directorySync.manualAmong(users.map((u) => lookupKey(u.address))));
 }
 
 function planChanges(users: SyncedUser[], existing: Address[], manual: Set<string>, refused: PullRefusal[], config: Config) {
@@ -206,36 +200,18 @@ function refusalKind(err: DirectoryError): PullRefusal['kind'] {
   return 'invalid';
 }
 
-class RolledBack extends Error {}
-
-async function dryRun(ctx: DirectoryContext, config: Config, steps: Step[], result: PullResult, actor: Actor): Promise<void> {
-  let appended: AuditHead[] = [];
-  await ctx.db
-    .transaction()
-    .execute(async (trx) => {
-      const last = await trx
-        .selectFrom('audit_log')
-        .select((eb) => eb.fn.max('seq').as('seq'))
-        .executeTakeFirst();
-      // The sync engine sees the transaction and works inside it (address-sync.ts).
-      const sync = addressSync({ ...ctx, db: trx }, config, SOURCE);
-      for (const step of steps) {
-        await sql`savepoint relaygate_pull`.execute(trx);
-        if (await applyStep(sync, step, result, actor)) await sql`release savepoint relaygate_pull`.execute(trx);
-        else {
-          await sql`rollback to savepoint relaygate_pull`.execute(trx);
-          await sql`release savepoint relaygate_pull`.execute(trx);
-        }
-      }
-      appended = await trx
-        .selectFrom('audit_log')
-        .select(['seq', 'hash'])
-        .where('seq', '>', Number(last?.seq ?? 0))
-        .execute();
-      throw new RolledBack();
-    })
-    .catch((err: unknown) => {
-      if (!(err instanceof RolledBack)) throw err;
-    });
-  auditChainOf(ctx.db).rolledBack(appended);
+/** Each step behind a savepoint, all of it rolled back with its audit records (src/store/directory-sync/dry-run.ts). */
+async function dryRun(
+  directorySync: DirectorySyncStore,
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
+  config: Config,
+  steps: Step[],
+  result: PullResult,
+  actor: Actor,
+): Promise<void> {
+  await directorySync.dryRun(async (run) => {
+    // The sync engine sees the transaction and works inside it (address-sync.ts).
+    const sync = addressSync({ addresses: run.addresses }, deps, config, SOURCE);
+    for (const step of steps) await run.attempt(() => applyStep(sync, step, result, actor));
+  });
 }

@@ -1,7 +1,7 @@
 import { SmtpReply } from '../model/smtp-reply.js';
-import type { ConnectorState, Db } from '../store/tables.js';
+import type { ConnectorState } from '../model/states.js';
 import { credentialState } from './credential-model.js';
-import { targetRowFor } from './inbound-targets.js';
+import type { InboundRecipientStore } from './inbound-recipient-store.js';
 
 /** A recipient of inbound mail as the directory knows it. */
 export type InboundRecipient =
@@ -24,34 +24,12 @@ export type InboundRecipient =
  * stored lower-cased; the local part is compared without case too, as every mail server a
  * support address lives on does in practice (RFC 5321 §2.4 leaves it to the receiver).
  */
-export async function lookUpInboundRecipient(db: Db, address: string): Promise<InboundRecipient> {
+export async function lookUpInboundRecipient(recipients: InboundRecipientStore, address: string): Promise<InboundRecipient> {
   const wanted = address.toLowerCase();
   const domainName = wanted.slice(wanted.lastIndexOf('@') + 1);
-  const owner =
-    (await db
-      .selectFrom('addresses')
-      .innerJoin('domains', 'domains.id', 'addresses.domain_id')
-      .select(['domains.id as domainId', 'domains.name as domain', 'domains.connector_state as connectorState', 'domains.organisation_id as organisationId'])
-      .where('addresses.address', '=', wanted)
-      .where('domains.status', '=', 'verified')
-      // A deactivated directory user's mailbox is unknown until it is active again.
-      .where('addresses.suspended_at', 'is', null)
-      .executeTakeFirst()) ??
-    (await db
-      .selectFrom('address_aliases')
-      .innerJoin('addresses', 'addresses.id', 'address_aliases.address_id')
-      .innerJoin('domains', 'domains.id', 'addresses.domain_id')
-      .select(['domains.id as domainId', 'domains.name as domain', 'domains.connector_state as connectorState', 'domains.organisation_id as organisationId'])
-      .where('address_aliases.alias', '=', wanted)
-      .where('domains.status', '=', 'verified')
-      // A deactivated directory user's mailbox is unknown until it is active again.
-      .where('addresses.suspended_at', 'is', null)
-      .executeTakeFirst());
-  if (owner) {
-    const target = await targetRowFor(db, owner.domainId, owner.organisationId);
-    return { kind: 'known', ...owner, targetDisabled: (target?.disabled_at ?? null) !== null };
-  }
-  const domain = await db.selectFrom('domains').select(['id', 'name']).where('name', '=', domainName).where('status', '=', 'verified').executeTakeFirst();
+  const owner = await recipients.ownerOf(wanted);
+  if (owner) return { kind: 'known', ...owner, targetDisabled: await recipients.targetDisabled(owner.domainId, owner.organisationId) };
+  const domain = await recipients.verifiedDomain(domainName);
   return domain ? { kind: 'unknown-address', domainId: domain.id, domain: domain.name } : { kind: 'foreign' };
 }
 
@@ -62,17 +40,12 @@ export async function lookUpInboundRecipient(db: Db, address: string): Promise<I
  * A withdrawn relay credential is 421 and close, not 550: the organisation's server keeps the
  * customer's mail queued instead of bouncing it, and meets 535 at its next AUTH.
  */
-export async function inboundCredentialObjection(db: Db, credentialId: string, nowMs: number): Promise<SmtpReply | undefined> {
-  const row = await db
-    .selectFrom('credentials')
-    .leftJoin('domains', 'domains.id', 'credentials.domain_id')
-    .select(['credentials.revoked_at', 'credentials.expires_at', 'credentials.retire_at', 'domains.name', 'domains.connector_state'])
-    .where('credentials.id', '=', credentialId)
-    .executeTakeFirst();
+export async function inboundCredentialObjection(recipients: InboundRecipientStore, credentialId: string, nowMs: number): Promise<SmtpReply | undefined> {
+  const row = await recipients.credential(credentialId);
   if (!row) return SmtpReply.relayCredentialWithdrawn(`no credential ${credentialId}`);
-  if (row.connector_state === 'draining') return SmtpReply.domainDisconnecting(row.name ?? '');
-  if (row.connector_state === 'disconnected') return SmtpReply.domainDisconnected(row.name ?? '');
-  const state = credentialState(row, nowMs);
+  if (row.connectorState === 'draining') return SmtpReply.domainDisconnecting(row.domainName ?? '');
+  if (row.connectorState === 'disconnected') return SmtpReply.domainDisconnected(row.domainName ?? '');
+  const state = credentialState({ revoked_at: row.revokedAt, expires_at: row.expiresAt, retire_at: row.retireAt }, nowMs);
   if (state !== 'active' && state !== 'retiring') return SmtpReply.relayCredentialWithdrawn(`credential ${credentialId} is ${state}`);
   return undefined;
 }

@@ -1,9 +1,8 @@
 import type { Config } from '../config/schema.js';
 import { DirectoryError } from '../model/directory-error.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
-import { exclusively } from '../store/exclusive-job.js';
 import type { Actor, DirectoryContext } from './context.js';
-import { type PullResult, pullDirectory } from './directory-pull.js';
+import { type PullResult, type PullStores, pullDirectory } from './directory-pull.js';
 import { type LdapTarget, searchDirectory } from './ldap-search.js';
 import { syncSources } from './sync-sources.js';
 
@@ -34,8 +33,8 @@ export const SCHEDULE_ACTOR: Actor = { name: 'system:ldap-sync', ip: null };
  * are and the error is recorded for `directory show`; an empty answer from a failed search can
  * never look like an emptied directory, because a failed search is never a result.
  */
-export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEncryption) {
-  const sources = syncSources(ctx.db, kek);
+export function ldapSync(ctx: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: Config, kek: () => KeyEncryption, stores: PullStores) {
+  const sources = syncSources(stores.directorySync, kek);
 
   const pull = async (target: LdapTarget, options: RunOptions & { allowMassRemoval: boolean }): Promise<RunOutcome> => {
     let entries: Awaited<ReturnType<typeof searchDirectory>>;
@@ -45,7 +44,7 @@ export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEn
       if (!(err instanceof DirectoryError)) throw err;
       return { status: 'failed', error: err.message, flag: err.field ?? null, result: null };
     }
-    const result = await pullDirectory(ctx, config, entries, target.mapping, options);
+    const result = await pullDirectory(stores, ctx, config, entries, target.mapping, options);
     if (result.massRemoval === null) return { status: 'ok', error: null, flag: null, result };
     const { removals, of } = result.massRemoval;
     const error = `the directory answered without ${removals} of the ${of} synced addresses: a run that removes more than half changes nothing; check --filter and --base, or run relaygate directory sync --now --allow-mass-removal if that is right`;
@@ -76,7 +75,7 @@ export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEn
       if (options.dryRun) return runSaved(options);
       let ran = false;
       let outcome: RunOutcome | undefined;
-      await exclusively(ctx.db, LOCK, async () => {
+      await stores.directorySync.exclusively(LOCK, async () => {
         ran = true;
         outcome = await runSaved(options);
       });
@@ -87,7 +86,7 @@ export function ldapSync(ctx: DirectoryContext, config: Config, kek: () => KeyEn
     /** The schedule's tick: runs the saved source when its interval has passed since the last run (checked under the lock). */
     async runIfDue(): Promise<RunOutcome | undefined> {
       let outcome: RunOutcome | undefined;
-      await exclusively(ctx.db, LOCK, async () => {
+      await stores.directorySync.exclusively(LOCK, async () => {
         const view = await sources.get();
         if (view && view.nextRunAt <= ctx.clock.now()) outcome = await runSaved({ dryRun: false, actor: SCHEDULE_ACTOR });
       });

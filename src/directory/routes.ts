@@ -2,7 +2,7 @@ import type { AuditEntry } from '../audit/audit-log.js';
 import { newId } from '../lib/ids.js';
 import { ConfirmationRequired, DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, senderDomain } from '../policy/route-match.js';
+import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, routeName, senderDomain } from '../policy/route-match.js';
 import { describeLosses, secureLosses } from '../policy/route-weakening.js';
 import type { Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
@@ -181,10 +181,8 @@ export function routeDirectory(stores: { routes: RouteStore }, deps: Pick<Direct
 
 export type RouteDirectory = ReturnType<typeof routeDirectory>;
 
-/** How a refusal names the route, in SMTP replies and in `route test`. */
-export function routeName(rule: Pick<RouteRule, 'id' | 'match'> | null): string {
-  return rule ? `route ${rule.id} (${rule.match})` : 'the default route';
-}
+/** How a refusal names the route: policy/route-match.ts (the CLI's `route test` imports it from here). */
+export { routeName };
 
 async function moveRoute(tx: RouteChanges, organisationId: string, route: Route, position: number): Promise<number> {
   const count = await tx.count(organisationId);

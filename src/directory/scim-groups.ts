@@ -1,15 +1,12 @@
-import type { Kysely } from 'kysely';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import type { Database, ScimGroupsTable } from '../store/tables.js';
+import type { AddressStore } from './address-store.js';
 import { addressSync } from './address-sync.js';
 import { type Address, findAddress } from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
-
-type Trx = Kysely<Database>;
+import type { DirectorySyncStore, ScimGroupChanges, ScimGroupReads, StoredScimGroup } from './directory-sync-store.js';
 
 /** A directory group as SCIM sends it: its mail addresses (the first is the mailbox) and its members' user ids. */
 export interface GroupInput {
@@ -42,131 +39,113 @@ export interface GroupFilter {
  * address never taken). Membership is kept and returned as the directory sent it: the gateway
  * routes no mail by it. Each change is audited; the mailbox changes are audited as the users' are.
  */
-export function scimGroups(ctx: DirectoryContext, config: Config, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const { db, clock } = ctx;
+export function scimGroups(
+  stores: { addresses: AddressStore; directorySync: DirectorySyncStore },
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
+  config: Config,
+  organisationId: string = DEFAULT_ORGANISATION_ID,
+) {
+  const { addresses, directorySync } = stores;
 
-  const load = async (trx: Trx, row: ScimGroupsTable): Promise<ScimGroup> => {
-    const address = row.address_id ? await trx.selectFrom('addresses').select('address').where('id', '=', row.address_id).executeTakeFirst() : undefined;
+  const load = async (reads: ScimGroupReads, addressStore: AddressStore, row: StoredScimGroup): Promise<ScimGroup> => {
+    const address = row.addressId ? await reads.addressOf(row.addressId) : undefined;
     // A member whose user was deleted since is no longer listed.
-    const members = await trx
-      .selectFrom('scim_group_members')
-      .innerJoin('addresses', 'addresses.id', 'scim_group_members.member_id')
-      .select(['addresses.id', 'addresses.address'])
-      .where('scim_group_members.group_id', '=', row.id)
-      .orderBy('addresses.address')
-      .execute();
+    const members = await reads.members(row.id);
     return {
       id: row.id,
-      displayName: row.display_name,
-      externalId: row.external_id,
-      address: address ? await findAddress(trx, address.address) : null,
+      displayName: row.displayName,
+      externalId: row.externalId,
+      address: address !== undefined ? await findAddress(addressStore, address) : null,
       members,
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
     };
   };
-  const owned = async (trx: Trx, id: string): Promise<ScimGroupsTable> => {
-    const row = await trx.selectFrom('scim_groups').selectAll().where('id', '=', id).where('organisation_id', '=', organisationId).executeTakeFirst();
+  const loadIn = (tx: ScimGroupChanges, row: StoredScimGroup) => load(tx, tx.addresses, row);
+  const owned = async (reads: ScimGroupReads, id: string): Promise<StoredScimGroup> => {
+    const row = await reads.findGroup(organisationId, id);
     if (!row) throw new DirectoryError('not_found', `no SCIM group ${id}`);
     return row;
   };
   /** Members must be users this sync made: an unknown id is refused naming it, and nothing changes. */
-  const checkMembers = async (trx: Trx, members: string[]): Promise<string[]> => {
+  const checkMembers = async (tx: ScimGroupChanges, members: string[]): Promise<string[]> => {
     const wanted = [...new Set(members)];
     if (wanted.length === 0) return [];
-    const known = await trx.selectFrom('addresses').select('id').where('id', 'in', wanted).where('source', '=', 'scim').where('kind', '=', 'support').execute();
-    const missing = wanted.filter((m) => !known.some((k) => k.id === m));
+    const known = await tx.scimUsersAmong(wanted);
+    const missing = wanted.filter((m) => !known.includes(m));
     if (missing.length > 0) throw new DirectoryError('invalid', `no SCIM user ${missing.join(', ')}: members must be users provisioned here`, 'members');
     return wanted;
   };
   /** The mailbox follows the group's emails: made, changed or removed in the group's own transaction. */
-  const syncMailbox = async (trx: Trx, row: ScimGroupsTable, input: GroupInput, actor: Actor): Promise<string | null> => {
-    const mailboxes = addressSync({ ...ctx, db: trx }, config, 'scim');
+  const syncMailbox = async (tx: ScimGroupChanges, row: StoredScimGroup, input: GroupInput, actor: Actor): Promise<string | null> => {
+    const mailboxes = addressSync({ addresses: tx.addresses }, deps, config, 'scim');
     const [mailbox, ...aliases] = input.emails;
     const user = { address: mailbox ?? '', externalId: input.externalId, description: input.displayName, active: true, aliases, kind: 'functional' as const };
-    if (row.address_id && !mailbox) {
-      await mailboxes.remove(row.address_id, actor);
+    if (row.addressId && !mailbox) {
+      await mailboxes.remove(row.addressId, actor);
       return null;
     }
     if (!mailbox) return null;
-    if (row.address_id) return (await mailboxes.replace(row.address_id, user, actor)).id;
+    if (row.addressId) return (await mailboxes.replace(row.addressId, user, actor)).id;
     return (await mailboxes.create(user, actor)).id;
   };
-  const setMembers = async (trx: Trx, id: string, members: string[]) => {
-    await trx.deleteFrom('scim_group_members').where('group_id', '=', id).execute();
-    if (members.length > 0)
-      await trx
-        .insertInto('scim_group_members')
-        .values(members.map((member_id) => ({ group_id: id, member_id })))
-        .execute();
-  };
-  const changed = async <T>(work: (trx: Trx, now: number) => Promise<T>): Promise<T> => {
-    const now = clock.now();
-    const result = await db.transaction().execute((trx) => work(trx, now));
-    await ctx.syncCommitted();
+  const changed = async <T>(work: (tx: ScimGroupChanges, now: number) => Promise<T>): Promise<T> => {
+    const now = deps.clock.now();
+    const result = await directorySync.changeGroups((tx) => work(tx, now));
+    await deps.syncCommitted();
     return result;
   };
-  const audit = (trx: Trx, actor: Actor, action: string, id: string, detail: Record<string, unknown>, now: number) =>
-    appendAudit(trx, actor, { action, targetType: 'scim-group', targetId: id, detail }, now);
+  const audit = (tx: ScimGroupChanges, actor: Actor, action: string, id: string, detail: Record<string, unknown>, now: number) =>
+    tx.audit(actor, { action, targetType: 'scim-group', targetId: id, detail }, now);
   const summary = (g: ScimGroup) => ({ displayName: g.displayName, externalId: g.externalId, mailbox: g.address?.address ?? null, members: g.members.length });
 
   return {
     async create(input: GroupInput, actor: Actor): Promise<ScimGroup> {
-      return changed(async (trx, now) => {
-        const members = await checkMembers(trx, input.members);
-        const row: ScimGroupsTable = {
+      return changed(async (tx, now) => {
+        const members = await checkMembers(tx, input.members);
+        const row: StoredScimGroup = {
           id: newId('grp'),
-          organisation_id: organisationId,
-          display_name: input.displayName,
-          external_id: input.externalId,
-          address_id: null,
-          created_at: now,
-          updated_at: now,
+          organisationId,
+          displayName: input.displayName,
+          externalId: input.externalId,
+          addressId: null,
+          createdAt: now,
+          updatedAt: now,
         };
-        row.address_id = await syncMailbox(trx, row, input, actor);
-        await trx.insertInto('scim_groups').values(row).execute();
-        await setMembers(trx, row.id, members);
-        const group = await load(trx, row);
-        await audit(trx, actor, 'scim.group.add', row.id, summary(group), now);
+        row.addressId = await syncMailbox(tx, row, input, actor);
+        await tx.insertGroup(row);
+        await tx.setMembers(row.id, members);
+        const group = await loadIn(tx, row);
+        await audit(tx, actor, 'scim.group.add', row.id, summary(group), now);
         return group;
       });
     },
 
     async get(id: string): Promise<ScimGroup> {
-      return load(db, await owned(db, id));
+      return load(directorySync, addresses, await owned(directorySync, id));
     },
 
     async list(page: PageRequest, filter: GroupFilter = {}): Promise<Page<ScimGroup>> {
-      const scoped = db
-        .selectFrom('scim_groups')
-        .where('organisation_id', '=', organisationId)
-        .$if(filter.displayName !== undefined, (q) => q.where('display_name', '=', filter.displayName ?? ''))
-        .$if(filter.externalId !== undefined, (q) => q.where('external_id', '=', filter.externalId ?? ''));
-      const total = await scoped.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await scoped.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute();
+      const { items: rows, total } = await directorySync.listGroups(organisationId, page, filter);
       const items = [];
-      for (const row of rows) items.push(await load(db, row));
-      return { items, total: Number(total?.n ?? 0), ...page };
+      for (const row of rows) items.push(await load(directorySync, addresses, row));
+      return { items, total, ...page };
     },
 
     /** The group as the directory now has it (PUT, or a PATCH applied to what it had). */
     async replace(id: string, input: GroupInput, actor: Actor): Promise<ScimGroup> {
-      return changed(async (trx, now) => {
-        const row = await owned(trx, id);
-        const before = await load(trx, row);
-        const members = await checkMembers(trx, input.members);
-        const addressId = await syncMailbox(trx, row, input, actor);
-        await trx
-          .updateTable('scim_groups')
-          .set({ display_name: input.displayName, external_id: input.externalId, address_id: addressId, updated_at: now })
-          .where('id', '=', id)
-          .execute();
-        await setMembers(trx, id, members);
-        const after = await load(trx, { ...row, display_name: input.displayName, external_id: input.externalId, address_id: addressId, updated_at: now });
+      return changed(async (tx, now) => {
+        const row = await owned(tx, id);
+        const before = await loadIn(tx, row);
+        const members = await checkMembers(tx, input.members);
+        const addressId = await syncMailbox(tx, row, input, actor);
+        await tx.updateGroup(id, { displayName: input.displayName, externalId: input.externalId, addressId, updatedAt: now });
+        await tx.setMembers(id, members);
+        const after = await loadIn(tx, { ...row, displayName: input.displayName, externalId: input.externalId, addressId, updatedAt: now });
         const added = after.members.filter((m) => !before.members.some((b) => b.id === m.id)).map((m) => m.address);
         const removed = before.members.filter((m) => !after.members.some((a) => a.id === m.id)).map((m) => m.address);
         await audit(
-          trx,
+          tx,
           actor,
           'scim.group.update',
           id,
@@ -179,13 +158,12 @@ export function scimGroups(ctx: DirectoryContext, config: Config, organisationId
 
     /** The group, its memberships and its mailbox go. */
     async remove(id: string, actor: Actor): Promise<ScimGroup> {
-      return changed(async (trx, now) => {
-        const row = await owned(trx, id);
-        const group = await load(trx, row);
-        if (row.address_id) await addressSync({ ...ctx, db: trx }, config, 'scim').remove(row.address_id, actor);
-        await trx.deleteFrom('scim_group_members').where('group_id', '=', id).execute();
-        await trx.deleteFrom('scim_groups').where('id', '=', id).execute();
-        await audit(trx, actor, 'scim.group.remove', id, summary(group), now);
+      return changed(async (tx, now) => {
+        const row = await owned(tx, id);
+        const group = await loadIn(tx, row);
+        if (row.addressId) await addressSync({ addresses: tx.addresses }, deps, config, 'scim').remove(row.addressId, actor);
+        await tx.removeGroup(id);
+        await audit(tx, actor, 'scim.group.remove', id, summary(group), now);
         return group;
       });
     },

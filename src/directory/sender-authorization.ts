@@ -1,10 +1,10 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { type SenderRefusal, SmtpReply } from '../model/smtp-reply.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
-import type { Db } from '../store/tables.js';
 import type { DirectoryContext } from './context.js';
 import { credentialState, parseList } from './credential-model.js';
 import { type MailAddress, senderListAllows, splitAddress } from './sender-list.js';
+import type { SenderStore } from './sender-store.js';
 
 interface Submitter {
   organisationId: string;
@@ -22,26 +22,23 @@ type Refuse = (address: string, reason: SenderRefusal, cause: string) => SmtpRep
  * Every check reads the store, so a revoked credential or an unverified domain takes
  * effect at the next transaction.
  */
-export function senderAuthorization(ctx: Pick<DirectoryContext, 'db' | 'clock'>): SenderPolicy {
-  const { db, clock } = ctx;
+export function senderAuthorization(stores: { senders: SenderStore }, deps: Pick<DirectoryContext, 'clock'>): SenderPolicy {
+  const { senders } = stores;
+  const { clock } = deps;
 
   async function submitter(credentialId: string): Promise<Submitter | SmtpReply> {
-    const row = await db
-      .selectFrom('credentials')
-      .select(['kind', 'organisation_id', 'allowed_senders', 'revoked_at', 'expires_at', 'retire_at'])
-      .where('id', '=', credentialId)
-      .executeTakeFirst();
+    const row = await senders.submitter(credentialId);
     if (!row) return SmtpReply.submissionNotAllowed('unknown-credential', `no credential ${credentialId || '(none)'}`);
     if (row.kind !== 'submission') return SmtpReply.submissionNotAllowed('inbound-credential', `credential ${credentialId} is ${row.kind}`);
-    const state = credentialState(row, clock.now());
+    const state = credentialState({ revoked_at: row.revokedAt, expires_at: row.expiresAt, retire_at: row.retireAt }, clock.now());
     if (state !== 'active' && state !== 'retiring') return SmtpReply.submissionNotAllowed('credential-not-valid', `credential ${credentialId} is ${state}`);
-    return { organisationId: row.organisation_id, allowedSenders: parseList(row.allowed_senders) };
+    return { organisationId: row.organisationId, allowedSenders: parseList(row.allowedSendersJson) };
   }
 
   async function check(who: Submitter, address: string, refuse: Refuse): Promise<SmtpReply | undefined> {
     const parsed = splitAddress(address);
     if (!parsed) return refuse(address, 'not-an-address', 'no local part or domain');
-    const domainProblem = await verifiedDomainProblem(db, who.organisationId, parsed);
+    const domainProblem = await verifiedDomainProblem(senders, who.organisationId, parsed);
     if (domainProblem) return refuse(address, domainProblem.reason, domainProblem.detail);
     if (who.allowedSenders && !senderListAllows(who.allowedSenders, parsed))
       return refuse(address, 'not-in-allowed-senders', `allowed senders: ${who.allowedSenders.join(', ')}`);
@@ -77,14 +74,18 @@ export function senderAuthorization(ctx: Pick<DirectoryContext, 'db' | 'clock'>)
  * Domains are matched exactly: a subdomain needs its own claim. Both the A-label and the
  * U-label form are tried, since an SMTPUTF8 sender (RFC 6531) may use either.
  */
-async function verifiedDomainProblem(db: Db, organisationId: string, address: MailAddress): Promise<{ reason: SenderRefusal; detail: string } | undefined> {
+async function verifiedDomainProblem(
+  senders: SenderStore,
+  organisationId: string,
+  address: MailAddress,
+): Promise<{ reason: SenderRefusal; detail: string } | undefined> {
   const names = [...new Set([address.domain, domainToASCII(address.domain), domainToUnicode(address.domain)].filter(Boolean))];
-  const rows = await db.selectFrom('domains').select(['name', 'organisation_id', 'status', 'connector_state']).where('name', 'in', names).execute();
-  const own = rows.find((r) => r.organisation_id === organisationId);
+  const rows = await senders.domainsNamed(names);
+  const own = rows.find((r) => r.organisationId === organisationId);
   const notVerified = (detail: string) => ({ reason: 'domain-not-verified' as const, detail });
   // A disconnect stops new outbound mail at once; what is queued still leaves.
-  if (own?.status === 'verified' && own.connector_state !== 'connected')
-    return { reason: 'domain-disconnected', detail: `domain ${own.name} is ${own.connector_state}` };
+  if (own?.status === 'verified' && own.connectorState !== 'connected')
+    return { reason: 'domain-disconnected', detail: `domain ${own.name} is ${own.connectorState}` };
   if (own?.status === 'verified') return undefined;
   if (own) return notVerified(`domain ${own.name} is ${own.status}, not verified`);
   if (rows.length > 0) return notVerified(`domain ${address.domain} belongs to another organisation`);

@@ -1,16 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { appendAudit } from '../audit/audit-log.js';
 import { newId } from '../lib/ids.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
 import { LDAP_BIND_PASSWORD_PURPOSE, LDAP_CLIENT_KEY_PURPOSE } from '../secure/seal-purposes.js';
-import type { Db, DirectorySyncSourcesTable } from '../store/tables.js';
 import type { Actor } from './context.js';
 import type { PullResult } from './directory-pull.js';
+import type { DirectorySyncStore, StoredSyncSource } from './directory-sync-store.js';
 import { DEFAULT_MAPPING, type LdapMapping } from './ldap-mapping.js';
 import { LdapPullError, type LdapTarget } from './ldap-search.js';
 
-type Row = DirectorySyncSourcesTable;
+type Row = StoredSyncSource;
 
 /** The saved LDAP source as `directory show` tells it: never a secret, only whether there is one. */
 export interface SyncSourceView {
@@ -50,9 +49,8 @@ export const MIN_INTERVAL_MS = 1000;
  * The organisation's LDAP sync source. Secrets are sealed with the key-encryption key, bound
  * to the row (the AAD), and leave this module only inside an LdapTarget handed to the search.
  */
-export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const find = () =>
-    db.selectFrom('directory_sync_sources').selectAll().where('organisation_id', '=', organisationId).where('kind', '=', 'ldap').executeTakeFirst();
+export function syncSources(store: DirectorySyncStore, kek: () => KeyEncryption, organisationId: string = DEFAULT_ORGANISATION_ID) {
+  const find = () => store.findSource(organisationId);
   return {
     async get(): Promise<SyncSourceView | undefined> {
       const row = await find();
@@ -64,17 +62,17 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
       const row = await find();
       if (!row) return undefined;
       const open = (sealed: string | null, purpose: string) => (sealed === null ? null : kek().open(sealed, { purpose, id: row.id }).toString('utf8'));
-      const key = open(row.client_key_sealed, LDAP_CLIENT_KEY_PURPOSE);
+      const key = open(row.clientKeySealed, LDAP_CLIENT_KEY_PURPOSE);
       return {
         view: toView(row),
         target: {
           url: row.url,
-          baseDn: row.base_dn,
+          baseDn: row.baseDn,
           filter: row.filter,
-          bindDn: row.bind_dn,
-          bindPassword: open(row.bind_password_sealed, LDAP_BIND_PASSWORD_PURPOSE),
-          caCert: row.ca_cert,
-          clientCert: row.client_cert !== null && key !== null ? { cert: row.client_cert, key } : null,
+          bindDn: row.bindDn,
+          bindPassword: open(row.bindPasswordSealed, LDAP_BIND_PASSWORD_PURPOSE),
+          caCert: row.caCert,
+          clientCert: row.clientCert !== null && key !== null ? { cert: row.clientCert, key } : null,
           mapping: mappingOf(row),
         },
       };
@@ -82,13 +80,8 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
 
     async save(input: SyncSourceInput, actor: Actor, now: number): Promise<SyncSourceView> {
       checkInput(input, now);
-      return db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom('directory_sync_sources')
-          .selectAll()
-          .where('organisation_id', '=', organisationId)
-          .where('kind', '=', 'ldap')
-          .executeTakeFirst();
+      return store.changeSources(async (tx) => {
+        const current = await tx.findSource(organisationId);
         const id = current?.id ?? newId('dsrc');
         const seal = (value: string, purpose: string) => kek().seal(value, { purpose, id });
         const password =
@@ -96,71 +89,56 @@ export function syncSources(db: Db, kek: () => KeyEncryption, organisationId: st
             ? null
             : input.bindPassword !== undefined
               ? seal(input.bindPassword, LDAP_BIND_PASSWORD_PURPOSE)
-              : current?.bind_dn === input.bindDn
-                ? current.bind_password_sealed
+              : current?.bindDn === input.bindDn
+                ? current.bindPasswordSealed
                 : null;
         if (input.bindDn !== null && password === null)
           throw new LdapPullError(`--bind-dn ${input.bindDn} needs its password: pipe it to --bind-password-stdin`, '--bind-password-stdin');
         const row: Row = {
           id,
-          organisation_id: organisationId,
+          organisationId,
           kind: 'ldap',
           url: input.url,
-          base_dn: input.baseDn,
+          baseDn: input.baseDn,
           filter: input.filter,
-          bind_dn: input.bindDn,
-          bind_password_sealed: password,
-          ca_cert: input.caCert,
-          client_cert: input.clientCert?.cert ?? null,
-          client_key_sealed: input.clientCert ? seal(input.clientCert.key, LDAP_CLIENT_KEY_PURPOSE) : null,
-          mapping: JSON.stringify(input.mapping),
-          interval_ms: input.intervalMs,
-          created_at: current?.created_at ?? now,
-          updated_at: now,
-          last_run_at: current?.last_run_at ?? null,
-          last_status: current?.last_status ?? null,
-          last_result: current?.last_result ?? null,
-          last_error: current?.last_error ?? null,
+          bindDn: input.bindDn,
+          bindPasswordSealed: password,
+          caCert: input.caCert,
+          clientCert: input.clientCert?.cert ?? null,
+          clientKeySealed: input.clientCert ? seal(input.clientCert.key, LDAP_CLIENT_KEY_PURPOSE) : null,
+          mappingJson: JSON.stringify(input.mapping),
+          intervalMs: input.intervalMs,
+          createdAt: current?.createdAt ?? now,
+          updatedAt: now,
+          lastRunAt: current?.lastRunAt ?? null,
+          lastStatus: current?.lastStatus ?? null,
+          lastResultJson: current?.lastResultJson ?? null,
+          lastError: current?.lastError ?? null,
         };
-        if (current) await trx.deleteFrom('directory_sync_sources').where('id', '=', id).execute();
-        await trx.insertInto('directory_sync_sources').values(row).execute();
+        await tx.replaceSource(row);
         const detail = {
           url: row.url,
-          baseDn: row.base_dn,
+          baseDn: row.baseDn,
           filter: row.filter,
-          bindDn: row.bind_dn,
-          intervalMs: row.interval_ms,
+          bindDn: row.bindDn,
+          intervalMs: row.intervalMs,
           passwordChanged: input.bindPassword !== undefined,
         };
-        await appendAudit(
-          trx,
-          actor,
-          { action: current ? 'directory_sync.update' : 'directory_sync.create', targetType: 'directory_sync', targetId: id, detail },
-          now,
-        );
+        await tx.audit(actor, { action: current ? 'directory_sync.update' : 'directory_sync.create', targetType: 'directory_sync', targetId: id, detail }, now);
         return toView(row);
       });
     },
 
     async remove(actor: Actor, now: number): Promise<boolean> {
-      return db.transaction().execute(async (trx) => {
-        const gone = await trx
-          .deleteFrom('directory_sync_sources')
-          .where('organisation_id', '=', organisationId)
-          .where('kind', '=', 'ldap')
-          .returning('id')
-          .executeTakeFirst();
-        if (gone) await appendAudit(trx, actor, { action: 'directory_sync.remove', targetType: 'directory_sync', targetId: gone.id }, now);
+      return store.changeSources(async (tx) => {
+        const gone = await tx.removeSource(organisationId);
+        if (gone !== undefined) await tx.audit(actor, { action: 'directory_sync.remove', targetType: 'directory_sync', targetId: gone }, now);
         return gone !== undefined;
       });
     },
 
     async recordRun(id: string, at: number, outcome: { status: 'ok' | 'failed' | 'refused'; error: string | null; result: PullResult | null }): Promise<void> {
-      await db
-        .updateTable('directory_sync_sources')
-        .set({ last_run_at: at, last_status: outcome.status, last_error: outcome.error, last_result: outcome.result ? JSON.stringify(outcome.result) : null })
-        .where('id', '=', id)
-        .execute();
+      await store.recordRun(id, { at, status: outcome.status, error: outcome.error, resultJson: outcome.result ? JSON.stringify(outcome.result) : null });
     },
   };
 }
@@ -188,29 +166,29 @@ function checkInput(input: SyncSourceInput, now: number): void {
 }
 
 function mappingOf(row: Row): LdapMapping {
-  return { ...DEFAULT_MAPPING, ...(JSON.parse(row.mapping) as Partial<LdapMapping>) };
+  return { ...DEFAULT_MAPPING, ...(JSON.parse(row.mappingJson) as Partial<LdapMapping>) };
 }
 
 function toView(row: Row): SyncSourceView {
-  const lastRunAt = row.last_run_at === null ? null : Number(row.last_run_at);
+  const lastRunAt = row.lastRunAt;
   return {
     id: row.id,
     kind: 'ldap',
     url: row.url,
-    baseDn: row.base_dn,
+    baseDn: row.baseDn,
     filter: row.filter,
-    bindDn: row.bind_dn,
-    hasBindPassword: row.bind_password_sealed !== null,
-    caCert: row.ca_cert !== null,
-    clientCert: row.client_cert !== null,
+    bindDn: row.bindDn,
+    hasBindPassword: row.bindPasswordSealed !== null,
+    caCert: row.caCert !== null,
+    clientCert: row.clientCert !== null,
     mapping: mappingOf(row),
-    intervalMs: Number(row.interval_ms),
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+    intervalMs: row.intervalMs,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
     lastRun:
-      lastRunAt === null || row.last_status === null
+      lastRunAt === null || row.lastStatus === null
         ? null
-        : { at: lastRunAt, status: row.last_status, error: row.last_error, result: row.last_result ? (JSON.parse(row.last_result) as PullResult) : null },
-    nextRunAt: lastRunAt === null ? Number(row.updated_at) : lastRunAt + Number(row.interval_ms),
+        : { at: lastRunAt, status: row.lastStatus, error: row.lastError, result: row.lastResultJson ? (JSON.parse(row.lastResultJson) as PullResult) : null },
+    nextRunAt: lastRunAt === null ? row.updatedAt : lastRunAt + row.intervalMs,
   };
 }

@@ -1,5 +1,7 @@
-import type { Db } from '../store/tables.js';
+import type { AddressReads } from './address-store.js';
 import { type AddressKind, lookupKey, parseMailbox } from './addresses.js';
+
+type SenderReads = Pick<AddressReads, 'verifiedDomainsOf' | 'activeOwnerOf'>;
 
 /**
  * Read side of the directory for sender authorization: which domains and mailboxes an
@@ -8,15 +10,8 @@ import { type AddressKind, lookupKey, parseMailbox } from './addresses.js';
  */
 
 /** Names of the organisation's verified domains, sorted. Pending domains prove nothing and are left out. */
-export async function verifiedDomainsOf(db: Db, organisationId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('domains')
-    .select('name')
-    .where('organisation_id', '=', organisationId)
-    .where('status', '=', 'verified')
-    .orderBy('name')
-    .execute();
-  return rows.map((r) => r.name);
+export function verifiedDomainsOf(addresses: SenderReads, organisationId: string): Promise<string[]> {
+  return addresses.verifiedDomainsOf(organisationId);
 }
 
 export interface AddressOwner {
@@ -35,34 +30,16 @@ export interface AddressOwner {
  * domains of that organisation. Undefined for anything else, including malformed input and
  * the null sender. Case-insensitive: the directory keeps addresses lowercase.
  */
-export async function addressOwner(db: Db, address: string): Promise<AddressOwner | undefined> {
+export async function addressOwner(addresses: SenderReads, address: string): Promise<AddressOwner | undefined> {
   // A root dot ends a domain in DNS text form only; mail addresses never carry it (RFC 5321 §2.3.5).
   const queried = lookupKey(address).replace(/\.$/, '');
   const parsed = parseMailbox(queried);
   if (typeof parsed === 'string') return undefined;
-  const direct = await db
-    .selectFrom('addresses')
-    .innerJoin('domains', 'domains.id', 'addresses.domain_id')
-    .select(['addresses.address', 'addresses.kind', 'domains.organisation_id'])
-    .where('addresses.address', '=', queried)
-    .where('domains.status', '=', 'verified')
-    // A deactivated directory user's address is kept for its return, but owns no mail meanwhile.
-    .where('addresses.suspended_at', 'is', null)
-    .executeTakeFirst();
-  if (direct) return { queried, address: direct.address, matchedAs: 'address', kind: direct.kind, organisationId: direct.organisation_id };
-  const viaAlias = await db
-    .selectFrom('address_aliases')
-    .innerJoin('addresses', 'addresses.id', 'address_aliases.address_id')
-    .innerJoin('domains', 'domains.id', 'addresses.domain_id')
-    .select(['addresses.address', 'addresses.kind', 'domains.organisation_id'])
-    .where('address_aliases.alias', '=', queried)
-    .where('domains.status', '=', 'verified')
-    // A deactivated directory user's address is kept for its return, but owns no mail meanwhile.
-    .where('addresses.suspended_at', 'is', null)
-    .executeTakeFirst();
-  if (!viaAlias) return undefined;
+  const owner = await addresses.activeOwnerOf(queried);
+  if (!owner) return undefined;
+  if (owner.matchedAs === 'address') return { queried, ...owner };
   // The alias's own domain must be proven too, by the same organisation.
-  const aliasDomains = await verifiedDomainsOf(db, viaAlias.organisation_id);
+  const aliasDomains = await addresses.verifiedDomainsOf(owner.organisationId);
   if (!aliasDomains.includes(parsed.domain)) return undefined;
-  return { queried, address: viaAlias.address, matchedAs: 'alias', kind: viaAlias.kind, organisationId: viaAlias.organisation_id };
+  return { queried, ...owner };
 }

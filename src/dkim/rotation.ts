@@ -1,4 +1,5 @@
-import type { DkimKeyState, DkimKeysTable } from '../store/tables.js';
+import type { DkimKeyState } from '../model/states.js';
+import type { DkimKeyRecord, DkimKeyUpdate } from './dkim-key-store.js';
 import type { KeyCheck } from './record-check.js';
 
 /**
@@ -14,7 +15,7 @@ export interface Transition {
   selector: string;
   from: DkimKeyState;
   to: DkimKeyState;
-  changes: Partial<DkimKeysTable>;
+  changes: DkimKeyUpdate;
 }
 
 /**
@@ -25,27 +26,27 @@ export interface Transition {
  * - retiring, once that time has come → retired: its record may be removed.
  * A key DNS does not show, or shows differently, or a resolver failure, changes nothing.
  */
-export function transitionsAfterCheck(rows: DkimKeysTable[], checks: Map<string, KeyCheck>, now: number): Transition[] {
+export function transitionsAfterCheck(rows: DkimKeyRecord[], checks: Map<string, KeyCheck>, now: number): Transition[] {
   const transitions: Transition[] = [];
-  const successors = new Map<string, DkimKeysTable>();
+  const successors = new Map<string, DkimKeyRecord>();
   for (const row of rows) {
     if (row.state !== 'pending' || checks.get(row.id)?.outcome !== 'published') continue;
-    transitions.push(move(row, 'active', { published_seen_at: row.published_seen_at ?? now, activated_at: now }));
+    transitions.push(move(row, 'active', { publishedSeenAt: row.publishedSeenAt ?? now, activatedAt: now }));
     successors.set(row.algorithm, row);
   }
   for (const row of rows) {
     const successor = successors.get(row.algorithm);
     if (row.state === 'active' && successor) {
-      const retireAt = now + Number(successor.grace_ms ?? DEFAULT_GRACE_MS);
-      transitions.push(retireAt <= now ? move(row, 'retired', { retire_at: retireAt, retired_at: now }) : move(row, 'retiring', { retire_at: retireAt }));
-    } else if (row.state === 'retiring' && row.retire_at !== null && Number(row.retire_at) <= now) {
-      transitions.push(move(row, 'retired', { retired_at: now }));
+      const retireAt = now + (successor.graceMs ?? DEFAULT_GRACE_MS);
+      transitions.push(retireAt <= now ? move(row, 'retired', { retireAt, retiredAt: now }) : move(row, 'retiring', { retireAt }));
+    } else if (row.state === 'retiring' && row.retireAt !== null && row.retireAt <= now) {
+      transitions.push(move(row, 'retired', { retiredAt: now }));
     }
   }
   return transitions;
 }
 
-function move(row: DkimKeysTable, to: DkimKeyState, changes: Partial<DkimKeysTable>): Transition {
+function move(row: DkimKeyRecord, to: DkimKeyState, changes: DkimKeyUpdate): Transition {
   return { id: row.id, selector: row.selector, from: row.state, to, changes: { ...changes, state: to } };
 }
 

@@ -5,10 +5,10 @@ import { disabledReply, GONE_STATUS } from '../inbound/webhook-delivery.js';
 import { signatureHeaders } from '../inbound/webhook-signature.js';
 import type { Clock } from '../lib/clock.js';
 import { nextAttemptAt, type RetryPolicy } from '../queue/retry-schedule.js';
-import type { Db } from '../store/tables.js';
+import type { EventStore } from './event-store.js';
 
 export interface EventDispatcherOptions {
-  db: Db;
+  store: EventStore;
   targets: Pick<InboundTargetDirectory, 'forDomain'>;
   client: WebhookClient;
   clock: Clock;
@@ -28,8 +28,8 @@ const BATCH = 20;
  */
 export function eventDispatcher(o: EventDispatcherOptions) {
   async function targetFor(senderDomain: string) {
-    const domain = await o.db.selectFrom('domains').select('id').where('name', '=', senderDomain).executeTakeFirst();
-    const target = domain ? await o.targets.forDomain(domain.id) : undefined;
+    const domainId = await o.store.domainIdOf(senderDomain);
+    const target = domainId ? await o.targets.forDomain(domainId) : undefined;
     return target?.kind === 'webhook' && target.url && target.secrets.length > 0 ? target : undefined;
   }
 
@@ -37,61 +37,39 @@ export function eventDispatcher(o: EventDispatcherOptions) {
     /** One pass over what is due; the gateway's maintenance job calls it. */
     async dispatch(): Promise<number> {
       const now = o.clock.now();
-      const due = await o.db
-        .selectFrom('event_deliveries')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .orderBy('next_attempt_at')
-        .limit(BATCH)
-        .execute();
+      const due = await o.store.due(now, BATCH);
       for (const event of due) {
         // Several instances may dispatch at once: the one that moves the event past its send
         // time owns this attempt (an attempt that dies with its instance is retried then).
-        const claimed = await o.db
-          .updateTable('event_deliveries')
-          .set({ next_attempt_at: now + 2 * o.timeoutMs })
-          .where('id', '=', event.id)
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '=', event.next_attempt_at)
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) === 0) continue;
-        const target = await targetFor(event.sender_domain);
+        if (!(await o.store.claim(event, now + 2 * o.timeoutMs))) continue;
+        const target = await targetFor(event.senderDomain);
         if (!target?.url) {
           // The webhook went away since the event was made: nobody is left to tell.
-          await o.db.deleteFrom('event_deliveries').where('id', '=', event.id).execute();
+          await o.store.remove(event.id);
           continue;
         }
         if (target.disabledAt !== null) {
           // Kept, unexpired and uncounted while the target is disabled; enabling it makes it due.
-          await o.db
-            .updateTable('event_deliveries')
-            .set({ next_attempt_at: now + o.retry.maxMs, last_reply: disabledReply(target) })
-            .where('id', '=', event.id)
-            .execute();
+          await o.store.postpone(event.id, now + o.retry.maxMs, disabledReply(target));
           continue;
         }
         const headers = { ...signatureHeaders(target.secrets, event.id, Math.floor(now / 1000), event.payload), 'idempotency-key': event.id };
         const answer = await o.client.post({ url: target.url, body: event.payload, headers, timeoutMs: o.timeoutMs });
         if (answer.kind === 'answered' && answer.status >= 200 && answer.status < 300) {
-          await o.db.deleteFrom('event_deliveries').where('id', '=', event.id).execute();
+          await o.store.remove(event.id);
           continue;
         }
         const reply =
           answer.kind === 'answered' ? `webhook answered ${answer.status}` : answer.kind === 'refused-destination' ? answer.problem : `webhook ${answer.kind}`;
         if (answer.kind === 'answered' && answer.status === GONE_STATUS) await o.gone(target, reply);
         const attempts = event.attempts + 1;
-        const expired = o.clock.now() >= Number(event.expires_at);
-        await o.db
-          .updateTable('event_deliveries')
-          .set({
-            attempts,
-            last_reply: reply,
-            status: expired ? 'failed' : 'pending',
-            next_attempt_at: expired ? now : nextAttemptAt(o.retry, attempts, o.clock.now(), Number(event.expires_at)),
-          })
-          .where('id', '=', event.id)
-          .execute();
+        const expired = o.clock.now() >= event.expiresAt;
+        await o.store.recordFailure(event.id, {
+          attempts,
+          lastReply: reply,
+          status: expired ? 'failed' : 'pending',
+          nextAttemptAt: expired ? now : nextAttemptAt(o.retry, attempts, o.clock.now(), event.expiresAt),
+        });
         if (expired) o.log.warn({ event: event.id, reply }, 'delivery event not taken by the webhook before it expired');
       }
       return due.length;

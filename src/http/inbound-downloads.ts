@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { sendProblem } from '../api/problem.js';
 import { attachmentPath, rawPath } from '../inbound/download-links.js';
 import { verifySignedPath } from '../inbound/signed-url.js';
 import { attachmentAt } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
 import type { InboundRecord, QueueStore } from '../queue/queue-store.js';
 import type { Spool } from '../queue/spool.js';
+import { sendProblem } from './problem.js';
 
 export interface DownloadDeps {
   spool: Spool;

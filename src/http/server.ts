@@ -1,9 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { AdminServices } from '../api/api-context.js';
-import { registerApi } from '../api/index.js';
-import { sendProblem } from '../api/problem.js';
-import { registerScim } from '../scim/routes.js';
+import { sendProblem } from './problem.js';
 
 export const VERSION = '0.1.0';
 
@@ -18,21 +15,21 @@ export interface Probe {
   checks(): Promise<Record<string, ReadinessCheck>>;
 }
 
-/** The HTTP side: liveness, readiness and the admin API (the console mounts here later). */
+/** Puts its routes on the server: the admin API, SCIM, the portal, the console (src/app chooses them by role). */
+export type Mount = (app: FastifyInstance) => void | Promise<void>;
+
+/** The HTTP side: liveness, readiness and metrics, and whatever is mounted, in the order given. */
 export async function startHttp(
   host: string,
   port: number,
   probe: Probe,
-  /** Without them, health and metrics only (an instance whose role is not http). */
-  services: AdminServices | undefined,
-  extras: { metrics?: Registry; register?: (app: FastifyInstance) => void; trustedProxies?: string[] } = {},
+  /** Without mounts, health and metrics only (an instance whose role is not http). */
+  extras: { metrics?: Registry; mounts?: Mount[]; trustedProxies?: string[] } = {},
 ): Promise<{ app: FastifyInstance; port: number }> {
   // Only the listed proxies' X-Forwarded-For sets request.ip: from anyone else it is ignored.
   const trusted = extras.trustedProxies ?? [];
   const app = Fastify({ logger: false, trustProxy: trusted.length > 0 ? trusted : false });
-  if (services) await registerApi(app, services, VERSION);
-  if (services) await registerScim(app, services);
-  extras.register?.(app);
+  for (const mount of extras.mounts ?? []) await mount(app);
   const { metrics } = extras;
   if (metrics) app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   app.get('/healthz', async () => ({ status: 'ok' }));

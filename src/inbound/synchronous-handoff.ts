@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
 import type { InboundTargetDirectory, RoutableTarget } from '../directory/inbound-targets.js';
 import { SmtpReply } from '../model/smtp-reply.js';
-import type { SynchronousHandoff } from '../pipeline/accept-inbound.js';
+import type { SynchronousHandoff } from '../pipeline/routes/inbound.js';
 import type { Spool } from '../queue/spool.js';
-import type { Db } from '../store/tables.js';
+import type { InboundRecipientLookup } from './inbound-recipient-lookup.js';
 import type { WebhookDelivery } from './webhook-delivery.js';
 
 /**
@@ -15,7 +14,7 @@ import type { WebhookDelivery } from './webhook-delivery.js';
  * was lost). Recipients with different targets are queued as usual.
  */
 export function synchronousHandoff(o: {
-  db: Db;
+  recipients: InboundRecipientLookup;
   targets: Pick<InboundTargetDirectory, 'forDomain'>;
   webhooks: WebhookDelivery;
   spool: Spool;
@@ -25,7 +24,7 @@ export function synchronousHandoff(o: {
     async targetFor(recipients) {
       let shared: RoutableTarget | undefined;
       for (const address of recipients) {
-        const found = await lookUpInboundRecipient(o.db, address);
+        const found = await o.recipients(address);
         if (found.kind !== 'known') return undefined;
         const target = await o.targets.forDomain(found.domainId);
         if (target?.kind !== 'webhook' || !target.synchronous || (shared && shared.id !== target.id)) return undefined;

@@ -71,3 +71,8 @@ export function decideRoute(rules: readonly RouteRule[], defaultAction: RouteAct
   }
   return { source: 'default', action: defaultAction };
 }
+
+/** How a refusal names the route, in SMTP replies and in `route test`. */
+export function routeName(rule: Pick<RouteRule, 'id' | 'match'> | null): string {
+  return rule ? `route ${rule.id} (${rule.match})` : 'the default route';
+}

@@ -1,59 +1,46 @@
-import type { DirectoryContext } from '../directory/context.js';
-import { loadRouteTable, routeName } from '../directory/routes.js';
-import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { SmtpReply } from '../model/smtp-reply.js';
-import { decideRoute, type RouteDecision } from './route-match.js';
-import type { SenderPolicy } from './sender-policy.js';
+import { decideRoute, type RouteAction, type RouteRule, routeName } from './route-match.js';
 
 /**
- * What the routes say of a sender at MAIL FROM: `reject` refuses; `relay` and `secure` let it
- * through (a secure sender's message becomes a secure message at DATA, see secureRouting).
- * Refusing at MAIL FROM (RFC 5321 §3.3) tells the application before it sends the body.
+ * The route tables the decision reads: src/directory implements them (route-lookup.ts), and
+ * src/app hands them in.
  */
-export function routePolicy(ctx: Pick<DirectoryContext, 'db'>): SenderPolicy {
-  const { db } = ctx;
-  return {
-    async checkMailFrom(credentialId, mailFrom) {
-      const organisationId = await organisationOf(ctx, credentialId);
-      const table = await loadRouteTable(db, organisationId);
-      return objectionTo(decideRoute(table.rules, table.defaultAction, mailFrom));
-    },
-    // Routes are on the envelope sender only; the header From is the sender authorization's concern.
-    checkHeaderFrom: async () => undefined,
-  };
+export interface RouteTables {
+  /** The organisation whose routes apply to a credential: the default organisation's when there is none ('') or it is unknown. */
+  organisationOf(credentialId: string): Promise<string>;
+  /** The organisation's rules in order, with its default action. */
+  tableOf(organisationId: string): Promise<{ rules: readonly RouteRule[]; defaultAction: RouteAction }>;
 }
 
-export function objectionTo(decision: RouteDecision): SmtpReply | undefined {
+/** Who a transaction relays as, as far as its route is concerned. */
+export interface RoutedPrincipal {
+  kind: 'submission' | 'inbound';
+  credentialId: string;
+}
+
+/**
+ * Which way a transaction's message goes: `inbound` for the organisation's servers (and
+ * clients without AUTH, on inbound.allowUnauthenticated); a submission as its envelope sender's
+ * route says, `secure` naming the organisation whose settings the secure message takes.
+ */
+export type RouteClass = { kind: 'inbound' } | { kind: 'relay' } | { kind: 'secure'; organisationId: string } | { kind: 'reject'; refusal: SmtpReply };
+
+/**
+ * The one decision of a transaction's route, taken at MAIL FROM (where `reject` is refused,
+ * RFC 5321 §3.3: the application hears it before it sends the body) and again at DATA
+ * (on-data.ts says why).
+ */
+export async function classify(tables: RouteTables, principal: RoutedPrincipal | null, mailFrom: string): Promise<RouteClass> {
+  if (principal?.kind !== 'submission') return { kind: 'inbound' };
+  const organisationId = await tables.organisationOf(principal.credentialId);
+  const table = await tables.tableOf(organisationId);
+  const decision = decideRoute(table.rules, table.defaultAction, mailFrom);
   switch (decision.action) {
     case 'relay':
+      return { kind: 'relay' };
     case 'secure':
-      return undefined;
+      return { kind: 'secure', organisationId };
     case 'reject':
-      return SmtpReply.senderRouteRejected(routeName(decision.source === 'rule' ? decision.rule : null));
+      return { kind: 'reject', refusal: SmtpReply.senderRouteRejected(routeName(decision.source === 'rule' ? decision.rule : null)) };
   }
-}
-
-/** What a secure message needs of its organisation's settings. */
-export interface SecureRouting {
-  organisationId: string;
-  retentionMs: number;
-}
-
-/**
- * Asked again at DATA rather than remembered from MAIL FROM: a route changed in between
- * applies to the message, and an answer of `secure` is never lost with a session's state.
- */
-export async function secureRoutingOf(ctx: Pick<DirectoryContext, 'db'>, credentialId: string, mailFrom: string): Promise<SecureRouting | undefined> {
-  const organisationId = await organisationOf(ctx, credentialId);
-  const table = await loadRouteTable(ctx.db, organisationId);
-  if (decideRoute(table.rules, table.defaultAction, mailFrom).action !== 'secure') return undefined;
-  const org = await ctx.db.selectFrom('organisations').select('secure_retention_days').where('id', '=', organisationId).executeTakeFirst();
-  return { organisationId, retentionMs: (org?.secure_retention_days ?? 90) * 86_400_000 };
-}
-
-/** The routes of the credential's organisation; the default organisation's when there is none. */
-async function organisationOf(ctx: Pick<DirectoryContext, 'db'>, credentialId: string): Promise<string> {
-  if (!credentialId) return DEFAULT_ORGANISATION_ID;
-  const row = await ctx.db.selectFrom('credentials').select('organisation_id').where('id', '=', credentialId).executeTakeFirst();
-  return row?.organisation_id ?? DEFAULT_ORGANISATION_ID;
 }

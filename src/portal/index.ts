@@ -39,26 +39,31 @@ export function registerPortal(app: FastifyInstance, deps: PortalDeps): void {
         if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
         return payload;
       });
-      const admission = portalAdmission(deps.db, deps.clock);
+      const admission = portalAdmission(deps.stores.counters);
       // Before any body is read: a flood costs one counter check per request.
       portal.addHook('onRequest', async (request, reply) => {
         const waitSeconds = await admission(request);
         if (waitSeconds !== undefined)
-          return sendPage(reply.header('retry-after', String(waitSeconds)), 429, tooManyRequestsPage(await lookFor(deps.db, request, reply), waitSeconds));
+          return sendPage(
+            reply.header('retry-after', String(waitSeconds)),
+            429,
+            tooManyRequestsPage(await lookFor(deps.branding, request, reply), waitSeconds),
+          );
       });
       portal.addHook('preHandler', async (request, reply) => {
         if (request.method !== 'POST') return;
-        if (!originAllowed(request.headers.origin, request.headers.host, deps.publicUrl())) return forbiddenForm(reply, await lookFor(deps.db, request, reply));
+        if (!originAllowed(request.headers.origin, request.headers.host, deps.publicUrl()))
+          return forbiddenForm(reply, await lookFor(deps.branding, request, reply));
         if (SIGN_IN_ROUTES.test(request.routeOptions.url ?? '') && browserOnPlainHttp(request.headers, deps.publicUrl()))
-          return sendPage(reply, 403, plainHttpPage(await lookFor(deps.db, request, reply)));
+          return sendPage(reply, 403, plainHttpPage(await lookFor(deps.branding, request, reply)));
       });
-      portal.setNotFoundHandler(async (request, reply) => sendPage(reply, 404, notFoundPage(await lookFor(deps.db, request, reply))));
+      portal.setNotFoundHandler(async (request, reply) => sendPage(reply, 404, notFoundPage(await lookFor(deps.branding, request, reply))));
       portal.setErrorHandler(async (error: FastifyError, request, reply) => {
         const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
         if (status === 500) deps.log.error({ err: error, url: request.url }, 'portal request failed');
         const text = status === 413 ? 'error.tooLarge.text' : status === 500 ? 'error.server.text' : 'error.request.text';
         // The store may be what failed: then the page is drawn without the organisation's branding.
-        const look = await lookFor(deps.db, request, reply).catch(() => undefined);
+        const look = await lookFor(deps.branding, request, reply).catch(() => undefined);
         const page = look
           ? errorPage(look, status === 500 ? 'error.server.title' : 'error.request.title', text)
           : 'Something went wrong. Please try again in a moment.';

@@ -37,12 +37,12 @@ export async function showMessage(unlocked: UnlockedMessage): Promise<ShownMessa
   }));
   const inline: InlineImage[] = all.flatMap((a) => (a.contentId ? [{ contentId: a.contentId, mimeType: a.contentType, content: a.content }] : []));
   const sanitized = email.html ? sanitizeMessageHtml(email.html, inline) : undefined;
-  const date = email.date ? new Date(email.date) : new Date(unlocked.row.created_at);
+  const date = email.date ? new Date(email.date) : new Date(unlocked.row.createdAt);
   return {
     subject: unlocked.meta.subject || email.subject || '',
     fromName: unlocked.meta.fromName,
     fromAddress: unlocked.meta.fromAddress,
-    date: Number.isNaN(date.getTime()) ? new Date(unlocked.row.created_at) : date,
+    date: Number.isNaN(date.getTime()) ? new Date(unlocked.row.createdAt) : date,
     html: sanitized?.html,
     text: email.text ?? '',
     attachments: all

@@ -1,5 +1,5 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import type { Db, SecureRecipientsTable } from '../store/tables.js';
+import type { CodeHolder, PortalSessionStore } from './portal-session-store.js';
 
 export const CODE_LIFETIME_MS = 10 * 60_000;
 export const CODE_MAX_ATTEMPTS = 5;
@@ -22,8 +22,6 @@ export type CodeCheck =
   | { kind: 'malformed' }
   | { kind: Exclude<CodeState, 'pending'> };
 
-type Row = Pick<SecureRecipientsTable, 'id' | 'otp_hash' | 'otp_expires_at' | 'otp_attempts' | 'otp_sent_at'>;
-
 /**
  * The code is kept only as a keyed hash (HMAC-SHA256 under the store's hash key, bound to the
  * recipient), so neither a database copy nor another recipient's row can be used to guess it:
@@ -33,26 +31,21 @@ function codeHash(hashKey: Buffer, recipientId: string, code: string): string {
   return createHmac('sha256', hashKey).update(`portal-otp\0${recipientId}\0${code}`).digest('hex');
 }
 
-export function codeState(row: Row, now: number): CodeState {
-  if (row.otp_hash === null) return 'none';
-  if (row.otp_attempts >= CODE_MAX_ATTEMPTS) return 'exhausted';
-  if ((row.otp_expires_at ?? 0) <= now) return 'expired';
+export function codeState(row: CodeHolder, now: number): CodeState {
+  if (row.otpHash === null) return 'none';
+  if (row.otpAttempts >= CODE_MAX_ATTEMPTS) return 'exhausted';
+  if ((row.otpExpiresAt ?? 0) <= now) return 'expired';
   return 'pending';
 }
 
 /** A new six-digit code replaces any earlier one, with a fresh attempt count. */
-export async function issueCode(db: Db, hashKey: Buffer, row: Row, now: number): Promise<CodeRequest> {
-  const since = row.otp_sent_at === null ? Number.POSITIVE_INFINITY : now - row.otp_sent_at;
+export async function issueCode(codes: PortalSessionStore, hashKey: Buffer, row: CodeHolder, now: number): Promise<CodeRequest> {
+  const since = row.otpSentAt === null ? Number.POSITIVE_INFINITY : now - row.otpSentAt;
   if (since < CODE_RESEND_INTERVAL_MS) return { kind: 'too-soon', waitSeconds: Math.ceil((CODE_RESEND_INTERVAL_MS - since) / 1000) };
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   // Conditional on the row as read: of two requests racing, only one mails a code.
-  const updated = await db
-    .updateTable('secure_recipients')
-    .set({ otp_hash: codeHash(hashKey, row.id, code), otp_expires_at: now + CODE_LIFETIME_MS, otp_attempts: 0, otp_sent_at: now })
-    .where('id', '=', row.id)
-    .where((eb) => (row.otp_sent_at === null ? eb('otp_sent_at', 'is', null) : eb('otp_sent_at', '=', row.otp_sent_at)))
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) return { kind: 'too-soon', waitSeconds: Math.ceil(CODE_RESEND_INTERVAL_MS / 1000) };
+  const replaced = await codes.replaceCode(row.id, { hash: codeHash(hashKey, row.id, code), expiresAt: now + CODE_LIFETIME_MS, sentAt: now }, row.otpSentAt);
+  if (!replaced) return { kind: 'too-soon', waitSeconds: Math.ceil(CODE_RESEND_INTERVAL_MS / 1000) };
   return { kind: 'issued', code };
 }
 
@@ -62,40 +55,25 @@ export async function issueCode(db: Db, hashKey: Buffer, row: Row, now: number):
  * codes in one conditional update, then compares; a right code gives the wrong code back.
  * So guesses sent in parallel can never test more than the limits allow, on any instance.
  */
-export async function checkCode(db: Db, hashKey: Buffer, row: Row, typed: string, now: number): Promise<CodeCheck> {
+export async function checkCode(codes: PortalSessionStore, hashKey: Buffer, row: CodeHolder, typed: string, now: number): Promise<CodeCheck> {
   const state = codeState(row, now);
   if (state !== 'pending') return { kind: state };
   const code = typed.replace(/[\s-]/g, '');
   if (!/^\d{6}$/.test(code)) return { kind: 'malformed' };
-  const reserved = await db
-    .updateTable('secure_recipients')
-    .set((eb) => ({ otp_attempts: eb('otp_attempts', '+', 1), otp_failures: eb('otp_failures', '+', 1) }))
-    .where('id', '=', row.id)
-    .where('otp_hash', '=', row.otp_hash)
-    .where('otp_attempts', '<', CODE_MAX_ATTEMPTS)
-    .where('otp_failures', '<', LINK_MAX_WRONG_CODES)
-    .where('locked_at', 'is', null)
-    .returning(['otp_attempts', 'otp_failures'])
-    .executeTakeFirst();
-  if (!reserved) return refusedBefore(db, row.id, now);
-  const expected = Buffer.from(row.otp_hash ?? '', 'hex');
+  const reserved = await codes.takeAttempt(row.id, row.otpHash, { maxAttempts: CODE_MAX_ATTEMPTS, maxWrongCodes: LINK_MAX_WRONG_CODES });
+  if (!reserved) return refusedBefore(codes, row.id, now);
+  const expected = Buffer.from(row.otpHash ?? '', 'hex');
   const given = Buffer.from(codeHash(hashKey, row.id, code), 'hex');
   if (expected.length === given.length && timingSafeEqual(expected, given)) {
-    const cleared = await db
-      .updateTable('secure_recipients')
-      .set((eb) => ({ otp_hash: null, otp_expires_at: null, otp_attempts: 0, otp_failures: eb('otp_failures', '-', 1) }))
-      .where('id', '=', row.id)
-      .where('otp_hash', '=', row.otp_hash)
-      .executeTakeFirst();
-    return Number(cleared.numUpdatedRows) === 1 ? { kind: 'ok' } : { kind: 'none' };
+    return (await codes.useCode(row.id, row.otpHash)) ? { kind: 'ok' } : { kind: 'none' };
   }
-  return { kind: 'wrong', attemptsLeft: Math.max(0, CODE_MAX_ATTEMPTS - reserved.otp_attempts), wrongCodes: reserved.otp_failures };
+  return { kind: 'wrong', attemptsLeft: Math.max(0, CODE_MAX_ATTEMPTS - reserved.attempts), wrongCodes: reserved.wrongCodes };
 }
 
 /** Why no attempt was left to take: the link is locked (or about to be), or the code was used up or replaced meanwhile. */
-async function refusedBefore(db: Db, id: string, now: number): Promise<CodeCheck> {
-  const fresh = await db.selectFrom('secure_recipients').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-  if (fresh.locked_at !== null || fresh.otp_failures >= LINK_MAX_WRONG_CODES) return { kind: 'locked', wrongCodes: fresh.otp_failures };
+async function refusedBefore(codes: PortalSessionStore, id: string, now: number): Promise<CodeCheck> {
+  const fresh = await codes.codeLink(id);
+  if (fresh.lockedAt !== null || fresh.otpFailures >= LINK_MAX_WRONG_CODES) return { kind: 'locked', wrongCodes: fresh.otpFailures };
   const state = codeState(fresh, now);
   return state === 'pending' ? { kind: 'exhausted' } : { kind: state };
 }

@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isLocale, LOCALES, type Locale, negotiateLocale } from '../i18n/index.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import { type Branding, loadBranding } from '../secure/secure-settings.js';
-import type { Db } from '../store/tables.js';
+import type { Branding } from '../secure/secure-settings.js';
 
 /** What every portal page is drawn with: the reader's language, the organisation's branding, and where the page is (for the language switch). */
 export interface Look {
@@ -25,12 +24,12 @@ function cookieLocale(cookie: string | undefined): Locale | undefined {
  * language, else the organisation's default.
  */
 export async function lookFor(
-  db: Db,
+  branding: (organisationId: string) => Promise<Branding>,
   request: FastifyRequest,
   reply: FastifyReply,
-  message?: { organisation_id: string; language: string | null } | undefined,
+  message?: { organisationId: string; language: string | null } | undefined,
 ): Promise<Look> {
-  const brand = await loadBranding(db, message?.organisation_id ?? DEFAULT_ORGANISATION_ID);
+  const brand = await branding(message?.organisationId ?? DEFAULT_ORGANISATION_ID);
   const picked = (request.query as { lang?: unknown } | undefined)?.lang;
   if (isLocale(picked)) reply.header('set-cookie', `${LANG_COOKIE}=${picked}; Path=/m; Max-Age=31536000; HttpOnly; SameSite=Lax`);
   const locale =

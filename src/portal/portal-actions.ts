@@ -27,7 +27,7 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
     if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply, open.look);
     const unlocked = await deps.vault.unlock(open.message.id);
     const now = deps.clock.now();
-    const issued = await issueCode(deps.db, deps.hashKey, open.recipient, now);
+    const issued = await issueCode(deps.stores.sessions, deps.hashKey, open.recipient, now);
     if (issued.kind === 'too-soon') return sendLanding(deps, reply.header('retry-after', String(issued.waitSeconds)), open, unlocked, 429, issued);
     const body = await codeMail({
       meta: unlocked.meta,
@@ -56,7 +56,7 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
     if (!open) return reply;
     if (!csrfValid(deps.hashKey, tokenScope(request.params.token), request.body?.csrf)) return forbiddenForm(reply, open.look);
     const now = deps.clock.now();
-    const checked = await checkCode(deps.db, deps.hashKey, open.recipient, request.body?.code ?? '', now);
+    const checked = await checkCode(deps.stores.sessions, deps.hashKey, open.recipient, request.body?.code ?? '', now);
     if (checked.kind !== 'ok') {
       deps.log.info({ event: 'portal.code.refused', recipient: open.recipient.id, result: checked.kind, ip: request.ip }, 'one-time code refused');
       if (await lockedByGuessing(deps, open, checked, request.ip)) return sendPage(reply, 423, lockedPage(open.look, open.message.sender));
@@ -64,9 +64,9 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
       if (!fresh) return reply;
       return sendLanding(deps, reply, fresh, await deps.vault.unlock(open.message.id), 422, checked);
     }
-    const previous = await findSession(deps.db, request.headers.cookie, now);
-    if (previous) await endSession(deps.db, previous);
-    const session = await createSession(deps.db, open.recipient.id, now);
+    const previous = await findSession(deps.stores.sessions, request.headers.cookie, now);
+    if (previous) await endSession(deps.stores.sessions, previous);
+    const session = await createSession(deps.stores.sessions, open.recipient.id, now);
     deps.log.info({ event: 'portal.signed-in', recipient: open.recipient.id, ip: request.ip }, 'recipient proved the address');
     return reply.code(303).header('set-cookie', sessionCookie(session)).header('location', `/m/${request.params.token}`).send();
   });
@@ -104,8 +104,8 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
       now,
       answers: open.message.id,
     });
-    await deps.db.updateTable('secure_recipients').set({ replied_at: now }).where('id', '=', open.recipient.id).execute();
-    await keepPortalReply(deps.db, unlocked, open.recipient.id, { text: form.text, files: form.attachments.map((a) => a.filename), now });
+    await deps.stores.links.markReplied(open.recipient.id, now);
+    await keepPortalReply(deps.stores.links, unlocked, open.recipient.id, { text: form.text, files: form.attachments.map((a) => a.filename), now });
     await confirmReply(deps, open, unlocked, { ip: request.ip, now });
     deps.log.info({ event: 'portal.replied', recipient: open.recipient.id, attachments: form.attachments.length, ip: request.ip }, 'secure reply queued');
     return reply.code(303).header('location', `/m/${request.params.token}/sent`).send();
@@ -117,7 +117,7 @@ export function registerPortalActions(portal: FastifyInstance, deps: PortalDeps)
     const session = await sessionFor(deps, request, open);
     if (!session) return signInAgain(reply, open.look, request.params.token);
     if (!csrfValid(deps.hashKey, sessionScope(session.id), request.body?.csrf)) return forbiddenForm(reply, open.look);
-    await endSession(deps.db, session);
+    await endSession(deps.stores.sessions, session);
     return sendPage(reply.header('set-cookie', sessionCookie(undefined)), 200, signedOutPage(open.look, request.params.token));
   });
 }

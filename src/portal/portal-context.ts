@@ -21,8 +21,8 @@ export function sendPage(reply: FastifyReply, status: number, page: string): Fas
 
 /** The link as it stands now, with the look of its pages, or its error page sent (in the message's language and branding when it is known). */
 export async function openLink(deps: PortalDeps, request: FastifyRequest<{ Params: TokenParams }>, reply: FastifyReply): Promise<Open | undefined> {
-  const access = await portalAccess(deps.db, request.params.token, deps.clock.now());
-  const look = await lookFor(deps.db, request, reply, 'message' in access ? access.message : undefined);
+  const access = await portalAccess(deps.stores.links, request.params.token, deps.clock.now());
+  const look = await lookFor(deps.branding, request, reply, 'message' in access ? access.message : undefined);
   if (access.kind === 'open') return { ...access, look };
   if (access.kind === 'unknown') sendPage(reply, 404, errorPage(look, 'error.unknownLink.title', 'error.unknownLink.text'));
   else if (access.kind === 'locked') sendPage(reply, 423, lockedPage(look, access.sender));
@@ -34,7 +34,7 @@ export async function openLink(deps: PortalDeps, request: FastifyRequest<{ Param
 
 /** The session only if it was opened for this very recipient: a session for one link never opens another. */
 export async function sessionFor(deps: PortalDeps, request: FastifyRequest, open: Open): Promise<PortalSession | undefined> {
-  const session = await findSession(deps.db, request.headers.cookie, deps.clock.now());
+  const session = await findSession(deps.stores.sessions, request.headers.cookie, deps.clock.now());
   return session?.recipientId === open.recipient.id ? session : undefined;
 }
 

@@ -1,11 +1,25 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
+import type { Branding } from '../secure/secure-settings.js';
 import type { SecureVault } from '../secure/vault.js';
-import type { Db } from '../store/tables.js';
+import type { LinkLockStore } from './link-lock-store.js';
 import type { PortalMailQueue } from './mail-queue.js';
+import type { PortalLinkStore } from './portal-link-store.js';
+import type { PortalSessionStore } from './portal-session-store.js';
+import type { RequestCounters } from './request-limits.js';
+
+/** What the portal keeps in the store: its sessions and codes, the secure-message rows it reads, link locks, request counters. */
+export interface PortalStores {
+  sessions: PortalSessionStore;
+  links: PortalLinkStore;
+  locks: LinkLockStore;
+  counters: RequestCounters;
+}
 
 export interface PortalDeps {
-  db: Db;
+  stores: PortalStores;
+  /** The organisation's branding and defaults (src/secure/secure-settings.ts). */
+  branding(organisationId: string): Promise<Branding>;
   vault: Pick<SecureVault, 'unlock'>;
   /** Where codes, replies and read receipts are queued, like accepted mail. */
   queue: PortalMailQueue;

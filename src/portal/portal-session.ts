@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Db } from '../store/tables.js';
 import { cookieValue } from '../web/cookies.js';
+import type { PortalSessionStore } from './portal-session-store.js';
 
 export const SESSION_COOKIE = 'relaygate_portal';
 /** Idle sessions end after this; a phone left on a table does not stay signed in. */
@@ -18,35 +18,28 @@ function idHash(id: string): string {
   return createHash('sha256').update(id).digest('hex');
 }
 
-export async function createSession(db: Db, recipientId: string, now: number): Promise<PortalSession> {
+export async function createSession(sessions: PortalSessionStore, recipientId: string, now: number): Promise<PortalSession> {
   const id = randomBytes(32).toString('base64url');
-  await db
-    .insertInto('portal_sessions')
-    .values({ id_hash: idHash(id), recipient_id: recipientId, created_at: now, expires_at: now + SESSION_IDLE_MS })
-    .execute();
+  await sessions.insertSession({ idHash: idHash(id), recipientId, createdAt: now, expiresAt: now + SESSION_IDLE_MS });
   return { id, recipientId };
 }
 
 /** The live session the cookie names, its idle time restarted; undefined (and expired rows removed) otherwise. */
-export async function findSession(db: Db, cookieHeader: string | undefined, now: number): Promise<PortalSession | undefined> {
+export async function findSession(sessions: PortalSessionStore, cookieHeader: string | undefined, now: number): Promise<PortalSession | undefined> {
   const id = cookieValue(cookieHeader, SESSION_COOKIE);
   if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-  const row = await db.selectFrom('portal_sessions').selectAll().where('id_hash', '=', idHash(id)).executeTakeFirst();
+  const row = await sessions.findSession(idHash(id));
   if (!row) return undefined;
-  if (row.expires_at <= now || row.created_at + SESSION_MAX_MS <= now) {
-    await db.deleteFrom('portal_sessions').where('id_hash', '=', row.id_hash).execute();
+  if (row.expiresAt <= now || row.createdAt + SESSION_MAX_MS <= now) {
+    await sessions.removeSession(row.idHash);
     return undefined;
   }
-  await db
-    .updateTable('portal_sessions')
-    .set({ expires_at: Math.min(row.created_at + SESSION_MAX_MS, now + SESSION_IDLE_MS) })
-    .where('id_hash', '=', row.id_hash)
-    .execute();
-  return { id, recipientId: row.recipient_id };
+  await sessions.extendSession(row.idHash, Math.min(row.createdAt + SESSION_MAX_MS, now + SESSION_IDLE_MS));
+  return { id, recipientId: row.recipientId };
 }
 
-export async function endSession(db: Db, session: PortalSession): Promise<void> {
-  await db.deleteFrom('portal_sessions').where('id_hash', '=', idHash(session.id)).execute();
+export async function endSession(sessions: PortalSessionStore, session: PortalSession): Promise<void> {
+  await sessions.removeSession(idHash(session.id));
 }
 
 /**

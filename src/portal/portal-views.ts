@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { mailLocale } from '../i18n/index.js';
 import { gatewayRecord } from '../inbound/gateway-record.js';
 import { LOGO_CSP } from '../secure/brand-logo.js';
-import { loadBranding } from '../secure/secure-settings.js';
 import type { UnlockedMessage } from '../secure/vault.js';
 import { csrfToken } from '../web/csrf.js';
 import { raw } from '../web/html.js';
@@ -25,7 +24,7 @@ const LOGO_CACHE = 'public, max-age=31536000, immutable';
 /** The pages a recipient reads: the landing page until the address is proved, then the message, its frame and its files; and the organisation's logo. */
 export function registerPortalViews(portal: FastifyInstance, deps: PortalDeps): void {
   portal.get<{ Params: { organisation: string } }>('/brand/:organisation/logo', HIDDEN, async (request, reply) => {
-    const brand = /^[A-Za-z0-9_-]{1,64}$/.test(request.params.organisation) ? await loadBranding(deps.db, request.params.organisation) : undefined;
+    const brand = /^[A-Za-z0-9_-]{1,64}$/.test(request.params.organisation) ? await deps.branding(request.params.organisation) : undefined;
     if (!brand?.logo) return reply.code(404).type('text/plain; charset=utf-8').send('no logo');
     return reply
       .code(200)
@@ -117,7 +116,7 @@ export async function renderMessage(
     csrf: csrfToken(deps.hashKey, sessionScope(session.id)),
     recipient: open.recipient.address,
     message: await showMessage(unlocked),
-    thread: await portalThread(deps.db, unlocked, open.recipient.id),
+    thread: await portalThread(deps.stores.links, unlocked, open.recipient.id),
     problem,
     maxAttachments: deps.maxReplyAttachments,
   });
@@ -125,21 +124,11 @@ export async function renderMessage(
 
 /** The first view sets the sender's "opened" status and, if the organisation wants it, writes a read receipt. */
 async function markOpened(deps: PortalDeps, open: Open, unlocked: UnlockedMessage): Promise<void> {
-  if (open.recipient.opened_at !== null) return;
+  if (open.recipient.openedAt !== null) return;
   const now = deps.clock.now();
-  const first = await deps.db
-    .updateTable('secure_recipients')
-    .set({ opened_at: now })
-    .where('id', '=', open.recipient.id)
-    .where('opened_at', 'is', null)
-    .executeTakeFirst();
-  if (Number(first.numUpdatedRows) !== 1) return;
-  const org = await deps.db
-    .selectFrom('organisations')
-    .select(['read_receipts', 'read_receipt_format'])
-    .where('id', '=', open.message.organisation_id)
-    .executeTakeFirst();
-  if (org?.read_receipts !== 1) return;
+  if (!(await deps.stores.links.markOpened(open.recipient.id, now))) return;
+  const org = await deps.stores.links.readReceipts(open.message.organisationId);
+  if (!org?.enabled) return;
   const sender = open.message.sender;
   const locale = mailLocale(open.message.language, open.look.brand.locale);
   const body = await readReceiptMail({
@@ -150,7 +139,7 @@ async function markOpened(deps: PortalDeps, open: Open, unlocked: UnlockedMessag
     now,
     locale,
     timeZone: open.look.brand.timeZone,
-    format: org.read_receipt_format === 'mdn' ? 'mdn' : 'text',
+    format: org.format,
   });
   const envelope = { mailFrom: '', recipients: [sender] };
   // The recipient still reads the message if the receipt cannot be stored; the sender sees "opened" in the status.

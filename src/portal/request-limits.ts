@@ -1,7 +1,15 @@
 import type { FastifyRequest } from 'fastify';
-import type { Clock } from '../lib/clock.js';
-import { SharedWindow } from '../store/shared-counters.js';
-import type { Db } from '../store/tables.js';
+
+/** A sliding window of counts per key, kept in the store so that every instance counts together (src/store/shared-counters.ts). */
+export interface RequestWindow {
+  /** Counts one for `key` only if the window holds fewer than `limit`, atomically; true when counted. */
+  addWithin(key: string, limit: number): Promise<boolean>;
+  /** How long until `key` counts fewer than `limit` again, if nothing more is added. */
+  msUntilBelow(key: string, limit: number): Promise<number>;
+}
+
+/** The window of one scope: `buckets` buckets of `bucketMs` each. */
+export type RequestCounters = (window: { scope: string; bucketMs: number; buckets: number }) => RequestWindow;
 
 interface Limit {
   /** rate_counters scope: limits with different numbers need different scopes. */
@@ -31,10 +39,11 @@ export const PORTAL_LIMITS = {
 /** Seconds the client should wait (for Retry-After), or undefined when the request may go on. */
 export type PortalAdmission = (request: FastifyRequest) => Promise<number | undefined>;
 
-export function portalAdmission(db: Db, clock: Clock): PortalAdmission {
-  const windows = Object.fromEntries(
-    Object.entries(PORTAL_LIMITS).map(([name, l]) => [name, { limit: l.limit, window: new SharedWindow(db, l, clock) }]),
-  ) as Record<keyof typeof PORTAL_LIMITS, { limit: number; window: SharedWindow }>;
+export function portalAdmission(counters: RequestCounters): PortalAdmission {
+  const windows = Object.fromEntries(Object.entries(PORTAL_LIMITS).map(([name, l]) => [name, { limit: l.limit, window: counters(l) }])) as Record<
+    keyof typeof PORTAL_LIMITS,
+    { limit: number; window: RequestWindow }
+  >;
 
   const admit = async (name: keyof typeof PORTAL_LIMITS, ip: string): Promise<number | undefined> => {
     const { limit, window } = windows[name];

@@ -5,19 +5,20 @@ import { describeSmarthost } from '../config/smarthost-url.js';
 import type { Courier, OutboundMessage } from '../delivery/courier.js';
 import type { TlsRequirementSource } from '../delivery/mx-courier.js';
 import type { NextHop } from '../delivery/outbound-courier.js';
-import { loadRouteTable } from '../directory/routes.js';
 import type { Clock } from '../lib/clock.js';
-import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { DeliveryOutcome } from '../model/outcome.js';
 import { decideRoute } from '../policy/route-match.js';
-import type { Db } from '../store/tables.js';
+import type { RouteTables } from '../policy/route-policy.js';
 import type { DkimVerdict, SandboxDecision, SandboxMailbox } from './mailbox.js';
+import type { SandboxStore } from './sandbox-store.js';
 
 /** The marker every captured message carries on top, so no copy of it is ever taken for mail that was sent. */
 export const CAPTURE_HEADER = 'X-Relaygate-Sandbox';
 
 export interface CaptureDeps {
-  db: Db;
+  store: Pick<SandboxStore, 'dkimPublicRecord'>;
+  /** The default organisation's routes, for the route a capture names. */
+  routeTable(): ReturnType<RouteTables['tableOf']>;
   mailbox: SandboxMailbox;
   clock: Clock;
   /** The operator's per-domain TLS requirements, for what MX delivery would have demanded. */
@@ -46,7 +47,7 @@ export function captureCourier(deps: CaptureDeps, hop: NextHop): Courier {
         recipients: message.recipients,
         subject: parsed?.subject ?? null,
         decision: await decisionFor(deps, hop, message),
-        dkim: await dkimOf(deps.db, signed),
+        dkim: await dkimOf(deps.store, signed),
         raw,
         now: deps.clock.now(),
       });
@@ -59,13 +60,13 @@ export function captureCourier(deps: CaptureDeps, hop: NextHop): Courier {
 }
 
 async function decisionFor(deps: CaptureDeps, hop: NextHop, message: OutboundMessage): Promise<SandboxDecision> {
-  return { route: await routeOf(deps.db, message), nextHop: describeHop(hop, message), tls: await tlsOf(deps, hop, message) };
+  return { route: await routeOf(deps, message), nextHop: describeHop(hop, message), tls: await tlsOf(deps, hop, message) };
 }
 
-async function routeOf(db: Db, message: OutboundMessage): Promise<string> {
+async function routeOf(deps: CaptureDeps, message: OutboundMessage): Promise<string> {
   if (message.mailFrom === '') return 'none: a report or notice with the null sender';
   if (message.direction === 'inbound') return 'none: inbound mail forwarded to the application';
-  const table = await loadRouteTable(db, DEFAULT_ORGANISATION_ID);
+  const table = await deps.routeTable();
   const decision = decideRoute(table.rules, table.defaultAction, message.mailFrom);
   return decision.source === 'rule' ? `${decision.action} (route ${decision.rule.id}, ${decision.rule.match})` : `${decision.action} (the default route)`;
 }
@@ -104,19 +105,13 @@ async function tlsOf(deps: CaptureDeps, hop: NextHop, message: OutboundMessage):
  * The signatures checked against the keys this gateway holds, not against DNS: the sandbox
  * asks no resolver, and what it can prove is that the signature is the gateway's and intact.
  */
-async function dkimOf(db: Db, message: Buffer): Promise<DkimVerdict[]> {
+async function dkimOf(store: CaptureDeps['store'], message: Buffer): Promise<DkimVerdict[]> {
   const resolver = async (name: string, rrtype: string): Promise<string[][]> => {
     const match = /^([^.]+)\._domainkey\.(.+?)\.?$/i.exec(name);
     if (rrtype !== 'TXT' || !match) throw Object.assign(new Error(`${name} is not asked in the sandbox`), { code: 'ENOTFOUND' });
-    const row = await db
-      .selectFrom('dkim_keys')
-      .innerJoin('domains', 'domains.id', 'dkim_keys.domain_id')
-      .select('dkim_keys.public_record')
-      .where('dkim_keys.selector', '=', match[1] ?? '')
-      .where('domains.name', '=', (match[2] ?? '').toLowerCase())
-      .executeTakeFirst();
-    if (!row) throw Object.assign(new Error(`no key ${name} held by this gateway`), { code: 'ENOTFOUND' });
-    return [[row.public_record]];
+    const record = await store.dkimPublicRecord(match[1] ?? '', (match[2] ?? '').toLowerCase());
+    if (record === undefined) throw Object.assign(new Error(`no key ${name} held by this gateway`), { code: 'ENOTFOUND' });
+    return [[record]];
   };
   const { results } = await dkimVerify(message, { resolver: resolver as never });
   // mailauth reports an unsigned message as one result `none`: that is no signature, not a verdict on one.

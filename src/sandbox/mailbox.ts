@@ -4,8 +4,7 @@ import type { Page, PageRequest } from '../directory/context.js';
 import { newId } from '../lib/ids.js';
 import type { SealedCopies } from '../secure/sealed-captures.js';
 import { SealedBodyGone } from '../secure/sealing-spool.js';
-import { engineOf } from '../store/engine.js';
-import type { Db, SandboxMessagesTable } from '../store/tables.js';
+import type { CaptureKind, CaptureRecord, SandboxStore } from './sandbox-store.js';
 
 /** Where the delivery would have gone, decided exactly as delivery decides it, without connecting. */
 export interface SandboxDecision {
@@ -24,21 +23,10 @@ export interface DkimVerdict {
   comment: string;
 }
 
-export interface CapturedMessage {
-  id: string;
-  capturedAt: number;
-  kind: SandboxMessagesTable['kind'];
-  queueId: string;
-  mailFrom: string;
-  recipients: string[];
-  subject: string | null;
-  sizeBytes: number;
-  decision: SandboxDecision;
-  dkim: DkimVerdict[];
-}
+export type CapturedMessage = CaptureRecord;
 
 export interface NewCapture {
-  kind: SandboxMessagesTable['kind'];
+  kind: CaptureKind;
   queueId: string;
   mailFrom: string;
   recipients: string[];
@@ -64,10 +52,11 @@ export class CaptureNotFound extends Error {
  * capture of a sealed body (a secure reply) is kept sealed like it, without its subject,
  * and is shredded with the secure message it answers.
  */
-export function sandboxMailbox(o: { db: Db; dataDir: string; sealing: SealedCopies }) {
+export function sandboxMailbox(stores: { sandbox: SandboxStore }, o: { dataDir: string; sealing: SealedCopies }) {
+  const { sandbox: store } = stores;
   const dir = join(o.dataDir, 'sandbox');
-  const inRows = engineOf(o.db) === 'postgres';
-  const pathOf = (id: string, kind: SandboxMessagesTable['kind']) => join(dir, `${id}.${kind === 'webhook' ? 'json' : 'eml'}`);
+  const inRows = store.bytesInRows;
+  const pathOf = (id: string, kind: CaptureKind) => join(dir, `${id}.${kind === 'webhook' ? 'json' : 'eml'}`);
 
   return {
     async capture(c: NewCapture): Promise<CapturedMessage> {
@@ -75,61 +64,47 @@ export function sandboxMailbox(o: { db: Db; dataDir: string; sealing: SealedCopi
       const sealed = await o.sealing.sealLike(c.queueId, id, c.raw);
       const stored = sealed ?? c.raw;
       if (!inRows) await writeSynced(dir, pathOf(id, c.kind), stored);
-      const row: SandboxMessagesTable = {
+      const captured: CapturedMessage = {
         id,
-        captured_at: c.now,
+        capturedAt: c.now,
         kind: c.kind,
-        queue_id: c.queueId,
-        mail_from: c.mailFrom,
-        recipients: JSON.stringify(c.recipients),
+        queueId: c.queueId,
+        mailFrom: c.mailFrom,
+        recipients: c.recipients,
         subject: sealed ? null : c.subject,
-        size_bytes: c.raw.length,
-        decision: JSON.stringify(c.decision),
-        dkim: JSON.stringify(c.dkim),
-        raw: inRows ? stored : null,
+        sizeBytes: c.raw.length,
+        decision: c.decision,
+        dkim: c.dkim,
       };
-      await o.db.insertInto('sandbox_messages').values(row).execute();
-      return toCaptured(row);
+      await store.insertCapture(captured, inRows ? stored : null);
+      return captured;
     },
 
-    async list(page: PageRequest): Promise<Page<CapturedMessage>> {
-      const total = await o.db
-        .selectFrom('sandbox_messages')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirst();
-      const rows = await o.db
-        .selectFrom('sandbox_messages')
-        .select(LISTED)
-        .orderBy('captured_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(page.limit)
-        .offset(page.offset)
-        .execute();
-      return { items: rows.map(toCaptured), total: Number(total?.n ?? 0), ...page };
+    list(page: PageRequest): Promise<Page<CapturedMessage>> {
+      return store.listCaptures(page);
     },
 
     async show(id: string): Promise<CapturedMessage> {
-      const row = await o.db.selectFrom('sandbox_messages').select(LISTED).where('id', '=', id).executeTakeFirst();
-      if (!row) throw new CaptureNotFound(id);
-      return toCaptured(row);
+      const found = await store.findCapture(id);
+      if (!found) throw new CaptureNotFound(id);
+      return found;
     },
 
     async raw(id: string): Promise<Buffer> {
-      const row = await o.db.selectFrom('sandbox_messages').select(['id', 'kind', 'raw']).where('id', '=', id).executeTakeFirst();
+      const row = await store.captureBytes(id);
       if (!row) throw new CaptureNotFound(id);
-      const stored = row.raw ? Buffer.from(row.raw) : await readFile(pathOf(row.id, row.kind));
-      return o.sealing.open(row.id, stored).catch((err: unknown) => {
+      const stored = row.raw ?? (await readFile(pathOf(id, row.kind)));
+      return o.sealing.open(id, stored).catch((err: unknown) => {
         throw err instanceof SealedBodyGone ? new CaptureNotFound(id, `captured message ${id} was shredded with the secure message it answers`) : err;
       });
     },
 
     /** Empties the mailbox; returns how many messages were removed. */
     async clear(): Promise<number> {
-      const ids = await o.db.selectFrom('sandbox_messages').select('id').execute();
-      await o.sealing.forget(ids.map((r) => r.id));
-      const deleted = await o.db.deleteFrom('sandbox_messages').executeTakeFirst();
+      await o.sealing.forget(await store.captureIds());
+      const deleted = await store.removeCaptures();
       await rm(dir, { recursive: true, force: true });
-      return Number(deleted.numDeletedRows);
+      return deleted;
     },
   };
 }
@@ -145,22 +120,4 @@ async function writeSynced(dir: string, path: string, raw: Buffer): Promise<void
   } finally {
     await file.close();
   }
-}
-
-/** Everything but the bytes, which only raw() reads. */
-const LISTED = ['id', 'captured_at', 'kind', 'queue_id', 'mail_from', 'recipients', 'subject', 'size_bytes', 'decision', 'dkim'] as const;
-
-function toCaptured(row: Omit<SandboxMessagesTable, 'raw'>): CapturedMessage {
-  return {
-    id: row.id,
-    capturedAt: Number(row.captured_at),
-    kind: row.kind,
-    queueId: row.queue_id,
-    mailFrom: row.mail_from,
-    recipients: JSON.parse(row.recipients) as string[],
-    subject: row.subject,
-    sizeBytes: Number(row.size_bytes),
-    decision: JSON.parse(row.decision) as SandboxDecision,
-    dkim: JSON.parse(row.dkim) as DkimVerdict[],
-  };
 }

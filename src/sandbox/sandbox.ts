@@ -7,12 +7,13 @@ import type { InboundTargetDirectory, RoutableTarget } from '../directory/inboun
 import type { WebhookClient } from '../inbound/webhook-client.js';
 import type { RelayFacts } from '../inbound/webhook-payload.js';
 import type { Clock } from '../lib/clock.js';
-import { VERIFICATION_HEADER } from '../pipeline/accept-inbound.js';
 import { headerFields } from '../pipeline/header-from.js';
+import { VERIFICATION_HEADER } from '../pipeline/verification-header.js';
+import type { RouteTables } from '../policy/route-policy.js';
 import type { SealedCopies } from '../secure/sealed-captures.js';
-import type { Db } from '../store/tables.js';
 import { captureCourier } from './capture-courier.js';
 import { type SandboxMailbox, sandboxMailbox } from './mailbox.js';
+import type { SandboxStore } from './sandbox-store.js';
 
 /** The URL of the built-in capture endpoint: not a network address, so nothing can ever dial it. */
 export const SANDBOX_WEBHOOK_URL = 'sandbox:capture';
@@ -22,11 +23,10 @@ export const SANDBOX_WEBHOOK_URL = 'sandbox:capture';
  * way configured for mail to leave — no global smarthost and no outbound connection — so a
  * first start on a laptop captures instead of trying the internet.
  */
-export async function sandboxEnabled(config: Pick<Config, 'sandbox' | 'smarthost'>, db: Db): Promise<boolean> {
+export async function sandboxEnabled(config: Pick<Config, 'sandbox' | 'smarthost'>, store: Pick<SandboxStore, 'anyConnection'>): Promise<boolean> {
   if (config.sandbox !== 'auto') return config.sandbox;
   if (config.smarthost) return false;
-  const connection = await db.selectFrom('connections').select('id').limit(1).executeTakeFirst();
-  return connection === undefined;
+  return !(await store.anyConnection());
 }
 
 export interface GatewaySandbox {
@@ -40,7 +40,9 @@ export interface GatewaySandbox {
 }
 
 export interface SandboxDeps {
-  db: Db;
+  store: SandboxStore;
+  /** The default organisation's routes, for the route a capture names. */
+  routeTable(): ReturnType<RouteTables['tableOf']>;
   dataDir: string;
   clock: Clock;
   requirements: TlsRequirementSource;
@@ -57,7 +59,7 @@ export interface SandboxDeps {
  * inside the sandbox.
  */
 export function gatewaySandbox(deps: SandboxDeps): GatewaySandbox {
-  const mailbox = sandboxMailbox({ db: deps.db, dataDir: deps.dataDir, sealing: deps.sealing });
+  const mailbox = sandboxMailbox({ sandbox: deps.store }, { dataDir: deps.dataDir, sealing: deps.sealing });
   const builtIn: RoutableTarget = {
     id: 'sandbox-capture',
     domain: null,
@@ -80,7 +82,7 @@ export function gatewaySandbox(deps: SandboxDeps): GatewaySandbox {
       ?.value.trim();
     if (!token) return;
     const domain = (recipients[0] ?? '').slice((recipients[0] ?? '').lastIndexOf('@') + 1).toLowerCase();
-    await deps.verificationArrived(token, await organisationRelay(deps.db, domain));
+    await deps.verificationArrived(token, await organisationRelay(deps.store, domain));
   }
 
   return {
@@ -114,19 +116,11 @@ export function gatewaySandbox(deps: SandboxDeps): GatewaySandbox {
  * newest live inbound credential, over TLS. Without such a credential the facts say so, and
  * the inbound check fails for the reason it would fail in production.
  */
-export async function organisationRelay(db: Db, domain: string): Promise<RelayFacts> {
-  const credential = await db
-    .selectFrom('credentials')
-    .innerJoin('domains', 'domains.id', 'credentials.domain_id')
-    .select('credentials.id')
-    .where('domains.name', '=', domain)
-    .where('credentials.kind', '=', 'inbound')
-    .where('credentials.revoked_at', 'is', null)
-    .orderBy('credentials.created_at', 'desc')
-    .executeTakeFirst();
+export async function organisationRelay(store: Pick<SandboxStore, 'newestInboundCredential'>, domain: string): Promise<RelayFacts> {
+  const credential = await store.newestInboundCredential(domain);
   return {
     authenticated: credential !== undefined,
-    credentialId: credential?.id ?? null,
+    credentialId: credential ?? null,
     domain,
     clientIp: '127.0.0.1',
     tlsVersion: credential ? 'TLSv1.3 (sandbox loopback)' : null,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminServices } from '../api/api-context.js';
-import { bearerToken } from '../api/bearer-auth.js';
 import type { Actor } from '../directory/context.js';
+import { bearerToken } from '../http/bearer-token.js';
 import { ScimError, sendScimError } from './errors.js';
 import { parseFilter } from './filter.js';
 import { applyGroupPatch, fromScimGroupBody, inputOf, toScimGroup } from './groups.js';

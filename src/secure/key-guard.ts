@@ -2,12 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import { loadOrCreateKey, readKeyFile } from '../lib/key-file.js';
-import type { Engine } from '../store/engine.js';
-import { recordedKeyEncryptionKey } from '../store/shared-keys.js';
-import type { Db } from '../store/tables.js';
 import { type KeyRing, keyIdOf, UnsealError } from './key-encryption.js';
 import { type KeyConfig, keyRingOf, type LoadedKeys, loadKeys, MASTER_KEY_FILE } from './master-key.js';
-import { SEALED_COLUMNS, type SealedCount, sealedBatches, sealedCountsByKeyId } from './sealed-columns.js';
+import { SEALED_COLUMNS, type SealedCount, type SealedValueStore } from './sealed-columns.js';
 
 /** What each sealed column holds, in an operator's words; a column added later is named by itself. */
 const WHAT: Record<string, string> = {
@@ -33,40 +30,40 @@ type Unopenable = Map<string | null, SealedCount[]>;
  * generated keys/master.key: a key made beside sealed data would never open it, and the
  * values sealed under it afterwards would split the store between two keys.
  */
-export async function ensureKeyEncryptionKey(db: Db, config: KeyConfig, engine: Engine): Promise<void> {
-  const counts = await sealedCountsByKeyId(db);
+export async function ensureKeyEncryptionKey(sealed: SealedValueStore, config: KeyConfig, engine: 'sqlite' | 'postgres'): Promise<void> {
+  const counts = await sealed.countsByKeyId(SEALED_COLUMNS.map((c) => c.column));
   const keys = config.masterKey || existsSync(join(config.dataDir, MASTER_KEY_FILE)) ? loadKeys(config) : undefined;
   if (keys === undefined) {
-    const recorded = engine === 'postgres' ? await recordedKeyEncryptionKey(db) : undefined;
+    const recorded = engine === 'postgres' ? await sealed.recordedKeyEncryptionKey() : undefined;
     if (counts.length === 0 && recorded === undefined) {
       loadOrCreateKey(join(config.dataDir, MASTER_KEY_FILE));
       return;
     }
-    throw new ConfigError([missingKey(config, await unopenable(db, counts, undefined), recorded)]);
+    throw new ConfigError([missingKey(config, await unopenable(sealed, counts, undefined), recorded)]);
   }
-  const lacking = await unopenable(db, counts, keyRingOf(keys));
+  const lacking = await unopenable(sealed, counts, keyRingOf(keys));
   if (lacking.size > 0) throw new ConfigError([wrongKey(config, keys, lacking)]);
 }
 
 /** v2 values under a key id the ring lacks, and v1 values none of its keys opens (read only for columns that have v1 values). */
-async function unopenable(db: Db, counts: SealedCount[], ring: KeyRing | undefined): Promise<Unopenable> {
+async function unopenable(sealed: SealedValueStore, counts: SealedCount[], ring: KeyRing | undefined): Promise<Unopenable> {
   const known = new Set(ring ? [ring.currentKeyId, ...ring.previousKeyIds] : []);
   const lacking: Unopenable = new Map();
   const add = (keyId: string | null, count: SealedCount) => lacking.set(keyId, [...(lacking.get(keyId) ?? []), count]);
   for (const count of counts) {
     if (count.keyId !== null && !known.has(count.keyId)) add(count.keyId, count);
     if (count.keyId !== null) continue;
-    const values = ring ? await v1ValuesNotOpened(db, count.column, ring) : count.values;
+    const values = ring ? await v1ValuesNotOpened(sealed, count.column, ring) : count.values;
     if (values > 0) add(null, { ...count, values });
   }
   return lacking;
 }
 
-async function v1ValuesNotOpened(db: Db, columnName: string, ring: KeyRing): Promise<number> {
-  const column = SEALED_COLUMNS.find((c) => `${c.table}.${c.column}` === columnName);
+async function v1ValuesNotOpened(sealed: SealedValueStore, columnName: string, ring: KeyRing): Promise<number> {
+  const column = SEALED_COLUMNS.find((c) => c.column === columnName);
   if (!column) return 0;
   let notOpened = 0;
-  for await (const batch of sealedBatches(db, column, 500))
+  for await (const batch of sealed.batches(column.column, 500))
     for (const value of batch) {
       if (value.sealed.startsWith('v2.')) continue;
       if (opensWith(ring, value.sealed, { purpose: column.purpose, id: value.id })) continue;

@@ -1,16 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Actor } from '../directory/context.js';
 import type { Clock } from '../lib/clock.js';
-import type { Db } from '../store/tables.js';
 import { forgetKeyFiles, rotateKeyFile, withKeyLock } from './key-files.js';
 import { type KeyUsage, keyUsage } from './key-usage.js';
 import { type KeyConfig, keyRingOf, type LoadedKey, type LoadedKeys, loadKeys, MASTER_KEY_FILE } from './master-key.js';
 import { type RewrapReport, rewrapAll } from './rewrap.js';
+import type { SealedValueStore } from './sealed-columns.js';
 
 export interface KeyAdminContext {
-  db: Db;
+  sealed: SealedValueStore;
   /** Durability barrier: what a rewrap wrote must be on disk before a key it replaced may go. */
   syncCommitted(): Promise<void>;
   clock: Clock;
@@ -39,9 +38,9 @@ export interface KeyStatus {
   usage: KeyUsage;
 }
 
-export async function keyStatus(ctx: Pick<KeyAdminContext, 'db'>, config: KeyConfig): Promise<KeyStatus> {
+export async function keyStatus(ctx: Pick<KeyAdminContext, 'sealed'>, config: KeyConfig): Promise<KeyStatus> {
   const keys = loadKeys(config);
-  return statusOf(keys, await keyUsage(ctx.db, keyRingOf(keys)));
+  return statusOf(keys, await keyUsage(ctx.sealed, keyRingOf(keys)));
 }
 
 export interface RotateResult {
@@ -71,7 +70,7 @@ export async function rotateKeys(ctx: KeyAdminContext, config: KeyConfig, actor:
     const detail = { previousKeyId: replaced.keyId, keptAs: replaced.source };
     let rewrap: RewrapReport;
     try {
-      rewrap = await rewrapAll(ctx.db, keyRingOf(keys));
+      rewrap = await rewrapAll(ctx.sealed, keyRingOf(keys));
     } catch (err) {
       await audit(ctx, actor, 'key.rotate', current.keyId, { ...detail, rewrap: 'failed' });
       throw err;
@@ -100,11 +99,11 @@ export async function rewrapKeys(ctx: KeyAdminContext, config: KeyConfig, actor:
   return withKeyLock(config.dataDir, async () => {
     const keys = loadKeys(config);
     const ring = keyRingOf(keys);
-    const rewrap = await rewrapAll(ctx.db, ring);
+    const rewrap = await rewrapAll(ctx.sealed, ring);
     await ctx.syncCommitted();
     const result: RewrapResult = { rewrap, stillNeeded: [], forgotten: [], inConfiguration: [] };
     if (options.forgetPrevious) {
-      const status = statusOf(keys, await keyUsage(ctx.db, ring));
+      const status = statusOf(keys, await keyUsage(ctx.sealed, ring));
       result.stillNeeded = status.previous.filter((k) => k.values > 0);
       if (result.stillNeeded.length === 0) {
         result.forgotten = (await forgetKeyFiles(keys.previous.filter((k) => k.file !== undefined))).map(entryOf);
@@ -152,6 +151,6 @@ function counts(rewrap: RewrapReport): Record<string, unknown> {
 }
 
 async function audit(ctx: KeyAdminContext, actor: Actor, action: string, keyId: string, detail: Record<string, unknown>): Promise<void> {
-  await ctx.db.transaction().execute((trx) => appendAudit(trx, actor, { action, targetType: 'key-encryption-key', targetId: keyId, detail }, ctx.clock.now()));
+  await ctx.sealed.audit(actor, { action, targetType: 'key-encryption-key', targetId: keyId, detail }, ctx.clock.now());
   await ctx.syncCommitted();
 }

@@ -1,6 +1,5 @@
-import type { Db } from '../store/tables.js';
 import { type KeyRing, UnsealError } from './key-encryption.js';
-import { columnName, SEALED_COLUMNS, sealedBatches } from './sealed-columns.js';
+import { SEALED_COLUMNS, type SealedValueStore } from './sealed-columns.js';
 
 export interface ColumnKeyUsage {
   /** `table.column`. */
@@ -28,11 +27,11 @@ export interface KeyUsage {
  * go. A v2 value is counted by the key id it carries, without opening it; a v1 value carries
  * none, so the ring's keys are tried on it.
  */
-export async function keyUsage(db: Db, ring: KeyRing, batchSize = 500): Promise<KeyUsage> {
+export async function keyUsage(sealed: Pick<SealedValueStore, 'batches'>, ring: KeyRing, batchSize = 500): Promise<KeyUsage> {
   const columns: ColumnKeyUsage[] = [];
   for (const column of SEALED_COLUMNS) {
-    const usage: ColumnKeyUsage = { column: columnName(column), byKey: {}, v1: 0, unreadable: 0, needRewrap: 0 };
-    for await (const batch of sealedBatches(db, column, batchSize)) {
+    const usage: ColumnKeyUsage = { column: column.column, byKey: {}, v1: 0, unreadable: 0, needRewrap: 0 };
+    for await (const batch of sealed.batches(column.column, batchSize)) {
       for (const value of batch) {
         const keyId = keyIdOrUndefined(ring, value.sealed, { purpose: column.purpose, id: value.id });
         if (keyId === undefined) usage.unreadable += 1;

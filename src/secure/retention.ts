@@ -1,13 +1,12 @@
-import { appendAudit } from '../audit/audit-log.js';
 import type { Actor } from '../directory/context.js';
-import type { Db } from '../store/tables.js';
+import type { SecureMessageStore } from './secure-message-store.js';
 import type { SecureVault } from './vault.js';
 
 /** The audit log's name for what the retention sweep does. */
 export const RETENTION_ACTOR: Actor = { name: 'system:secure-retention', ip: null };
 
 export interface RetentionSweep {
-  db: Db;
+  messages: Pick<SecureMessageStore, 'dueForShredding' | 'change' | 'endExpiredSessions'>;
   vault: Pick<SecureVault, 'shred'>;
   now: number;
   /** Messages shredded per query; the sweep goes on until none is due or `maxBatches` ran. */
@@ -26,24 +25,14 @@ export async function sweepSecureRetention(o: RetentionSweep): Promise<{ shredde
   const maxBatches = o.maxBatches ?? 10;
   let shredded = 0;
   for (let batch = 0; batch < maxBatches; batch += 1) {
-    const due = await o.db
-      .selectFrom('secure_messages')
-      .select(['id', 'retain_until'])
-      .where('shredded_at', 'is', null)
-      .where('retain_until', '<=', o.now)
-      .orderBy('retain_until')
-      .limit(batchSize)
-      .execute();
-    for (const { id, retain_until } of due) {
+    const due = await o.messages.dueForShredding(o.now, batchSize);
+    for (const { id, retainUntil } of due) {
       await o.vault.shred(id, o.now);
-      const detail = { reason: 'retention', retainUntil: new Date(Number(retain_until)).toISOString() };
-      await o.db
-        .transaction()
-        .execute((trx) => appendAudit(trx, RETENTION_ACTOR, { action: 'secure.message.shred', targetType: 'secure-message', targetId: id, detail }, o.now));
+      const detail = { reason: 'retention', retainUntil: new Date(retainUntil).toISOString() };
+      await o.messages.change((tx) => tx.audit(RETENTION_ACTOR, { action: 'secure.message.shred', targetType: 'secure-message', targetId: id, detail }, o.now));
     }
     shredded += due.length;
     if (due.length < batchSize) break;
   }
-  const ended = await o.db.deleteFrom('portal_sessions').where('expires_at', '<=', o.now).executeTakeFirst();
-  return { shredded, sessionsEnded: Number(ended.numDeletedRows) };
+  return { shredded, sessionsEnded: await o.messages.endExpiredSessions(o.now) };
 }

@@ -1,7 +1,5 @@
-import { recordKeyEncryptionKey } from '../store/shared-keys.js';
-import type { Db } from '../store/tables.js';
 import { type KeyRing, UnsealError } from './key-encryption.js';
-import { columnName, replaceSealed, SEALED_COLUMNS, type SealedColumn, type SealedValue, sealedBatches } from './sealed-columns.js';
+import { SEALED_COLUMNS, type SealedColumn, type SealedValue, type SealedValueStore } from './sealed-columns.js';
 
 export interface ColumnRewrap {
   /** `table.column`. */
@@ -31,11 +29,11 @@ export const REWRAP_BATCH = 200;
  * stay as they are in the spool, encrypted under their own data keys (envelope encryption).
  * One transaction per batch keeps the write lock short beside a running gateway.
  */
-export async function rewrapAll(db: Db, ring: KeyRing, options: { batchSize?: number } = {}): Promise<RewrapReport> {
+export async function rewrapAll(sealed: SealedValueStore, ring: KeyRing, options: { batchSize?: number } = {}): Promise<RewrapReport> {
   const columns: ColumnRewrap[] = [];
-  for (const column of SEALED_COLUMNS) columns.push(await rewrapColumn(db, ring, column, options.batchSize ?? REWRAP_BATCH));
+  for (const column of SEALED_COLUMNS) columns.push(await rewrapColumn(sealed, ring, column, options.batchSize ?? REWRAP_BATCH));
   // Instances sharing the store now need the new key (src/store/shared-keys.ts).
-  await recordKeyEncryptionKey(db, ring.currentKeyId, Date.now());
+  await sealed.recordKeyEncryptionKey(ring.currentKeyId, Date.now());
   return {
     keyId: ring.currentKeyId,
     columns,
@@ -44,19 +42,16 @@ export async function rewrapAll(db: Db, ring: KeyRing, options: { batchSize?: nu
   };
 }
 
-async function rewrapColumn(db: Db, ring: KeyRing, column: SealedColumn, batchSize: number): Promise<ColumnRewrap> {
-  const report: ColumnRewrap = { column: columnName(column), rewrapped: 0, changedMeanwhile: 0, unreadable: [], remaining: 0 };
-  for await (const batch of sealedBatches(db, column, batchSize)) {
+async function rewrapColumn(sealed: SealedValueStore, ring: KeyRing, column: SealedColumn, batchSize: number): Promise<ColumnRewrap> {
+  const report: ColumnRewrap = { column: column.column, rewrapped: 0, changedMeanwhile: 0, unreadable: [], remaining: 0 };
+  for await (const batch of sealed.batches(column.column, batchSize)) {
     const changes = batch.flatMap((value) => (ring.needsRewrap(value.sealed) ? resealed(ring, column, value, report) : []));
     if (changes.length === 0) continue;
-    await db.transaction().execute(async (trx) => {
-      for (const change of changes) {
-        if (await replaceSealed(trx, column, change)) report.rewrapped += 1;
-        else report.changedMeanwhile += 1;
-      }
-    });
+    const { replaced, changedMeanwhile } = await sealed.replace(column.column, changes);
+    report.rewrapped += replaced;
+    report.changedMeanwhile += changedMeanwhile;
   }
-  report.remaining = await countRemaining(db, ring, column, batchSize);
+  report.remaining = await countRemaining(sealed, ring, column, batchSize);
   return report;
 }
 
@@ -77,8 +72,8 @@ function resealed(ring: KeyRing, column: SealedColumn, value: SealedValue, repor
 }
 
 /** A fresh read: what another writer sealed under an old key during the pass counts too. */
-async function countRemaining(db: Db, ring: KeyRing, column: SealedColumn, batchSize: number): Promise<number> {
+async function countRemaining(sealed: SealedValueStore, ring: KeyRing, column: SealedColumn, batchSize: number): Promise<number> {
   let remaining = 0;
-  for await (const batch of sealedBatches(db, column, batchSize)) remaining += batch.filter((value) => ring.needsRewrap(value.sealed)).length;
+  for await (const batch of sealed.batches(column.column, batchSize)) remaining += batch.filter((value) => ring.needsRewrap(value.sealed)).length;
   return remaining;
 }

@@ -1,6 +1,6 @@
-import type { Db } from '../store/tables.js';
 import type { KeyEncryption } from './key-encryption.js';
 import { decryptChunks, encryptBody, newDataKey } from './message-cipher.js';
+import type { SealedBodyStore } from './sealed-body-store.js';
 import { SEALED_BODY_KEY_PURPOSE, SEALED_BODY_MAGIC, SealedBodyGone } from './sealing-spool.js';
 
 /**
@@ -17,25 +17,22 @@ export interface SealedCopies {
   forget(ids: string[]): Promise<void>;
 }
 
-export function sealedCopies(o: { db: Db; kek: () => KeyEncryption; now: () => number }): SealedCopies {
+export function sealedCopies(o: { bodies: SealedBodyStore; kek: () => KeyEncryption; now: () => number }): SealedCopies {
   return {
     async sealLike(of, id, plaintext) {
-      const original = await o.db.selectFrom('sealed_bodies').select('secure_message_id').where('message_id', '=', of).executeTakeFirst();
-      if (!original) return undefined;
+      const answers = await o.bodies.answers(of);
+      if (answers === undefined) return undefined;
       const key = newDataKey();
       try {
         const { ciphertext, seal } = encryptBody(key, id, plaintext);
-        await o.db
-          .insertInto('sealed_bodies')
-          .values({
-            message_id: id,
-            secure_message_id: original.secure_message_id,
-            data_key_sealed: o.kek().seal(key, { purpose: SEALED_BODY_KEY_PURPOSE, id }),
-            body_iv: seal.iv,
-            body_tag: seal.tag,
-            created_at: o.now(),
-          })
-          .execute();
+        await o.bodies.insert({
+          messageId: id,
+          secureMessageId: answers,
+          dataKeySealed: o.kek().seal(key, { purpose: SEALED_BODY_KEY_PURPOSE, id }),
+          bodyIv: seal.iv,
+          bodyTag: seal.tag,
+          createdAt: o.now(),
+        });
         return Buffer.concat([SEALED_BODY_MAGIC, ciphertext]);
       } finally {
         key.fill(0);
@@ -44,11 +41,11 @@ export function sealedCopies(o: { db: Db; kek: () => KeyEncryption; now: () => n
 
     async open(id, stored) {
       if (!stored.subarray(0, SEALED_BODY_MAGIC.length).equals(SEALED_BODY_MAGIC)) return stored;
-      const row = await o.db.selectFrom('sealed_bodies').selectAll().where('message_id', '=', id).executeTakeFirst();
+      const row = await o.bodies.find(id);
       if (!row) throw new SealedBodyGone(id);
-      const key = o.kek().open(row.data_key_sealed, { purpose: SEALED_BODY_KEY_PURPOSE, id });
+      const key = o.kek().open(row.dataKeySealed, { purpose: SEALED_BODY_KEY_PURPOSE, id });
       try {
-        const seal = { iv: row.body_iv, tag: row.body_tag };
+        const seal = { iv: row.bodyIv, tag: row.bodyTag };
         const parts: Buffer[] = [];
         for await (const part of decryptChunks(key, id, seal, [stored.subarray(SEALED_BODY_MAGIC.length)])) parts.push(part);
         return Buffer.concat(parts);
@@ -58,7 +55,7 @@ export function sealedCopies(o: { db: Db; kek: () => KeyEncryption; now: () => n
     },
 
     async forget(ids) {
-      if (ids.length > 0) await o.db.deleteFrom('sealed_bodies').where('message_id', 'in', ids).execute();
+      await o.bodies.remove(ids);
     },
   };
 }

@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SealedSpoolWriter, SealingSpool, Spool } from '../queue/spool.js';
-import type { Db } from '../store/tables.js';
 import type { KeyEncryption } from './key-encryption.js';
 import { BodyEncryptor, decryptChunks, newDataKey } from './message-cipher.js';
 import { SEALED_BODY_KEY_PURPOSE } from './seal-purposes.js';
+import type { SealedBodyStore } from './sealed-body-store.js';
 
 export { SEALED_BODY_KEY_PURPOSE };
 
@@ -23,7 +23,7 @@ export class SealedBodyGone extends Error {
 }
 
 export interface SealingSpoolDeps {
-  db: Db;
+  bodies: SealedBodyStore;
   /** Asked only when a body is sealed or opened, so the spool can exist before the key is loaded. */
   kek: () => KeyEncryption;
   now: () => number;
@@ -37,12 +37,12 @@ export interface SealingSpoolDeps {
  * it is delivered. Plain bodies pass through unchanged.
  */
 export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool {
-  const deleteKey = (id: string) => deps.db.deleteFrom('sealed_bodies').where('message_id', '=', id).execute();
+  const deleteKey = (id: string) => deps.bodies.remove([id]);
 
   async function openKey(id: string) {
-    const row = await deps.db.selectFrom('sealed_bodies').selectAll().where('message_id', '=', id).executeTakeFirst();
+    const row = await deps.bodies.find(id);
     if (!row) throw new SealedBodyGone(id);
-    return { key: deps.kek().open(row.data_key_sealed, { purpose: SEALED_BODY_KEY_PURPOSE, id }), seal: { iv: row.body_iv, tag: row.body_tag } };
+    return { key: deps.kek().open(row.dataKeySealed, { purpose: SEALED_BODY_KEY_PURPOSE, id }), seal: { iv: row.bodyIv, tag: row.bodyTag } };
   }
 
   async function* plaintext(id: string): AsyncGenerator<Buffer> {
@@ -96,17 +96,14 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
             await piped;
             const size = await writer.finish();
             const seal = encryptor.seal();
-            await deps.db
-              .insertInto('sealed_bodies')
-              .values({
-                message_id: id,
-                secure_message_id: secureMessageId,
-                data_key_sealed: deps.kek().seal(key, { purpose: SEALED_BODY_KEY_PURPOSE, id }),
-                body_iv: seal.iv,
-                body_tag: seal.tag,
-                created_at: deps.now(),
-              })
-              .execute();
+            await deps.bodies.insert({
+              messageId: id,
+              secureMessageId,
+              dataKeySealed: deps.kek().seal(key, { purpose: SEALED_BODY_KEY_PURPOSE, id }),
+              bodyIv: seal.iv,
+              bodyTag: seal.tag,
+              createdAt: deps.now(),
+            });
             return size - SEALED_BODY_MAGIC.length;
           } finally {
             key.fill(0);
@@ -139,8 +136,7 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     async storedBytes(id) {
       const bytes = await inner.storedBytes(id);
       if (bytes === undefined || bytes < SEALED_BODY_MAGIC.length) return bytes;
-      const sealed = await deps.db.selectFrom('sealed_bodies').select('message_id').where('message_id', '=', id).executeTakeFirst();
-      return sealed ? bytes - SEALED_BODY_MAGIC.length : bytes;
+      return (await deps.bodies.has(id)) ? bytes - SEALED_BODY_MAGIC.length : bytes;
     },
 
     /** The key first: once it is gone, no copy of the ciphertext opens again. */

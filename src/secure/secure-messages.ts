@@ -1,9 +1,7 @@
-import { sql, type Transaction } from 'kysely';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from '../directory/context.js';
 import { DirectoryError } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import type { Database, Db, SecureMessagesTable, SecureRecipientsTable } from '../store/tables.js';
+import type { SecureMessageRecord, SecureMessageStore, SecureRecipientRecord } from './secure-message-store.js';
 import { SecureMessageGone, type SecureVault } from './vault.js';
 
 /** What the sender sees of one recipient, most advanced first: a bounce outranks a reply, a reply an opening. */
@@ -53,35 +51,30 @@ export interface SecureMessageFilter {
   state?: 'active' | 'revoked' | 'shredded' | 'locked' | undefined;
 }
 
-/** `%` and `_` typed into a search box are literal characters, not wildcards (escaped with `\`). */
-function likeEscaped(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-type MessageRow = SecureMessagesTable;
-type RecipientRow = SecureRecipientsTable;
+type MessageRow = SecureMessageRecord;
+type RecipientRow = SecureRecipientRecord;
 
 /**
  * The sender's controls over secure messages: what became of each recipient, and the means to
  * take a message back — revoking it (or one recipient's access) keeps the ciphertext but opens
  * nothing more; deleting shreds it. Tokens, code hashes and keys never leave this module.
  */
-export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const { db, clock } = ctx;
+export function secureMessages(
+  stores: { messages: SecureMessageStore },
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'> & { vault: () => SecureVault },
+  organisationId: string = DEFAULT_ORGANISATION_ID,
+) {
+  const { messages } = stores;
+  const { clock, vault } = deps;
 
   const find = async (id: string): Promise<MessageRow> => {
-    const row = await db
-      .selectFrom('secure_messages')
-      .selectAll()
-      .where('id', '=', id.toUpperCase())
-      .where('organisation_id', '=', organisationId)
-      .executeTakeFirst();
+    const row = await messages.find(id.toUpperCase(), organisationId);
     if (!row) throw new DirectoryError('not_found', `no secure message ${id}; see "relaygate secure list"`);
     return row;
   };
 
   const subjectOf = async (row: MessageRow): Promise<string | null> => {
-    if (row.data_key_sealed === null) return null;
+    if (row.dataKeySealed === null) return null;
     try {
       return (await vault().unlock(row.id, { allowRevoked: true })).meta.subject;
     } catch (err) {
@@ -94,58 +87,25 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
     id: row.id,
     sender: row.sender,
     subject: await subjectOf(row),
-    createdAt: Number(row.created_at),
-    retainUntil: Number(row.retain_until),
-    revokedAt: ms(row.revoked_at),
-    shreddedAt: ms(row.shredded_at),
+    createdAt: row.createdAt,
+    retainUntil: row.retainUntil,
+    revokedAt: row.revokedAt,
+    shreddedAt: row.shreddedAt,
     recipientCount,
   });
 
-  const recipientsOf = (id: string) => db.selectFrom('secure_recipients').selectAll().where('message_id', '=', id).orderBy('address').execute();
+  const recipientsOf = (id: string) => messages.recipients(id);
 
   const audited = (actor: Actor, action: string, targetId: string, detail: Record<string, unknown>) =>
-    db.transaction().execute((trx) => appendAudit(trx, actor, { action, targetType: 'secure-message', targetId, detail }, clock.now()));
+    messages.change((tx) => tx.audit(actor, { action, targetType: 'secure-message', targetId, detail }, clock.now()));
 
   return {
     /** Newest first; `filter` narrows to a recipient (part of the address) and to a state. */
     async list(page: PageRequest, filter: SecureMessageFilter = {}): Promise<Page<SecureMessageView>> {
       const recipient = filter.recipient?.trim().toLowerCase();
-      const scoped = db
-        .selectFrom('secure_messages')
-        .where('organisation_id', '=', organisationId)
-        .$if(recipient !== undefined && recipient !== '', (q) =>
-          q.where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('secure_recipients')
-                .select('secure_recipients.id')
-                .whereRef('secure_recipients.message_id', '=', 'secure_messages.id')
-                .where(sql<boolean>`lower(${sql.ref('secure_recipients.address')}) like ${`%${likeEscaped(recipient ?? '')}%`} escape '\\'`),
-            ),
-          ),
-        )
-        .$if(filter.state === 'active', (q) => q.where('revoked_at', 'is', null).where('shredded_at', 'is', null))
-        .$if(filter.state === 'revoked', (q) => q.where('revoked_at', 'is not', null).where('shredded_at', 'is', null))
-        .$if(filter.state === 'shredded', (q) => q.where('shredded_at', 'is not', null))
-        .$if(filter.state === 'locked', (q) =>
-          q.where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom('secure_recipients')
-                .select('secure_recipients.id')
-                .whereRef('secure_recipients.message_id', '=', 'secure_messages.id')
-                .where('secure_recipients.locked_at', 'is not', null),
-            ),
-          ),
-        );
-      const total = await scoped.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-      const rows = await scoped.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute();
-      const counts = await recipientCounts(
-        db,
-        rows.map((r) => r.id),
-      );
-      const items = await Promise.all(rows.map((r) => view(r, counts.get(r.id) ?? 0)));
-      return { items, total: Number(total?.n ?? 0), ...page };
+      const { items: rows, total } = await messages.list({ organisationId, recipient, state: filter.state }, page);
+      const items = await Promise.all(rows.map((r) => view(r.message, r.recipientCount)));
+      return { items, total, ...page };
     },
 
     async show(id: string): Promise<SecureMessageDetail> {
@@ -157,14 +117,13 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
     /** Nothing more is sent or shown: the courier answers "nothing sent", the portal refuses, open sessions end. */
     async revoke(id: string, actor: Actor): Promise<SecureMessageDetail> {
       const row = await find(id);
-      if (row.revoked_at === null) {
+      if (row.revokedAt === null) {
         const now = clock.now();
-        await db.transaction().execute(async (trx) => {
-          await trx.updateTable('secure_messages').set({ revoked_at: now }).where('id', '=', row.id).where('revoked_at', 'is', null).execute();
-          await endSessions(trx, { messageId: row.id });
-          await appendAudit(trx, actor, { action: 'secure.message.revoke', targetType: 'secure-message', targetId: row.id, detail: {} }, now);
+        await messages.change(async (tx) => {
+          await tx.revoke(row.id, now);
+          await tx.audit(actor, { action: 'secure.message.revoke', targetType: 'secure-message', targetId: row.id, detail: {} }, now);
         });
-        await ctx.syncCommitted();
+        await deps.syncCommitted();
       }
       return this.show(row.id);
     },
@@ -173,15 +132,14 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
       const row = await find(id);
       const recipient = (await recipientsOf(row.id)).find((r) => r.address.toLowerCase() === address.trim().toLowerCase());
       if (!recipient) throw new DirectoryError('not_found', `secure message ${row.id} has no recipient ${address}; see "relaygate secure show ${row.id}"`);
-      if (recipient.revoked_at === null) {
+      if (recipient.revokedAt === null) {
         const now = clock.now();
-        await db.transaction().execute(async (trx) => {
-          await trx.updateTable('secure_recipients').set({ revoked_at: now }).where('id', '=', recipient.id).where('revoked_at', 'is', null).execute();
-          await endSessions(trx, { recipientId: recipient.id });
+        await messages.change(async (tx) => {
+          await tx.revokeRecipient(recipient.id, now);
           const detail = { recipient: recipient.address };
-          await appendAudit(trx, actor, { action: 'secure.recipient.revoke', targetType: 'secure-message', targetId: row.id, detail }, now);
+          await tx.audit(actor, { action: 'secure.recipient.revoke', targetType: 'secure-message', targetId: row.id, detail }, now);
         });
-        await ctx.syncCommitted();
+        await deps.syncCommitted();
       }
       return this.show(row.id);
     },
@@ -196,7 +154,7 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
       const named = address === undefined ? undefined : recipients.find((r) => r.address.toLowerCase() === address.trim().toLowerCase());
       if (address !== undefined && !named)
         throw new DirectoryError('not_found', `secure message ${row.id} has no recipient ${address}; see "relaygate secure show ${row.id}"`, 'address');
-      const locked = (named ? [named] : recipients).filter((r) => r.locked_at !== null);
+      const locked = (named ? [named] : recipients).filter((r) => r.lockedAt !== null);
       if (locked.length === 0)
         throw new DirectoryError(
           'conflict',
@@ -204,29 +162,25 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
           'address',
         );
       const now = clock.now();
-      await db.transaction().execute(async (trx) => {
+      await messages.change(async (tx) => {
         for (const r of locked) {
-          await trx
-            .updateTable('secure_recipients')
-            .set({ locked_at: null, otp_failures: 0, otp_attempts: 0, otp_hash: null, otp_expires_at: null, otp_sent_at: null })
-            .where('id', '=', r.id)
-            .execute();
+          await tx.unlockRecipient(r.id);
           const detail = `unlocked by ${actor.name}`;
-          await trx.insertInto('events').values({ message_id: row.id, at: now, kind: 'portal-unlocked', recipient: r.address, detail }).execute();
-          const audit = { recipient: r.address, wrongCodes: Number(r.otp_failures) };
-          await appendAudit(trx, actor, { action: 'secure.recipient.unlock', targetType: 'secure-message', targetId: row.id, detail: audit }, now);
+          await tx.recordEvent({ messageId: row.id, at: now, kind: 'portal-unlocked', recipient: r.address, detail });
+          const audit = { recipient: r.address, wrongCodes: r.wrongCodes };
+          await tx.audit(actor, { action: 'secure.recipient.unlock', targetType: 'secure-message', targetId: row.id, detail: audit }, now);
         }
       });
-      await ctx.syncCommitted();
+      await deps.syncCommitted();
       return this.show(row.id);
     },
 
     /** Crypto-shredding: once the data key is gone no copy of the ciphertext opens again. The row stays for the log. */
     async shred(id: string, actor: Actor): Promise<SecureMessageDetail> {
       const row = await find(id);
-      if (row.shredded_at === null) {
+      if (row.shreddedAt === null) {
         await vault().shred(row.id, clock.now());
-        await ctx.syncCommitted();
+        await deps.syncCommitted();
         await audited(actor, 'secure.message.shred', row.id, { reason: 'deleted' });
       }
       return this.show(row.id);
@@ -237,11 +191,11 @@ export function secureMessages(ctx: DirectoryContext, vault: () => SecureVault, 
 export type SecureMessages = ReturnType<typeof secureMessages>;
 
 export function recipientState(r: RecipientRow): SecureRecipientState {
-  if (r.bounced_at !== null) return 'bounced';
-  if (r.replied_at !== null) return 'replied';
-  if (r.opened_at !== null) return 'opened';
-  if (r.status === 'delivered' && r.delivered_via === 'direct') return 'delivered';
-  if (r.notified_at !== null) return 'notified';
+  if (r.bouncedAt !== null) return 'bounced';
+  if (r.repliedAt !== null) return 'replied';
+  if (r.openedAt !== null) return 'opened';
+  if (r.status === 'delivered' && r.deliveredVia === 'direct') return 'delivered';
+  if (r.notifiedAt !== null) return 'notified';
   return 'pending';
 }
 
@@ -249,36 +203,16 @@ function recipientView(r: RecipientRow): SecureRecipientView {
   return {
     address: r.address,
     status: recipientState(r),
-    revoked: r.revoked_at !== null,
-    revokedAt: ms(r.revoked_at),
-    lockedAt: ms(r.locked_at),
-    wrongCodes: Number(r.otp_failures),
-    deliveredVia: r.delivered_via,
-    fallbackReason: r.fallback_reason,
+    revoked: r.revokedAt !== null,
+    revokedAt: r.revokedAt,
+    lockedAt: r.lockedAt,
+    wrongCodes: r.wrongCodes,
+    deliveredVia: r.deliveredVia,
+    fallbackReason: r.fallbackReason,
     evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as unknown),
-    notifiedAt: ms(r.notified_at),
-    openedAt: ms(r.opened_at),
-    repliedAt: ms(r.replied_at),
-    bouncedAt: ms(r.bounced_at),
+    notifiedAt: r.notifiedAt,
+    openedAt: r.openedAt,
+    repliedAt: r.repliedAt,
+    bouncedAt: r.bouncedAt,
   };
 }
-
-/** Portal sessions of these recipients end now: a revoked reader is not left with an open page. */
-async function endSessions(trx: Transaction<Database>, recipients: { messageId: string } | { recipientId: string }): Promise<void> {
-  const ids =
-    'recipientId' in recipients ? [recipients.recipientId] : trx.selectFrom('secure_recipients').select('id').where('message_id', '=', recipients.messageId);
-  await trx.deleteFrom('portal_sessions').where('recipient_id', 'in', ids).execute();
-}
-
-async function recipientCounts(db: Db, ids: string[]): Promise<Map<string, number>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('secure_recipients')
-    .select((eb) => ['message_id', eb.fn.countAll<number>().as('n')])
-    .where('message_id', 'in', ids)
-    .groupBy('message_id')
-    .execute();
-  return new Map(rows.map((r) => [r.message_id, Number(r.n)]));
-}
-
-const ms = (value: number | null): number | null => (value === null ? null : Number(value));

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { appendAudit } from '../audit/audit-log.js';
 import type { Actor, DirectoryContext } from '../directory/context.js';
 import { isLocale, LOCALES, type Locale } from '../i18n/index.js';
 import { invalid, notFound } from '../model/directory-error.js';
@@ -8,6 +7,7 @@ import type { Db } from '../store/tables.js';
 import { checkBrandColour } from './brand-colour.js';
 import { checkBrandLogo, type LogoType } from './brand-logo.js';
 import { MAX_RETENTION_DAYS } from './retention-limit.js';
+import type { SecureSettingsReads, SecureSettingsStore, SecureSettingsValues } from './secure-settings-store.js';
 
 export type ReadReceiptFormat = 'text' | 'mdn';
 export const READ_RECEIPT_FORMATS: readonly ReadReceiptFormat[] = ['text', 'mdn'];
@@ -63,38 +63,28 @@ const MAX_BRAND_NAME = 80;
 const FIELDS = 'retentionDays, readReceipts, readReceiptFormat, neutralSubject, locale, timeZone, brandName, brandColour or brandLogo';
 
 /** The organisation's settings for secure messages, changed with an audit record. */
-export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, organisationId: string = DEFAULT_ORGANISATION_ID) {
-  const { db, clock } = ctx;
+export function secureSettings(
+  stores: { settings: SecureSettingsStore },
+  deps: Pick<DirectoryContext, 'clock'>,
+  organisationId: string = DEFAULT_ORGANISATION_ID,
+) {
+  const { settings } = stores;
+  const { clock } = deps;
 
   const get = async (): Promise<SecureSettings> => {
-    const row = await db
-      .selectFrom('organisations')
-      .select([
-        'secure_retention_days',
-        'read_receipts',
-        'read_receipt_format',
-        'neutral_subject',
-        'locale',
-        'time_zone',
-        'brand_name',
-        'brand_colour',
-        'brand_logo',
-        'brand_logo_type',
-      ])
-      .where('id', '=', organisationId)
-      .executeTakeFirst();
+    const row = await settings.settings(organisationId);
     if (!row) throw notFound('organisation', organisationId);
-    const logo = row.brand_logo ? Buffer.from(row.brand_logo) : null;
+    const logo = row.brandLogo;
     return {
-      retentionDays: Number(row.secure_retention_days),
-      readReceipts: row.read_receipts === 1,
-      readReceiptFormat: row.read_receipt_format === 'mdn' ? 'mdn' : 'text',
-      neutralSubject: row.neutral_subject === 1,
+      retentionDays: row.retentionDays,
+      readReceipts: row.readReceipts,
+      readReceiptFormat: row.readReceiptFormat === 'mdn' ? 'mdn' : 'text',
+      neutralSubject: row.neutralSubject,
       locale: isLocale(row.locale) ? row.locale : 'en',
-      timeZone: row.time_zone,
-      brandName: row.brand_name,
-      brandColour: row.brand_colour,
-      brandLogo: logo ? { type: row.brand_logo_type as LogoType, sizeBytes: logo.length, sha256: createHash('sha256').update(logo).digest('hex') } : null,
+      timeZone: row.timeZone,
+      brandName: row.brandName,
+      brandColour: row.brandColour,
+      brandLogo: logo ? { type: row.brandLogoType as LogoType, sizeBytes: logo.length, sha256: createHash('sha256').update(logo).digest('hex') } : null,
     };
   };
 
@@ -102,26 +92,26 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
     get,
 
     async update(patch: SecureSettingsPatch, actor: Actor): Promise<SecureSettings> {
-      const values = {
-        ...(patch.retentionDays !== undefined ? { secure_retention_days: checkRetentionDays(patch.retentionDays) } : {}),
-        ...(patch.readReceipts !== undefined ? { read_receipts: flag('readReceipts', patch.readReceipts) } : {}),
-        ...(patch.readReceiptFormat !== undefined ? { read_receipt_format: checkReceiptFormat(patch.readReceiptFormat) } : {}),
-        ...(patch.neutralSubject !== undefined ? { neutral_subject: flag('neutralSubject', patch.neutralSubject) } : {}),
+      const values: SecureSettingsValues = {
+        ...(patch.retentionDays !== undefined ? { retentionDays: checkRetentionDays(patch.retentionDays) } : {}),
+        ...(patch.readReceipts !== undefined ? { readReceipts: flag('readReceipts', patch.readReceipts) } : {}),
+        ...(patch.readReceiptFormat !== undefined ? { readReceiptFormat: checkReceiptFormat(patch.readReceiptFormat) } : {}),
+        ...(patch.neutralSubject !== undefined ? { neutralSubject: flag('neutralSubject', patch.neutralSubject) } : {}),
         ...(patch.locale !== undefined ? { locale: checkLocale(patch.locale) } : {}),
-        ...(patch.timeZone !== undefined ? { time_zone: checkTimeZone(patch.timeZone) } : {}),
-        ...(patch.brandName !== undefined ? { brand_name: checkBrandName(patch.brandName) } : {}),
-        ...(patch.brandColour !== undefined ? { brand_colour: colourOrNull(patch.brandColour) } : {}),
-        ...(patch.brandLogo !== undefined ? logoValues(patch.brandLogo) : {}),
+        ...(patch.timeZone !== undefined ? { timeZone: checkTimeZone(patch.timeZone) } : {}),
+        ...(patch.brandName !== undefined ? { brandName: checkBrandName(patch.brandName) } : {}),
+        ...(patch.brandColour !== undefined ? { brandColour: colourOrNull(patch.brandColour) } : {}),
+        ...(patch.brandLogo !== undefined ? { brandLogo: checkedLogo(patch.brandLogo) } : {}),
       };
       if (Object.keys(values).length === 0) throw invalid('(request)', `say what to change: ${FIELDS}`);
       const before = await get();
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('organisations').set(values).where('id', '=', organisationId).execute();
+      await settings.change(async (tx) => {
+        await tx.update(organisationId, values);
         const { brandLogo, ...rest } = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as SecureSettingsPatch;
         // The audit keeps the logo's digest, not its bytes.
         const logo = brandLogo === undefined ? {} : { brandLogo: brandLogo && createHash('sha256').update(brandLogo).digest('hex') };
         const detail = { from: before, ...rest, ...logo };
-        await appendAudit(trx, actor, { action: 'secure.settings.update', targetType: 'organisation', targetId: organisationId, detail }, clock.now());
+        await tx.audit(actor, { action: 'secure.settings.update', targetType: 'organisation', targetId: organisationId, detail }, clock.now());
       });
       return get();
     },
@@ -130,7 +120,24 @@ export function secureSettings(ctx: Pick<DirectoryContext, 'db' | 'clock'>, orga
 
 export type SecureSettingsService = ReturnType<typeof secureSettings>;
 
-/** The branding of the organisation a secure message belongs to, for the portal and the mails. */
+/** The branding of the organisation a secure message belongs to, for the portal and the mails; the defaults for an organisation not found. */
+export async function brandingFrom(settings: SecureSettingsReads, organisationId: string): Promise<Branding> {
+  const row = await settings.settings(organisationId);
+  const content = row?.brandLogo ?? null;
+  return {
+    organisationId,
+    locale: isLocale(row?.locale) ? row.locale : 'en',
+    timeZone: row?.timeZone ?? 'UTC',
+    name: row?.brandName ?? null,
+    colour: row?.brandColour ?? null,
+    logo: content ? { type: row?.brandLogoType as LogoType, content, version: createHash('sha256').update(content).digest('base64url').slice(0, 16) } : null,
+  };
+}
+
+/**
+ * The same for the portal, which reads the store itself until it is handed one: it goes
+ * once src/portal calls brandingFrom.
+ */
 export async function loadBranding(db: Db, organisationId: string): Promise<Branding> {
   const row = await db
     .selectFrom('organisations')
@@ -154,9 +161,9 @@ function checkRetentionDays(days: number): number {
   return days;
 }
 
-function flag(field: string, value: boolean): number {
+function flag(field: string, value: boolean): boolean {
   if (typeof value !== 'boolean') throw invalid(field, `${field} must be true or false`);
-  return value ? 1 : 0;
+  return value;
 }
 
 function checkLocale(value: string): Locale {
@@ -193,9 +200,9 @@ function colourOrNull(value: string | null): string | null {
   return checked.colour;
 }
 
-function logoValues(content: Buffer | null): { brand_logo: Buffer | null; brand_logo_type: string | null } {
-  if (content === null) return { brand_logo: null, brand_logo_type: null };
+function checkedLogo(content: Buffer | null): { content: Buffer; type: string } | null {
+  if (content === null) return null;
   const checked = checkBrandLogo(content);
   if (!checked.ok) throw invalid('brandLogo', checked.problem);
-  return { brand_logo: content, brand_logo_type: checked.type };
+  return { content, type: checked.type };
 }

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Spool } from '../queue/spool.js';
-import type { Db, SecureMessagesTable } from '../store/tables.js';
 import type { KeyEncryption } from './key-encryption.js';
 import { type BodySeal, bodyDecryptor, openWithDataKey, sealWithDataKey } from './message-cipher.js';
 import { DATA_KEY_PURPOSE, PORTAL_TOKEN_PURPOSE } from './seal-purposes.js';
+import type { SealedBodyStore } from './sealed-body-store.js';
+import type { SecureMessageRecord, SecureMessageStore } from './secure-message-store.js';
 import { shredAnswers } from './secure-replies.js';
 
 export { DATA_KEY_PURPOSE, PORTAL_TOKEN_PURPOSE };
@@ -30,7 +31,7 @@ export class SecureMessageGone extends Error {
 }
 
 export interface UnlockedMessage {
-  row: SecureMessagesTable;
+  row: SecureMessageRecord;
   meta: SecureMeta;
   /** The decrypted body; errors at its end when the ciphertext does not authenticate. */
   openBody(): Readable;
@@ -54,16 +55,16 @@ export interface SecureVault {
   shred(id: string, now: number): Promise<void>;
 }
 
-export function secureVault(o: { db: Db; kek: KeyEncryption; spool: Spool }): SecureVault {
+export function secureVault(o: { messages: SecureMessageStore; bodies: SealedBodyStore; kek: KeyEncryption; spool: Spool }): SecureVault {
   return {
     async unlock(id, options = {}) {
-      const row = await o.db.selectFrom('secure_messages').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await o.messages.find(id);
       if (!row) throw new SecureMessageGone(id, 'unknown');
-      if (row.data_key_sealed === null) throw new SecureMessageGone(id, 'shredded');
-      if (row.revoked_at !== null && !options.allowRevoked) throw new SecureMessageGone(id, 'revoked');
-      const key = o.kek.open(row.data_key_sealed, { purpose: DATA_KEY_PURPOSE, id });
-      const meta = JSON.parse(openWithDataKey(key, id, META_PURPOSE, row.meta_sealed)) as SecureMeta;
-      const seal: BodySeal = { iv: row.body_iv, tag: row.body_tag };
+      if (row.dataKeySealed === null) throw new SecureMessageGone(id, 'shredded');
+      if (row.revokedAt !== null && !options.allowRevoked) throw new SecureMessageGone(id, 'revoked');
+      const key = o.kek.open(row.dataKeySealed, { purpose: DATA_KEY_PURPOSE, id });
+      const meta = JSON.parse(openWithDataKey(key, id, META_PURPOSE, row.metaSealed)) as SecureMeta;
+      const seal: BodySeal = { iv: row.bodyIv, tag: row.bodyTag };
       const openBody = () => o.spool.read(id).pipe(bodyDecryptor(key, id, seal));
       return {
         row,
@@ -82,16 +83,11 @@ export function secureVault(o: { db: Db; kek: KeyEncryption; spool: Spool }): Se
     },
 
     async shred(id, now) {
-      await o.db.updateTable('secure_messages').set({ data_key_sealed: null, shredded_at: now }).where('id', '=', id).execute();
-      await o.db.updateTable('secure_recipients').set({ token_sealed: null, otp_hash: null }).where('message_id', '=', id).execute();
-      await o.db
-        .deleteFrom('portal_sessions')
-        .where('recipient_id', 'in', o.db.selectFrom('secure_recipients').select('id').where('message_id', '=', id))
-        .execute();
+      await o.messages.shredKeys(id, now);
       await o.spool.remove(id);
       // Sealed under the data key just deleted, so already unreadable: the rows go too.
-      await o.db.deleteFrom('secure_portal_replies').where('message_id', '=', id).execute();
-      await shredAnswers(o.db, o.spool, id, now);
+      await o.messages.removePortalReplies(id);
+      await shredAnswers(o, id, now);
     },
   };
 }

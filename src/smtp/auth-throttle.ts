@@ -1,7 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import { engineOf } from '../store/engine.js';
-import { SharedWindow } from '../store/shared-counters.js';
-import type { Db } from '../store/tables.js';
+import type { CounterWindow, SharedCounters } from './auth-counters.js';
 
 /**
  * Counts failed AUTH attempts per key (client IP, user name) in a window. Once a key reaches
@@ -19,8 +17,8 @@ export interface AuthThrottle {
  * attempts over several instances meets one limit. `scope` names the kind of key (e.g.
  * `smtp-auth-ip`); throttles with different limits need different scopes.
  */
-export function authThrottle(db: Db, scope: string, limit: number, windowMs: number, clock: Clock): AuthThrottle {
-  return engineOf(db) === 'postgres' ? new SharedFailureThrottle(db, scope, limit, windowMs, clock) : new FailureThrottle(limit, windowMs, clock);
+export function authThrottle(counters: SharedCounters, scope: string, limit: number, windowMs: number, clock: Clock): AuthThrottle {
+  return counters.shared ? new SharedFailureThrottle(counters, scope, limit, windowMs, clock) : new FailureThrottle(limit, windowMs, clock);
 }
 
 /** In this process's memory, in a fixed window from a key's first failure. */
@@ -70,12 +68,12 @@ const BUCKETS_PER_WINDOW = 10;
 
 /** In rate_counters, shared by every instance on the store. */
 export class SharedFailureThrottle implements AuthThrottle {
-  private readonly window: SharedWindow;
+  private readonly window: CounterWindow;
   private readonly limit: number;
 
-  constructor(db: Db, scope: string, limit: number, windowMs: number, clock: Clock) {
+  constructor(counters: SharedCounters, scope: string, limit: number, windowMs: number, clock: Clock) {
     this.limit = limit;
-    this.window = new SharedWindow(db, { scope, bucketMs: windowMs / BUCKETS_PER_WINDOW, buckets: BUCKETS_PER_WINDOW }, clock);
+    this.window = counters.window({ scope, bucketMs: windowMs / BUCKETS_PER_WINDOW, buckets: BUCKETS_PER_WINDOW }, clock);
   }
 
   async isBlocked(key: string): Promise<boolean> {

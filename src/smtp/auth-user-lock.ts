@@ -1,6 +1,5 @@
 import type { Clock } from '../lib/clock.js';
-import { SharedWindow } from '../store/shared-counters.js';
-import type { Db } from '../store/tables.js';
+import type { CounterWindow, SharedCounters } from './auth-counters.js';
 import { type AuthThrottle, authThrottle } from './auth-throttle.js';
 
 export interface AuthAttempt {
@@ -31,10 +30,10 @@ export interface UserLockOptions {
   knownSourceWindowMs: number;
 }
 
-export function userLock(db: Db, o: UserLockOptions, clock: Clock): UserLock {
-  const inside = authThrottle(db, 'smtp-auth-user', o.failuresPerUser, o.failureWindowMs, clock);
-  const outside = authThrottle(db, 'smtp-auth-user-outside', o.failuresPerUser, o.failureWindowMs, clock);
-  const known = new KnownSources(db, o.knownSourceWindowMs, clock);
+export function userLock(counters: SharedCounters, o: UserLockOptions, clock: Clock): UserLock {
+  const inside = authThrottle(counters, 'smtp-auth-user', o.failuresPerUser, o.failureWindowMs, clock);
+  const outside = authThrottle(counters, 'smtp-auth-user-outside', o.failuresPerUser, o.failureWindowMs, clock);
+  const known = new KnownSources(counters, o.knownSourceWindowMs, clock);
   const failures = (attempt: AuthAttempt): AuthThrottle => (attempt.outsideAllowedNetworks ? outside : inside);
   return {
     async isLocked(attempt) {
@@ -58,14 +57,14 @@ const MAX_REMEMBERED = 10_000;
  * once per bucket per address and user name by each process, not on every AUTH.
  */
 class KnownSources {
-  private readonly window: SharedWindow;
+  private readonly window: CounterWindow;
   private readonly bucketMs: number;
   private readonly clock: Clock;
   private readonly written = new Map<string, number>();
 
-  constructor(db: Db, windowMs: number, clock: Clock) {
+  constructor(counters: SharedCounters, windowMs: number, clock: Clock) {
     this.bucketMs = Math.max(1, Math.ceil(windowMs / KNOWN_SOURCE_BUCKETS));
-    this.window = new SharedWindow(db, { scope: 'smtp-auth-known-source', bucketMs: this.bucketMs, buckets: KNOWN_SOURCE_BUCKETS }, clock);
+    this.window = counters.window({ scope: 'smtp-auth-known-source', bucketMs: this.bucketMs, buckets: KNOWN_SOURCE_BUCKETS }, clock);
     this.clock = clock;
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../lib/clock.js';
+import type { SharedCounters } from '../smtp/auth-counters.js';
 import { engineOf } from './engine.js';
 import type { Database, Db } from './tables.js';
 
@@ -140,4 +141,9 @@ export class SharedWindow {
     // rows outside the window are never counted, so they cost space, not correctness.
     pruneCounters(this.db, this.scope, this.windowStart(now)).catch(() => undefined);
   }
+}
+
+/** The counters of this store: in rows on both engines, `shared` on PostgreSQL, where several instances count together. */
+export function sharedCounters(db: Db): SharedCounters {
+  return { shared: engineOf(db) === 'postgres', window: (shape, clock) => new SharedWindow(db, shape, clock) };
 }

@@ -1,18 +1,14 @@
 import { createHmac } from 'node:crypto';
+import { KeyMismatch } from '../model/key-mismatch.js';
 import type { Db } from './tables.js';
 
 /**
  * Instances sharing PostgreSQL must hold the same keys, or each would hash credentials and
  * seal secrets its own way and refuse what the others stored. The store keeps a check value
  * of the credential hash key and the id of the current key-encryption key (never a key), and
- * an instance with other keys refuses to start, saying which setting to fix.
+ * an instance with other keys refuses to start (KeyMismatch), saying which setting to fix.
  */
-export class KeyMismatch extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyMismatch';
-  }
-}
+export { KeyMismatch };
 
 const HASH_KEY = 'credential-hash-key';
 const MASTER_KEY = 'key-encryption-key';
@@ -71,11 +67,6 @@ export async function recordKeyEncryptionKey(db: Db, keyId: string, now: number)
 
 const AUDIT_KEY = 'audit-key';
 
-/** The value the store keeps of the audit key (never the key): the same key always gives it. */
-export function auditKeyCheck(auditKey: Buffer): string {
-  return createHmac('sha256', auditKey).update('relaygate: audit key check').digest('hex').slice(0, 32);
-}
-
 /** The audit key's check value, undefined until a start with the key has recorded it. */
 export async function recordedAuditKey(db: Db): Promise<string | undefined> {
   const row = await db.selectFrom('key_checks').select('value').where('name', '=', AUDIT_KEY).executeTakeFirst();
@@ -83,10 +74,10 @@ export async function recordedAuditKey(db: Db): Promise<string | undefined> {
 }
 
 /** Records the check value unless one is there; whether this call recorded it (on PostgreSQL, one instance of several starting at once). */
-export async function recordAuditKey(trx: Db, auditKey: Buffer, now: number): Promise<boolean> {
+export async function recordAuditKey(trx: Db, check: string, now: number): Promise<boolean> {
   const result = await trx
     .insertInto('key_checks')
-    .values({ name: AUDIT_KEY, value: auditKeyCheck(auditKey), updated_at: now })
+    .values({ name: AUDIT_KEY, value: check, updated_at: now })
     .onConflict((oc) => oc.column('name').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;

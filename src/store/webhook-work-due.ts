@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { engineOf } from './engine.js';
-import { QUEUE_CHANNEL } from './sql-queue-store.js';
+import { QUEUE_CHANNEL } from './queue/recipient-states.js';
 import type { Db } from './tables.js';
 
 /**

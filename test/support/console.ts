@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminAccounts } from '../../src/console/admin-accounts.js';
 import { systemClock } from '../../src/lib/clock.js';
+import { sqlAdminStore } from '../../src/store/console/index.js';
 import type { TestGateway } from './gateway.js';
 import { HARNESS_ACTOR } from './gateway.js';
 
@@ -14,9 +15,7 @@ export const SCREENSHOT_DIR = join(process.cwd(), 'test-output', 'console');
 
 /** An administrator with a chosen password (no one-time password to change first), as `admin create --password-stdin` makes one. */
 export async function createAdmin(gw: TestGateway, email = ADMIN_EMAIL, password = ADMIN_PASSWORD): Promise<void> {
-  await gw.db((db) =>
-    adminAccounts({ db, clock: systemClock, hashKey: Buffer.alloc(32), syncCommitted: async () => undefined }).create(email, HARNESS_ACTOR, password),
-  );
+  await gw.db((db) => adminAccounts({ admins: sqlAdminStore(db) }, { clock: systemClock }).create(email, HARNESS_ACTOR, password));
 }
 
 export function consoleUrl(gw: TestGateway, path = ''): string {

@@ -13,8 +13,8 @@ export function registerAdmin(program: Command): void {
     (command: Command) =>
     <T>(work: (a: ReturnType<typeof adminAccounts>) => Promise<T>) =>
       withStore(command, async (store) => {
-        const { adminAccounts } = await import('../../console/admin-accounts.js');
-        return work(adminAccounts({ db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted }));
+        const { consoleAccounts } = await import('../../app/console-accounts.js');
+        return work(consoleAccounts(store, systemClock));
       });
 
   admin

@@ -120,16 +120,17 @@ function registerForget(directory: Command): void {
 }
 
 async function withSync<T>(command: Command, work: (sync: LdapSync, store: OpenStore, config: Config) => Promise<T>): Promise<T> {
-  const [{ ldapSync }, { keyEncryptionFor }, { DirectoryError }] = await Promise.all([
+  const [{ ldapSync }, { keyEncryptionFor }, { DirectoryError }, { directoryStores }] = await Promise.all([
     import('../../directory/ldap-sync.js'),
     import('../../secure/master-key.js'),
     import('../../model/directory-error.js'),
+    import('../../app/directory-stores.js'),
   ]);
   try {
     return await withStore(command, (store, config) => {
       const ctx = { db: store.db, clock: systemClock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
       return work(
-        ldapSync(ctx, config, () => keyEncryptionFor(config)),
+        ldapSync(ctx, config, () => keyEncryptionFor(config), directoryStores(store.db)),
         store,
         config,
       );

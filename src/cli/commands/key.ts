@@ -21,9 +21,15 @@ export function registerKey(program: Command): void {
 type KeyRotation = typeof import('../../secure/key-rotation.js');
 
 async function run<T>(command: Command, work: (ctx: KeyAdminContext, config: Config, keys: KeyRotation) => Promise<T>): Promise<T> {
-  const [keys, { KeyLockBusy }] = await Promise.all([import('../../secure/key-rotation.js'), import('../../secure/key-files.js')]);
+  const [keys, { KeyLockBusy }, { secureStores }] = await Promise.all([
+    import('../../secure/key-rotation.js'),
+    import('../../secure/key-files.js'),
+    import('../../app/secure-stores.js'),
+  ]);
   try {
-    return await withStore(command, (store, config) => work({ db: store.db, syncCommitted: store.syncCommitted, clock: systemClock }, config, keys));
+    return await withStore(command, (store, config) =>
+      work({ sealed: secureStores(store.db).sealedValues, syncCommitted: store.syncCommitted, clock: systemClock }, config, keys),
+    );
   } catch (err) {
     if (err instanceof keys.KeyAdminRefused || err instanceof KeyLockBusy) throw new CliError(err.message);
     throw err;

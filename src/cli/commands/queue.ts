@@ -99,8 +99,8 @@ export function registerQueue(program: Command): void {
       const removed = await withQueue(command, async (queue, store, config) => {
         const done = await queue.remove(queueId, Date.now());
         if (done) {
-          const { spoolFor } = await import('../../queue/open-spool.js');
-          await spoolFor(store.db, config.dataDir).remove(queueId);
+          const { removeBody } = await import('../../app/queue-admin.js');
+          await removeBody(store, config.dataDir, queueId);
         }
         return done;
       });
@@ -111,8 +111,8 @@ export function registerQueue(program: Command): void {
 }
 
 async function withQueue<T>(command: Command, work: (queue: QueueStore, store: OpenStore, config: Config) => Promise<T>): Promise<T> {
-  const { sqlQueueStore } = await import('../../store/sql-queue-store.js');
-  return withStore(command, (store, config) => work(sqlQueueStore(store.db, store.syncCommitted), store, config));
+  const { queueOf } = await import('../../app/queue-admin.js');
+  return withStore(command, (store, config) => work(queueOf(store), store, config));
 }
 
 function toJson(m: MessageView) {

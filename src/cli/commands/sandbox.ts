@@ -15,15 +15,8 @@ export function registerSandbox(program: Command): void {
     );
 
   const mailboxOf = (command: Command) => async (work: (mailbox: SandboxMailbox) => Promise<void>) => {
-    const [{ CaptureNotFound, sandboxMailbox }, { keyEncryptionFor }, { sealedCopies }] = await Promise.all([
-      import('../../sandbox/mailbox.js'),
-      import('../../secure/master-key.js'),
-      import('../../secure/sealed-captures.js'),
-    ]);
-    await withStore(command, (store, config) => {
-      const sealing = sealedCopies({ db: store.db, kek: () => keyEncryptionFor(config), now: () => systemClock.now() });
-      return work(sandboxMailbox({ db: store.db, dataDir: config.dataDir, sealing }));
-    }).catch((err: unknown) => {
+    const [{ CaptureNotFound }, { sandboxMailboxOn }] = await Promise.all([import('../../sandbox/mailbox.js'), import('../../app/sandbox-parts.js')]);
+    await withStore(command, (store, config) => work(sandboxMailboxOn(store, config, systemClock))).catch((err: unknown) => {
       throw err instanceof CaptureNotFound ? new CliError(err.message) : err;
     });
   };
@@ -116,9 +109,12 @@ export function registerSandbox(program: Command): void {
     )
     .action(async (file: string | undefined, opts: { to: string[]; from: string; json?: boolean }, command: Command) => {
       const raw = file ? await readFile(file) : Buffer.concat(await process.stdin.toArray());
-      const { InjectRefused, injectInbound } = await import('../../sandbox/inject.js');
+      const [{ InjectRefused, injectInbound }, { sandboxInjection }] = await Promise.all([
+        import('../../sandbox/inject.js'),
+        import('../../app/sandbox-parts.js'),
+      ]);
       const accepted = await withStore(command, (store, config) =>
-        injectInbound({ store, config, clock: systemClock, raw, to: opts.to, from: opts.from }),
+        injectInbound(sandboxInjection(store, config, systemClock), { raw, to: opts.to, from: opts.from }),
       ).catch((err: unknown) => {
         throw err instanceof InjectRefused ? new CliError(err.message) : err;
       });

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { Gateway } from '../../app/gateway.js';
+import { storeDescription } from '../../app/store-description.js';
 import type { Config } from '../../config/index.js';
-import { redactedUrl } from '../../store/postgres/redacted-url.js';
 import { configFrom } from '../context.js';
 import { keepServingOnClosedPipe } from '../output.js';
 
@@ -58,7 +58,7 @@ function banner(config: Config, gateway: Gateway): string {
   const smtp = config.role === 'all' || config.role === 'smtp';
   const rows: [string, string][] = [
     ['Role', config.role === 'all' ? 'all (SMTP, delivery workers, HTTP)' : config.role],
-    ['Store', config.databaseUrl ? `PostgreSQL ${redactedUrl(config.databaseUrl)}` : 'embedded SQLite in the data directory'],
+    ['Store', storeDescription(config)],
     ...(smtp
       ? ([
           ['SMTP submission (STARTTLS)', `${host}:${gateway.ports.smtp}`],

@@ -49,7 +49,7 @@ export function registerAuditLog(app: FastifyInstance, deps: ConsoleDeps): void 
     const [verified, records, actions] = await Promise.all([
       deps.services.audit.verify(),
       deps.services.audit.list({ action, ...page }),
-      deps.db.selectFrom('audit_log').select('action').distinct().orderBy('action').execute(),
+      deps.watch.auditActions(),
     ]);
     const table = records.items.length
       ? html`<div class="table-wrap"><table><caption class="visually-hidden">Audit records, newest first</caption>
@@ -58,7 +58,7 @@ export function registerAuditLog(app: FastifyInstance, deps: ConsoleDeps): void 
       : html`<p>${action ? 'No record of this action.' : 'The audit log is empty.'}</p>`;
     const body = html`<section aria-labelledby="chain-heading"><h2 id="chain-heading">Integrity</h2>${verification(verified)}</section>
 ${filterForm(
-  actions.map((a) => a.action),
+  actions,
   action,
 )}<section aria-labelledby="records-heading"><h2 id="records-heading">Records</h2>${table}${pager('/console/audit', { action }, page, records.total, 'records')}</section>`;
     return sendPage(reply, 200, layout({ title: 'Audit log', admin: signed.admin, csrf: signed.csrf, active: 'audit', body }));

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import { HOUR_MS, type QueueDepth, type TrafficHour, trafficStats } from '../../store/traffic-stats.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { layout } from '../layout.js';
 import { barChart } from './bar-chart.js';
 import { formatDuration, formatTime } from './format.js';
+import type { QueueDepth, TrafficHour } from './traffic-records.js';
 
+/** The width of the dashboard's buckets, as src/store/traffic-stats.ts counts them. */
+const HOUR_MS = 3_600_000;
 const count = (n: number) => String(n);
 const sum = (hours: TrafficHour[], pick: (h: TrafficHour) => number) => hours.reduce((total, h) => total + pick(h), 0);
 
@@ -79,12 +81,11 @@ async function domainLinks(deps: ConsoleDeps): Promise<SafeHtml> {
 
 /** The first page after sign-in: what went through in the last day and what is waiting now. */
 export function registerDashboard(app: FastifyInstance, deps: ConsoleDeps): void {
-  const stats = trafficStats(deps.db);
   app.get('/', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
     const now = deps.clock.now();
-    const [hours, depth, domains] = await Promise.all([stats.lastDay(now), stats.queueDepth(), domainLinks(deps)]);
+    const [hours, depth, domains] = await Promise.all([deps.watch.lastDay(now), deps.watch.queueDepth(), domainLinks(deps)]);
     const body = html`${headline(hours, depth, now)}${charts(hours)}${domains}
 <p class="muted">Hours are whole UTC hours, from ${formatTime(hours[0]?.start ?? now - 24 * HOUR_MS)} to now.</p>`;
     return sendPage(reply, 200, layout({ title: 'Dashboard', admin: signed.admin, csrf: signed.csrf, active: 'dashboard', body }));

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { type GatewayMailKind, type MessageLogEntry, type MessageSearch, messageLog } from '../../store/message-log.js';
-import type { MessageDirection, RecipientStatus } from '../../store/tables.js';
+import type { MessageDirection, RecipientStatus } from '../../model/states.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
 import { badge, layout } from '../layout.js';
 import { formatBytes, pager, paging, queryText, timeEl } from './format.js';
+import type { GatewayMailKind, MessageLogEntry, MessageSearch } from './message-log-records.js';
 
 const PAGE_SIZE = 50;
 const STATUSES: { value: RecipientStatus; label: string }[] = [
@@ -81,13 +81,12 @@ function row(m: MessageLogEntry): SafeHtml {
 
 /** The message log: every message the gateway holds a record of, searchable, newest first. */
 export function registerMessageLog(app: FastifyInstance, deps: ConsoleDeps): void {
-  const log = messageLog(deps.db);
   app.get<{ Querystring: Query }>('/messages', HIDDEN, async (request, reply) => {
     const signed = await signedIn(deps, request, reply);
     if (!signed) return reply;
     const search = searchOf(request.query);
     const page = paging(queryText(request.query.page), PAGE_SIZE);
-    const result = await log.search(search, page);
+    const result = await deps.watch.searchMessages(search, page);
     const filtered = Object.values(search).some(Boolean);
     const table =
       result.items.length === 0

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type AuditEntry, appendAudit } from '../../audit/audit-log.js';
+import type { AuditEntry } from '../../audit/audit-log.js';
 import { DirectoryError } from '../../model/directory-error.js';
-import { messageLog } from '../../store/message-log.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { type Signed, sendPage, signedIn } from '../console-auth.js';
 import { type ConsoleDeps, HIDDEN } from '../console-deps.js';
@@ -75,12 +74,11 @@ async function secureSection(deps: ConsoleDeps, id: string, csrf: string): Promi
 }
 
 async function audited(deps: ConsoleDeps, signed: Signed, entry: AuditEntry): Promise<void> {
-  await deps.db.transaction().execute((trx) => appendAudit(trx, signed.actor, entry, deps.clock.now()));
+  await deps.watch.audit(signed.actor, entry, deps.clock.now());
 }
 
 /** One message: its state, its timeline with every attempt and the TLS evidence, and the queue actions (audited). */
 export function registerMessagePages(app: FastifyInstance, deps: ConsoleDeps): void {
-  const log = messageLog(deps.db);
   const load = async (raw: string) => (ID.test(raw) ? deps.services.messages.show(raw.toUpperCase()) : undefined);
 
   app.get<{ Params: Params; Querystring: Record<string, unknown> }>('/messages/:id', HIDDEN, async (request, reply) => {
@@ -88,7 +86,7 @@ export function registerMessagePages(app: FastifyInstance, deps: ConsoleDeps): v
     if (!signed) return reply;
     const message = await load(request.params.id);
     if (!message) return notFoundPage(reply, signed, request.params.id);
-    const origin = await log.origin(message.id);
+    const origin = await deps.watch.messageOrigin(message.id);
     const body = html`${summary(message, origin?.subject)}
 <section aria-labelledby="recipients-heading"><h2 id="recipients-heading">Recipients</h2>${recipientsTable(message)}</section>
 ${actions(message, signed.csrf)}

@@ -1,10 +1,10 @@
 import type { DeliveryEvidence } from '../../model/outcome.js';
 import type { EventView, MessageView } from '../../queue/queue-store.js';
 import type { SecureMessageDetail } from '../../secure/secure-messages.js';
-import type { MessageOrigin } from '../../store/message-log.js';
 import { html, type SafeHtml } from '../../web/html.js';
 import { badge } from '../layout.js';
 import { formatBytes, formatDuration, timeEl } from './format.js';
+import type { MessageOrigin } from './message-log-records.js';
 
 export type TimelineMessage = MessageView & { events: EventView[] };
 

@@ -19,7 +19,7 @@ export interface DomainCheckerDeps {
   resolver: DnsResolver;
   fetchMtaStsPolicy: MtaStsFetcher;
   dkimSelectorsFor: DkimSelectorsFor;
-  /** Connects to an MX host to see the certificate it presents (delivery/mx-probe.ts). */
+  /** Connects to an MX host to see the certificate it presents (src/dns/check/mx-probe.ts). */
   probeMx: MxProber;
   /** Whether the domain is one of the gateway's: only those are judged on SPF, DKIM and DMARC, which are about the gateway's own mail. */
   isClaimed: (domain: string) => Promise<boolean>;

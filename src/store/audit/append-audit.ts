@@ -1,11 +1,11 @@
 import { type Kysely, sql } from 'kysely';
-import { auditChainOf } from '../../audit/audit-chain.js';
-import type { AuditEntry } from '../../audit/audit-log.js';
-import { canonicalJson } from '../../audit/canonical-json.js';
-import { GENESIS_HASH } from '../../audit/verify-chain.js';
+import type { AuditEntry } from '../../audit/audit-store.js';
 import type { Actor } from '../../directory/context.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
+import { GENESIS_HASH } from '../../model/audit-chain.js';
 import { engineOf } from '../engine.js';
 import type { Database } from '../tables.js';
+import { auditChainOf } from './audit-chain.js';
 
 /**
  * Appends to the audit log inside the caller's transaction, so a change and its record
@@ -50,4 +50,12 @@ export async function appendAudit(trx: Kysely<Database>, actor: Actor, entry: Au
     })
     .execute();
   chain.appended({ seq: record.seq, hash });
+}
+
+/**
+ * Tells the audit chain that records appended in a transaction its caller rolled back on
+ * purpose (a directory pull's dry run) will never commit, so nothing waits for them.
+ */
+export function forgetRolledBack(db: Kysely<Database>, heads: { seq: number; hash: string }[]): void {
+  auditChainOf(db).rolledBack(heads);
 }
