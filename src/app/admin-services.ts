@@ -34,7 +34,6 @@ import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
-import { sqlSecureMessageStore } from '../store/secure-messages/index.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { directoryStores } from './directory-stores.js';
 import { configuredDomainChecker } from './domain-checker.js';

@@ -8,7 +8,6 @@ import { configuredDirectSecureDelivery } from '../delivery/direct-secure-delive
 import { directionalCourier } from '../delivery/directional-courier.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
-import { secureCourier } from '../delivery/secure-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
 import type { DirectoryContext } from '../directory/context.js';
 import { type CredentialDirectory, credentialDirectory } from '../directory/credentials.js';
@@ -41,6 +40,7 @@ import type { KeyRing } from '../secure/key-encryption.js';
 import { type KeyConfig, keyEncryptionFor } from '../secure/master-key.js';
 import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
+import { secureCourier } from '../secure/secure-courier.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlConnectorStore } from '../store/connector/index.js';

@@ -10,7 +10,7 @@ import type { Clock } from '../lib/clock.js';
 import { type PortalDeps, registerPortal } from '../portal/index.js';
 import { groupCommitter } from '../queue/group-commit.js';
 import { registerScim } from '../scim/routes.js';
-import { loadBranding } from '../secure/secure-settings.js';
+import { brandingFrom } from '../secure/secure-settings.js';
 import { authThrottle } from '../smtp/auth-throttle.js';
 import { sqlConsoleSessionStore } from '../store/console/index.js';
 import { sqlConsoleWatch } from '../store/console/watch.js';
@@ -21,6 +21,7 @@ import type { GatewayParts } from './compose.js';
 import { consoleAccounts } from './console-accounts.js';
 import type { LateParts } from './late-parts.js';
 import type { OpenStore } from './open-store.js';
+import { secureStores } from './secure-stores.js';
 import type { WakeBus } from './wake-bus.js';
 
 export interface MountDeps {
@@ -62,7 +63,7 @@ function portalDeps(config: Pick<Config, 'hostname' | 'queue' | 'smtp'>, d: Moun
   const { store, parts, late } = d;
   return {
     stores: sqlPortalStores(store.db, d.clock),
-    branding: (organisationId) => loadBranding(store.db, organisationId),
+    branding: (organisationId) => brandingFrom(secureStores(store.db).settings, organisationId),
     vault: parts.vault,
     // Codes, replies and read receipts are queued like accepted mail.
     queue: { spool: parts.spool, committer: groupCommitter(parts.spool, parts.queue), wake: () => d.wake.wake(), expireAfterMs: config.queue.expireAfter },

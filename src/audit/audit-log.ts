@@ -1,10 +1,6 @@
 import type { AuditQuery, AuditStore } from './audit-store.js';
 import { type VerifyResult, verifyChain } from './verify-chain.js';
 
-// Old callers append through here until their own stores do (src/store/audit/append-audit.ts);
-// auditChainOf likewise, for the directory pull's dry run.
-export { appendAudit } from '../store/audit/append-audit.js';
-export { auditChainOf } from '../store/audit/audit-chain.js';
 export type { AuditEntry, AuditQuery, AuditRecord } from './audit-store.js';
 
 export function auditLog(store: AuditStore) {

@@ -54,7 +54,7 @@ export interface ConnectorEvents {
 
 export interface ConnectorDeps {
   ctx: Pick<DirectoryContext, 'clock' | 'hashKey' | 'syncCommitted'>;
-  config: Config;
+  config: Pick<Config, 'hostname' | 'verification'>;
   spool: Spool;
   queue: Pick<QueueStore, 'commit'>;
   events?: ConnectorEvents;

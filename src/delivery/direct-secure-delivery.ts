@@ -6,10 +6,10 @@ import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
 import type { Clock } from '../lib/clock.js';
 import type { DeliveryEvidence, DeliveryOutcome, FailureReason, PeerAuthentication } from '../model/outcome.js';
 import type { TlsRequirement } from '../model/states.js';
+import type { DirectAttempt, DirectDelivery } from '../secure/secure-courier.js';
 import type { Courier } from './courier.js';
 import { mtaStsPolicies } from './mta-sts.js';
 import { mxCourier } from './mx-courier.js';
-import type { DirectAttempt, DirectDelivery } from './secure-courier.js';
 import type { DirectDeliveryDomains } from './secure-delivery-store.js';
 import { smarthostTrust } from './smarthost-trust.js';
 import { deliveryTimeouts } from './smtp-timeouts.js';
@@ -96,7 +96,7 @@ function proven(e: DeliveryEvidence): boolean {
  * DKIM signatures plain outbound mail gets; `capture` (the sandbox) takes the place of the MX.
  */
 export function configuredDirectSecureDelivery(
-  config: Config,
+  config: Pick<Config, 'delivery' | 'dnsResolver' | 'hostname'>,
   deps: { domains: DirectDeliveryDomains; clock: Clock; log: Logger; sign(courier: Courier): Courier; capture?: Courier | undefined },
 ): DirectDelivery {
   const { clock, log } = deps;

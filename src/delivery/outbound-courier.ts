@@ -27,8 +27,11 @@ export interface DirectDeliveryDeps {
  * `nextHop` replaces the couriers at the end of the path (the sandbox captures there, so
  * every decision before it is the one production would take).
  */
+/** What the outbound couriers read of the configuration. */
+export type OutboundConfig = Pick<Config, 'delivery' | 'dnsResolver' | 'hostname' | 'queue' | 'smarthost' | 'smarthostCaFile'>;
+
 export function outboundCourier(
-  config: Config,
+  config: OutboundConfig,
   connections: ConnectionSource,
   clock: Clock,
   direct?: DirectDeliveryDeps,
@@ -49,7 +52,7 @@ export function outboundCourier(
 /** Where the outbound path ends for a message: a smarthost, the recipients' MX hosts, or nowhere yet. */
 export type NextHop = { kind: 'smarthost'; target: SmarthostTarget } | { kind: 'mx' } | { kind: 'none' };
 
-function directCourier(config: Config, deps: DirectDeliveryDeps, clock: Clock): Courier {
+function directCourier(config: OutboundConfig, deps: DirectDeliveryDeps, clock: Clock): Courier {
   const { resolver, log } = deps;
   const fetch = mtaStsFetcher({ resolver, caFile: config.delivery.caFile, port: config.delivery.mtaStsPort });
   return mxCourier({

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
 import type { AddressChanges, AddressReads, AddressStore, StoredAddress } from './address-store.js';
+import type { AddressConfig } from './addresses.js';
 import { type Address, type AddressKind, type AddressSource, claimable, claimRules, findAddress, insertAlias, lookupKey } from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 
@@ -30,7 +31,15 @@ export interface SyncFilter {
  * a conflict naming it — the seed's "exclude the hand-made account from the sync" cannot be
  * forgotten because there is nothing to exclude.
  */
-export function addressSync(stores: { addresses: AddressStore }, deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: Config, source: SyncSource) {
+/** What a sync reads of the configuration: the address rules and `directorySync`. */
+export type AddressSyncConfig = AddressConfig & Pick<Config, 'directorySync'>;
+
+export function addressSync(
+  stores: { addresses: AddressStore },
+  deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
+  config: AddressSyncConfig,
+  source: SyncSource,
+) {
   const { addresses } = stores;
   const rules = claimRules(config);
   // The secure subdomain's aliases come from a per-domain rule, not from the directory.

@@ -32,9 +32,12 @@ export const SYSTEM_LOCAL_PARTS: readonly string[] = ['postmaster', 'mailer-daem
  * Support addresses and functional accounts with their aliases, only in verified domains.
  * An address and an alias are one namespace: each mailbox string exists once in either.
  */
-export const claimRules = (config: Config): ClaimRules => ({ ownHostname: config.hostname.toLowerCase(), perDomain: config.limits.addressesPerDomain });
+/** What the address rules read of the configuration: the gateway's own hostname and the per-domain limit. */
+export type AddressConfig = Pick<Config, 'hostname' | 'limits'>;
 
-export function addressDirectory(stores: { addresses: AddressStore }, deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: Config) {
+export const claimRules = (config: AddressConfig): ClaimRules => ({ ownHostname: config.hostname.toLowerCase(), perDomain: config.limits.addressesPerDomain });
+
+export function addressDirectory(stores: { addresses: AddressStore }, deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: AddressConfig) {
   const { addresses } = stores;
   const rules = claimRules(config);
   const changed = async <T>(work: (tx: AddressChanges, now: number) => Promise<T>): Promise<T> => {

@@ -1,6 +1,6 @@
-import type { Config } from '../config/schema.js';
 import { DirectoryError } from '../model/directory-error.js';
 import type { AddressStore } from './address-store.js';
+import type { AddressSyncConfig } from './address-sync.js';
 import { type AddressSync, addressSync, type SyncedUser } from './address-sync.js';
 import { type Address, lookupKey } from './addresses.js';
 import type { Actor, DirectoryContext } from './context.js';
@@ -58,7 +58,7 @@ export interface PullStores {
 export async function pullDirectory(
   stores: PullStores,
   deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
-  config: Config,
+  config: AddressSyncConfig,
   entries: LdapEntry[],
   mapping: LdapMapping,
   options: PullOptions,
@@ -122,7 +122,7 @@ async function manualAddresses(directorySync: DirectorySyncStore, users: SyncedU
   return new Set(await directorySync.manualAmong(users.map((u) => lookupKey(u.address))));
 }
 
-function planChanges(users: SyncedUser[], existing: Address[], manual: Set<string>, refused: PullRefusal[], config: Config) {
+function planChanges(users: SyncedUser[], existing: Address[], manual: Set<string>, refused: PullRefusal[], config: AddressSyncConfig) {
   const byId = new Map(existing.filter((a) => a.externalId !== null).map((a) => [a.externalId, a]));
   const byAddress = new Map(existing.map((a) => [a.address, a]));
   const matched = new Set<string>();
@@ -161,7 +161,7 @@ function planChanges(users: SyncedUser[], existing: Address[], manual: Set<strin
 }
 
 /** The aliases the sync engine will give the user: the directory's plus the alias-domain rule's. */
-function wantedAliases(user: SyncedUser, config: Config): string[] {
+function wantedAliases(user: SyncedUser, config: AddressSyncConfig): string[] {
   const at = user.address.lastIndexOf('@');
   const domain = lookupKey(user.address.slice(at + 1));
   const derived = config.directorySync.aliasDomains.filter((r) => r.from === domain).map((r) => `${user.address.slice(0, at)}@${r.to}`);
@@ -169,7 +169,7 @@ function wantedAliases(user: SyncedUser, config: Config): string[] {
   return [...new Set([...user.aliases, ...derived].map(lookupKey))].filter((a) => a !== address);
 }
 
-function differences(current: Address, user: SyncedUser, config: Config): string[] {
+function differences(current: Address, user: SyncedUser, config: AddressSyncConfig): string[] {
   const details: string[] = [];
   if (current.address !== lookupKey(user.address)) details.push(`rename from ${current.address} to ${lookupKey(user.address)}`);
   const wanted = wantedAliases(user, config);
@@ -204,7 +204,7 @@ function refusalKind(err: DirectoryError): PullRefusal['kind'] {
 async function dryRun(
   directorySync: DirectorySyncStore,
   deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
-  config: Config,
+  config: AddressSyncConfig,
   steps: Step[],
   result: PullResult,
   actor: Actor,

@@ -47,7 +47,7 @@ export interface RemovedDomain {
 export function domainDirectory(
   stores: { domains: DomainStore },
   deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
-  config: Config,
+  config: Pick<Config, 'dnsResolver' | 'hostname' | 'limits'>,
   resolver: DnsResolver = configuredResolver(config.dnsResolver),
 ) {
   const { domains } = stores;

@@ -1,6 +1,6 @@
-import type { Config } from '../config/schema.js';
 import { DirectoryError } from '../model/directory-error.js';
 import type { KeyEncryption } from '../secure/key-encryption.js';
+import type { AddressSyncConfig } from './address-sync.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { type PullResult, type PullStores, pullDirectory } from './directory-pull.js';
 import { type LdapTarget, searchDirectory } from './ldap-search.js';
@@ -33,7 +33,7 @@ export const SCHEDULE_ACTOR: Actor = { name: 'system:ldap-sync', ip: null };
  * are and the error is recorded for `directory show`; an empty answer from a failed search can
  * never look like an emptied directory, because a failed search is never a result.
  */
-export function ldapSync(ctx: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: Config, kek: () => KeyEncryption, stores: PullStores) {
+export function ldapSync(ctx: Pick<DirectoryContext, 'clock' | 'syncCommitted'>, config: AddressSyncConfig, kek: () => KeyEncryption, stores: PullStores) {
   const sources = syncSources(stores.directorySync, kek);
 
   const pull = async (target: LdapTarget, options: RunOptions & { allowMassRemoval: boolean }): Promise<RunOutcome> => {

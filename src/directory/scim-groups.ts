@@ -1,8 +1,8 @@
-import type { Config } from '../config/schema.js';
 import { newId } from '../lib/ids.js';
 import { DirectoryError } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { AddressStore } from './address-store.js';
+import type { AddressSyncConfig } from './address-sync.js';
 import { addressSync } from './address-sync.js';
 import { type Address, findAddress } from './addresses.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
@@ -42,7 +42,7 @@ export interface GroupFilter {
 export function scimGroups(
   stores: { addresses: AddressStore; directorySync: DirectorySyncStore },
   deps: Pick<DirectoryContext, 'clock' | 'syncCommitted'>,
-  config: Config,
+  config: AddressSyncConfig,
   organisationId: string = DEFAULT_ORGANISATION_ID,
 ) {
   const { addresses, directorySync } = stores;

@@ -7,6 +7,7 @@ import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import type { DkimKeyState } from '../model/states.js';
 import { UnsealError } from '../secure/key-encryption.js';
+import type { KeyConfig } from '../secure/master-key.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { DKIM_KEY_PURPOSE } from '../secure/seal-purposes.js';
 import type { DkimDomain, DkimKeyChanges, DkimKeyReads, DkimKeyRecord, DkimKeyStore } from './dkim-key-store.js';
@@ -61,7 +62,7 @@ export interface DkimDeps {
 export function dkimDirectory(
   stores: { dkimKeys: DkimKeyStore },
   deps: DkimDeps,
-  config: Config,
+  config: Pick<Config, 'dnsResolver'> & KeyConfig,
   resolver: DnsResolver = configuredResolver(config.dnsResolver),
 ) {
   const keys = stores.dkimKeys;

@@ -3,7 +3,6 @@ import type { Actor, DirectoryContext } from '../directory/context.js';
 import { isLocale, LOCALES, type Locale } from '../i18n/index.js';
 import { invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
-import type { Db } from '../store/tables.js';
 import { checkBrandColour } from './brand-colour.js';
 import { checkBrandLogo, type LogoType } from './brand-logo.js';
 import { MAX_RETENTION_DAYS } from './retention-limit.js';
@@ -131,27 +130,6 @@ export async function brandingFrom(settings: SecureSettingsReads, organisationId
     name: row?.brandName ?? null,
     colour: row?.brandColour ?? null,
     logo: content ? { type: row?.brandLogoType as LogoType, content, version: createHash('sha256').update(content).digest('base64url').slice(0, 16) } : null,
-  };
-}
-
-/**
- * The same for the portal, which reads the store itself until it is handed one: it goes
- * once src/portal calls brandingFrom.
- */
-export async function loadBranding(db: Db, organisationId: string): Promise<Branding> {
-  const row = await db
-    .selectFrom('organisations')
-    .select(['locale', 'time_zone', 'brand_name', 'brand_colour', 'brand_logo', 'brand_logo_type'])
-    .where('id', '=', organisationId)
-    .executeTakeFirst();
-  const content = row?.brand_logo ? Buffer.from(row.brand_logo) : null;
-  return {
-    organisationId,
-    locale: isLocale(row?.locale) ? row.locale : 'en',
-    timeZone: row?.time_zone ?? 'UTC',
-    name: row?.brand_name ?? null,
-    colour: row?.brand_colour ?? null,
-    logo: content ? { type: row?.brand_logo_type as LogoType, content, version: createHash('sha256').update(content).digest('base64url').slice(0, 16) } : null,
   };
 }
 

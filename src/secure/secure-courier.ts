@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
+import type { Courier, OutboundMessage } from '../delivery/courier.js';
+import type { ProofEvidence } from '../delivery/direct-secure-delivery.js';
+import type { SecureDeliveryRecipient, SecureDeliveryStore, SecureRecipientProgress } from '../delivery/secure-delivery-store.js';
 import { mailLocale } from '../i18n/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { DeliveryEvidence, DeliveryOutcome } from '../model/outcome.js';
-import type { KeyEncryption } from '../secure/key-encryption.js';
-import { notificationMail, notificationMessageId } from '../secure/notification.js';
-import { replyRefHash } from '../secure/secure-replies.js';
-import { brandingFrom } from '../secure/secure-settings.js';
-import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from '../secure/vault.js';
-import type { Courier, OutboundMessage } from './courier.js';
-import type { ProofEvidence } from './direct-secure-delivery.js';
-import type { SecureDeliveryRecipient, SecureDeliveryStore, SecureRecipientProgress } from './secure-delivery-store.js';
+import type { KeyEncryption } from './key-encryption.js';
+import { notificationMail, notificationMessageId } from './notification.js';
+import { replyRefHash } from './secure-replies.js';
+import { brandingFrom } from './secure-settings.js';
+import { PORTAL_TOKEN_PURPOSE, SecureMessageGone, type SecureVault, type UnlockedMessage } from './vault.js';
 
 /** What a domain flagged for inbound direct delivery made of one attempt. */
 export type DirectAttempt =
