@@ -52,6 +52,7 @@ import { sqlEventStore } from '../store/events/index.js';
 import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
 import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
+import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
@@ -126,7 +127,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
   const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
   const senderPolicy = senderAuthorization(directoryStores(store.db), directoryContext);
-  const routes = routeLookup(directoryContext);
+  const routes = routeLookup({ routes: sqlRouteStore(store.db) });
   const metrics = gatewayMetrics({
     queueDepth: () => trafficStats(store.db).queueDepth(),
     openSessions: () => openSmtpSessions(base.late),

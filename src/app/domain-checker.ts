@@ -2,11 +2,11 @@ import type { Config } from '../config/schema.js';
 import { mxTlsProber } from '../delivery/mx-tls-probe.js';
 import { smarthostTrust } from '../delivery/smarthost-trust.js';
 import type { DirectoryContext } from '../directory/context.js';
-import { findDomain } from '../directory/credential-queries.js';
 import { dkimSelectorsFor } from '../dkim/index.js';
 import { type DomainChecker, domainChecker } from '../dns/check/index.js';
 import { configuredResolver } from '../dns/index.js';
 import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
+import { findDomain } from '../store/credentials/find-domain.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 
 /** The probe of each MX answers a person waiting at the CLI or the console: a minute at most. */

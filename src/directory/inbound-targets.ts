@@ -6,7 +6,6 @@ import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { InboundTargetKind } from '../model/states.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { WEBHOOK_SECRET_PURPOSE } from '../secure/seal-purposes.js';
-import type { Db, InboundTargetsTable } from '../store/tables.js';
 import type { Actor, DirectoryContext } from './context.js';
 import { checkTargetInput, type InboundTargetInput, type TargetFields } from './inbound-target-input.js';
 import type { InboundTargetReads, InboundTargetStore, StoredInboundTarget } from './inbound-target-store.js';
@@ -234,19 +233,6 @@ export function inboundTargetDirectory(
 }
 
 export type InboundTargetDirectory = ReturnType<typeof inboundTargetDirectory>;
-
-/**
- * The row of the target for mail to a domain: the domain's own, else its organisation's.
- * Still on the Db for inbound-recipients.ts; the store's is src/store/inbound-targets/target-for-domain.ts.
- */
-export async function targetRowFor(db: Db, domainId: string, organisationId: string): Promise<InboundTargetsTable | undefined> {
-  const rows = await db
-    .selectFrom('inbound_targets')
-    .selectAll()
-    .where('scope', 'in', [`domain:${domainId}`, `organisation:${organisationId}`])
-    .execute();
-  return rows.find((r) => r.domain_id === domainId) ?? rows[0];
-}
 
 /** The input's fields as the audit log has always recorded them: with the columns' names and values. */
 function auditedFields(fields: TargetFields): Record<string, unknown> {

@@ -11,6 +11,10 @@ export interface RouteReads {
   find(organisationId: string, id: string): Promise<Route | undefined>;
   /** The organisation's default action; undefined for an unknown organisation. */
   defaultAction(organisationId: string): Promise<RouteAction | undefined>;
+  /** The organisation a credential belongs to; undefined for an unknown credential. */
+  organisationOfCredential(credentialId: string): Promise<string | undefined>;
+  /** The days the organisation's secure messages stay readable; undefined for an unknown organisation. */
+  secureRetentionDays(organisationId: string): Promise<number | undefined>;
 }
 
 export interface RouteChanges extends RouteReads {

@@ -4,7 +4,6 @@ import { ConfirmationRequired, DirectoryError, invalid, notFound } from '../mode
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { decideRoute, isRouteAction, normaliseRouteMatch, type RouteAction, type RouteRule, routeName, senderDomain } from '../policy/route-match.js';
 import { describeLosses, secureLosses } from '../policy/route-weakening.js';
-import type { Db } from '../store/tables.js';
 import type { Actor, DirectoryContext, Page, PageRequest } from './context.js';
 import type { RouteChanges, RouteReads, RouteStore } from './route-store.js';
 
@@ -46,27 +45,6 @@ export interface ConfirmOption {
 export interface RouteTable {
   rules: Route[];
   defaultAction: RouteAction;
-}
-
-/**
- * The rules of an organisation in order, with its default: what routePolicy decides with at MAIL FROM.
- * Still on the Db for its callers in src/policy, src/secure and src/sandbox (and route-lookup.ts):
- * RouteStore.table (src/store/routes/route-table.ts) is the same read, for when they are handed a RouteStore.
- */
-export async function loadRouteTable(db: Db, organisationId: string): Promise<RouteTable> {
-  const rows = await db.selectFrom('routes').selectAll().where('organisation_id', '=', organisationId).orderBy('position').execute();
-  const organisation = await db.selectFrom('organisations').select('default_route_action').where('id', '=', organisationId).executeTakeFirst();
-  return {
-    rules: rows.map((row) => ({
-      id: row.id,
-      position: Number(row.position),
-      match: row.match,
-      action: row.action,
-      description: row.description,
-      createdAt: Number(row.created_at),
-    })),
-    defaultAction: organisation?.default_route_action ?? 'relay',
-  };
 }
 
 /**

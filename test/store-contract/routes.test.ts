@@ -105,6 +105,25 @@ for (const engine of storeEngines()) {
       });
     });
 
+    test("what a transaction's route needs besides the table: a credential's organisation, the secure retention", async () => {
+      await withStore(engine, async (routes, s) => {
+        await s.db
+          .insertInto('organisations')
+          .values({ id: 'org_two', name: 'Two', default_route_action: 'secure', created_at: 1, secure_retention_days: 30 })
+          .execute();
+        await s.db
+          .insertInto('credentials')
+          .values({ id: 'cred_a', kind: 'submission', description: 'a', username: 'sub_a', secret_hash: 'h', created_at: 1, organisation_id: 'org_two' })
+          .execute();
+        assert.equal(await routes.organisationOfCredential('cred_a'), 'org_two');
+        assert.equal(await routes.organisationOfCredential('cred_none'), undefined);
+        assert.equal(await routes.secureRetentionDays('org_two'), 30);
+        assert.equal(await routes.secureRetentionDays(org), 90);
+        assert.equal(await routes.secureRetentionDays('org_none'), undefined);
+        assert.equal((await routes.table('org_two')).defaultAction, 'secure');
+      });
+    });
+
     test('a change that throws rolls back its rules, its default and its audit record', async () => {
       await withStore(engine, async (routes, s) => {
         await routes.change((tx) => tx.insert(org, route('rte_a', 1, 'a.example')));

@@ -1,5 +1,6 @@
 import type { ConnectionChanges, ConnectionReads, ConnectionStore } from '../../directory/connection-store.js';
 import { appendAudit } from '../audit/append-audit.js';
+import { findConnectorState } from '../domains/find-connector-state.js';
 import type { Db } from '../tables.js';
 import { transact } from '../transact.js';
 import { changedColumns, toStored } from './connection-row.js';
@@ -28,10 +29,7 @@ function connectionChanges(trx: Db): ConnectionChanges {
       const taken = await trx.selectFrom('connections').select('id').where('scope', '=', scope).where('id', '!=', exceptId).executeTakeFirst();
       return taken?.id;
     },
-    connectorState: async (name) => {
-      const row = await trx.selectFrom('domains').select(['name', 'connector_state']).where('name', '=', name).executeTakeFirst();
-      return row && { name: row.name, connectorState: row.connector_state };
-    },
+    connectorState: (name) => findConnectorState(trx, name),
     insert: async (connection) => {
       await trx
         .insertInto('connections')

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CredentialChanges, CredentialReads, CredentialStore } from '../../directory/credential-store.js';
 import { appendAudit } from '../audit/append-audit.js';
+import { findConnectorState } from '../domains/find-connector-state.js';
 import type { Database, Db } from '../tables.js';
 import { transact } from '../transact.js';
 import { certificateCredentials } from './certificate-credentials.js';
@@ -54,10 +55,7 @@ function credentialChanges(trx: Kysely<Database>): CredentialChanges {
       const row = await findDomain(trx, nameOrId);
       return row && { id: row.id, name: row.name, organisationId: row.organisation_id };
     },
-    connectorState: async (name) => {
-      const row = await trx.selectFrom('domains').select(['name', 'connector_state']).where('name', '=', name).executeTakeFirst();
-      return row && { name: row.name, connectorState: row.connector_state };
-    },
+    connectorState: (name) => findConnectorState(trx, name),
     liveInbound: (domainId, nowMs) => liveInboundCredentials(trx, domainId, nowMs),
     insert: async (credential) => {
       await trx.insertInto('credentials').values(toRow(credential)).execute();

@@ -5,7 +5,7 @@ import { findRecipientOwner } from './find-recipient-owner.js';
 export function sqlInboundRecipientStore(db: Db): InboundRecipientStore {
   return {
     ownerOf: (mailbox) => findRecipientOwner(db, mailbox),
-    // The domain's own target wins over its organisation's (as targetRowFor in src/directory/inbound-targets.ts).
+    // The domain's own target wins over its organisation's (as targetForDomain in src/store/inbound-targets/target-for-domain.ts).
     async targetDisabled(domainId, organisationId) {
       const rows = await db
         .selectFrom('inbound_targets')

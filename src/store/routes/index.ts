@@ -24,6 +24,14 @@ function routeReads(db: Db): RouteReads {
       const row = await db.selectFrom('organisations').select('default_route_action').where('id', '=', organisationId).executeTakeFirst();
       return row?.default_route_action;
     },
+    organisationOfCredential: async (credentialId) => {
+      const row = await db.selectFrom('credentials').select('organisation_id').where('id', '=', credentialId).executeTakeFirst();
+      return row?.organisation_id;
+    },
+    secureRetentionDays: async (organisationId) => {
+      const row = await db.selectFrom('organisations').select('secure_retention_days').where('id', '=', organisationId).executeTakeFirst();
+      return row === undefined ? undefined : Number(row.secure_retention_days);
+    },
   };
 }
 
