@@ -3,17 +3,13 @@
 // runtime import points down (or sideways within a folder), never up; no two folders import each
 // other, however indirectly; the libraries whose internals we lean on stay in their own folders.
 // Type-only imports of our own modules may cross: an interface is declared by the layer that uses it.
-//
-// What the code did before the rule existed is listed in scripts/layers-baseline.json, one
-// file-to-folder edge per line, and may only shrink: an edge not listed fails, and so does a
-// listed edge that is gone (delete its line, so that it cannot come back unnoticed).
-// `node scripts/check-layers.mjs --write-baseline` rewrites the list; do that only to remove lines.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+// The tree keeps to it without exceptions (the list of older ones it had emptied with the store
+// boundary, the one acceptance path and the composition root's split, and went with its last line).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const BASELINE = join(ROOT, 'scripts', 'layers-baseline.json');
 
 /** ARCHITECTURE.md's table, bottom first: higher imports lower; folders of one rank are peers and may import each other, but not in a cycle. */
 export const LAYERS = [
@@ -173,21 +169,12 @@ function folderCycles(edges) {
 
 function main() {
   const found = findViolations();
-  if (process.argv.includes('--write-baseline')) {
-    writeFileSync(BASELINE, `${JSON.stringify([...found.keys()].sort(), null, 1)}\n`);
-    console.log(`scripts/layers-baseline.json: ${found.size} edges`);
-    return;
-  }
-  const baseline = new Set(JSON.parse(readFileSync(BASELINE, 'utf8')));
-  const added = [...found].filter(([key]) => !baseline.has(key));
-  const gone = [...baseline].filter((key) => !found.has(key));
-  for (const [key, why] of added) console.error(`layers: ${key}: ${why}`);
-  for (const key of gone) console.error(`layers: ${key} is gone: delete its line from scripts/layers-baseline.json`);
-  if (added.length || gone.length) {
-    console.error(`layers: ${added.length} new import(s) against ARCHITECTURE.md's directions, ${gone.length} stale exception(s)`);
+  for (const [key, why] of found) console.error(`layers: ${key}: ${why}`);
+  if (found.size > 0) {
+    console.error(`layers: ${found.size} import(s) against ARCHITECTURE.md's directions`);
     process.exit(1);
   }
-  console.log(`layers: no new upward import, cycle or confined package outside its folder (${baseline.size} older exceptions listed)`);
+  console.log('layers: no upward import, folder cycle or confined package outside its folder');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -7,7 +7,6 @@ import { addressSync } from '../directory/address-sync.js';
 import { addressDirectory } from '../directory/addresses.js';
 import { apiTokens } from '../directory/api-tokens.js';
 import { connectionDirectory } from '../directory/connections.js';
-import type { DirectoryContext } from '../directory/context.js';
 import { credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { directDeliveryDirectory } from '../directory/direct-delivery.js';
@@ -39,10 +38,11 @@ import { directoryStores } from './directory-stores.js';
 import { configuredDomainChecker } from './domain-checker.js';
 import { spoolFor } from './open-spool.js';
 import { secureStores } from './secure-stores.js';
+import type { StoreContext } from './store-context.js';
 
 /** The administrative services, built once and shared by the API and the CLI. */
 export function adminServices(
-  ctx: DirectoryContext,
+  ctx: StoreContext,
   config: Config,
   shared: { connector?: Connector; vault?: SecureVault; onDenialError?: (err: unknown) => void } = {},
 ): AdminServices {

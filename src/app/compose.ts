@@ -9,7 +9,6 @@ import { directionalCourier } from '../delivery/directional-courier.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
-import type { DirectoryContext } from '../directory/context.js';
 import { type CredentialDirectory, credentialDirectory } from '../directory/credentials.js';
 import { deliveryPolicyDirectory } from '../directory/delivery-policies.js';
 import { lookUpInboundRecipient } from '../directory/inbound-recipients.js';
@@ -66,6 +65,7 @@ import type { OpenStore } from './open-store.js';
 import { storageShortage } from './readiness.js';
 import type { RoleParts } from './roles.js';
 import { secureStores } from './secure-stores.js';
+import type { StoreContext } from './store-context.js';
 
 /** What the start hands the composition: the store is open, nothing listens yet. */
 export interface Groundwork {
@@ -84,7 +84,7 @@ export interface GatewayParts {
   spool: SealingSpool;
   kek: KeyRing;
   vault: SecureVault;
-  directoryContext: DirectoryContext;
+  directoryContext: StoreContext;
   credentials: CredentialDirectory;
   senderPolicy: SenderPolicy;
   /** The route table, asked at MAIL FROM and DATA (src/policy/route-policy.ts) and for a secure message's retention. */
@@ -215,7 +215,7 @@ async function openQueue(base: Groundwork, keys: () => KeyRing): Promise<{ queue
 }
 
 function connectorOf(o: {
-  directoryContext: DirectoryContext;
+  directoryContext: StoreContext;
   config: Config;
   spool: SealingSpool;
   queue: QueueStore;
@@ -350,7 +350,7 @@ function jobServices(o: {
   log: Logger;
   clock: Clock;
   store: OpenStore;
-  directoryContext: DirectoryContext;
+  directoryContext: StoreContext;
   targets: InboundTargetDirectory;
   webhooks: Webhooks;
   kek: KeyRing;

@@ -1,13 +1,13 @@
 import type { Config } from '../config/schema.js';
 import { mxTlsProber } from '../delivery/mx-tls-probe.js';
 import { smarthostTrust } from '../delivery/smarthost-trust.js';
-import type { DirectoryContext } from '../directory/context.js';
 import { dkimSelectorsFor } from '../dkim/index.js';
 import { type DomainChecker, domainChecker } from '../dns/check/index.js';
 import { configuredResolver } from '../dns/index.js';
 import { mtaStsFetcher } from '../dns/mta-sts-fetch.js';
 import { findDomain } from '../store/credentials/find-domain.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import type { StoreContext } from './store-context.js';
 
 /** The probe of each MX answers a person waiting at the CLI or the console: a minute at most. */
 const PROBE_SESSION_MS = 30_000;
@@ -17,7 +17,7 @@ const PROBE_SESSION_MS = 30_000;
  * with the same trust and ports as direct delivery (delivery.caFile, delivery.mtaStsPort,
  * delivery.mxPort), so that the verdict is the one the delivery engine will reach.
  */
-export function configuredDomainChecker(ctx: DirectoryContext, config: Config): DomainChecker {
+export function configuredDomainChecker(ctx: StoreContext, config: Config): DomainChecker {
   const resolver = configuredResolver(config.dnsResolver);
   return domainChecker({
     resolver,

@@ -57,7 +57,7 @@ export function sandboxInjection(store: Pick<OpenStore, 'db' | 'syncCommitted' |
           spool,
           hostname: config.hostname,
           secureReplies: secureReplies({
-            senders: secureSenders({ routes: sqlRouteStore(store.db), inboundRecipients: sqlInboundRecipientStore(store.db) }, { ...ctx, db: store.db }),
+            senders: secureSenders({ routes: sqlRouteStore(store.db), inboundRecipients: sqlInboundRecipientStore(store.db) }, ctx),
             messages: secureStores(store.db).messages,
             hashKey: store.hashKey,
           }),

@@ -1,5 +1,4 @@
 import type { Clock } from '../lib/clock.js';
-import type { Db } from '../store/tables.js';
 
 /** Who made a change, for the audit log: `token:tok_… (description)`, `cli:root`, `console:…`. */
 export interface Actor {
@@ -9,7 +8,6 @@ export interface Actor {
 
 /** What every directory service is built from; the outside world (clock) is a parameter. */
 export interface DirectoryContext {
-  db: Db;
   clock: Clock;
   /** Key of the keyed hashes of secrets (credentials, API tokens). */
   hashKey: Buffer;
