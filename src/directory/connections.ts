@@ -11,6 +11,7 @@ import { DirectoryError, invalid } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import { normaliseDomain } from '../policy/route-match.js';
 import { type KeyEncryption, UnsealError } from '../secure/key-encryption.js';
+import type { KeyConfig } from '../secure/master-key.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { CONNECTION_CLIENT_KEY_PURPOSE, CONNECTION_SECRET_PURPOSE } from '../secure/seal-purposes.js';
 import { refuseUnlessConnectedState } from './connected-domain.js';
@@ -84,7 +85,7 @@ export const SECRET_PURPOSE = CONNECTION_SECRET_PURPOSE;
 export function connectionDirectory(
   stores: { connections: ConnectionStore },
   deps: Pick<DirectoryContext, 'clock'>,
-  config: Config,
+  config: Pick<Config, 'hostname' | 'smarthostCaFile'> & KeyConfig,
   organisationId: string = DEFAULT_ORGANISATION_ID,
 ) {
   const { connections } = stores;

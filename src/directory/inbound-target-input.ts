@@ -23,7 +23,7 @@ export interface TargetFields {
 }
 
 /** The fields a target's input sets, or the DirectoryError naming the field that is wrong. */
-export function checkTargetInput(input: InboundTargetInput, config: Config): TargetFields {
+export function checkTargetInput(input: InboundTargetInput, config: Pick<Config, 'inbound'>): TargetFields {
   if (input.kind === 'webhook') {
     if (!input.url) throw invalid('url', 'a webhook target needs url, e.g. https://app.example.com/hooks/mail');
     // The same check as at each delivery; names are judged by their addresses then.

@@ -4,6 +4,7 @@ import { newId } from '../lib/ids.js';
 import { DirectoryError, invalid, notFound } from '../model/directory-error.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
 import type { InboundTargetKind } from '../model/states.js';
+import type { KeyConfig } from '../secure/master-key.js';
 import { keyEncryptionFor } from '../secure/master-key.js';
 import { WEBHOOK_SECRET_PURPOSE } from '../secure/seal-purposes.js';
 import type { Actor, DirectoryContext } from './context.js';
@@ -49,7 +50,7 @@ export { DEFAULT_ROTATION_OVERLAP_MS } from './rotation-overlap.js';
 export function inboundTargetDirectory(
   stores: { inboundTargets: InboundTargetStore },
   deps: Pick<DirectoryContext, 'clock'>,
-  config: Config,
+  config: Pick<Config, 'inbound'> & KeyConfig,
   organisationId: string = DEFAULT_ORGANISATION_ID,
 ) {
   const { inboundTargets: targets } = stores;
