@@ -88,12 +88,6 @@ export function toCredential(stored: StoredCredential, nowMs: number, usage?: Us
   };
 }
 
-export function parseList(json: string | null): string[] | null {
-  if (json === null) return null;
-  const value: unknown = JSON.parse(json);
-  return Array.isArray(value) ? value.map(String) : null;
-}
-
 function nullableNumber(value: number | null): number | null {
   return value === null ? null : Number(value);
 }

@@ -9,22 +9,10 @@ import type { DomainChanges, DomainReads, DomainStatus, DomainStore, StoredDomai
 
 export type { DomainStatus } from './domain-store.js';
 
-export interface Domain {
-  id: string;
-  name: string;
-  organisationId: string;
-  status: DomainStatus;
+/** A domain as the API and the CLI show it: as stored, with the TXT record that proves control in place of its token. */
+export interface Domain extends Omit<StoredDomain, 'verificationToken'> {
   /** The TXT record that proves control; kept after verification, for reference. */
   verificationRecord: ProofRecord;
-  createdAt: number;
-  verifiedAt: number | null;
-  /** 'dns', or 'operator:<actor>' when an operator verified it by hand. */
-  verifiedBy: string | null;
-  lastCheck: (ProofCheck & { at: number }) | null;
-  /** Addresses in the domain (their aliases not counted). */
-  addressCount: number;
-  /** Inbound direct delivery (directory/direct-delivery.ts): the flag, and when it last changed. */
-  directDelivery: { enabled: boolean; changedAt: number | null };
 }
 
 /** `check` is null when nothing was looked up: already verified, or verified by hand. */

@@ -1,8 +1,9 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { parseList } from '../lib/json-list.js';
 import { type SenderRefusal, SmtpReply } from '../model/smtp-reply.js';
 import type { SenderPolicy } from '../policy/sender-policy.js';
 import type { DirectoryContext } from './context.js';
-import { credentialState, parseList } from './credential-model.js';
+import { credentialState } from './credential-model.js';
 import { type MailAddress, senderListAllows, splitAddress } from './sender-list.js';
 import type { SenderStore } from './sender-store.js';
 

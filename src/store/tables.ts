@@ -13,19 +13,6 @@ import type {
   TlsRequirement,
 } from '../model/states.js';
 
-export type {
-  ConnectorState,
-  DkimKeyState,
-  InboundTargetKind,
-  Leg,
-  LegCheckStatus,
-  MessageDirection,
-  RecipientStatus,
-  RouteAction,
-  SecureRecipientStatus,
-  TlsRequirement,
-};
-
 /** Times are epoch milliseconds, so both engines store and compare them the same way. */
 export interface CredentialsTable {
   id: string;

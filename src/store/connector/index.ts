@@ -1,9 +1,10 @@
 import type { ConnectorChanges, ConnectorReads, ConnectorStore, ConnectorWrites } from '../../connector/connector-store.js';
 import { appendAudit } from '../audit/append-audit.js';
+import { liveInboundCredentials } from '../credentials/live-inbound-credentials.js';
 import type { Db } from '../tables.js';
 import { transact } from '../transact.js';
 import { checkedDomains, findConnectorDomain, verificationAddress } from './connector-domains.js';
-import { liveInboundCredentials, removeConnectionsOf } from './disconnect.js';
+import { removeConnectionsOf } from './disconnect.js';
 import { checksOf, failPending, finishCheck, toRecord, toRow, verifiedSince } from './leg-checks.js';
 import { queuedForDomain } from './queued-for-domain.js';
 

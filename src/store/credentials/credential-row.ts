@@ -1,5 +1,6 @@
 import type { Insertable, SelectQueryBuilder } from 'kysely';
 import type { StoredCredential } from '../../directory/credential-model.js';
+import { parseList } from '../../lib/json-list.js';
 import type { CredentialsTable, Database } from '../tables.js';
 
 export type CredentialRow = Omit<CredentialsTable, 'organisation_id'> & { organisation_id: string; domain_name: string | null };
@@ -55,13 +56,6 @@ export function toRow(credential: StoredCredential): Insertable<CredentialsTable
     retire_at: credential.retireAt,
     retirement_set_at: credential.retirementSetAt,
   };
-}
-
-/** The JSON arrays of allowed senders and networks. */
-export function parseList(json: string | null): string[] | null {
-  if (json === null) return null;
-  const value: unknown = JSON.parse(json);
-  return Array.isArray(value) ? value.map(String) : null;
 }
 
 function nullableNumber(value: number | null): number | null {

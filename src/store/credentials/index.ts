@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { CredentialChanges, CredentialReads, CredentialStore } from '../../directory/credential-store.js';
+import { parseList } from '../../lib/json-list.js';
 import { appendAudit } from '../audit/append-audit.js';
 import { findConnectorState } from '../domains/find-connector-state.js';
 import type { Database, Db } from '../tables.js';
 import { transact } from '../transact.js';
 import { certificateCredentials } from './certificate-credentials.js';
-import { parseList, toRow, toStored, withDomainName } from './credential-row.js';
+import { toRow, toStored, withDomainName } from './credential-row.js';
 import { findDomain, findOrganisation } from './find-domain.js';
 import { listCredentials } from './list-credentials.js';
 import { liveInboundCredentials } from './live-inbound-credentials.js';
