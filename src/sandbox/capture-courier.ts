@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { dkimVerify } from 'mailauth';
 import PostalMime from 'postal-mime';
 import { describeSmarthost } from '../config/smarthost-url.js';
 import type { Courier, OutboundMessage } from '../delivery/courier.js';
@@ -113,6 +112,8 @@ async function dkimOf(store: CaptureDeps['store'], message: Buffer): Promise<Dki
     if (record === undefined) throw Object.assign(new Error(`no key ${name} held by this gateway`), { code: 'ENOTFOUND' });
     return [[record]];
   };
+  // Loaded with the first capture: mailauth whole is ~30 MB of resident size (src/inbound/authentication-results.ts).
+  const { dkimVerify } = await import('mailauth');
   const { results } = await dkimVerify(message, { resolver: resolver as never });
   // mailauth reports an unsigned message as one result `none`: that is no signature, not a verdict on one.
   return results
