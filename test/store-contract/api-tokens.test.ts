@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ApiTokenStore, StoredApiToken } from '../../src/directory/api-token-store.js';
 import { sqlApiTokenStore } from '../../src/store/api-tokens/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const token = (id: string, over: Partial<StoredApiToken> = {}): StoredApiToken => ({
@@ -17,14 +17,8 @@ const token = (id: string, over: Partial<StoredApiToken> = {}): StoredApiToken =
   ...over,
 });
 
-async function withStore(engine: ReturnType<typeof storeEngines>[number], work: (tokens: ApiTokenStore, s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlApiTokenStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (tokens: ApiTokenStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlApiTokenStore(s.db), s));
 
 const auditActions = async (s: ContractStore) => (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);
 

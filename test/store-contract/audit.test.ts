@@ -5,19 +5,12 @@ import { appendAudit } from '../../src/store/audit/append-audit.js';
 import { auditChainOf } from '../../src/store/audit/audit-chain.js';
 import { sqlAuditStore } from '../../src/store/audit/index.js';
 import { transact } from '../../src/store/transact.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const admin = { name: 'admin:alice', ip: '192.0.2.1' };
 const cli = { name: 'cli:root', ip: null };
 
-async function withStore(open: () => Promise<ContractStore>, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (open: StoreEngine['open'], work: (s: ContractStore) => Promise<void>) => onFreshStore({ open }, work);
 
 for (const engine of storeEngines()) {
   describe(`audit store on ${engine.name}`, engine.options, () => {

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { ConnectionStore, StoredConnection } from '../../src/directory/connection-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlConnectionStore } from '../../src/store/connections/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const org = DEFAULT_ORGANISATION_ID;
@@ -31,17 +31,8 @@ function connection(id: string, scope: string, over: Partial<StoredConnection> =
   };
 }
 
-async function withStore(
-  engine: ReturnType<typeof storeEngines>[number],
-  work: (connections: ConnectionStore, s: ContractStore) => Promise<void>,
-): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlConnectionStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (connections: ConnectionStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlConnectionStore(s.db), s));
 
 const auditActions = async (s: ContractStore) => (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);
 

@@ -3,18 +3,11 @@ import { describe, test } from 'node:test';
 import type { LegCheckRecord } from '../../src/connector/connector-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlConnectorStore } from '../../src/store/connector/index.js';
-import { type ContractStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, storeEngines } from '../support/store-engines.js';
 
 const ACTOR = { name: 'cli:contract', ip: null };
 
-async function withStore(engine: StoreEngine, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = onFreshStore;
 
 async function addDomain(
   s: ContractStore,

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sqlConsoleWatch } from '../../src/store/console/watch.js';
-import { type ContractStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, storeEngines } from '../support/store-engines.js';
 
-async function withStore(engine: StoreEngine, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = onFreshStore;
 
 async function addMessage(s: ContractStore, id: string, mailFrom: string, receivedAt: number, subject: string | null) {
   await s.db

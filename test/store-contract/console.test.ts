@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AdminRecord } from '../../src/console/console-store.js';
 import { sqlAdminStore, sqlConsoleSessionStore } from '../../src/store/console/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, storeEngines } from '../support/store-engines.js';
 
 const ACTOR = { name: 'cli:contract', ip: null };
 
@@ -25,14 +25,7 @@ async function auditActions(s: ContractStore): Promise<string[]> {
   return (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);
 }
 
-async function withStore(engine: ReturnType<typeof storeEngines>[number], work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = onFreshStore;
 
 for (const engine of storeEngines()) {
   describe(`console store on ${engine.name}`, engine.options, () => {

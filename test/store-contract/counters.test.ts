@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Clock } from '../../src/lib/clock.js';
 import { sharedCounters } from '../../src/store/shared-counters.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const MINUTE = 60_000;
 
@@ -17,14 +17,7 @@ function manualClock(start: number): Clock & { advance(ms: number): void } {
   };
 }
 
-async function withStore(open: () => Promise<ContractStore>, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (open: StoreEngine['open'], work: (s: ContractStore) => Promise<void>) => onFreshStore({ open }, work);
 
 for (const engine of storeEngines()) {
   describe(`shared counters on ${engine.name}`, engine.options, () => {

@@ -4,7 +4,7 @@ import type { StoredCredential } from '../../src/directory/credential-model.js';
 import type { CredentialStore } from '../../src/directory/credential-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlCredentialStore } from '../../src/store/credentials/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 
@@ -33,17 +33,8 @@ function credential(id: string, over: Partial<StoredCredential> = {}): StoredCre
   };
 }
 
-async function withStore(
-  engine: ReturnType<typeof storeEngines>[number],
-  work: (credentials: CredentialStore, s: ContractStore) => Promise<void>,
-): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlCredentialStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (credentials: CredentialStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlCredentialStore(s.db), s));
 
 async function addDomain(s: ContractStore, id: string, name: string, connectorState: 'connected' | 'draining' | 'disconnected' = 'connected') {
   await s.db

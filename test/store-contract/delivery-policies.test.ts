@@ -2,21 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DeliveryPolicyStore } from '../../src/directory/delivery-policy-store.js';
 import { sqlDeliveryPolicyStore } from '../../src/store/delivery-policies/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 
-async function withStore(
-  engine: ReturnType<typeof storeEngines>[number],
-  work: (policies: DeliveryPolicyStore, s: ContractStore) => Promise<void>,
-): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlDeliveryPolicyStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (policies: DeliveryPolicyStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlDeliveryPolicyStore(s.db), s));
 
 const auditActions = async (s: ContractStore) => (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);
 

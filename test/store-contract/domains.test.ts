@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { DomainStore, NewDomain } from '../../src/directory/domain-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlDomainStore } from '../../src/store/domains/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const newDomain = (name: string, at = 1000): NewDomain => ({
@@ -14,14 +14,8 @@ const newDomain = (name: string, at = 1000): NewDomain => ({
   createdAt: at,
 });
 
-async function withStore(engine: ReturnType<typeof storeEngines>[number], work: (domains: DomainStore, s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlDomainStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (domains: DomainStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlDomainStore(s.db), s));
 
 const auditActions = async (s: ContractStore) => (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);
 

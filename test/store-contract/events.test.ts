@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sqlEventStore } from '../../src/store/events/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
-async function withStore(open: () => Promise<ContractStore>, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (open: StoreEngine['open'], work: (s: ContractStore) => Promise<void>) => onFreshStore({ open }, work);
 
 async function insertEvent(s: ContractStore, id: string, nextAttemptAt: number, status: 'pending' | 'failed' = 'pending'): Promise<void> {
   await s.db

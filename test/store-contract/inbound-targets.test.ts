@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { InboundTargetStore, StoredInboundTarget } from '../../src/directory/inbound-target-store.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlInboundTargetStore } from '../../src/store/inbound-targets/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const org = DEFAULT_ORGANISATION_ID;
@@ -30,17 +30,8 @@ function target(id: string, domain: { id: string; name: string } | null, over: P
   };
 }
 
-async function withStore(
-  engine: ReturnType<typeof storeEngines>[number],
-  work: (targets: InboundTargetStore, s: ContractStore) => Promise<void>,
-): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlInboundTargetStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (targets: InboundTargetStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlInboundTargetStore(s.db), s));
 
 async function addDomain(s: ContractStore, id: string, name: string) {
   await s.db

@@ -4,7 +4,7 @@ import type { RouteStore } from '../../src/directory/route-store.js';
 import type { Route } from '../../src/directory/routes.js';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlRouteStore } from '../../src/store/routes/index.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const org = DEFAULT_ORGANISATION_ID;
@@ -18,14 +18,8 @@ const route = (id: string, position: number, match: string, over: Partial<Route>
   ...over,
 });
 
-async function withStore(engine: ReturnType<typeof storeEngines>[number], work: (routes: RouteStore, s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(sqlRouteStore(s.db), s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = (engine: StoreEngine, work: (routes: RouteStore, s: ContractStore) => Promise<void>) =>
+  onFreshStore(engine, (s) => work(sqlRouteStore(s.db), s));
 
 const positions = async (routes: RouteStore) => (await routes.table(org)).rules.map((r) => `${r.position}:${r.id}`);
 const auditActions = async (s: ContractStore) => (await s.db.selectFrom('audit_log').select('action').orderBy('seq').execute()).map((r) => r.action);

@@ -3,16 +3,9 @@ import { describe, test } from 'node:test';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import type { CaptureRecord } from '../../src/sandbox/sandbox-store.js';
 import { sqlSandboxStore } from '../../src/store/sandbox/index.js';
-import { type ContractStore, type StoreEngine, storeEngines } from '../support/store-engines.js';
+import { type ContractStore, onFreshStore, storeEngines } from '../support/store-engines.js';
 
-async function withStore(engine: StoreEngine, work: (s: ContractStore) => Promise<void>): Promise<void> {
-  const s = await engine.open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = onFreshStore;
 
 function capture(id: string, capturedAt: number, over: Partial<CaptureRecord> = {}): CaptureRecord {
   return {

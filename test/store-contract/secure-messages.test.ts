@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { DEFAULT_ORGANISATION_ID } from '../../src/model/organisation.js';
 import { sqlSecureMessageStore } from '../../src/store/secure-messages/index.js';
 import type { Db } from '../../src/store/tables.js';
-import { type ContractStore, storeEngines } from '../support/store-engines.js';
+import { onFreshStore, storeEngines } from '../support/store-engines.js';
 
 const actor = { name: 'contract', ip: null };
 const ORG = DEFAULT_ORGANISATION_ID;
@@ -70,14 +70,7 @@ const auditCount = async (db: Db) =>
     ).n,
   );
 
-async function withStore(engine: ReturnType<typeof storeEngines>[number], work: (s: ContractStore) => Promise<void>) {
-  const s = await engine.open();
-  try {
-    await work(s);
-  } finally {
-    await s.dispose();
-  }
-}
+const withStore = onFreshStore;
 
 for (const engine of storeEngines()) {
   describe(`secure message store on ${engine.name}`, engine.options, () => {

@@ -41,3 +41,13 @@ async function opened(postgres: boolean): Promise<ContractStore> {
     },
   });
 }
+
+/** Runs `work` on a fresh store of `engine` and disposes of the store whatever happens. */
+export async function onFreshStore(engine: Pick<StoreEngine, 'open'>, work: (s: ContractStore) => Promise<void>): Promise<void> {
+  const s = await engine.open();
+  try {
+    await work(s);
+  } finally {
+    await s.dispose();
+  }
+}
