@@ -32,7 +32,17 @@ const INTL_TAG: Record<Locale, string> = { en: 'en-GB', nl: 'nl-NL', de: 'de-DE'
  * `timeZone` setting), UTC by default.
  */
 export function formatDate(locale: Locale, ms: number, timeZone = 'UTC'): string {
-  return new Intl.DateTimeFormat(INTL_TAG[locale], {
+  return dateFormat(locale, timeZone).format(new Date(ms));
+}
+
+/** Building a DateTimeFormat costs ~0.1 ms (ICU data), formatting with one a few µs: one per language and zone. */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormat(locale: Locale, timeZone: string): Intl.DateTimeFormat {
+  const key = `${locale} ${timeZone}`;
+  let format = dateFormats.get(key);
+  if (format) return format;
+  format = new Intl.DateTimeFormat(INTL_TAG[locale], {
     year: 'numeric',
     month: 'long',
     day: 'numeric',
@@ -40,7 +50,11 @@ export function formatDate(locale: Locale, ms: number, timeZone = 'UTC'): string
     minute: '2-digit',
     timeZone,
     timeZoneName: 'short',
-  }).format(new Date(ms));
+  });
+  // Zones come from organisation settings: a handful, but not trusted to stay so.
+  if (dateFormats.size >= 256) dateFormats.clear();
+  dateFormats.set(key, format);
+  return format;
 }
 
 export function formatNumber(locale: Locale, n: number, fractionDigits = 0): string {

@@ -37,7 +37,8 @@ export interface SealingSpoolDeps {
  * it is delivered. Plain bodies pass through unchanged.
  */
 export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool {
-  const deleteKey = (id: string) => deps.bodies.remove([id]);
+  const plain = new PlainBodies();
+  const deleteKey = (id: string) => (plain.has(id) ? Promise.resolve() : deps.bodies.remove([id]));
 
   async function openKey(id: string) {
     const row = await deps.bodies.find(id);
@@ -76,7 +77,11 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
 
   const spool: SealingSpool = {
     init: () => inner.init(),
-    create: (id) => inner.create(id),
+    async create(id) {
+      const writer = await inner.create(id);
+      plain.add(id);
+      return { ...writer, discard: () => writer.discard().finally(() => plain.delete(id)) };
+    },
 
     async createSealed(id, answers): Promise<SealedSpoolWriter> {
       const key = newDataKey();
@@ -136,6 +141,7 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     async storedBytes(id) {
       const bytes = await inner.storedBytes(id);
       if (bytes === undefined || bytes < SEALED_BODY_MAGIC.length) return bytes;
+      if (plain.has(id)) return bytes;
       return (await deps.bodies.has(id)) ? bytes - SEALED_BODY_MAGIC.length : bytes;
     },
 
@@ -143,6 +149,7 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     async remove(id) {
       await deleteKey(id);
       await inner.remove(id);
+      plain.delete(id);
     },
 
     forget: (id) => inner.forget(id),
@@ -150,6 +157,28 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     syncDirectory: () => inner.syncDirectory(),
   };
   return spool;
+}
+
+/**
+ * The ids this process wrote plain: for them no key row can exist, so delivery's size check
+ * and the removal skip their sealed_bodies query (two store round trips per message). A body
+ * from before a restart, or past the bound, is asked about as before.
+ */
+class PlainBodies {
+  private static readonly MAX = 100_000;
+  private readonly ids = new Set<string>();
+
+  add(id: string): void {
+    if (this.ids.size < PlainBodies.MAX) this.ids.add(id);
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
 }
 
 async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { ConfigError } from '../../config/config-error.js';
 import { durableEngine, type StoreDurability } from '../durability.js';
 import { migrateToLatest } from '../migrations/index.js';
+import { preparedSql } from '../prepared.js';
 import type { Database, Db } from '../tables.js';
 import { type ConnectionLog, type Listening, listenWithReconnect } from './listen-connection.js';
 import { redactedUrl } from './redacted-url.js';
@@ -65,7 +66,10 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   // queries of a transaction has no listener, and its error event would end the process. Its
   // next query fails instead (the transaction is answered 451), and the pool drops it on release.
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', connectionLost));
+  pool.on('connect', (client) => {
+    client.on('error', connectionLost);
+    nameStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, schema);
@@ -96,6 +100,29 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       await db.destroy();
     },
   };
+}
+
+/**
+ * The message path's statements (src/store/prepared.ts) go as named statements: each
+ * connection parses and plans one once, then only binds. Other SQL stays unnamed.
+ */
+function nameStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (typeof text === 'string' && Array.isArray(values) && rest.length === 0 && preparedSql.has(text))
+      return query({ name: statementName(text), text, values });
+    return query(text, values, ...rest);
+  };
+}
+
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  const known = statementNames.get(text);
+  if (known !== undefined) return known;
+  const name = `rg_${statementNames.size + 1}`;
+  statementNames.set(text, name);
+  return name;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;

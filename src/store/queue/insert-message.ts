@@ -1,30 +1,76 @@
-import type { Transaction } from 'kysely';
+import type { Insertable, Transaction } from 'kysely';
 import type { NewMessage, NewSecureMessage } from '../../queue/queue-store.js';
-import type { Database } from '../tables.js';
+import { prepared } from '../prepared.js';
+import type { Database, EventsTable, MessagesTable, RecipientsTable } from '../tables.js';
+
+// The statements every accepted message runs, built once (prepared.ts).
+type NewMessageRow = Required<Insertable<MessagesTable>>;
+const insertMessageRow = prepared<NewMessageRow>(
+  [
+    'id',
+    'mail_from',
+    'size_bytes',
+    'received_at',
+    'expires_at',
+    'credential_id',
+    'client_ip',
+    'env_id',
+    'dsn_ret',
+    'is_dsn',
+    'completed_at',
+    'direction',
+    'body_purged_at',
+    'tls_required',
+    'subject',
+  ],
+  (db, row) => db.insertInto('messages').values(row),
+);
+
+type NewRecipientRow = Required<Omit<Insertable<RecipientsTable>, 'id'>>;
+const insertRecipientRow = prepared<NewRecipientRow>(
+  [
+    'message_id',
+    'position',
+    'address',
+    'notify',
+    'orcpt',
+    'status',
+    'attempts',
+    'next_attempt_at',
+    'last_attempt_at',
+    'last_reply',
+    'lease_owner',
+    'lease_until',
+  ],
+  (db, row) => db.insertInto('recipients').values(row),
+);
+
+/** An event of the message log; recordOutcomes writes one per recipient attempt. */
+export const insertEventRow = prepared<Required<Omit<Insertable<EventsTable>, 'id'>>>(
+  ['message_id', 'at', 'kind', 'recipient', 'detail', 'evidence'],
+  (db, row) => db.insertInto('events').values(row),
+);
 
 /** A message with its recipients and its first events; a secure message with its sealed row and recipients. */
 export async function insertMessage(trx: Transaction<Database>, message: NewMessage): Promise<void> {
   const { envelope } = message;
-  await trx
-    .insertInto('messages')
-    .values({
-      id: message.id,
-      mail_from: envelope.mailFrom,
-      size_bytes: message.sizeBytes,
-      received_at: message.receivedAt,
-      expires_at: message.expiresAt,
-      credential_id: message.credentialId,
-      client_ip: message.clientIp,
-      env_id: envelope.envId ?? null,
-      dsn_ret: envelope.ret ?? null,
-      is_dsn: message.isDsn ? 1 : 0,
-      completed_at: message.deliveredWith === undefined ? null : message.receivedAt,
-      direction: message.direction ?? 'outbound',
-      body_purged_at: null,
-      tls_required: message.tlsRequired ?? null,
-      subject: message.subject ?? null,
-    })
-    .execute();
+  await insertMessageRow(trx, {
+    id: message.id,
+    mail_from: envelope.mailFrom,
+    size_bytes: message.sizeBytes,
+    received_at: message.receivedAt,
+    expires_at: message.expiresAt,
+    credential_id: message.credentialId,
+    client_ip: message.clientIp,
+    env_id: envelope.envId ?? null,
+    dsn_ret: envelope.ret ?? null,
+    is_dsn: message.isDsn ? 1 : 0,
+    completed_at: message.deliveredWith === undefined ? null : message.receivedAt,
+    direction: message.direction ?? 'outbound',
+    body_purged_at: null,
+    tls_required: message.tlsRequired ?? null,
+    subject: message.subject ?? null,
+  });
   if (message.inbound)
     await trx
       .insertInto('inbound_messages')
@@ -38,35 +84,33 @@ export async function insertMessage(trx: Transaction<Database>, message: NewMess
       .execute();
   if (message.secure) await insertSecureMessage(trx, message.id, message.envelope.mailFrom, message.receivedAt, message.secure);
   const delivered = message.deliveredWith !== undefined;
-  await trx
-    .insertInto('recipients')
-    .values(
-      envelope.recipients.map((r, position) => ({
-        message_id: message.id,
-        position,
-        address: r.address,
-        notify: r.notify?.join(',') ?? null,
-        orcpt: r.orcpt ?? null,
-        status: delivered ? ('delivered' as const) : ('queued' as const),
-        attempts: delivered ? 1 : 0,
-        next_attempt_at: message.receivedAt,
-        last_attempt_at: delivered ? message.receivedAt : null,
-        last_reply: message.deliveredWith ?? null,
-        lease_owner: null,
-        lease_until: null,
-      })),
-    )
-    .execute();
-  await trx
-    .insertInto('events')
-    .values({
+  const rows = envelope.recipients.map(
+    (r, position): NewRecipientRow => ({
       message_id: message.id,
-      at: message.receivedAt,
-      kind: 'received',
-      recipient: null,
-      detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }),
-    })
-    .execute();
+      position,
+      address: r.address,
+      notify: r.notify?.join(',') ?? null,
+      orcpt: r.orcpt ?? null,
+      status: delivered ? 'delivered' : 'queued',
+      attempts: delivered ? 1 : 0,
+      next_attempt_at: message.receivedAt,
+      last_attempt_at: delivered ? message.receivedAt : null,
+      last_reply: message.deliveredWith ?? null,
+      lease_owner: null,
+      lease_until: null,
+    }),
+  );
+  // Most mail has one recipient: that insert is built once; a list's SQL depends on its length.
+  if (rows.length === 1 && rows[0]) await insertRecipientRow(trx, rows[0]);
+  else await trx.insertInto('recipients').values(rows).execute();
+  await insertEventRow(trx, {
+    message_id: message.id,
+    at: message.receivedAt,
+    kind: 'received',
+    recipient: null,
+    detail: JSON.stringify({ from: envelope.mailFrom, rcpt: envelope.recipients.length, size: message.sizeBytes, ip: message.clientIp }),
+    evidence: null,
+  });
   if (message.deliveredWith !== undefined)
     await trx
       .insertInto('events')
