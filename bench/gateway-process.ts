@@ -62,6 +62,7 @@ function newestMtime(dir: string): number {
 export interface GatewayProcess {
   pid: number;
   smtpPort: number;
+  httpPort: number;
   user: string;
   pass: string;
   stdoutLog: string;
@@ -114,6 +115,7 @@ export async function startGateway(o: GatewayOptions): Promise<GatewayProcess> {
     return {
       pid: listeners.pid,
       smtpPort: listeners.smtp,
+      httpPort: listeners.http,
       user: credential.user,
       pass: credential.pass,
       stdoutLog,
@@ -231,4 +233,15 @@ export function gatewayProblems(g: Pick<GatewayProcess, 'stdoutLog' | 'stderrLog
     note(`stderr: ${line}`);
   }
   return { count, first };
+}
+
+/** What the gateway's embedded store has written so far (its relaygate_store_written_bytes_total); undefined on PostgreSQL or when /metrics does not tell. */
+export async function storeWrittenBytes(gateway: Pick<GatewayProcess, 'httpPort'>): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();
+    const line = /^relaygate_store_written_bytes_total (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+    return line?.[1] === undefined ? undefined : Number(line[1]);
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { exited, REPO_ROOT, startChild, stopChild, tsxArgs } from './child.js';
 import { epochMs } from './clock.js';
-import { type GatewayEntry, gatewayProblems, startGateway } from './gateway-process.js';
+import { type GatewayEntry, gatewayProblems, startGateway, storeWrittenBytes } from './gateway-process.js';
 import type { LatencySummary, LoadResult } from './load-result.js';
 import { boxCpu, cpuSeconds, diskWrittenBytes, memory, RssSampler } from './proc-stats.js';
 import { type ProfileSummary, summarizeProfileDir } from './profile-summary.js';
@@ -51,7 +51,7 @@ export interface ScenarioResult {
     stealCores: number;
   };
   /** Whole-disk writes over load + drain (spool, fsyncs, SQLite WAL; anything else on the box too). */
-  disk: { writtenMB: number; mbPerSec: number; iowaitPct: number };
+  disk: { writtenMB: number; mbPerSec: number; iowaitPct: number; storeKBPerMessage: number | undefined };
   errors: Record<string, number>;
   firstErrors: string[];
   gatewayProblems: { count: number; first: string[] };
@@ -95,6 +95,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
     let sink1 = 0;
     let box1 = box0;
     let disk0 = 0;
+    let store0: Promise<number | undefined> = Promise.resolve(undefined);
     let runner0 = process.cpuUsage();
     let runner1 = { user: 0, system: 0 };
     const load = await runLoadgen(sc, [gateway.smtpPort], `${gateway.user}:${gateway.pass}`, {
@@ -106,6 +107,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
         sink0 = cpuSeconds(ctx.sink.pid) ?? 0;
         box0 = boxCpu();
         disk0 = diskWrittenBytes();
+        store0 = storeWrittenBytes(gateway);
         runner0 = process.cpuUsage();
       },
       // at the result line, not at exit: the generator still waits up to 2 s for its QUITs
@@ -126,6 +128,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
     const sink2 = cpuSeconds(ctx.sink.pid) ?? sink0;
     const t2 = epochMs();
     const disk2 = diskWrittenBytes();
+    const [storeBefore, storeAfter] = await Promise.all([store0, storeWrittenBytes(gateway)]);
     sampler?.stop();
     const mem = memory(gateway.pid);
     if (!gateway.alive()) notes.push('the gateway exited during the scenario');
@@ -166,6 +169,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
         writtenMB: (disk2 - disk0) / MB,
         mbPerSec: (disk2 - disk0) / MB / ((t2 - t0) / 1000),
         iowaitPct: (100 * (box1.iowait - box0.iowait)) / (box1.total - box0.total),
+        storeKBPerMessage: storeBefore !== undefined && storeAfter !== undefined && load.sent > 0 ? (storeAfter - storeBefore) / 1024 / load.sent : undefined,
       },
       errors: load.errors,
       firstErrors: load.firstErrors,

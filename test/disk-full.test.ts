@@ -174,14 +174,15 @@ test('a message larger than the file-size limit gets 452 4.3.1, leaves nothing b
 
 // The store check commits for real (store/heartbeat.ts), so it fails the way acceptance would.
 // Made real without privileges: under a file-size limit the WAL, which grows by at least one
-// 4 KiB frame per commit until its checkpoint at about 4 MiB, soon can grow no further.
+// frame (a 1 KiB page, src/store/sqlite/sqlite-thread.ts) per commit until its checkpoint at
+// about 4 MiB, soon can grow no further.
 test('/readyz names the store once it can no longer commit, and the gateway stays up', FILES_OF_THE_STORE, async (t) => {
   const dir = await tempDir('relaygate-store-');
   const peer = await closedSink();
   let gateway: GatewayProcess | undefined;
   try {
     const { env } = await setUpChild(dir.path, peer.sink.port, {});
-    gateway = await spawnGateway(env, { fileSizeLimitBytes: 256 * 1024 });
+    gateway = await spawnGateway(env, { fileSizeLimitBytes: 128 * 1024 });
     const gw = gateway;
     assert.equal((await readyz(gw.ports.http)).status, 200, 'ready while the WAL has room');
     let last: Awaited<ReturnType<typeof readyz>> | undefined;

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
-import { storeDurabilityMetrics } from '../http/metrics.js';
+import { storeDurabilityMetrics, storeWriteMetrics } from '../http/metrics.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
 import type { SmtpListeners } from '../smtp/listeners.js';
@@ -65,6 +65,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const worker = runs.worker ? await startWorkerPart(config, { parts, store, clock, log, instance, wake }) : undefined;
   late.listening = worker?.listening;
   storeDurabilityMetrics(parts.metrics.registry, store.durability);
+  if (store.writtenBytes) storeWriteMetrics(parts.metrics.registry, store.writtenBytes);
   const smtp = runs.smtp ? await startSmtpPart(config, { parts, store, clock, log, tls, clientCa, wake }) : undefined;
   if (smtp) Object.assign(late.smtpEndpoints, { submissionPort: smtp.ports.smtp, implicitTlsPort: smtp.ports.smtps, relayPort: smtp.ports.relay });
   late.smtp = smtp;

@@ -27,6 +27,8 @@ export interface OpenStore {
   audit: AuditChain;
   /** Wakes `onNotify` when another instance signals `channel`; undefined on the embedded store, which has one instance. */
   listen?: (channel: string, onNotify: () => void) => Promise<Listening>;
+  /** Bytes the embedded store has had written to storage since it opened; absent on PostgreSQL, whose server writes. */
+  writtenBytes?: () => Promise<number | undefined>;
   close(): Promise<void>;
 }
 

@@ -271,3 +271,17 @@ export function storeDurabilityMetrics(registry: Registry, durability: Pick<Stor
     if (event.kind === 'lost') failures.inc();
   });
 }
+
+/** What the embedded store has written to storage (WAL appends, checkpoints), for bytes per message; not on PostgreSQL. */
+export function storeWriteMetrics(registry: Registry, writtenBytes: () => Promise<number | undefined>): void {
+  new Counter({
+    name: 'relaygate_store_written_bytes_total',
+    help: 'Bytes the embedded SQLite store has had written to storage since the gateway started: WAL frames and checkpoints (message bodies are counted apart, as spool files).',
+    registers: [registry],
+    async collect() {
+      const bytes = await writtenBytes().catch(() => undefined);
+      this.reset();
+      if (bytes !== undefined) this.inc(bytes);
+    },
+  });
+}

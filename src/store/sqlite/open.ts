@@ -20,6 +20,8 @@ export interface SqliteStore {
   syncCommitted(): Promise<void>;
   /** After a failed WAL sync: not durable until a verified checkpoint (verified-checkpoint.ts). */
   durability: StoreDurability;
+  /** Bytes the store has had written to storage since it opened (src/store/sqlite/sqlite-thread.ts); undefined off Linux. */
+  writtenBytes(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,8 @@ export async function openSqlite(path: string, options: { proveLeftoverWal?: boo
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   ownerOnly(path);
   const leftoverWalBytes = sizeOf(`${path}-wal`);
-  const db = new Kysely<Database>({ dialect: new SqliteThreadDialect({ path, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }) });
+  const dialect = new SqliteThreadDialect({ path, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
+  const db = new Kysely<Database>({ dialect });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
   } catch (err) {
@@ -65,6 +68,7 @@ export async function openSqlite(path: string, options: { proveLeftoverWal?: boo
     db,
     syncCommitted: durability.syncCommitted,
     durability,
+    writtenBytes: () => dialect.writtenBytes(),
     async close() {
       await durability.close();
       await db.destroy();

@@ -81,7 +81,7 @@ class SqliteThread {
     });
   }
 
-  request(request: Omit<Extract<ThreadRequest, { op: 'query' }>, 'id'> | { op: 'close' }): Promise<ThreadReply> {
+  request(request: Omit<Extract<ThreadRequest, { op: 'query' }>, 'id'> | { op: 'close' } | { op: 'io' }): Promise<ThreadReply> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -158,7 +158,7 @@ class ConnectionMutex {
 
 class ThreadDriver implements Driver {
   private readonly mutex = new ConnectionMutex();
-  private thread: SqliteThread | undefined;
+  thread: SqliteThread | undefined;
   private connection: ThreadConnection | undefined;
 
   constructor(private readonly options: ThreadOptions) {}
@@ -214,10 +214,22 @@ class ThreadDriver implements Driver {
  * same SQL, compiler and adapter, statements run off the event loop.
  */
 export class SqliteThreadDialect implements Dialect {
+  private driver: ThreadDriver | undefined;
+
   constructor(private readonly options: ThreadOptions) {}
 
   createDriver(): Driver {
-    return new ThreadDriver(this.options);
+    this.driver = new ThreadDriver(this.options);
+    return this.driver;
+  }
+
+  /** The bytes the store has written to storage since it opened (WAL and checkpoints); undefined where that is not known. */
+  async writtenBytes(): Promise<number | undefined> {
+    const thread = this.driver?.thread;
+    if (!thread) return undefined;
+    const reply = await thread.request({ op: 'io' });
+    const bytes = 'rows' in reply ? (reply.rows[0] as { writeBytes?: number | null } | undefined)?.writeBytes : undefined;
+    return typeof bytes === 'number' ? bytes : undefined;
   }
 
   createQueryCompiler(): QueryCompiler {

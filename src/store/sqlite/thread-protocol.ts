@@ -6,7 +6,11 @@ export interface ThreadOptions {
   busyTimeoutMs: number;
 }
 
-export type ThreadRequest = { id: number; op: 'query'; sql: string; parameters: readonly unknown[] } | { id: number; op: 'close' };
+export type ThreadRequest =
+  | { id: number; op: 'query'; sql: string; parameters: readonly unknown[] }
+  /** The bytes the thread has had written to storage so far: its rows are `[{ writeBytes }]`, null where Linux's /proc does not tell. */
+  | { id: number; op: 'io' }
+  | { id: number; op: 'close' };
 
 export type ThreadReply =
   | { id: number; rows: unknown[] }
