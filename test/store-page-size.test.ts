@@ -24,8 +24,7 @@ test('a new store has 1 KiB pages and checkpoints at about 4 MiB of WAL; it coun
       assert.equal(await pragma(store.db, 'wal_autocheckpoint'), 4096);
       const before = await store.writtenBytes();
       if (before === undefined) return assert.fail('/proc/thread-self/io is on Linux: the store must count its writes');
-      for (let i = 0; i < 20; i++)
-        await sql`insert into events (message_id, at, kind) values (${`m${i}`}, ${i}, 'received')`.execute(store.db);
+      for (let i = 0; i < 20; i++) await sql`insert into events (message_id, at, kind) values (${`m${i}`}, ${i}, 'received')`.execute(store.db);
       await store.syncCommitted();
       const after = await store.writtenBytes();
       // Twenty commits, each at least one page to the WAL.

@@ -6,6 +6,7 @@ import { type Connector, connector } from '../connector/connector.js';
 import type { Courier } from '../delivery/courier.js';
 import { configuredDirectSecureDelivery } from '../delivery/direct-secure-delivery.js';
 import { directionalCourier } from '../delivery/directional-courier.js';
+import { useNativeDotStuffing } from '../delivery/dot-stuffing.js';
 import { inboundCourier } from '../delivery/inbound-courier.js';
 import { outboundCourier } from '../delivery/outbound-courier.js';
 import { connectionDirectory } from '../directory/connections.js';
@@ -158,6 +159,8 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const webhooks = composeWebhooks({ config, log, clock, resolver, metrics, targets, sandbox, linkKey, late: base.late });
   const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
+  // Every SMTP client of the process sends DATA through it: the same bytes, found natively.
+  useNativeDotStuffing();
   const outbound = dkimSigningCourier(
     outboundCourier(config, connectionDirectory({ connections: sqlConnectionStore(store.db) }, directoryContext, config), clock, direct, sandbox?.nextHop),
     dkimKeys,
