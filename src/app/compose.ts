@@ -42,6 +42,7 @@ import { sealedCopies } from '../secure/sealed-captures.js';
 import { sealingSpool } from '../secure/sealing-spool.js';
 import { secureCourier } from '../secure/secure-courier.js';
 import { type SecureVault, secureVault } from '../secure/vault.js';
+import { useNativeDataScan } from '../smtp/data-scan.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
@@ -159,8 +160,9 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const webhooks = composeWebhooks({ config, log, clock, resolver, metrics, targets, sandbox, linkKey, late: base.late });
   const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
-  // Every SMTP client of the process sends DATA through it: the same bytes, found natively.
+  // Every SMTP client and server of the process: the same bytes, found by native search.
   useNativeDotStuffing();
+  useNativeDataScan();
   const outbound = dkimSigningCourier(
     outboundCourier(config, connectionDirectory({ connections: sqlConnectionStore(store.db) }, directoryContext, config), clock, direct, sandbox?.nextHop),
     dkimKeys,
