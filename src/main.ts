@@ -13,14 +13,14 @@ else await runCommandLine(process.argv);
 /** The errors a user can act on end the process with one line and an exit status, no stack trace. */
 async function runCommandLine(argv: string[]): Promise<void> {
   const [
-    { buildProgram },
+    { programFor },
     { EnvironmentError, EX_UNAVAILABLE, fileErrorOf },
     { ConfigError, EX_CONFIG },
     { DirectoryError },
     { StoreUnavailable },
     { KeyMismatch },
   ] = await Promise.all([
-    import('./cli/index.js'),
+    import('./cli/program.js'),
     import('./app/environment-error.js'),
     import('./config/config-error.js'),
     import('./model/directory-error.js'),
@@ -28,7 +28,7 @@ async function runCommandLine(argv: string[]): Promise<void> {
     import('./store/shared-keys.js'),
   ]);
   try {
-    await buildProgram().parseAsync(argv);
+    await (await programFor(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(
