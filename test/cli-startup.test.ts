@@ -71,19 +71,34 @@ test("--version among other arguments is commander's, and prints the same", { ti
   assert.ok(packages.has('commander'), `commander answered: ${[...packages].join(', ')}`);
 });
 
-test('relaygate --help loads neither the store nor the gateway', { timeout: 120_000 }, async () => {
-  const { stdout, packages } = await runLogged(['--help']);
+/** The command modules (src/cli/commands/) a process loaded, by name. */
+const commandModules = (modules: string[]) => modules.flatMap((url) => /\/cli\/commands\/([^/]+)\.(?:js|ts)$/.exec(url)?.[1] ?? []).sort();
+
+/** Whether a module of this path under src/ (dist/ when built) was loaded. */
+const loadedModule = (modules: string[], path: string) => modules.some((url) => new RegExp(`/(?:src|dist)/${path}\\.(?:js|ts)$`).test(url));
+
+test("relaygate --help loads neither a command's implementation, the store nor the gateway", { timeout: 120_000 }, async () => {
+  const { stdout, modules, packages } = await runLogged(['--help']);
   assert.match(stdout, /^ {2}-V, --version +print the version of Relaygate$/m);
+  assert.match(stdout, /^ {2}queue \[command\] +inspect and act on the delivery queue$/m);
+  assert.deepEqual(commandModules(modules), []);
   assert.deepEqual(
     [...GATEWAY_PACKAGES, ...STORE_PACKAGES].filter((p) => packages.has(p)),
     [],
   );
 });
 
-test('relaygate queue list on the embedded store loads the store, and not pg, the services or the gateway', { timeout: 120_000 }, async () => {
-  const { stdout, packages } = await runLogged(['queue', 'list']);
+test('relaygate queue list on the embedded store loads the store and its own command, and not pg, the services, the spool or the gateway', {
+  timeout: 120_000,
+}, async () => {
+  const { stdout, modules, packages } = await runLogged(['queue', 'list']);
   assert.equal(stdout, '(none)\n');
   assert.ok(packages.has('kysely'), `the log saw the store load: ${[...packages].join(', ')}`);
+  assert.deepEqual(commandModules(modules), ['queue']);
+  assert.deepEqual(
+    ['app/admin-services', 'app/open-spool', 'app/gateway'].filter((path) => loadedModule(modules, path)),
+    [],
+  );
   // yaml parses a --config file, and there is none.
   assert.deepEqual(
     [...GATEWAY_PACKAGES, 'yaml'].filter((p) => packages.has(p)),
