@@ -4,7 +4,8 @@
 // Relaygate's submission path under load, on 127.0.0.1 only: for each scenario a fresh gateway
 // (child process, fresh data dir) relays to a local sink while bench/loadgen.ts submits over
 // STARTTLS + AUTH PLAIN, one connection per message. Prints accepted and delivered msg/s,
-// acceptance latency, the gateway's peak RSS and CPU; writes bench/results/<UTC>.json.
+// acceptance latency, the gateway's peak RSS and CPU, and the CLI's wall time and peak RSS
+// (bench/cli-timing.ts; --only cli for that alone); writes bench/results/<UTC>.json.
 // --peers then runs the shared Postfix/Haraka comparison against another fresh gateway.
 // --instances N instead runs the scale-out series (bench/instances.ts): 1, 2, ... N gateways
 // sharing one PostgreSQL schema, one scenario shape (c20-10k unless --only picks another).
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchDatabaseUrl, redactUrl, type ServerFacts, serverFacts } from './bench-schema.js';
 import { stopChildrenOnSignal } from './child.js';
+import { type CliTiming, cliTable, runCliTimings } from './cli-timing.js';
 import { codeVersion } from './code-version.js';
 import { type EntryChoice, type GatewayEntry, gatewayEntry } from './gateway-process.js';
 import { type InstancesResult, runInstances } from './instances.js';
@@ -118,6 +120,18 @@ async function scenarioMode(): Promise<number> {
     await sink.stop();
   }
 
+  // The CLI section (bench/cli-timing.ts) runs with the scenarios, or alone with --only cli.
+  let cli: CliTiming[] | undefined;
+  if (only.test('cli')) {
+    try {
+      await waitForQuiet(log);
+      cli = await runCliTimings({ entry, workDir, log });
+    } catch (err) {
+      failures.push({ id: 'cli', error: (err as Error).message });
+      log(`cli: FAILED: ${(err as Error).message}`);
+    }
+  }
+
   let peers: PeerComparison | undefined;
   let peersError: string | undefined;
   if (o.peers) {
@@ -131,10 +145,12 @@ async function scenarioMode(): Promise<number> {
 
   const seconds = (Date.now() - started.getTime()) / 1000;
   const meta = runMeta();
-  const file = writeResults({ meta, scenarios: results, failures, peers: peers ?? (peersError ? { error: peersError } : undefined) }, started);
+  const file = writeResults({ meta, scenarios: results, cli, failures, peers: peers ?? (peersError ? { error: peersError } : undefined) }, started);
 
   const out: string[] = ['', `Relaygate bench, ${meta.date}, ${codeLine(meta)}`, ''];
   if (results.length) out.push(scenarioTable(results), '', scenarioDetails(results), '');
+  if (cli)
+    out.push(`CLI (wall from spawn to exit and peak RSS, median of ${cli[0]?.runs ?? 0} runs; a store holding a few queued messages):`, cliTable(cli), '');
   if (peers) {
     out.push('Peer comparison (shared/bench-peers, this run):', peers.table.trim(), '', 'Ratios (median of runs):', peers.ratioTable, '');
     for (const e of peers.gatewayProblems.first) out.push(`  gateway log: ${e}`);

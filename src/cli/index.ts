@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { registerAddress } from './commands/address.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
@@ -18,41 +18,34 @@ import { registerSecure } from './commands/secure.js';
 import { registerStart } from './commands/start.js';
 import { registerTlsPolicy } from './commands/tls-policy.js';
 import { registerToken } from './commands/token.js';
-import { packageVersion } from './version.js';
+import { rootProgram } from './program.js';
 
+// In the order of COMMANDS (commands-table.ts); test/cli-lazy-program.test.ts compares the two programs' help.
+const REGISTER = [
+  registerStart,
+  registerMigrate,
+  registerDomain,
+  registerAddress,
+  registerDirectory,
+  registerCredential,
+  registerRoute,
+  registerSecure,
+  registerConnection,
+  registerTlsPolicy,
+  registerInbound,
+  registerDkim,
+  registerKey,
+  registerDns,
+  registerSandbox,
+  registerToken,
+  registerAdmin,
+  registerAudit,
+  registerQueue,
+];
+
+/** The program with every command declared: what the tests walk. A command line gets programFor(), which loads only its command. */
 export function buildProgram(): Command {
-  const program = new Command('relaygate')
-    .description('Relaygate: a secure mail gateway for business applications')
-    .version(packageVersion(), '-V, --version', 'print the version of Relaygate')
-    .option('-c, --config <file>', 'YAML configuration file (RELAYGATE_* environment variables override it)')
-    .showHelpAfterError('(run with --help for usage)')
-    // A command's help lists its subcommands as `name <args>`: each has its own --help for its
-    // options. With `[options]` in every term, the longest (domain direct-delivery) left
-    // commander less than its 40 columns to wrap descriptions in, so it wrapped none.
-    .configureHelp({ subcommandTerm: (command) => `${command.name()} ${command.usage().replace(/^\[options\]\s*/, '')}`.trim() })
-    .addHelpText(
-      'after',
-      '\nExamples:\n  relaygate start\n  relaygate domain add example.com\n  relaygate credential create --kind submission --description "Helpdesk"\n  relaygate queue list\n' +
-        'Every command has its own --help, e.g. relaygate queue --help. Guides: docs/guides/.',
-    );
-  registerStart(program);
-  registerMigrate(program);
-  registerDomain(program);
-  registerAddress(program);
-  registerDirectory(program);
-  registerCredential(program);
-  registerRoute(program);
-  registerSecure(program);
-  registerConnection(program);
-  registerTlsPolicy(program);
-  registerInbound(program);
-  registerDkim(program);
-  registerKey(program);
-  registerDns(program);
-  registerSandbox(program);
-  registerToken(program);
-  registerAdmin(program);
-  registerAudit(program);
-  registerQueue(program);
+  const program = rootProgram();
+  for (const register of REGISTER) register(program);
   return program;
 }

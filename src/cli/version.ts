@@ -10,3 +10,8 @@ export function packageVersion(): string {
   if (typeof pkg.version !== 'string') throw new Error('package.json has no version');
   return pkg.version;
 }
+
+/** The flags commander's program.version() declares in index.ts, alone on the command line. */
+export function isVersionOnly(args: readonly string[]): boolean {
+  return args.length === 1 && (args[0] === '--version' || args[0] === '-V');
+}

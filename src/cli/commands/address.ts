@@ -4,13 +4,14 @@ import { ADDRESS_KINDS, type AddressKind } from '../../directory/address-kinds.j
 import type { Address } from '../../directory/addresses.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerAddress(program: Command): void {
   const address = program
     .command('address')
-    .description('support addresses and functional accounts in verified domains, with their aliases')
+    .description(descriptionOf('address'))
     .addHelpText('after', '\nExamples:\n  relaygate address add support@example.com --kind support\n  relaygate address list --domain example.com');
   registerAdd(address);
   registerList(address);

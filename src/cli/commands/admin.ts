@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import type { adminAccounts } from '../../console/admin-accounts.js';
 import { systemClock } from '../../lib/clock.js';
+import { descriptionOf } from '../commands-table.js';
 import { cliActor, withStore } from '../context.js';
 import { formatTime, printJson, printTable } from '../output.js';
 
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administrator accounts of the web console (/console)')
+    .description(descriptionOf('admin'))
     .addHelpText('after', '\nExamples:\n  relaygate admin create alice@example.com\n  relaygate admin list');
   const accounts =
     (command: Command) =>

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerAudit(program: Command): void {
   const audit = program
     .command('audit')
-    .description('the HMAC-chained log of every administrative change, sign-in and refused request')
+    .description(descriptionOf('audit'))
     .addHelpText('after', '\nExamples:\n  relaygate audit list --action domain.verify\n  relaygate audit verify\n  relaygate audit export > audit.jsonl');
 
   audit

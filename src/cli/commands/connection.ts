@@ -4,6 +4,7 @@ import type { AdminServices } from '../../api/api-context.js';
 import type { Connection, ConnectionPatch, ConnectionTest } from '../../directory/connections.js';
 import type { Actor } from '../../directory/context.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -39,7 +40,7 @@ const CERT_EXAMPLES = `  relaygate connection add --domain secure.example.com --
 export function registerConnection(program: Command): void {
   const connection = program
     .command('connection')
-    .description('outbound connections: the smarthost for a domain or an address (else the global smarthost)')
+    .description(descriptionOf('connection'))
     .addHelpText(
       'after',
       '\nExamples:\n  printf %s "$SECRET" | relaygate connection add --domain example.com --host mail.example.com --username relay@example.com --secret-stdin\n  relaygate connection list\n  relaygate connection test conn_0123456789abcdef',

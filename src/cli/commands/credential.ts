@@ -5,6 +5,7 @@ import type { Credential, CredentialKind } from '../../directory/credentials.js'
 import { POINT_IN_TIME_HELP, parsePointInTime } from '../../directory/point-in-time.js';
 import { parseDurationMs } from '../../lib/durations.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -32,7 +33,7 @@ const collect = (value: string, previous: string[]) => [
 export function registerCredential(program: Command): void {
   const credential = program
     .command('credential')
-    .description('SMTP credentials for applications (submission) and mail servers (inbound)')
+    .description(descriptionOf('credential'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate credential create --kind submission --description "CRM"\n  relaygate credential create --kind inbound --domain example.com --description "Mail server"\n  relaygate credential list',

@@ -9,6 +9,7 @@ import type { LdapSync, RunOutcome } from '../../directory/ldap-sync.js';
 import type { SyncSourceInput, SyncSourceView } from '../../directory/sync-sources.js';
 import { systemClock } from '../../lib/clock.js';
 import { formatDurationMs } from '../../lib/durations.js';
+import { descriptionOf } from '../commands-table.js';
 import { cliActor, withStore } from '../context.js';
 import { CliError, formatTime, printJson } from '../output.js';
 
@@ -54,7 +55,7 @@ Guide: docs/guides/directory-sync.md`;
 export function registerDirectory(program: Command): void {
   const directory = program
     .command('directory')
-    .description('pull addresses from an LDAP directory (OpenLDAP, Active Directory)')
+    .description(descriptionOf('directory'))
     .addHelpText('after', '\nExamples:\n  relaygate directory show\n  relaygate directory sync --dry-run\nGuide: docs/guides/directory-sync.md');
   registerSync(directory);
   registerShow(directory);

@@ -6,6 +6,7 @@ import { zoneFileValue } from '../../dkim/keys.js';
 import { DEFAULT_GRACE_MS } from '../../dkim/rotation.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -14,7 +15,7 @@ type Dkim = AdminServices['dkim'];
 export function registerDkim(program: Command): void {
   const dkim = program
     .command('dkim')
-    .description('DKIM keys of a domain: generated here, published by you in DNS, signing outbound mail once a check sees them')
+    .description(descriptionOf('dkim'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate dkim generate example.com\n  relaygate dkim check example.com\n  relaygate dkim rotate example.com --grace 7d',

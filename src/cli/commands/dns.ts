@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import type { DomainCheck } from '../../dns/check/index.js';
 import { domainNameProblem } from '../../dns/domain-name.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { renderDomainCheck, terminalStyle } from '../dns-check-report.js';
 import { CliError, printJson } from '../output.js';
 
 export function registerDns(program: Command): void {
-  const dns = program
-    .command('dns')
-    .description('DNS as the gateway sees it through its resolver (dnsResolver)')
-    .addHelpText('after', '\nExample:\n  relaygate dns check example.com');
+  const dns = program.command('dns').description(descriptionOf('dns')).addHelpText('after', '\nExample:\n  relaygate dns check example.com');
   dns
     .command('check')
     .description(

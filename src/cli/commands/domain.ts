@@ -4,6 +4,7 @@ import type { Actor } from '../../directory/context.js';
 import type { Domain } from '../../directory/domains.js';
 import type { ProofCheck } from '../../dns/index.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 import { connectorJson, connectorLines, registerDomainConnection } from './domain-connection.js';
@@ -12,7 +13,7 @@ import { registerDirectDelivery } from './domain-direct-delivery.js';
 export function registerDomain(program: Command): void {
   const domain = program
     .command('domain')
-    .description('domains the applications send from, each proven by a DNS TXT record')
+    .description(descriptionOf('domain'))
     .addHelpText('after', '\nExamples:\n  relaygate domain add example.com\n  relaygate domain verify example.com\n  relaygate domain show example.com');
   registerAdd(domain);
   registerList(domain);

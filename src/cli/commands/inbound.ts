@@ -5,6 +5,7 @@ import type { InboundTarget } from '../../directory/inbound-targets.js';
 import { DEFAULT_ROTATION_OVERLAP_MS } from '../../directory/rotation-overlap.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/durations.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -16,7 +17,7 @@ const DOMAIN_HELP = "the domain's own target (a claimed domain); without it, the
 export function registerInbound(program: Command): void {
   const inbound = program
     .command('inbound')
-    .description("where inbound mail for the organisation's domains goes: a signed webhook, or a forward over SMTP; one default plus one per domain")
+    .description(descriptionOf('inbound'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate inbound set --webhook https://helpdesk.example.com/hooks/mail\n  relaygate inbound set --domain example.com --forward inbox@helpdesk.example\n  relaygate inbound list',

@@ -3,15 +3,14 @@ import type { Config } from '../../config/index.js';
 import { systemClock } from '../../lib/clock.js';
 import type { KeyAdminContext, KeyStatus } from '../../secure/key-rotation.js';
 import type { RewrapReport } from '../../secure/rewrap.js';
+import { descriptionOf } from '../commands-table.js';
 import { cliActor, withStore } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
 
 export function registerKey(program: Command): void {
   const key = program
     .command('key')
-    .description(
-      'the key-encryption key that seals stored secrets (smarthost passwords, webhook secrets, DKIM keys, secure-message data keys and portal tokens)',
-    )
+    .description(descriptionOf('key'))
     .addHelpText('after', '\nExamples:\n  relaygate key status\n  relaygate key rotate\n  relaygate key rewrap --forget-previous');
   registerStatus(key);
   registerRotate(key);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { descriptionOf } from '../commands-table.js';
 import { withStore } from '../context.js';
 
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
-    .description('apply database migrations to the store, SQLite or PostgreSQL (start does this too; instances starting together apply each once)')
+    .description(descriptionOf('migrate'))
     .addHelpText('after', '\nExamples:\n  relaygate migrate\n  RELAYGATE_DATABASE_URL=postgres://relaygate:secret@db.example.com/relaygate relaygate migrate')
     .action(async (_opts: unknown, command: Command) => {
       await withStore(command, async (store, config) => {

@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import type { OpenStore } from '../../app/open-store.js';
 import type { Config } from '../../config/index.js';
 import type { EventView, MessageView, QueueStore } from '../../queue/queue-store.js';
+import { descriptionOf } from '../commands-table.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerQueue(program: Command): void {
   const queue = program
     .command('queue')
-    .description('inspect and act on the delivery queue')
+    .description(descriptionOf('queue'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate queue list --all\n  relaygate queue show 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate queue retry 01JD3V6Q9ZK5M2X8T4R7W1B0CE',

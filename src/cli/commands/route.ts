@@ -3,6 +3,7 @@ import type { AdminServices } from '../../api/api-context.js';
 import type { Actor } from '../../directory/context.js';
 import type { ConfirmOption, Route, RouteTest } from '../../directory/routes.js';
 import { ConfirmationRequired, DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { askAtTerminal, canAsk } from '../confirm-prompt.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
@@ -22,7 +23,7 @@ const YES = ['--yes', 'go ahead even if mail from some senders then stops being 
 export function registerRoute(program: Command): void {
   const route = program
     .command('route')
-    .description("rules on the envelope sender's domain: secure, relay or reject; first match wins")
+    .description(descriptionOf('route'))
     .addHelpText('after', `\n${MATCH_HELP}`)
     .addHelpText(
       'after',

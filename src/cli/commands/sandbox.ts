@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { systemClock } from '../../lib/clock.js';
 import type { CapturedMessage, SandboxMailbox } from '../../sandbox/mailbox.js';
+import { descriptionOf } from '../commands-table.js';
 import { withStore } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerSandbox(program: Command): void {
   const sandbox = program
     .command('sandbox')
-    .description('the sandbox mailbox: what the gateway would have sent (start --sandbox)')
+    .description(descriptionOf('sandbox'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate sandbox list\n  relaygate sandbox raw sbx_2m4q8t0v3x6z9c1e5g7j > message.eml\n  relaygate sandbox inject --to support@example.test message.eml',

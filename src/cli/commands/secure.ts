@@ -7,6 +7,7 @@ import { MAX_LOGO_BYTES } from '../../secure/brand-logo.js';
 import { MAX_RETENTION_DAYS } from '../../secure/retention-limit.js';
 import type { SecureMessageDetail, SecureMessageView } from '../../secure/secure-messages.js';
 import type { SecureSettings } from '../../secure/secure-settings.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -26,7 +27,7 @@ const SETTING_FLAGS: Record<string, string> = {
 export function registerSecure(program: Command): void {
   const secure = program
     .command('secure')
-    .description("secure messages: each recipient's status, revoke, unlock a locked portal link, delete (shred), organisation settings")
+    .description(descriptionOf('secure'))
     .addHelpText(
       'after',
       '\nExamples:\n  relaygate secure list\n  relaygate secure show 01JD3V6Q9ZK5M2X8T4R7W1B0CE\n  relaygate secure settings --retention-days 90',

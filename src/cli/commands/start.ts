@@ -2,13 +2,14 @@ import { type Command, Option } from 'commander';
 import type { Gateway } from '../../app/gateway.js';
 import { storeDescription } from '../../app/store-description.js';
 import type { Config } from '../../config/index.js';
+import { descriptionOf } from '../commands-table.js';
 import { configFrom } from '../context.js';
 import { keepServingOnClosedPipe } from '../output.js';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('start the gateway: SMTP submission, delivery workers and HTTP, on the embedded store or on PostgreSQL')
+    .description(descriptionOf('start'))
     .option('--sandbox', 'capture every outgoing mail in the local sandbox mailbox instead of sending it (sandbox: true)')
     .addOption(
       new Option('--role <role>', 'run one part only, sharing the queue with the other instances through PostgreSQL (role; RELAYGATE_ROLE)').choices([

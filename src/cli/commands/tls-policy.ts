@@ -4,6 +4,7 @@ import type { Actor } from '../../directory/context.js';
 import type { DeliveryPolicy } from '../../directory/delivery-policies.js';
 import { REQUIREMENT_HELP, TLS_REQUIREMENTS } from '../../directory/tls-requirements.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
@@ -17,7 +18,7 @@ meet one is deferred with a reason naming the check ("tls-policy: …"), never s
 export function registerTlsPolicy(program: Command): void {
   const policy = program
     .command('tls-policy')
-    .description('TLS requirements per recipient domain for direct MX delivery')
+    .description(descriptionOf('tls-policy'))
     .addHelpText('after', `\n${REQUIRE_HELP}`)
     .addHelpText('after', '\nExamples:\n  relaygate tls-policy set partner.example --require dane\n  relaygate tls-policy list');
 

@@ -4,13 +4,14 @@ import type { ApiToken } from '../../directory/api-tokens.js';
 import type { Actor } from '../../directory/context.js';
 import { TOKEN_SCOPES, type TokenScope } from '../../directory/token-scopes.js';
 import { DirectoryError } from '../../model/directory-error.js';
+import { descriptionOf } from '../commands-table.js';
 import { withServices } from '../context.js';
 import { CliError, formatTime, printJson, printTable } from '../output.js';
 
 export function registerToken(program: Command): void {
   const token = program
     .command('token')
-    .description('bearer tokens for the admin API')
+    .description(descriptionOf('token'))
     .addHelpText('after', '\nExamples:\n  relaygate token create --description "Ops scripts"\n  relaygate token list');
 
   token
