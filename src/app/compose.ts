@@ -45,7 +45,6 @@ import { type SecureVault, secureVault } from '../secure/vault.js';
 import { useNativeDataScan } from '../smtp/data-scan.js';
 import { sqlConnectionStore } from '../store/connections/index.js';
 import { sqlConnectorStore } from '../store/connector/index.js';
-import { sqlCredentialStore } from '../store/credentials/index.js';
 import { sqlDeliveryPolicyStore } from '../store/delivery-policies/index.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
@@ -53,12 +52,12 @@ import { sqlEventStore } from '../store/events/index.js';
 import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
 import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
-import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
 import { sqlQueueStore } from '../store/sql-queue-store.js';
 import { trafficStats } from '../store/traffic-stats.js';
 import { adminServices } from './admin-services.js';
+import type { DirectoryCache } from './directory-cache.js';
 import { directoryStores } from './directory-stores.js';
 import { removeOrphans } from './jobs.js';
 import { type LateParts, openSmtpSessions } from './late-parts.js';
@@ -67,6 +66,7 @@ import type { OpenStore } from './open-store.js';
 import { storageShortage } from './readiness.js';
 import type { RoleParts } from './roles.js';
 import { secureStores } from './secure-stores.js';
+import { openDirectoryCache, sessionReads } from './session-reads.js';
 import type { StoreContext } from './store-context.js';
 
 /** What the start hands the composition: the store is open, nothing listens yet. */
@@ -87,6 +87,8 @@ export interface GatewayParts {
   kek: KeyRing;
   vault: SecureVault;
   directoryContext: StoreContext;
+  /** The session's directory reads from memory (src/app/session-reads.ts); stopped with the store. */
+  directoryCache: DirectoryCache;
   credentials: CredentialDirectory;
   senderPolicy: SenderPolicy;
   /** The route table, asked at MAIL FROM and DATA (src/policy/route-policy.ts) and for a secure message's retention. */
@@ -127,9 +129,11 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
   const keys = keyRingOnce(config);
   const { queue, spool } = await openQueue(base, keys);
   const directoryContext = { db: store.db, clock, hashKey: store.hashKey, syncCommitted: store.syncCommitted };
-  const credentials = credentialDirectory({ credentials: sqlCredentialStore(store.db), messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
-  const senderPolicy = senderAuthorization(directoryStores(store.db), directoryContext);
-  const routes = routeLookup({ routes: sqlRouteStore(store.db) });
+  const directoryCache = await openDirectoryCache(store, log);
+  const reads = sessionReads(store.db, directoryCache);
+  const credentials = credentialDirectory({ credentials: reads.credentials, messageRate: sqlMessageRate(store.db, clock) }, directoryContext);
+  const senderPolicy = senderAuthorization({ ...directoryStores(store.db), senders: reads.senders }, directoryContext);
+  const routes = routeLookup({ routes: reads.routes });
   const metrics = gatewayMetrics({
     queueDepth: () => trafficStats(store.db).queueDepth(),
     openSessions: () => openSmtpSessions(base.late),
@@ -158,7 +162,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
       })
     : undefined;
   const webhooks = composeWebhooks({ config, log, clock, resolver, metrics, targets, sandbox, linkKey, late: base.late });
-  const dkimKeys = dkimDirectory({ dkimKeys: sqlDkimKeyStore(store.db) }, directoryContext, config, resolver).signingKeys;
+  const dkimKeys = dkimDirectory({ dkimKeys: reads.dkimKeys }, directoryContext, config, resolver).signingKeys;
   const direct = { resolver, requirements, log };
   // Every SMTP client and server of the process: the same bytes, found by native search.
   useNativeDotStuffing();
@@ -185,6 +189,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
     kek,
     vault,
     directoryContext,
+    directoryCache,
     credentials,
     senderPolicy,
     routes,

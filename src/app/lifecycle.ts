@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeSmarthost } from '../config/smarthost-url.js';
-import { storeDurabilityMetrics, storeWriteMetrics } from '../http/metrics.js';
+import { directoryCacheMetrics, storeDurabilityMetrics, storeWriteMetrics } from '../http/metrics.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { plainHttpSignInWarning } from '../lib/sign-in-url.js';
 import type { SmtpListeners } from '../smtp/listeners.js';
@@ -66,6 +66,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   late.listening = worker?.listening;
   storeDurabilityMetrics(parts.metrics.registry, store.durability);
   if (store.writtenBytes) storeWriteMetrics(parts.metrics.registry, store.writtenBytes);
+  directoryCacheMetrics(parts.metrics.registry, parts.directoryCache.stats);
   const smtp = runs.smtp ? await startSmtpPart(config, { parts, store, clock, log, tls, clientCa, wake }) : undefined;
   if (smtp) Object.assign(late.smtpEndpoints, { submissionPort: smtp.ports.smtp, implicitTlsPort: smtp.ports.smtps, relayPort: smtp.ports.relay });
   late.smtp = smtp;
@@ -138,7 +139,7 @@ async function drain(
   o: {
     smtp: SmtpListeners | undefined;
     worker: WorkerPart | undefined;
-    parts: Pick<GatewayParts, 'courier' | 'networkClient' | 'credentials'>;
+    parts: Pick<GatewayParts, 'courier' | 'networkClient' | 'credentials' | 'directoryCache'>;
     jobs: { stop(): Promise<void> };
     http: FastifyInstance;
     store: Pick<OpenStore, 'close'>;
@@ -152,6 +153,7 @@ async function drain(
   await o.parts.networkClient.close();
   await o.parts.credentials.flushUsage();
   await o.http.close();
+  await o.parts.directoryCache.stop();
   await o.store.close();
   o.log.info('relaygate stopped');
 }

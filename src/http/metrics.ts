@@ -285,3 +285,28 @@ export function storeWriteMetrics(registry: Registry, writtenBytes: () => Promis
     },
   });
 }
+
+/** The directory cache's reads answered from memory and from the store, and its clears (src/app/directory-cache.ts). */
+export function directoryCacheMetrics(registry: Registry, stats: () => { hits: number; misses: number; clears: number }): void {
+  new Counter({
+    name: 'relaygate_directory_cache_reads_total',
+    help: 'Directory reads of sessions and deliveries (credentials, sender domains, routes, DKIM keys), by whether the cache answered them (hit) or the store did (miss).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      const { hits, misses } = stats();
+      this.reset();
+      this.inc({ result: 'hit' }, hits);
+      this.inc({ result: 'miss' }, misses);
+    },
+  });
+  new Counter({
+    name: 'relaygate_directory_cache_clears_total',
+    help: 'Times the directory cache was emptied: a directory change seen (NOTIFY, the version poll or a check at AUTH or MAIL FROM) or a LISTEN connection back.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().clears);
+    },
+  });
+}

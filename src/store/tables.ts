@@ -508,7 +508,15 @@ export interface ScimGroupMembersTable {
   member_id: string;
 }
 
+/** One row (id 1): bumped in every transaction that changes the directory a session reads (migration 0026). */
+export interface DirectoryVersionTable {
+  id: number;
+  /** A count; PostgreSQL's bigint arrives as a string. */
+  version: number | string;
+}
+
 export interface Database {
+  directory_version: DirectoryVersionTable;
   scim_groups: ScimGroupsTable;
   scim_group_members: ScimGroupMembersTable;
   organisations: OrganisationsTable;

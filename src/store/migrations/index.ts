@@ -20,6 +20,7 @@ import * as portalLocaleBrand from './0022-portal-locale-brand.js';
 import * as ldapSync from './0023-ldap-sync.js';
 import * as scimGroups from './0024-scim-groups.js';
 import * as readReceiptFormat from './0025-read-receipt-format.js';
+import * as directoryVersion from './0026-directory-version.js';
 
 // Numbered migrations, applied in order by `relaygate migrate` and at start. The column
 // types are the portable subset shared by SQLite and PostgreSQL.
@@ -45,6 +46,7 @@ const migrations: Record<string, Migration> = {
   '0023_ldap_sync': ldapSync,
   '0024_scim_groups': scimGroups,
   '0025_read_receipt_format': readReceiptFormat,
+  '0026_directory_version': directoryVersion,
 };
 
 /** `schema`: where a PostgreSQL store keeps its tables, the migrator's own included (it looks in public otherwise). */
