@@ -24,11 +24,19 @@ export interface ConnectionLog {
 
 export interface ListenOptions {
   settings: pg.ClientConfig;
-  channel: string;
-  onNotify(): void;
   log?: ConnectionLog;
   backoff?: { initialMs: number; maxMs: number };
   now?: () => number;
+}
+
+/** The one LISTEN connection of a process, for as many channels as its parts listen on. */
+export interface SharedListening extends Listening {
+  /** LISTENs on `channel` too, on this connection and every one it is made again as; `onNotify` at each NOTIFY and after each loss. */
+  add(channel: string, onNotify: () => void): Promise<void>;
+  /** Takes `onNotify` off `channel`, and UNLISTENs once the channel has no one left. */
+  remove(channel: string, onNotify: () => void): Promise<void>;
+  /** Channels listened on. */
+  channels(): number;
 }
 
 /**
@@ -39,19 +47,27 @@ export interface ListenOptions {
 const BACKOFF = { initialMs: 100, maxMs: 10_000 };
 
 /**
- * One dedicated connection that LISTENs on `channel` in this connection's schema
+ * One dedicated connection that LISTENs on each added channel in this connection's schema
  * (`channel:schema`: channels are per database, the schema keeps deployments sharing one
  * database apart). The first connection must succeed; once lost (a terminated backend, a
- * failover, a cut network) it is made again with backoff and jitter, and `onNotify` is called
- * once it is back, since a NOTIFY sent while it was gone reached nobody.
+ * failover, a cut network) it is made again with backoff and jitter, LISTENs again, and every
+ * channel's `onNotify` is called once it is back, since a NOTIFY sent while it was gone
+ * reached nobody.
  */
-export async function listenWithReconnect(o: ListenOptions): Promise<Listening> {
+export async function listenWithReconnect(o: ListenOptions): Promise<SharedListening> {
   const now = o.now ?? Date.now;
   const backoff = o.backoff ?? BACKOFF;
   const state: ListenState = { connected: false, sinceMs: now(), reconnects: 0 };
+  /** Channel → what its NOTIFY wakes. */
+  const channels = new Map<string, Set<() => void>>();
+  const wakeAll = (): void => {
+    for (const wakes of channels.values()) for (const onNotify of wakes) onNotify();
+  };
+  let schema = 'public';
   let current: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  const scoped = (channel: string) => pg.escapeIdentifier(`${channel}:${schema}`);
 
   const lost = (client: pg.Client, err: unknown): void => {
     if (client !== current || stopped) return;
@@ -59,7 +75,7 @@ export async function listenWithReconnect(o: ListenOptions): Promise<Listening> 
     client.end().catch(() => undefined);
     Object.assign(state, { connected: false, sinceMs: now(), lostReason: reasonOf(err) });
     o.log?.warn(
-      { channel: o.channel, reason: state.lostReason },
+      { channels: [...channels.keys()], reason: state.lostReason },
       'LISTEN connection to PostgreSQL lost; reconnecting (new work is found by polling meanwhile)',
     );
     scheduleRetry(backoff.initialMs, 1);
@@ -72,11 +88,13 @@ export async function listenWithReconnect(o: ListenOptions): Promise<Listening> 
     try {
       await client.connect();
       const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
-      const scoped = `${o.channel}:${rows[0]?.schema ?? 'public'}`;
+      schema = rows[0]?.schema ?? 'public';
+      const suffix = `:${schema}`;
       client.on('notification', (message) => {
-        if (message.channel === scoped) o.onNotify();
+        if (!message.channel.endsWith(suffix)) return;
+        for (const onNotify of channels.get(message.channel.slice(0, -suffix.length)) ?? []) onNotify();
       });
-      await client.query(`LISTEN ${pg.escapeIdentifier(scoped)}`);
+      for (const channel of channels.keys()) await client.query(`LISTEN ${scoped(channel)}`);
       return client;
     } catch (err) {
       await client.end().catch(() => undefined);
@@ -97,8 +115,8 @@ export async function listenWithReconnect(o: ListenOptions): Promise<Listening> 
       if (stopped) return void (await client.end().catch(() => undefined));
       current = client;
       Object.assign(state, { connected: true, sinceMs: now(), reconnects: state.reconnects + 1, lostReason: undefined });
-      o.log?.info({ channel: o.channel, attempts: attempt, downMs: now() - downSinceMs }, 'LISTEN connection to PostgreSQL re-established');
-      o.onNotify();
+      o.log?.info({ channels: [...channels.keys()], attempts: attempt, downMs: now() - downSinceMs }, 'LISTEN connection to PostgreSQL re-established');
+      wakeAll();
     } catch {
       if (!stopped) scheduleRetry(Math.min(delayMs * 2, backoff.maxMs), attempt + 1);
     }
@@ -108,6 +126,21 @@ export async function listenWithReconnect(o: ListenOptions): Promise<Listening> 
   Object.assign(state, { connected: true, sinceMs: now() });
   return {
     state: () => ({ ...state }),
+    async add(channel, onNotify) {
+      const wakes = channels.get(channel);
+      if (wakes) return void wakes.add(onNotify);
+      channels.set(channel, new Set([onNotify]));
+      // A connection lost meanwhile LISTENs on it with the others once it is made again.
+      await current?.query(`LISTEN ${scoped(channel)}`).catch(() => undefined);
+    },
+    async remove(channel, onNotify) {
+      const wakes = channels.get(channel);
+      wakes?.delete(onNotify);
+      if (!wakes || wakes.size > 0) return;
+      channels.delete(channel);
+      await current?.query(`UNLISTEN ${scoped(channel)}`).catch(() => undefined);
+    },
+    channels: () => channels.size,
     async stop() {
       stopped = true;
       clearTimeout(retry);

@@ -5,7 +5,7 @@ import { durableEngine, type StoreDurability } from '../durability.js';
 import { migrateToLatest } from '../migrations/index.js';
 import { preparedSql } from '../prepared.js';
 import type { Database, Db } from '../tables.js';
-import { type ConnectionLog, type Listening, listenWithReconnect } from './listen-connection.js';
+import { type ConnectionLog, type Listening, listenWithReconnect, type SharedListening } from './listen-connection.js';
 import { redactedUrl } from './redacted-url.js';
 import { StoreUnavailable } from './store-unavailable.js';
 
@@ -77,26 +77,39 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     await db.destroy();
     throw unreachable(url, err);
   }
-  const listeners = new Set<Listening>();
+  // One LISTEN connection for every channel of the process (the queue's, the directory's).
+  let shared: Promise<SharedListening> | undefined;
+  const sharedListening = (): Promise<SharedListening> => {
+    shared ??= listenWithReconnect({
+      settings: { ...settings, application_name: `${applicationName}:listen` },
+      ...(options.log ? { log: options.log } : {}),
+    }).catch((err: unknown) => {
+      shared = undefined;
+      throw err;
+    });
+    return shared;
+  };
   return {
     db,
     syncCommitted: async () => undefined,
     durability: durableEngine(),
     async listen(channel, onNotify) {
-      const settingsOfListener = { ...settings, application_name: `${applicationName}:listen` };
-      const listening = await listenWithReconnect({ settings: settingsOfListener, channel, onNotify, ...(options.log ? { log: options.log } : {}) });
-      listeners.add(listening);
+      const listening = await sharedListening();
+      await listening.add(channel, onNotify);
       return {
         state: listening.state,
         async stop() {
-          listeners.delete(listening);
+          await listening.remove(channel, onNotify);
+          if (listening.channels() > 0) return;
+          shared = undefined;
           await listening.stop();
         },
       };
     },
     async close() {
-      for (const listening of listeners) await listening.stop();
-      listeners.clear();
+      const listening = shared && (await shared.catch(() => undefined));
+      shared = undefined;
+      await listening?.stop();
       await db.destroy();
     },
   };
