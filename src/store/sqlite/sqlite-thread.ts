@@ -118,26 +118,31 @@ function failure(id: number, err: unknown): ThreadReply {
   return { id, error: { message: String(message ?? err), ...(typeof code === 'string' ? { code } : {}) } };
 }
 
+/** The answers of one batch go back as one message, as the batch came (thread-dialect.ts). */
 function serve(sqlite: BetterSqlite3Type.Database, channel: MessagePort): void {
-  channel.on('message', (request: ThreadRequest) => {
-    if (request.op === 'close') {
-      sqlite.close();
-      channel.postMessage({ id: request.id, rows: [] } satisfies ThreadReply);
-      channel.close();
-      return;
+  channel.on('message', (batch: ThreadRequest[]) => {
+    const replies: ThreadReply[] = [];
+    for (const request of batch) {
+      if (request.op === 'close') {
+        sqlite.close();
+        replies.push({ id: request.id, rows: [] });
+        channel.postMessage(replies);
+        channel.close();
+        return;
+      }
+      replies.push(answer(sqlite, request));
     }
-    if (request.op === 'io') {
-      channel.postMessage({ id: request.id, rows: [{ writeBytes: writtenBytes() }] } satisfies ThreadReply);
-      return;
-    }
-    let reply: ThreadReply;
-    try {
-      reply = { id: request.id, ...run(sqlite, request.sql, request.parameters) } as ThreadReply;
-    } catch (err) {
-      reply = failure(request.id, err);
-    }
-    channel.postMessage(reply);
+    channel.postMessage(replies);
   });
+}
+
+function answer(sqlite: BetterSqlite3Type.Database, request: Exclude<ThreadRequest, { op: 'close' }>): ThreadReply {
+  if (request.op === 'io') return { id: request.id, rows: [{ writeBytes: writtenBytes() }] };
+  try {
+    return { id: request.id, ...run(sqlite, request.sql, request.parameters) } as ThreadReply;
+  } catch (err) {
+    return failure(request.id, err);
+  }
 }
 
 // Request 0 is the opening: its answer says whether the file opened (a missing directory,

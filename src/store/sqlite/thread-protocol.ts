@@ -1,4 +1,8 @@
-/** What the store's SQLite thread is asked (sqlite-thread.ts) and what it answers (thread-dialect.ts). */
+/**
+ * What the store's SQLite thread is asked (sqlite-thread.ts) and what it answers (thread-dialect.ts):
+ * each message is a batch of requests, answered by one message with their replies in order;
+ * the reply to the opening (id 0) comes alone.
+ */
 
 export interface ThreadOptions {
   path: string;
