@@ -50,7 +50,6 @@ import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
 import { describeDurabilityFailure } from '../store/durability.js';
 import { sqlEventStore } from '../store/events/index.js';
 import { sqlInboundRecipientStore } from '../store/inbound-recipients/index.js';
-import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlMessageRate } from '../store/message-rate/index.js';
 import { sqlSandboxStore } from '../store/sandbox/index.js';
 import { checkKeyEncryptionKey } from '../store/shared-keys.js';
@@ -145,7 +144,7 @@ export async function composeGateway(base: Groundwork): Promise<GatewayParts> {
     countingResolver(configuredResolver(config.dnsResolver), (type, response) => metrics.dnsLookups.inc({ type, result: dnsResultOf(type, response) })),
     { clock },
   );
-  const targets = inboundTargetDirectory({ inboundTargets: sqlInboundTargetStore(store.db) }, directoryContext, config);
+  const targets = inboundTargetDirectory({ inboundTargets: reads.inboundTargets }, directoryContext, config);
   const linkKey = downloadLinkKey(store.hashKey);
   const requirements = deliveryPolicyDirectory({ deliveryPolicies: sqlDeliveryPolicyStore(store.db) }, directoryContext);
   const connectorService = connectorOf({ directoryContext, config, spool, queue, metrics, log });

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { CredentialStore } from '../directory/credential-store.js';
+import type { InboundTargetStore } from '../directory/inbound-target-store.js';
 import type { RouteStore } from '../directory/route-store.js';
 import type { SenderStore } from '../directory/sender-store.js';
 import type { DkimKeyStore } from '../dkim/dkim-key-store.js';
 import { sqlCredentialStore } from '../store/credentials/index.js';
 import { DIRECTORY_CHANNEL, directoryVersion } from '../store/directory-version.js';
 import { sqlDkimKeyStore } from '../store/dkim-keys/index.js';
+import { sqlInboundTargetStore } from '../store/inbound-targets/index.js';
 import { sqlRouteStore } from '../store/routes/index.js';
 import { sqlSenderStore } from '../store/senders/index.js';
 import { type DirectoryCache, directoryCache } from './directory-cache.js';
@@ -30,6 +32,7 @@ export interface SessionReads {
   senders: SenderStore;
   routes: RouteStore;
   dkimKeys: DkimKeyStore;
+  inboundTargets: InboundTargetStore;
 }
 
 /**
@@ -44,5 +47,7 @@ export function sessionReads(db: OpenStore['db'], cache: DirectoryCache): Sessio
     senders: cache.over(sqlSenderStore(db), { submitter: 'checked', domainsNamed: 'cached' }),
     routes: cache.over(sqlRouteStore(db), { table: 'cached', defaultAction: 'cached', organisationOfCredential: 'cached', secureRetentionDays: 'cached' }),
     dkimKeys: cache.over(sqlDkimKeyStore(db), { activeKeys: 'cached' }),
+    // Asked at every delivery: whether any application wants delivery events.
+    inboundTargets: cache.over(sqlInboundTargetStore(db), { anyWebhook: 'cached' }),
   };
 }

@@ -10,7 +10,7 @@ const selectVersion = prepared<Record<string, never>, { version: number | string
 
 /**
  * The directory's version: it changes with every committed change to the credentials, domains,
- * routes, organisations or DKIM keys, whoever made it. A cache that read its entries at one
+ * routes, organisations, DKIM keys or inbound targets, whoever made it. A cache that read its entries at one
  * version is current as long as this still says the same.
  */
 export async function directoryVersion(db: Db): Promise<string> {

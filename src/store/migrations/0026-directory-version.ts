@@ -3,14 +3,15 @@ import { engineOf } from '../engine.js';
 
 /**
  * Issue 21: the directory a session reads (credentials, domains, routes, organisations, DKIM
- * keys) is cached in each gateway process (src/app/directory-cache.ts). Every change to those
- * tables, by whichever process or instance, bumps one version row in the same transaction,
+ * keys, inbound targets) is cached in each gateway process (src/app/directory-cache.ts).
+ * Every change to those tables, by whichever process or instance, bumps one version row in
+ * the same transaction,
  * and on PostgreSQL notifies `relaygate_directory:<schema>` at its commit, so that a
  * revocation reaches every cache at once. The credentials' last-use columns are written for
  * every session (batched) and are not directory data: an update that changes them is not a
  * change (the store writes them alone, src/store/credentials/index.ts).
  */
-export const DIRECTORY_TABLES = ['credentials', 'domains', 'routes', 'organisations', 'dkim_keys'] as const;
+const DIRECTORY_TABLES = ['credentials', 'domains', 'routes', 'organisations', 'dkim_keys', 'inbound_targets'] as const;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
