@@ -43,6 +43,24 @@ export class DurableWriter extends Writable {
     this.writeHeld((err) => (err ? callback(err) : this.writeAll(chunk, 0, callback)));
   }
 
+  /**
+   * The chunks that queued while the last write was out, as one writev: a 1 MiB body comes in
+   * 16 KiB TLS records, and each write of its own would be a thread-pool round trip, whose
+   * wake-up was a fifth of the main thread at 10 sessions of 1 MiB.
+   */
+  override _writev(entries: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    const chunks = entries.map((e) => e.chunk);
+    for (const chunk of chunks) this.capture.add(chunk);
+    const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    if (this.heldBytes + bytes <= HOLD_BYTES && this.held.length + chunks.length <= HOLD_CHUNKS) {
+      this.held.push(...chunks);
+      this.heldBytes += bytes;
+      return callback();
+    }
+    this.held.push(...chunks);
+    this.writeHeld(callback);
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.writeHeld((err) => (err ? callback(err) : fdatasync(this.fd, callback)));
   }
