@@ -4,9 +4,10 @@ import { BodyCapture } from '../lib/body-cache.js';
 import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 
 /**
- * Each write is a trip through libuv's thread pool (~50-100 µs of the event loop's time under
- * load); a 10 KiB body arrives in several chunks. Holding up to this much before the first
- * write costs at most 64 KiB of memory per transfer, as the stream's own buffer may.
+ * Each write is a trip through libuv's thread pool (~50-300 µs of the event loop's time under
+ * load, most of it waking a pool thread); a body arrives in many chunks. Holding up to this
+ * much before each write costs at most 64 KiB of memory per transfer, as the stream's own
+ * buffer may.
  */
 const HOLD_BYTES = STREAM_BUFFER_BYTES;
 /** A client trickling tiny chunks makes the file take them one by one, not a long list of small buffers. */
@@ -23,7 +24,7 @@ export class DurableWriter extends Writable {
   /** A copy of the bytes while they stay within captureLimit (see Spool's body cache). */
   readonly capture: BodyCapture;
   bytesWritten = 0;
-  /** The first chunks, held while they fit in HOLD_BYTES: most bodies then reach the file in one system call. */
+  /** The chunks not yet written, fewer than HOLD_BYTES and HOLD_CHUNKS. */
   private held: Buffer[] = [];
   private heldBytes = 0;
 
@@ -34,35 +35,34 @@ export class DurableWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.capture.add(chunk);
-    if (this.heldBytes + chunk.length <= HOLD_BYTES && this.held.length < HOLD_CHUNKS) {
-      this.held.push(chunk);
-      this.heldBytes += chunk.length;
-      return callback();
-    }
-    this.writeHeld((err) => (err ? callback(err) : this.writeAll(chunk, 0, callback)));
+    this.hold([chunk], callback);
   }
 
-  /**
-   * The chunks that queued while the last write was out, as one writev: a 1 MiB body comes in
-   * 16 KiB TLS records, and each write of its own would be a thread-pool round trip, whose
-   * wake-up was a fifth of the main thread at 10 sessions of 1 MiB.
-   */
   override _writev(entries: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    const chunks = entries.map((e) => e.chunk);
-    for (const chunk of chunks) this.capture.add(chunk);
-    const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    if (this.heldBytes + bytes <= HOLD_BYTES && this.held.length + chunks.length <= HOLD_CHUNKS) {
-      this.held.push(...chunks);
-      this.heldBytes += bytes;
-      return callback();
-    }
-    this.held.push(...chunks);
-    this.writeHeld(callback);
+    this.hold(
+      entries.map((e) => e.chunk),
+      callback,
+    );
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.writeHeld((err) => (err ? callback(err) : fdatasync(this.fd, callback)));
+  }
+
+  /**
+   * Chunks are held until HOLD_BYTES and then written in one writev: a 1 MiB body comes in
+   * 16 KiB TLS records, and a write of each would be a thread-pool round trip whose wake-up,
+   * on this 2-core VM, cost the main thread more than the copy (a fifth of it at 10 sessions
+   * of 1 MiB). A body within HOLD_BYTES reaches the file in one system call, at the end.
+   */
+  private hold(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    for (const chunk of chunks) {
+      this.capture.add(chunk);
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+    }
+    if (this.heldBytes < HOLD_BYTES && this.held.length < HOLD_CHUNKS) return callback();
+    this.writeHeld(callback);
   }
 
   /** The chunks held back, in one writev; a short write goes on with the rest one by one. */
@@ -70,7 +70,7 @@ export class DurableWriter extends Writable {
     const chunks = this.held;
     if (chunks.length === 0) return callback();
     this.held = [];
-    this.heldBytes = HOLD_BYTES; // from here on every chunk goes straight to the file
+    this.heldBytes = 0;
     writev(this.fd, chunks, (err, written) => {
       if (err) return callback(err);
       this.bytesWritten += written;
