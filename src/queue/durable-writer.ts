@@ -6,11 +6,11 @@ import { STREAM_BUFFER_BYTES } from '../lib/stream-buffer.js';
 /**
  * Each write is a trip through libuv's thread pool (~0.1-0.3 ms of the event loop's time
  * under load on this 2-core VM, most of it waking a pool thread); a body arrives in many
- * chunks. Held chunks cost up to this much memory per transfer: 6 MiB for 50 at once.
- * Measured at 10 sessions of 1 MiB: 27.5 ms of gateway CPU per message with a write per
- * chunk, 16.6 with 64 KiB writes.
+ * chunks. Held chunks cost up to this much memory per transfer, as the stream's own buffer
+ * may. Measured at 10 sessions of 1 MiB: 27.5 ms of gateway CPU per message with a write per
+ * chunk, 16.6 with 64 KiB writes, 16.1 with 128 KiB (no gain for twice the memory).
  */
-export const HOLD_BYTES = 128 * 1024;
+export const HOLD_BYTES = STREAM_BUFFER_BYTES;
 /** A client trickling tiny chunks makes the file take them one by one, not a long list of small buffers. */
 const HOLD_CHUNKS = 64;
 
