@@ -209,13 +209,20 @@ function keyRingOnce(config: KeyConfig): () => KeyRing {
 async function openQueue(base: Groundwork, keys: () => KeyRing): Promise<{ queue: QueueStore; spool: SealingSpool }> {
   const { config, clock, store, log } = base;
   const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
-  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { bodies: secureStores(store.db).bodies, kek: keys, now: () => clock.now() });
+  // Bodies are kept in memory for the delivery only where it runs: an SMTP acceptor's copy would never be read.
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir, { cacheBodies: base.runs.worker }), {
+    bodies: secureStores(store.db).bodies,
+    kek: keys,
+    now: () => clock.now(),
+  });
   await spool.init();
   if (base.runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
   // PostgreSQL other instances hold live leases: only this instance's own, from its previous
-  // run, are void at once; those of an instance that does not come back run out.
-  await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance: base.instance });
+  // run, are void at once; those of an instance that does not come back run out. Only the
+  // process that runs the queue worker holds leases: an SMTP acceptor (smtp-acceptor.ts),
+  // started while the worker delivers, must leave them alone.
+  if (base.runs.worker) await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance: base.instance });
   return { queue, spool };
 }
 

@@ -5,6 +5,7 @@ import { DatabaseSpool } from '../store/postgres/body-store.js';
 import type { OpenStore } from './open-store.js';
 
 /** Bodies live beside the rest of the state: files next to the embedded store, rows in PostgreSQL, which instances share. */
-export function spoolFor(db: OpenStore['db'], dataDir: string): Spool {
-  return engineOf(db) === 'postgres' ? new DatabaseSpool(db) : new FileSpool(join(dataDir, 'spool'));
+export function spoolFor(db: OpenStore['db'], dataDir: string, options: { cacheBodies?: boolean } = {}): Spool {
+  const cacheBytes = options.cacheBodies === false ? 0 : undefined;
+  return engineOf(db) === 'postgres' ? new DatabaseSpool(db, Date.now, cacheBytes) : new FileSpool(join(dataDir, 'spool'), cacheBytes);
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { hostname as osHostname } from 'node:os';
+import { availableParallelism, hostname as osHostname } from 'node:os';
 import { z } from 'zod';
 import { formatDurationMs, lacksUnit, parseDurationMs } from '../lib/durations.js';
 import { parseSizeBytes } from '../lib/sizes.js';
@@ -167,6 +167,8 @@ export const configSchema = z
         maxReceived: z.coerce.number().int().min(1).max(1000).default(50),
         maxConnections: z.coerce.number().int().min(1).default(1000),
         maxConnectionsPerIp: z.coerce.number().int().min(0).default(20),
+        /** SMTP acceptor processes sharing the listeners (src/app/smtp-workers.ts); 1 keeps the sessions in the one process. */
+        workers: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
         idleTimeout: duration('5m'),
         commandTimeout: duration('5m'),
         dataTimeout: duration('10m'),

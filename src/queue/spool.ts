@@ -66,10 +66,12 @@ export interface SealedSpoolWriter extends SpoolWriter {
  */
 export class FileSpool implements Spool {
   readonly dir: string;
-  private readonly cache = new BodyCache();
+  private readonly cache: BodyCache;
 
-  constructor(dir: string) {
+  /** `cacheBytes`: what BodyCache may keep in memory (0: nothing), its default when undefined. */
+  constructor(dir: string, cacheBytes?: number) {
     this.dir = dir;
+    this.cache = new BodyCache(cacheBytes);
   }
 
   async init(): Promise<void> {

@@ -22,11 +22,13 @@ const ROWS_PER_READ = 4;
 export class DatabaseSpool implements Spool {
   private readonly db: Db;
   private readonly now: () => number;
-  private readonly cache = new BodyCache();
+  private readonly cache: BodyCache;
 
-  constructor(db: Db, now: () => number = Date.now) {
+  /** `cacheBytes`: what BodyCache may keep in memory (0: nothing), its default when undefined. */
+  constructor(db: Db, now: () => number = Date.now, cacheBytes?: number) {
     this.db = db;
     this.now = now;
+    this.cache = new BodyCache(cacheBytes);
   }
 
   async init(): Promise<void> {}
