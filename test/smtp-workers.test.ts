@@ -164,6 +164,14 @@ test(
       });
       const served = new Set([...warmup.accepted.values()].map((id) => acceptorsOf(gateway.output()).get(id)));
       assert.deepEqual([...served].sort(), [1, 2], 'connections reached both acceptors');
+      // The acceptors serve no HTTP: the primary's /metrics carries what they counted.
+      await waitFor(
+        async () => {
+          const text = await (await fetch(`${http}/metrics`)).text();
+          return Number(/^relaygate_messages_accepted_total\{direction="outbound"\} (\d+)/m.exec(text)?.[1] ?? 0) >= warmup.accepted.size;
+        },
+        { what: "the acceptors' counts in the primary's /metrics", timeoutMs: 10_000 },
+      );
 
       // Under load, one acceptor is killed; the clients it cut off send again.
       let stop = false;

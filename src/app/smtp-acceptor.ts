@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { systemClock } from '../lib/clock.js';
 import type { SmtpListeners } from '../smtp/listeners.js';
+import { countedValues } from './acceptor-counters.js';
 import { composeGateway } from './compose.js';
 import { endOnDamagedWal } from './damaged-wal.js';
 import { logDurability } from './durability-log.js';
@@ -25,6 +26,9 @@ import { wakeBus } from './wake-bus.js';
  * and serves no HTTP. Started by the primary's `start` message; ends when told to stop, or
  * when the primary is gone (its IPC channel closes).
  */
+/** How often the primary's /metrics hears what this process counted. */
+const COUNTERS_INTERVAL_MS = 1000;
+
 const send = (message: FromAcceptor) => {
   if (process.connected) process.send?.(message);
 };
@@ -58,9 +62,14 @@ async function runAcceptor(config: Config, publicUrl: string, index: number): Pr
   const smtp = await startSmtpPart(config, { parts, store, clock, log, tls, clientCa, wake });
   late.smtp = smtp;
   const jobs = startJobs(backgroundJobs({ config, runs, store, log, clock, ...parts }));
+  const report = async () => send({ kind: 'counted', values: await countedValues(parts.metrics.registry) });
+  const reporting = setInterval(() => void report(), COUNTERS_INTERVAL_MS);
+  reporting.unref();
   const stop = onceOnly(async (graceMs: number) => {
     late.accepting = false;
     await smtp.close(graceMs);
+    clearInterval(reporting);
+    await report();
     await parts.courier.close();
     await jobs.stop();
     await parts.networkClient.close();

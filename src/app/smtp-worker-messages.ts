@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { ListenerName } from '../smtp/listeners.js';
+import type { CountedValue } from './acceptor-counters.js';
 import { EnvironmentError } from './environment-error.js';
 
 /**
@@ -23,6 +24,8 @@ export type FromAcceptor =
   /** A message was committed: the primary's queue worker should look. */
   | { kind: 'queued' }
   | { kind: 'sessions'; id: number; open: Record<ListenerName, number> }
+  /** Its counters so far (every second, and once more as it stops): the primary's /metrics shows them. */
+  | { kind: 'counted'; values: CountedValue[] }
   /** The start failed: the primary's start fails with the same error. */
   | { kind: 'failed'; error: SentError };
 

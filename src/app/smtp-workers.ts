@@ -2,8 +2,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { ListenerName, SmtpListeners } from '../smtp/listeners.js';
+import { addCounted } from './acceptor-counters.js';
 import { type FromAcceptor, receivedError, type ToAcceptor } from './smtp-worker-messages.js';
 import type { WakeBus } from './wake-bus.js';
 
@@ -19,7 +21,10 @@ import type { WakeBus } from './wake-bus.js';
  * mail it answered 250 is committed, what it had not answered its clients send again. The
  * primary's exit closes the IPC channel, on which the acceptors finish their sessions and end.
  */
-export async function startSmtpWorkers(config: Config, o: { log: Logger; wake: Pick<WakeBus, 'wake'>; publicUrl: string }): Promise<SmtpListeners> {
+export async function startSmtpWorkers(
+  config: Config,
+  o: { log: Logger; wake: Pick<WakeBus, 'wake'>; publicUrl: string; parts: { metrics: { registry: Registry } } },
+): Promise<SmtpListeners> {
   const count = config.smtp.workers;
   cluster.setupPrimary({ exec: acceptorEntry(), args: [], serialization: 'advanced' });
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: undefined, listening: false, startedAt: 0 }));
@@ -33,8 +38,10 @@ export async function startSmtpWorkers(config: Config, o: { log: Logger; wake: P
       const worker = cluster.fork();
       Object.assign(slot, { worker, listening: false, startedAt: Date.now() });
       let up = false;
+      const counted = new Map<string, number>();
       worker.on('message', (message: FromAcceptor) => {
         if (message.kind === 'queued') o.wake.wake();
+        else if (message.kind === 'counted') addCounted(o.parts.metrics.registry, counted, message.values);
         else if (message.kind === 'ready') post(worker, { kind: 'start', config, publicUrl: o.publicUrl, index: index + 1 });
         else if (message.kind === 'listening') {
           slot.listening = true;
