@@ -320,6 +320,7 @@ export const ALLOWED: Record<string, string> = {
   'smtp.smtpsPort': 'a port number from 0 to 65535',
   'smtp.relayPort': 'a port number from 0 to 65535',
   'http.port': 'a port number from 0 to 65535',
+  'smtp.workers': 'a whole number of processes from 1 (the sessions in the one process) to 64',
   smarthost: 'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   logFormat: 'one of auto (readable lines on a terminal, JSON otherwise), json, pretty',
