@@ -57,14 +57,20 @@ export async function startSmtpWorkers(
         if (stopping || !up) return;
         const shortLived = Date.now() - slot.startedAt < 10_000;
         o.log.error({ event: 'smtp.worker.exit', worker: index + 1, code, signal }, 'an SMTP worker ended; it is started again');
-        setTimeout(
-          () => {
-            if (!stopping) start(index).catch((err: unknown) => o.log.error({ err, worker: index + 1 }, 'an SMTP worker could not be started again'));
-          },
-          shortLived ? 1000 : 0,
-        ).unref();
+        restartLater(index, shortLived ? 1000 : 0);
       });
     });
+
+  // Until it is up again: a store that is away for a while (PostgreSQL restarting) fails a start, not the next one.
+  const restartLater = (index: number, delayMs: number): void => {
+    setTimeout(() => {
+      if (stopping) return;
+      start(index).catch((err: unknown) => {
+        o.log.error({ err, worker: index + 1 }, 'an SMTP worker could not be started again; trying again in a second');
+        restartLater(index, 1000);
+      });
+    }, delayMs).unref();
+  };
 
   const stopAll = (graceMs: number) => {
     stopping = true;
