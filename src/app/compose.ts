@@ -29,6 +29,7 @@ import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
 import { goneTarget } from '../inbound/gone-target.js';
 import { type WebhookClient, webhookClient } from '../inbound/webhook-client.js';
 import { type WebhookDelivery, webhookDelivery } from '../inbound/webhook-delivery.js';
+import type { BodyCache } from '../lib/body-cache.js';
 import type { Clock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
@@ -78,6 +79,8 @@ export interface Groundwork {
   instance: string;
   runs: RoleParts;
   late: LateParts;
+  /** Where the copies of small bodies accepted here are kept for their delivery: an SMTP acceptor sends them to the primary (smtp-acceptor.ts). */
+  bodyCache?: BodyCache;
 }
 
 /** Every part the roles start and the jobs use, built from the config; nothing listens yet. */
@@ -209,8 +212,7 @@ function keyRingOnce(config: KeyConfig): () => KeyRing {
 async function openQueue(base: Groundwork, keys: () => KeyRing): Promise<{ queue: QueueStore; spool: SealingSpool }> {
   const { config, clock, store, log } = base;
   const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
-  // Bodies are kept in memory for the delivery only where it runs: an SMTP acceptor's copy would never be read.
-  const spool = sealingSpool(spoolFor(store.db, config.dataDir, { cacheBodies: base.runs.worker }), {
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir, base.bodyCache), {
     bodies: secureStores(store.db).bodies,
     kek: keys,
     now: () => clock.now(),

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { Config } from '../config/schema.js';
+import { BodyCache } from '../lib/body-cache.js';
 import { systemClock } from '../lib/clock.js';
 import type { SmtpListeners } from '../smtp/listeners.js';
 import { countedValues } from './acceptor-counters.js';
@@ -56,7 +57,7 @@ async function runAcceptor(config: Config, publicUrl: string, index: number): Pr
   const runs = { smtp: true, worker: false, http: false };
   const late = lateParts(config);
   late.publicUrl = publicUrl;
-  const parts = await composeGateway({ config, log, clock, store, instance, runs, late });
+  const parts = await composeGateway({ config, log, clock, store, instance, runs, late, bodyCache: new ForwardedBodies() });
   const wake = wakeBus();
   wake.attach(queuedNotice());
   const smtp = await startSmtpPart(config, { parts, store, clock, log, tls, clientCa, wake });
@@ -104,6 +105,21 @@ function queuedNotice(): { wake(): void } {
       });
     },
   };
+}
+
+/** The copies a spool would keep for delivery go to the primary, which delivers; none stays here. */
+class ForwardedBodies extends BodyCache {
+  override get(): undefined {
+    return undefined;
+  }
+
+  override remember(id: string, body: Buffer): void {
+    send({ kind: 'body', id, body });
+  }
+
+  override forget(id: string): void {
+    send({ kind: 'forget', id });
+  }
 }
 
 function onceOnly(work: (graceMs: number) => Promise<void>): (graceMs: number) => Promise<void> {

@@ -23,6 +23,13 @@ export type FromAcceptor =
   | { kind: 'listening'; ports: { smtp: number; smtps: number; relay: number } }
   /** A message was committed: the primary's queue worker should look. */
   | { kind: 'queued' }
+  /**
+   * A small body just stored, before its commit (and so before its `queued`: the channel keeps
+   * the order), for the primary's delivery to send from memory rather than read back, as one
+   * process does (src/lib/body-cache.ts); `forget` when its transfer failed.
+   */
+  | { kind: 'body'; id: string; body: Uint8Array }
+  | { kind: 'forget'; id: string }
   | { kind: 'sessions'; id: number; open: Record<ListenerName, number> }
   /** Its counters so far (every second, and once more as it stops): the primary's /metrics shows them. */
   | { kind: 'counted'; values: CountedValue[] }

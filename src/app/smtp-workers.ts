@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import type { Spool } from '../queue/spool.js';
 import type { ListenerName, SmtpListeners } from '../smtp/listeners.js';
 import { addCounted } from './acceptor-counters.js';
 import { type FromAcceptor, receivedError, type ToAcceptor } from './smtp-worker-messages.js';
@@ -23,7 +24,7 @@ import type { WakeBus } from './wake-bus.js';
  */
 export async function startSmtpWorkers(
   config: Config,
-  o: { log: Logger; wake: Pick<WakeBus, 'wake'>; publicUrl: string; parts: { metrics: { registry: Registry } } },
+  o: { log: Logger; wake: Pick<WakeBus, 'wake'>; publicUrl: string; parts: { metrics: { registry: Registry }; spool: Pick<Spool, 'keep' | 'forget'> } },
 ): Promise<SmtpListeners> {
   const count = config.smtp.workers;
   cluster.setupPrimary({ exec: acceptorEntry(), args: [], serialization: 'advanced' });
@@ -38,17 +39,15 @@ export async function startSmtpWorkers(
       const worker = cluster.fork();
       Object.assign(slot, { worker, listening: false, startedAt: Date.now() });
       let up = false;
-      const counted = new Map<string, number>();
+      const heard = fromAcceptor(o, pendingSessions);
       worker.on('message', (message: FromAcceptor) => {
-        if (message.kind === 'queued') o.wake.wake();
-        else if (message.kind === 'counted') addCounted(o.parts.metrics.registry, counted, message.values);
-        else if (message.kind === 'ready') post(worker, { kind: 'start', config, publicUrl: o.publicUrl, index: index + 1 });
+        if (message.kind === 'ready') post(worker, { kind: 'start', config, publicUrl: o.publicUrl, index: index + 1 });
         else if (message.kind === 'listening') {
           slot.listening = true;
           up = true;
           resolve(message);
-        } else if (message.kind === 'sessions') pendingSessions.get(message.id)?.(message.open);
-        else if (message.kind === 'failed') reject(receivedError(message.error));
+        } else if (message.kind === 'failed') reject(receivedError(message.error));
+        else heard(message);
       });
       worker.once('exit', (code, signal) => {
         slot.listening = false;
@@ -98,6 +97,23 @@ export async function startSmtpWorkers(
     notListening: () =>
       slots.flatMap((slot, index) => (slot.listening ? [] : [`SMTP worker ${index + 1} of ${count} (ports ${ports.smtp}, ${ports.smtps}, ${ports.relay})`])),
     close: stopAll,
+  };
+}
+
+/** What an acceptor reports while it runs: commits, bodies for delivery, counters, open sessions. */
+function fromAcceptor(
+  o: { wake: Pick<WakeBus, 'wake'>; parts: { metrics: { registry: Registry }; spool: Pick<Spool, 'keep' | 'forget'> } },
+  pendingSessions: Map<number, (open: Record<ListenerName, number>) => void>,
+): (message: FromAcceptor) => void {
+  // Per process: one started again counts from 0.
+  const counted = new Map<string, number>();
+  return (message) => {
+    if (message.kind === 'queued') o.wake.wake();
+    // Structured clone gives a Buffer back as a plain Uint8Array.
+    else if (message.kind === 'body') o.parts.spool.keep(message.id, Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength));
+    else if (message.kind === 'forget') o.parts.spool.forget(message.id);
+    else if (message.kind === 'counted') addCounted(o.parts.metrics.registry, counted, message.values);
+    else if (message.kind === 'sessions') pendingSessions.get(message.id)?.(message.open);
   };
 }
 

@@ -49,20 +49,13 @@ export async function finishInto(cache: BodyCache, id: string, stream: Capturing
 export class BodyCache {
   private readonly bodies = new Map<string, Buffer>();
   private bytes = 0;
-  private readonly totalBytes: number;
-
-  /** `totalBytes` 0 keeps nothing: a process that never delivers (an SMTP acceptor) would never read a copy. */
-  constructor(totalBytes = CACHE_TOTAL_BYTES) {
-    this.totalBytes = totalBytes;
-  }
 
   get(id: string): Buffer | undefined {
     return this.bodies.get(id);
   }
 
   remember(id: string, body: Buffer): void {
-    if (body.length > this.totalBytes) return;
-    while (this.bytes + body.length > this.totalBytes && this.bodies.size > 0) this.forget(this.bodies.keys().next().value as string);
+    while (this.bytes + body.length > CACHE_TOTAL_BYTES && this.bodies.size > 0) this.forget(this.bodies.keys().next().value as string);
     this.bodies.set(id, body);
     this.bytes += body.length;
   }

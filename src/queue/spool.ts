@@ -32,6 +32,8 @@ export interface Spool {
   remove(id: string): Promise<void>;
   /** Drops the in-memory copy of a body that stays stored (a delivered inbound message, kept for its links). */
   forget(id: string): void;
+  /** Keeps in memory, for its delivery, a copy of a body another process stored (an SMTP acceptor, src/app/smtp-acceptor.ts). */
+  keep(id: string, body: Buffer): void;
   /** Ids of stored bodies old enough to be orphans if no active message owns them. */
   list(): Promise<string[]>;
   /** Makes the bodies finished so far durable as a set (the directory entries of files). */
@@ -68,10 +70,10 @@ export class FileSpool implements Spool {
   readonly dir: string;
   private readonly cache: BodyCache;
 
-  /** `cacheBytes`: what BodyCache may keep in memory (0: nothing), its default when undefined. */
-  constructor(dir: string, cacheBytes?: number) {
+  /** `cache`: where the copies of small bodies are kept (by default in this process, bounded). */
+  constructor(dir: string, cache: BodyCache = new BodyCache()) {
     this.dir = dir;
-    this.cache = new BodyCache(cacheBytes);
+    this.cache = cache;
   }
 
   async init(): Promise<void> {
@@ -138,6 +140,10 @@ export class FileSpool implements Spool {
 
   forget(id: string): void {
     this.cache.forget(id);
+  }
+
+  keep(id: string, body: Buffer): void {
+    this.cache.remember(id, body);
   }
 
   async list(): Promise<string[]> {

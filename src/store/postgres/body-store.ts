@@ -24,11 +24,11 @@ export class DatabaseSpool implements Spool {
   private readonly now: () => number;
   private readonly cache: BodyCache;
 
-  /** `cacheBytes`: what BodyCache may keep in memory (0: nothing), its default when undefined. */
-  constructor(db: Db, now: () => number = Date.now, cacheBytes?: number) {
+  /** `cache`: where the copies of small bodies are kept (by default in this process, bounded). */
+  constructor(db: Db, now: () => number = Date.now, cache: BodyCache = new BodyCache()) {
     this.db = db;
     this.now = now;
-    this.cache = new BodyCache(cacheBytes);
+    this.cache = cache;
   }
 
   async init(): Promise<void> {}
@@ -83,6 +83,10 @@ export class DatabaseSpool implements Spool {
   async remove(id: string): Promise<void> {
     this.cache.forget(id);
     await this.db.deleteFrom('message_bodies').where('message_id', '=', id).execute();
+  }
+
+  keep(id: string, body: Buffer): void {
+    this.cache.remember(id, body);
   }
 
   forget(id: string): void {
