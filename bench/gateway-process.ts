@@ -87,6 +87,8 @@ export interface GatewayOptions {
    * keys every instance must share, so that a credential made through one works on all.
    */
   shared?: SharedStore | undefined;
+  /** smtp.workers: SMTP acceptor processes sharing the listeners; 1 (one process, as every run before it) unless given. */
+  workers?: number | undefined;
   /** Already made through another instance on the same store: skip the domain and credential set-up. */
   credential?: { user: string; pass: string } | undefined;
 }
@@ -172,6 +174,8 @@ function gatewayEnv(o: GatewayOptions): NodeJS.ProcessEnv {
     RELAYGATE_SHUTDOWN_TIMEOUT: '5s',
     // Every load generator session comes from 127.0.0.1, up to 50 at once.
     RELAYGATE_SMTP_MAX_CONNECTIONS_PER_IP: '0',
+    // Stated, not the default (the number of CPUs): the scenarios say how many they measure.
+    RELAYGATE_SMTP_WORKERS: String(o.workers ?? 1),
     ...(o.shared
       ? {
           RELAYGATE_DATABASE_URL: o.shared.databaseUrl,

@@ -1,7 +1,7 @@
 // Linux /proc readers for the processes a scenario measures. Everything is read from /proc
 // rather than asked of the processes themselves, so the gateway runs unmodified.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { epochMs } from './clock.js';
 
 /** Kernel clock ticks per second: the unit of CPU times in /proc/<pid>/stat. */
@@ -14,6 +14,44 @@ export function cpuSeconds(pid: number): number | undefined {
     // The command name may hold spaces and parentheses: fields are counted after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The live processes under `pid` (its children, theirs, …): a gateway with smtp.workers > 1 runs
+ * its SMTP sessions in child processes (and from src/, tsx's esbuild service is one too).
+ */
+export function descendants(pid: number): number[] {
+  let children: number[];
+  try {
+    children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+/**
+ * CPU seconds of a process and everything under it: each live process's own, plus what its
+ * children that have ended and been reaped used (cutime + cstime), so an SMTP worker killed
+ * and started again meanwhile is still counted. Undefined once `pid` is gone.
+ */
+export function treeCpuSeconds(pid: number): number | undefined {
+  const own = cpuFields(pid);
+  if (own === undefined) return undefined;
+  return descendants(pid).reduce((sum, child) => sum + (cpuFields(child) ?? 0), own);
+}
+
+/** utime + stime + cutime + cstime, in seconds. */
+function cpuFields(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks;
   } catch {
     return undefined;
   }
@@ -34,6 +72,24 @@ export function memory(pid: number): Memory | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The resident sets of a process and everything under it, summed (pages the processes share,
+ * the Node binary's among them, are counted once per process: an upper bound of what they
+ * hold together); `hwm` is the sum of each one's own high-water mark.
+ */
+export function treeMemory(pid: number): Memory | undefined {
+  const own = memory(pid);
+  if (!own) return undefined;
+  for (const child of descendants(pid)) {
+    const m = memory(child);
+    if (m) {
+      own.rss += m.rss;
+      own.hwm += m.hwm;
+    }
+  }
+  return own;
 }
 
 /**
@@ -79,13 +135,15 @@ export class RssSampler {
     intervalMs: number,
     /** Epoch ms that series times are relative to. */
     private readonly t0: number,
+    /** treeMemory for a gateway whose SMTP workers are child processes. */
+    private readonly read: (pid: number) => Memory | undefined = memory,
   ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
 
   private sample(): void {
-    const m = memory(this.pid);
+    const m = this.read(this.pid);
     if (!m) return;
     const newPeak = m.rss > this.peak;
     if (newPeak) this.peak = m.rss;

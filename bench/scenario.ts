@@ -8,7 +8,7 @@ import { exited, REPO_ROOT, startChild, stopChild, tsxArgs } from './child.js';
 import { epochMs } from './clock.js';
 import { type GatewayEntry, gatewayProblems, startGateway, storeWrittenBytes } from './gateway-process.js';
 import type { LatencySummary, LoadResult } from './load-result.js';
-import { boxCpu, cpuSeconds, diskWrittenBytes, memory, RssSampler } from './proc-stats.js';
+import { boxCpu, cpuSeconds, diskWrittenBytes, RssSampler, treeCpuSeconds, treeMemory } from './proc-stats.js';
 import { type ProfileSummary, summarizeProfileDir } from './profile-summary.js';
 import type { Scenario } from './scenarios.js';
 import type { Sink } from './sink.js';
@@ -81,6 +81,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
     smarthostPort: ctx.sink.port,
     profileDir,
     route: sc.route,
+    workers: sc.workers,
   });
   const notes: string[] = [];
   try {
@@ -102,8 +103,8 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
       ready() {
         base = ctx.sink.count();
         t0 = epochMs();
-        sampler = new RssSampler(gateway.pid, 50, t0);
-        gw0 = cpuSeconds(gateway.pid) ?? 0;
+        sampler = new RssSampler(gateway.pid, 50, t0, treeMemory);
+        gw0 = treeCpuSeconds(gateway.pid) ?? 0;
         sink0 = cpuSeconds(ctx.sink.pid) ?? 0;
         box0 = boxCpu();
         disk0 = diskWrittenBytes();
@@ -112,7 +113,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
       },
       // at the result line, not at exit: the generator still waits up to 2 s for its QUITs
       result() {
-        gw1 = cpuSeconds(gateway.pid) ?? gw0;
+        gw1 = treeCpuSeconds(gateway.pid) ?? gw0;
         sink1 = cpuSeconds(ctx.sink.pid) ?? sink0;
         box1 = boxCpu();
         runner1 = process.cpuUsage(runner0);
@@ -124,13 +125,13 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
     if (!all) notes.push(`sink got ${delivered} of ${load.sent} accepted messages within the drain bound`);
     const landed = Math.min(load.sent, delivered);
     const doneAt = landed > 0 ? (ctx.sink.timeOf(base + landed) ?? epochMs()) : load.endedAt;
-    const gw2 = cpuSeconds(gateway.pid) ?? gw1;
+    const gw2 = treeCpuSeconds(gateway.pid) ?? gw1;
     const sink2 = cpuSeconds(ctx.sink.pid) ?? sink0;
     const t2 = epochMs();
     const disk2 = diskWrittenBytes();
     const [storeBefore, storeAfter] = await Promise.all([store0, storeWrittenBytes(gateway)]);
     sampler?.stop();
-    const mem = memory(gateway.pid);
+    const mem = treeMemory(gateway.pid);
     if (!gateway.alive()) notes.push('the gateway exited during the scenario');
 
     const loadSeconds = (load.endedAt - load.startedAt) / 1000;

@@ -14,10 +14,14 @@ export interface Scenario {
   hardSeconds: number;
   /** `secure`: the sender's domain is routed secure, so each message is encrypted at rest and each recipient notified. */
   route?: 'secure';
+  /** smtp.workers of the gateway: 1 unless given (bench/gateway-process.ts). */
+  workers?: number;
 }
 
 export const FULL: Scenario[] = [
   { id: 'c20-10k', label: '20 sessions, 10 KiB', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40 },
+  // The same load with the sessions in two SMTP worker processes (smtp.workers 2): c20-10k is the one-process row.
+  { id: 'c20-10k-w2', label: '20 sessions, 10 KiB, 2 SMTP workers', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40, workers: 2 },
   { id: 'c10-1m', label: '10 sessions, 1 MiB', concurrency: 10, size: MiB, count: 1500, maxSeconds: 20, hardSeconds: 50 },
   // The same load as c20-10k, routed secure: the cost of encryption at rest and notifications.
   {
@@ -37,6 +41,16 @@ export const FULL: Scenario[] = [
 /** Same shapes, small counts: checks the harness end to end in well under a minute. */
 export const QUICK: Scenario[] = [
   { id: 'c20-10k', label: '20 sessions, 10 KiB (quick)', concurrency: 20, size: 10 * KiB, count: 200, maxSeconds: 5, hardSeconds: 15 },
+  {
+    id: 'c20-10k-w2',
+    label: '20 sessions, 10 KiB, 2 SMTP workers (quick)',
+    concurrency: 20,
+    size: 10 * KiB,
+    count: 200,
+    maxSeconds: 5,
+    hardSeconds: 15,
+    workers: 2,
+  },
   { id: 'c10-1m', label: '10 sessions, 1 MiB (quick)', concurrency: 10, size: MiB, count: 20, maxSeconds: 5, hardSeconds: 15 },
   {
     id: 'c20-10k-secure',

@@ -29,6 +29,7 @@ import { downloadLinkKey, downloadLinks } from '../inbound/download-links.js';
 import { goneTarget } from '../inbound/gone-target.js';
 import { type WebhookClient, webhookClient } from '../inbound/webhook-client.js';
 import { type WebhookDelivery, webhookDelivery } from '../inbound/webhook-delivery.js';
+import type { BodyCache } from '../lib/body-cache.js';
 import type { Clock } from '../lib/clock.js';
 import { freeSpace } from '../lib/free-space.js';
 import { DEFAULT_ORGANISATION_ID } from '../model/organisation.js';
@@ -77,6 +78,8 @@ export interface Groundwork {
   instance: string;
   runs: RoleParts;
   late: LateParts;
+  /** Where the copies of small bodies accepted here are kept for their delivery: an SMTP acceptor sends them to the primary (smtp-acceptor.ts). */
+  bodyCache?: BodyCache;
 }
 
 /** Every part the roles start and the jobs use, built from the config; nothing listens yet. */
@@ -213,13 +216,19 @@ function keyRingOnce(config: KeyConfig): () => KeyRing {
 async function openQueue(base: Groundwork, keys: () => KeyRing): Promise<{ queue: QueueStore; spool: SealingSpool }> {
   const { config, clock, store, log } = base;
   const queue = sqlQueueStore(store.db, store.syncCommitted, store.durability);
-  const spool = sealingSpool(spoolFor(store.db, config.dataDir), { bodies: secureStores(store.db).bodies, kek: keys, now: () => clock.now() });
+  const spool = sealingSpool(spoolFor(store.db, config.dataDir, base.bodyCache), {
+    bodies: secureStores(store.db).bodies,
+    kek: keys,
+    now: () => clock.now(),
+  });
   await spool.init();
   if (base.runs.worker) await removeOrphans(spool, queue, log);
   // One embedded store serves one gateway: leases left by a killed process are void. On
   // PostgreSQL other instances hold live leases: only this instance's own, from its previous
-  // run, are void at once; those of an instance that does not come back run out.
-  await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance: base.instance });
+  // run, are void at once; those of an instance that does not come back run out. Only the
+  // process that runs the queue worker holds leases: an SMTP acceptor (smtp-acceptor.ts),
+  // started while the worker delivers, must leave them alone.
+  if (base.runs.worker) await queue.releaseLeases(store.engine === 'sqlite' ? 'all' : { instance: base.instance });
   return { queue, spool };
 }
 

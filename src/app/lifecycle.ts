@@ -19,6 +19,7 @@ import { lateParts } from './late-parts.js';
 import { createLogger } from './logger.js';
 import { type OpenStore, openStore } from './open-store.js';
 import { partsOf, startHttpPart, startSmtpPart, startWorkerPart, type WorkerPart } from './roles.js';
+import { startSmtpWorkers } from './smtp-workers.js';
 import { loadClientCa, loadTlsMaterial, type TlsMaterial } from './tls-material.js';
 import { wakeBus } from './wake-bus.js';
 
@@ -67,7 +68,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   storeDurabilityMetrics(parts.metrics.registry, store.durability);
   if (store.writtenBytes) storeWriteMetrics(parts.metrics.registry, store.writtenBytes);
   directoryCacheMetrics(parts.metrics.registry, parts.directoryCache.stats);
-  const smtp = runs.smtp ? await startSmtpPart(config, { parts, store, clock, log, tls, clientCa, wake }) : undefined;
+  const smtp = runs.smtp ? await startSmtp(config, { parts, store, clock, log, tls, clientCa, wake, publicUrl: late.publicUrl }) : undefined;
   if (smtp) Object.assign(late.smtpEndpoints, { submissionPort: smtp.ports.smtp, implicitTlsPort: smtp.ports.smtps, relayPort: smtp.ports.relay });
   late.smtp = smtp;
   const jobs = startJobs(backgroundJobs({ config, runs, store, log, clock, ...parts }));
@@ -93,6 +94,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       await drain(config, { smtp, worker, parts, jobs, http: http.app, store, log });
     },
   };
+}
+
+/** The listeners' sessions in this process (smtp.workers 1), or in that many acceptor processes sharing the listeners. */
+function startSmtp(config: Config, o: Parameters<typeof startSmtpPart>[1] & { publicUrl: string }): Promise<SmtpListeners> {
+  return config.smtp.workers > 1 ? startSmtpWorkers(config, o) : startSmtpPart(config, o);
 }
 
 /** The store, with its audit head and durability changes reported in the log. */

@@ -19,7 +19,8 @@ interface Listener {
  */
 export function listenFailed(config: Pick<Config, 'http' | 'smtp'>, part: 'smtp' | 'http'): (err: unknown) => never {
   return (err) => {
-    if (!isSystemError(err) || err.syscall !== 'listen') throw err;
+    // 'bind': an SMTP worker's listen, which node:cluster's primary binds for it (smtp-workers.ts).
+    if (!isSystemError(err) || (err.syscall !== 'listen' && err.syscall !== 'bind')) throw err;
     const port = (err as { port?: number }).port;
     throw describe(listenerOf(config, part, port), err.code);
   };

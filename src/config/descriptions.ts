@@ -25,6 +25,8 @@ export const DESCRIPTIONS: Readonly<Record<string, string>> = {
     'Most SMTP sessions at once on each listener (submission, implicit TLS and relay), and most TLS handshakes pending on the implicit TLS one; when full, the oldest handshake still in progress gives up its slot, then more get 421.',
   'smtp.maxConnectionsPerIp':
     'Most SMTP sessions at once from one client address (an IPv6 client: its /64), counted across all three listeners from the TCP connection on; more get 421 4.7.0 (the implicit TLS port closes them before the handshake). 0 turns it off.',
+  'smtp.workers':
+    'Processes that accept SMTP sessions, sharing the three listeners (the kernel hands each connection to one of them); each spools and commits the mail it accepts, and the main process delivers it. 1 keeps every session in the main process. More pays where cores are free beside the load: on 2 cores each message cost half as much CPU again, for no more mail per second. The connection limits hold per process.',
   'smtp.idleTimeout': 'A session with no traffic for this long is closed (RFC 5321 §4.5.3.2).',
   'smtp.commandTimeout': 'Time a client has to send one command line.',
   'smtp.dataTimeout': 'Time a client has to send one message, DATA to end of data.',
@@ -101,4 +103,5 @@ export const DYNAMIC_DEFAULTS: Readonly<Record<string, string>> = {
   'smtp.port': '587 as root, else 2587',
   'smtp.smtpsPort': '465 as root, else 2465',
   'smtp.relayPort': '25 as root, else 2525',
+  'smtp.workers': '1 (one process)',
 };

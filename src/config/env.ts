@@ -19,6 +19,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   RELAYGATE_SMTP_MAX_RECEIVED: 'smtp.maxReceived',
   RELAYGATE_SMTP_MAX_CONNECTIONS: 'smtp.maxConnections',
   RELAYGATE_SMTP_MAX_CONNECTIONS_PER_IP: 'smtp.maxConnectionsPerIp',
+  RELAYGATE_SMTP_WORKERS: 'smtp.workers',
   RELAYGATE_SMTP_IDLE_TIMEOUT: 'smtp.idleTimeout',
   RELAYGATE_SMTP_COMMAND_TIMEOUT: 'smtp.commandTimeout',
   RELAYGATE_SMTP_DATA_TIMEOUT: 'smtp.dataTimeout',

@@ -167,6 +167,8 @@ export const configSchema = z
         maxReceived: z.coerce.number().int().min(1).max(1000).default(50),
         maxConnections: z.coerce.number().int().min(1).default(1000),
         maxConnectionsPerIp: z.coerce.number().int().min(0).default(20),
+        /** SMTP acceptor processes sharing the listeners (src/app/smtp-workers.ts); 1 keeps the sessions in the one process. */
+        workers: z.coerce.number().int().min(1).max(64).default(1),
         idleTimeout: duration('5m'),
         commandTimeout: duration('5m'),
         dataTimeout: duration('10m'),
@@ -318,6 +320,7 @@ export const ALLOWED: Record<string, string> = {
   'smtp.smtpsPort': 'a port number from 0 to 65535',
   'smtp.relayPort': 'a port number from 0 to 65535',
   'http.port': 'a port number from 0 to 65535',
+  'smtp.workers': 'a whole number of processes from 1 (the sessions in the one process) to 64',
   smarthost: 'smtp://user:pass@host:port (STARTTLS required), smtps://user:pass@host:port (implicit TLS), or smtp://host:port?tls=none for a local test sink',
   logLevel: 'one of fatal, error, warn, info, debug, trace, silent',
   logFormat: 'one of auto (readable lines on a terminal, JSON otherwise), json, pretty',

@@ -39,6 +39,8 @@ export interface Spool {
   remove(id: string): Promise<void>;
   /** Drops the in-memory copy of a body that stays stored (a delivered inbound message, kept for its links). */
   forget(id: string): void;
+  /** Keeps in memory, for its delivery, a copy of a body another process stored (an SMTP acceptor, src/app/smtp-acceptor.ts). */
+  keep(id: string, body: Buffer): void;
   /** Ids of stored bodies old enough to be orphans if no active message owns them. */
   list(): Promise<string[]>;
   /** Makes the bodies finished so far durable as a set (the directory entries of files). */
@@ -73,10 +75,12 @@ export interface SealedSpoolWriter extends SpoolWriter {
  */
 export class FileSpool implements Spool {
   readonly dir: string;
-  private readonly cache = new BodyCache();
+  private readonly cache: BodyCache;
 
-  constructor(dir: string) {
+  /** `cache`: where the copies of small bodies are kept (by default in this process, bounded). */
+  constructor(dir: string, cache: BodyCache = new BodyCache()) {
     this.dir = dir;
+    this.cache = cache;
   }
 
   async init(): Promise<void> {
@@ -143,6 +147,10 @@ export class FileSpool implements Spool {
 
   forget(id: string): void {
     this.cache.forget(id);
+  }
+
+  keep(id: string, body: Buffer): void {
+    this.cache.remember(id, body);
   }
 
   async list(): Promise<string[]> {

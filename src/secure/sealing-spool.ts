@@ -153,6 +153,7 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     },
 
     forget: (id) => inner.forget(id),
+    keep: (id, body) => inner.keep(id, body),
     list: () => inner.list(),
     syncDirectory: () => inner.syncDirectory(),
   };

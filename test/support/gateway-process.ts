@@ -27,6 +27,8 @@ export function gatewayEnv(dataDir: string, extra: Record<string, string> = {}):
     // No direct MX delivery through the system resolver (see gateway.ts).
     RELAYGATE_DELIVERY_DIRECT: 'false',
     RELAYGATE_SANDBOX: 'false',
+    // One process, as every test was written for; test/smtp-workers.test.ts asks for more.
+    RELAYGATE_SMTP_WORKERS: '1',
     ...extra,
   };
 }

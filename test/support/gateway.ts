@@ -65,6 +65,8 @@ export async function startTestGateway(settings: Record<string, unknown> = {}): 
       'delivery.direct': false,
       // Tests say where mail goes; the sandbox tests turn it on (test/sandbox.test.ts).
       sandbox: false,
+      // The sessions in this process: the tests look at its logs and its clock.
+      'smtp.workers': 1,
       ...settings,
     },
   });

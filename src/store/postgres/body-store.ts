@@ -22,11 +22,13 @@ const ROWS_PER_READ = 4;
 export class DatabaseSpool implements Spool {
   private readonly db: Db;
   private readonly now: () => number;
-  private readonly cache = new BodyCache();
+  private readonly cache: BodyCache;
 
-  constructor(db: Db, now: () => number = Date.now) {
+  /** `cache`: where the copies of small bodies are kept (by default in this process, bounded). */
+  constructor(db: Db, now: () => number = Date.now, cache: BodyCache = new BodyCache()) {
     this.db = db;
     this.now = now;
+    this.cache = cache;
   }
 
   async init(): Promise<void> {}
@@ -81,6 +83,10 @@ export class DatabaseSpool implements Spool {
   async remove(id: string): Promise<void> {
     this.cache.forget(id);
     await this.db.deleteFrom('message_bodies').where('message_id', '=', id).execute();
+  }
+
+  keep(id: string, body: Buffer): void {
+    this.cache.remember(id, body);
   }
 
   forget(id: string): void {
