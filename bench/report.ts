@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './child.js';
 import type { InstancesResult } from './instances.js';
 import type { ScenarioResult } from './scenario.js';
+import { IDLE_TARGET_MB } from './scenarios.js';
 
 const f = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
@@ -15,7 +16,9 @@ export function scenarioTable(results: ScenarioResult[]): string {
     'delivered msg/s',
     'p50 ms',
     'p99 ms',
+    `idle RSS MB (target ≤ ${IDLE_TARGET_MB})`,
     'peak RSS MB (sampled / VmHWM)',
+    'peak target MB',
     'gateway cores (load)',
     'gateway CPU ms/msg',
     'store KB/msg',
@@ -30,7 +33,9 @@ export function scenarioTable(results: ScenarioResult[]): string {
     `${f(r.deliveredPerSec)}${r.delivered < r.sent ? ` (${r.delivered}/${r.sent})` : ''}`,
     f(r.latencyMs.p50),
     f(r.latencyMs.p99),
+    f(r.idleRssMB, 0),
     `${f(r.peakRssMB, 0)} / ${f(r.vmHwmMB, 0)}`,
+    r.peakTargetMB === undefined ? '–' : `≤ ${r.peakTargetMB}`,
     f(r.cpu.gatewayLoadCores, 2),
     f(r.cpu.gatewayMsPerMessage, 2),
     r.disk.storeKBPerMessage === undefined ? '–' : f(r.disk.storeKBPerMessage, 1),

@@ -113,7 +113,7 @@ async function scenarioMode(): Promise<number> {
       results.push(r);
       log(
         `${sc.id}: ${r.sent} sent, ${r.failed} failed, ${r.acceptedPerSec.toFixed(1)} accepted/s, ${r.deliveredPerSec.toFixed(1)} delivered/s, ` +
-          `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, peak RSS ${r.vmHwmMB.toFixed(0)} MB (${((Date.now() - t) / 1000).toFixed(1)}s)`,
+          `p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, idle RSS ${r.idleRssMB.toFixed(0)} MB, peak RSS ${r.vmHwmMB.toFixed(0)} MB${r.peakTargetMB ? ` (target ≤ ${r.peakTargetMB})` : ''} (${((Date.now() - t) / 1000).toFixed(1)}s)`,
       );
     }
   } finally {

@@ -33,7 +33,10 @@ export interface ScenarioResult {
   deliveredPerSec: number;
   latencyMs: LatencySummary;
   setupMs: LatencySummary;
+  /** The gateway's RSS after start and set-up, settled IDLE_SETTLE_MS, before the load generator starts. */
+  idleRssMB: number;
   peakRssMB: number;
+  peakTargetMB: number | undefined;
   vmHwmMB: number;
   cpu: {
     /** Gateway CPU cores while the load ran, and over load + drain. */
@@ -70,6 +73,14 @@ export interface ScenarioContext {
   profile: boolean;
 }
 
+/** Long enough for the start's last allocations and its timers' first runs to settle. */
+const IDLE_SETTLE_MS = 2000;
+
+async function idleRss(pid: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  return (memory(pid)?.rss ?? 0) / MB;
+}
+
 export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<ScenarioResult> {
   const dataDir = join(ctx.workDir, sc.id, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -85,6 +96,7 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
   });
   const notes: string[] = [];
   try {
+    const idleRssMB = await idleRss(gateway.pid);
     // Baselines are taken once the load generator has loaded and is waiting: its start-up is not measured.
     let base = 0;
     let t0 = 0;
@@ -153,7 +165,9 @@ export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<S
       deliveredPerSec: landed / deliverySeconds,
       latencyMs: load.latency,
       setupMs: load.setup,
+      idleRssMB,
       peakRssMB: (sampler?.peak ?? 0) / MB,
+      peakTargetMB: sc.peakTargetMB,
       vmHwmMB: (mem?.hwm ?? 0) / MB,
       cpu: {
         gatewayLoadCores: (gw1 - gw0) / loadSeconds,

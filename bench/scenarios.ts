@@ -16,10 +16,15 @@ export interface Scenario {
   route?: 'secure';
   /** smtp.workers of the gateway: 1 unless given (bench/gateway-process.ts). */
   workers?: number;
+  /** Issue 21, point 5: the peak RSS this scenario must stay under, in MB (the quick runs have none). */
+  peakTargetMB?: number;
 }
 
+/** Issue 21, point 5: the gateway's RSS once started and set up, before any load. */
+export const IDLE_TARGET_MB = 90;
+
 export const FULL: Scenario[] = [
-  { id: 'c20-10k', label: '20 sessions, 10 KiB', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40 },
+  { id: 'c20-10k', label: '20 sessions, 10 KiB', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40, peakTargetMB: 160 },
   // The same load with the sessions in two SMTP worker processes (smtp.workers 2): c20-10k is the one-process row.
   { id: 'c20-10k-w2', label: '20 sessions, 10 KiB, 2 SMTP workers', concurrency: 20, size: 10 * KiB, count: 6000, maxSeconds: 20, hardSeconds: 40, workers: 2 },
   { id: 'c10-1m', label: '10 sessions, 1 MiB', concurrency: 10, size: MiB, count: 1500, maxSeconds: 20, hardSeconds: 50 },
@@ -35,7 +40,7 @@ export const FULL: Scenario[] = [
     route: 'secure',
   },
   // One 25 MiB message per session, all 50 at once: the memory test.
-  { id: 'c50-25m', label: '50 sessions x one 25 MiB', concurrency: 50, size: 25 * MiB, count: 50, maxSeconds: 30, hardSeconds: 90 },
+  { id: 'c50-25m', label: '50 sessions x one 25 MiB', concurrency: 50, size: 25 * MiB, count: 50, maxSeconds: 30, hardSeconds: 90, peakTargetMB: 200 },
 ];
 
 /** Same shapes, small counts: checks the harness end to end in well under a minute. */

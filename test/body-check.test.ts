@@ -105,3 +105,25 @@ test('the sealing spool counts a sealed body as its writer did, without its mark
     await gw.stop();
   }
 });
+
+test('readHead of a sealed body gives its header section or its first maxBytes, keeping no more, and fails on a torn body (its tag is still checked)', async () => {
+  const gw = await startTestGateway();
+  try {
+    await gw.db(async (db) => {
+      const spool = () => sealingSpool(spoolFor(db, gw.dataDir), { bodies: secureStores(db).bodies, kek: () => keyEncryptionFor(gw.config), now: Date.now });
+      const header = 'Subject: sealed\r\nX-A: 1\r\n';
+      const sealed = await spool().createSealed('SEALEDHEAD', null);
+      sealed.stream.end(Buffer.concat([Buffer.from(`${header}\r\n`), Buffer.alloc(3 * 1024 * 1024, 'x')]));
+      await sealed.finish();
+      await spool().syncDirectory();
+      assert.equal((await spool().readHead('SEALEDHEAD', 64 * 1024)).toString(), header);
+      // The empty line ends exactly at maxBytes, then one byte past it.
+      assert.equal((await spool().readHead('SEALEDHEAD', header.length)).toString(), header);
+      assert.equal((await spool().readHead('SEALEDHEAD', header.length - 1)).toString(), header.slice(0, -1));
+      await damageStoredBody(gw.config, 'SEALEDHEAD', { truncate: 5 });
+      await assert.rejects(spool().readHead('SEALEDHEAD', 64 * 1024));
+    });
+  } finally {
+    await gw.stop();
+  }
+});

@@ -126,11 +126,16 @@ export function sealingSpool(inner: Spool, deps: SealingSpoolDeps): SealingSpool
     read: (id) => Readable.from(plaintext(id), { objectMode: false }),
 
     async readHead(id, maxBytes) {
-      const head = await inner.readHead(id, maxBytes);
-      if (!head.subarray(0, SEALED_BODY_MAGIC.length).equals(SEALED_BODY_MAGIC)) return head;
-      const body = await spool.readAll(id);
-      const end = body.indexOf('\r\n\r\n');
-      return body.subarray(0, Math.min(maxBytes, end === -1 ? body.length : end + 2));
+      // Enough bytes to tell a sealed body, whatever maxBytes.
+      const head = await inner.readHead(id, Math.max(maxBytes, SEALED_BODY_MAGIC.length));
+      if (!head.subarray(0, SEALED_BODY_MAGIC.length).equals(SEALED_BODY_MAGIC)) {
+        return maxBytes >= SEALED_BODY_MAGIC.length ? head : inner.readHead(id, maxBytes);
+      }
+      // Decrypted to the end, so that its tag is checked, but only the first bytes are kept:
+      // a sealed body may be 25 MiB. Two more than asked for find an empty line ending at maxBytes.
+      const first = await firstBytes(plaintext(id), maxBytes + 2);
+      const end = first.indexOf('\r\n\r\n');
+      return first.subarray(0, Math.min(maxBytes, end === -1 ? first.length : end + 2));
     },
 
     async readAll(id) {
@@ -185,4 +190,17 @@ class PlainBodies {
 async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   if (first.length > 0) yield first;
   yield* rest;
+}
+
+/** The first `limit` bytes of a stream read to its end. */
+async function firstBytes(chunks: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
+  const kept: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of chunks) {
+    if (length >= limit) continue;
+    const part = chunk.subarray(0, limit - length);
+    kept.push(Buffer.from(part));
+    length += part.length;
+  }
+  return Buffer.concat(kept, length);
 }

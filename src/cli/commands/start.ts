@@ -30,6 +30,7 @@ export function registerStart(program: Command): void {
       keepServingOnClosedPipe();
       // Loaded here, not at the top: the whole gateway (HTTP server, mail parsers, DNS)
       // would otherwise be imported by every other command of the CLI too.
+      (await import('../../app/heap-growth.js')).boundHeapGrowth();
       const { startGateway } = await import('../../app/gateway.js');
       const gateway = await startGateway(config);
       process.stdout.write(banner(config, gateway));
