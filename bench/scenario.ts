@@ -78,7 +78,7 @@ const IDLE_SETTLE_MS = 2000;
 
 async function idleRss(pid: number): Promise<number> {
   await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
-  return (memory(pid)?.rss ?? 0) / MB;
+  return (treeMemory(pid)?.rss ?? 0) / MB;
 }
 
 export async function runScenario(sc: Scenario, ctx: ScenarioContext): Promise<ScenarioResult> {
