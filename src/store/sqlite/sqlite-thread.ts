@@ -149,9 +149,9 @@ function answer(sqlite: BetterSqlite3Type.Database, request: Exclude<ThreadReque
 // a file that is not a database, a lock held through the journal-mode change).
 try {
   const sqlite = open();
-  port.postMessage({ id: 0, rows: [] } satisfies ThreadReply);
+  port.postMessage([{ id: 0, rows: [] }] satisfies ThreadReply[]);
   serve(sqlite, port);
 } catch (err) {
-  port.postMessage(failure(0, err));
+  port.postMessage([failure(0, err)]);
   port.close();
 }

@@ -71,8 +71,8 @@ class SqliteThread {
       this.pending.set(0, { resolve: (reply) => ('error' in reply ? reject(this.errorOf(reply)) : resolve()), reject });
       this.worker.ref();
     });
-    this.worker.on('message', (replies: ThreadReply | ThreadReply[]) => {
-      for (const reply of Array.isArray(replies) ? replies : [replies]) this.settle(reply);
+    this.worker.on('message', (replies: ThreadReply[]) => {
+      for (const reply of replies) this.settle(reply);
     });
     this.worker.on('error', (err) => this.fail(err));
     this.exited = new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * What the store's SQLite thread is asked (sqlite-thread.ts) and what it answers (thread-dialect.ts):
- * each message is a batch of requests, answered by one message with their replies in order;
- * the reply to the opening (id 0) comes alone.
+ * each message is a batch of requests, answered by one message with their replies in order
+ * (the opening's reply, id 0, is a batch of one).
  */
 
 export interface ThreadOptions {
